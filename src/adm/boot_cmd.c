@@ -1,0 +1,345 @@
+/* boot_cmd.c - iscadm boot|halt|reboot|console|login|run: talking to supervisors. */
+#include "adm.h"
+#include "ipc.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+static int need_isc(struct adm *a, const char *name, struct isc_err *e)
+{
+	struct pool p;
+	struct isc_config c;
+	if (pool_open(&p, a->root, POOL_LOCK_SHARED, e) < 0)
+		return -e->code;
+	int r = isc_config_load(&p, name, &c, e);
+	if (r == 0)
+		config_free(&c);
+	pool_close(&p);
+	return r;
+}
+
+/* Start iscd detached (its own session, stdio to a log) and wait for its word. */
+static int spawn_iscd(struct adm *a, const char *name, struct isc_err *e)
+{
+	char iscd[PATH_MAX], log[200];
+	if (isc_libexec_path("iscd", iscd, sizeof(iscd)) < 0)
+		return err_set(e, ENOENT, "iscd not found");
+	snprintf(log, sizeof(log), ISC_RUN_DIR "/%s", name);
+	mkdir_p_at(AT_FDCWD, log, 0700);
+	snprintf(log, sizeof(log), ISC_RUN_DIR "/%s/iscd.log", name);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_sys(e, errno, "pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		return err_sys(e, errno, "fork");
+	if (pid == 0) {
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		int null = open("/dev/null", O_RDWR);
+		int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		dup2(null, 0);
+		dup2(out >= 0 ? out : null, 1);
+		dup2(out >= 0 ? out : null, 2);
+		char fdarg[16];
+		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
+		fcntl(p[1], F_SETFD, 0);
+		execl(iscd, "iscd", "--root", a->root, "--ready-fd", fdarg, name, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	waitpid(pid, NULL, 0);
+	char buf[1200];
+	ssize_t n = read_all(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	buf[n > 0 ? n : 0] = '\0';
+	if (STREQ(buf, "OK\n"))
+		return 0;
+	char *nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+	return err_set(e, EIO, "%s", str_has_prefix(buf, "ERR ") ? buf + 4 :
+		       "supervisor failed to start (see " ISC_RUN_DIR "/NAME/iscd.log)");
+}
+
+int cmd_boot(struct adm *a)
+{
+	if (a->argc != 2)
+		return adm_usage("boot ISC");
+	const char *name = a->argv[1];
+	struct isc_err e = { 0 };
+	if (need_isc(a, name, &e) < 0)
+		return adm_fail(&e);
+	if (isc_running(name)) {
+		err_set(&e, EBUSY, "ISC %s is already running", name);
+		return adm_fail(&e);
+	}
+	isc_clean_stale(name);
+	if (spawn_iscd(a, name, &e) < 0)
+		return adm_fail(&e);
+	return EXIT_OK;
+}
+
+static int ctl_request(const char *name, enum ipc_type t, char *out, size_t n, struct isc_err *e)
+{
+	_cleanup_close_ int fd = ipc_connect(name);
+	if (fd < 0)
+		return err_sys(e, -fd, "ISC %s: supervisor not reachable", name);
+	if (ipc_send(fd, t, 0, NULL, 0, NULL, 0) < 0)
+		return err_sys(e, errno, "ISC %s: send", name);
+	struct ipc_hdr h;
+	char buf[IPC_MAX + 1];
+	int r = ipc_recv(fd, &h, buf, NULL, NULL);
+	if (r < 0)
+		return err_sys(e, -r, "ISC %s: no answer from supervisor", name);
+	if (h.type == IPC_ERR)
+		return err_set(e, EIO, "ISC %s: %s", name, buf);
+	if (out)
+		snprintf(out, n, "%s", buf);
+	return 0;
+}
+
+int isc_halt(const char *name, bool reboot, struct isc_err *e)
+{
+	int r = ctl_request(name, reboot ? IPC_REBOOT : IPC_HALT, NULL, 0, e);
+	if (r < 0)
+		return r;
+	if (!reboot && isc_wait_stopped(name, 30) < 0)
+		return err_set(e, ETIMEDOUT, "ISC %s: supervisor did not exit", name);
+	return 0;
+}
+
+static int halt_or_reboot(struct adm *a, bool reboot)
+{
+	if (a->argc != 2)
+		return adm_usage("%s ISC", reboot ? "reboot" : "halt");
+	const char *name = a->argv[1];
+	struct isc_err e = { 0 };
+	if (need_isc(a, name, &e) < 0)
+		return adm_fail(&e);
+	if (!isc_running(name)) {
+		isc_clean_stale(name);
+		err_set(&e, EINVAL, "ISC %s is not running", name);
+		return adm_fail(&e);
+	}
+	return isc_halt(name, reboot, &e) < 0 ? adm_fail(&e) : EXIT_OK;
+}
+
+int cmd_halt(struct adm *a) { return halt_or_reboot(a, false); }
+int cmd_reboot(struct adm *a) { return halt_or_reboot(a, true); }
+
+int cmd_console(struct adm *a)
+{
+	if (a->argc != 2)
+		return adm_usage("console ISC");
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
+	if (r)
+		return r;
+	struct isc_err e = { 0 };
+	struct isc_config c;
+	if (isc_config_load(&p, a->argv[1], &c, &e) < 0) {
+		pool_close(&p);
+		return adm_fail(&e);
+	}
+	config_free(&c);
+	static const char *const files[] = { "console.log.1", "console.log" };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char path[200];
+		snprintf(path, sizeof(path), "isc/%s/%s", a->argv[1], files[i]);
+		_cleanup_close_ int fd = openat(p.dirfd, path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			copy_fd(fd, 1);
+	}
+	pool_close(&p);
+	return EXIT_OK;
+}
+
+static struct termios saved_tio;
+static bool tio_saved;
+static volatile sig_atomic_t winch;
+
+static void on_winch(int sig) { (void)sig; winch = 1; }
+
+/* Copy between our terminal and the session's pty until the session ends. */
+static void pty_proxy(int master)
+{
+	struct termios raw;
+	if (tcgetattr(0, &saved_tio) == 0) {
+		tio_saved = true;
+		raw = saved_tio;
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSANOW, &raw);
+	}
+	signal(SIGWINCH, on_winch);
+	char buf[8192];
+	bool in_open = true;
+	for (;;) {
+		if (winch) {
+			struct winsize ws;
+			winch = 0;
+			if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+				ioctl(master, TIOCSWINSZ, &ws);
+		}
+		struct pollfd pf[2] = { { .fd = master, .events = POLLIN }, { .fd = 0, .events = in_open ? POLLIN : 0 } };
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[0].revents) {
+			ssize_t n = read(master, buf, sizeof(buf));
+			if (n <= 0)
+				break;   /* EIO: the session closed its terminal */
+			write_all(1, buf, (size_t)n);
+		}
+		if (pf[1].revents) {
+			ssize_t n = read(0, buf, sizeof(buf));
+			if (n <= 0)
+				in_open = false;
+			else
+				write_all(master, buf, (size_t)n);
+		}
+	}
+	if (tio_saved)
+		tcsetattr(0, TCSANOW, &saved_tio);
+}
+
+int cmd_login(struct adm *a)
+{
+	if (a->argc < 2)
+		return adm_usage("login ISC [-- CMD...]");
+	const char *name = a->argv[1];
+	char **cmd = a->argv + 2;
+	if (*cmd && STREQ(*cmd, "--"))
+		cmd++;
+	else if (*cmd)
+		return adm_usage("login ISC [-- CMD...]");
+	struct isc_err e = { 0 };
+	if (need_isc(a, name, &e) < 0)
+		return adm_fail(&e);
+	if (!isc_running(name)) {
+		err_set(&e, EINVAL, "ISC %s is not running", name);
+		return adm_fail(&e);
+	}
+	_cleanup_close_ int fd = ipc_connect(name);
+	if (fd < 0) {
+		err_sys(&e, -fd, "ISC %s: supervisor not reachable", name);
+		return adm_fail(&e);
+	}
+	struct ipc_login l = { .tty = isatty(0) && isatty(1) };
+	struct winsize ws;
+	if (l.tty && ioctl(0, TIOCGWINSZ, &ws) == 0) {
+		l.rows = ws.ws_row;
+		l.cols = ws.ws_col;
+	}
+	const char *term = getenv("TERM");
+	snprintf(l.term, sizeof(l.term), "%s", term && strlen(term) < sizeof(l.term) ? term : "");
+	char buf[IPC_MAX + 1];
+	size_t len;
+	if (ipc_login_build(&l, cmd, buf, IPC_MAX, &len) < 0) {
+		err_set(&e, E2BIG, "command too long");
+		return adm_fail(&e);
+	}
+	static const int stdio[3] = { 0, 1, 2 };
+	if (ipc_send(fd, IPC_LOGIN, 0, buf, len, l.tty ? NULL : stdio, l.tty ? 0 : 3) < 0) {
+		err_sys(&e, errno, "ISC %s: send", name);
+		return adm_fail(&e);
+	}
+	struct ipc_hdr h;
+	int fds[1];
+	size_t nfds = 1;
+	if (ipc_recv(fd, &h, buf, fds, &nfds) < 0) {
+		err_set(&e, EIO, "ISC %s: no answer from supervisor", name);
+		return adm_fail(&e);
+	}
+	if (h.type == IPC_ERR) {
+		err_set(&e, EIO, "ISC %s: %s", name, buf);
+		return adm_fail(&e);
+	}
+	if (h.type == IPC_PTY && nfds == 1) {
+		pty_proxy(fds[0]);
+		close(fds[0]);
+	}
+	nfds = 0;
+	if (ipc_recv(fd, &h, buf, NULL, NULL) < 0 || h.type != IPC_EXIT)
+		return EXIT_FAIL;
+	return h.status;
+}
+
+int cmd_run(struct adm *a)
+{
+	bool rm = false;
+	const char *image = NULL, *profile = NULL;
+	_cleanup_strv_ char **sets = calloc(1, sizeof(char *));
+	static const struct option opts[] = {
+		{ "rm", no_argument, NULL, 'r' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "set", required_argument, NULL, 's' },
+		{ 0 },
+	};
+	int c;
+	while ((c = getopt_long(a->argc, a->argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': rm = true; break;
+		case 'i': image = optarg; break;
+		case 'p': profile = optarg; break;
+		case 's': strv_push(&sets, optarg); break;
+		default: return adm_usage("run --rm --image NAME [--profile P] -- CMD...");
+		}
+	}
+	if (!rm || !image || optind >= a->argc)
+		return adm_usage("run --rm --image NAME [--profile P] -- CMD...");
+	char **cmd = a->argv + optind;
+	char name[64];
+	snprintf(name, sizeof(name), "run-%d", getpid());
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
+	if (r)
+		return r;
+	struct isc_err e = { 0 };
+	r = isc_create(&p, name, image, profile, sets, &e);
+	pool_close(&p);
+	if (r < 0)
+		return adm_fail(&e);
+	char iscd[PATH_MAX];
+	int status = EXIT_FAIL;
+	if (isc_libexec_path("iscd", iscd, sizeof(iscd)) < 0) {
+		err_set(&e, ENOENT, "iscd not found");
+		adm_fail(&e);
+	} else {
+		size_t n = strv_length(cmd);
+		char **argv = calloc(n + 7, sizeof(char *));
+		size_t k = 0;
+		argv[k++] = "iscd";
+		argv[k++] = "--root";
+		argv[k++] = (char *)a->root;
+		argv[k++] = "--run";
+		argv[k++] = name;
+		argv[k++] = "--";
+		memcpy(argv + k, cmd, n * sizeof(char *));
+		pid_t pid = fork();
+		if (pid == 0) {
+			execv(iscd, argv);
+			_exit(127);
+		}
+		free(argv);
+		int st;
+		signal(SIGINT, SIG_IGN);   /* the ISC's supervisor handles ^C */
+		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		status = pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_FAIL;
+	}
+	if (pool_open(&p, a->root, POOL_LOCK_EXCLUSIVE, &e) == 0) {
+		isc_destroy(&p, name, &e);
+		pool_close(&p);
+	}
+	return status;
+}

@@ -1,0 +1,143 @@
+/* image_cmd.c - iscadm image build|list|rm|verify. */
+#include "adm.h"
+
+#include <getopt.h>
+
+static void progress(const char *what, void *data)
+{
+	fprintf(stderr, "iscadm: image %s: %s\n", (const char *)data, what);
+}
+
+static int image_cmd_build(struct adm *a)
+{
+	const char *from = NULL;
+	static const struct option opts[] = { { "from", required_argument, NULL, 'f' }, { 0 } };
+	int c;
+	while ((c = getopt_long(a->argc - 1, a->argv + 1, "", opts, NULL)) != -1) {
+		if (c != 'f')
+			return adm_usage("image build NAME --from SOURCE");
+		from = optarg;
+	}
+	if (!from || optind + 2 != a->argc)
+		return adm_usage("image build NAME --from SOURCE");
+	const char *name = a->argv[optind + 1];
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
+	if (r)
+		return r;
+	struct isc_err e = { 0 };
+	/* progress for a person watching; scripts get only the result line */
+	r = image_build(&p, name, from, isatty(2) ? progress : NULL, (void *)name, &e);
+	pool_close(&p);
+	if (r < 0)
+		return adm_fail(&e);
+	struct image_info info;
+	if (pool_open(&p, a->root, POOL_LOCK_SHARED, &e) == 0 && image_lookup(&p, name, &info, &e) == 0)
+		printf("%s %s\n", name, info.digest);
+	pool_close(&p);
+	return EXIT_OK;
+}
+
+/* ISCs that use an image, by tag or by digest. */
+static size_t image_users(struct pool *p, const struct image_info *img, char *buf, size_t n)
+{
+	_cleanup_strv_ char **names = NULL;
+	struct isc_err e = { 0 };
+	size_t count = 0, off = 0;
+	buf[0] = '\0';
+	if (isc_names(p, &names, &e) < 0)
+		return 0;
+	for (size_t i = 0; names[i]; i++) {
+		struct isc_config cfg;
+		if (isc_config_load(p, names[i], &cfg, &e) < 0)
+			continue;
+		if (STREQ(cfg.image, img->name) || STREQ(cfg.digest, img->digest)) {
+			if (off < n)
+				off += (size_t)snprintf(buf + off, n - off, "%s%s", count ? "," : "", names[i]);
+			count++;
+		}
+		config_free(&cfg);
+	}
+	return count;
+}
+
+static int image_cmd_list(struct adm *a)
+{
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
+	if (r)
+		return r;
+	struct isc_err e = { 0 };
+	struct image_info *v = NULL;
+	size_t n = 0;
+	if (image_list(&p, &v, &n, &e) < 0) {
+		pool_close(&p);
+		return adm_fail(&e);
+	}
+	printf("%-20s %-12s %9s  %s\n", "NAME", "DIGEST", "SIZE", "USED BY");
+	for (size_t i = 0; i < n; i++) {
+		char sz[32], users[512];
+		format_size(v[i].size, sz, sizeof(sz));
+		image_users(&p, &v[i], users, sizeof(users));
+		printf("%-20s %-12.12s %9s  %s\n", v[i].name, v[i].digest, sz, users[0] ? users : "-");
+	}
+	free(v);
+	pool_close(&p);
+	return EXIT_OK;
+}
+
+static int image_cmd_rm(struct adm *a)
+{
+	if (a->argc != 3)
+		return adm_usage("image rm NAME");
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
+	if (r)
+		return r;
+	struct isc_err e = { 0 };
+	struct image_info info;
+	char users[512];
+	if (image_lookup(&p, a->argv[2], &info, &e) < 0)
+		r = -1;
+	else if (image_users(&p, &info, users, sizeof(users)) > 0)
+		r = err_set(&e, EBUSY, "image %s is in use by %s", a->argv[2], users);
+	else
+		r = image_remove(&p, a->argv[2], false, &e);
+	pool_close(&p);
+	return r < 0 ? adm_fail(&e) : EXIT_OK;
+}
+
+static int image_cmd_verify(struct adm *a)
+{
+	if (a->argc != 3)
+		return adm_usage("image verify NAME");
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
+	if (r)
+		return r;
+	struct isc_err e = { 0 };
+	struct image_info info;
+	r = image_lookup(&p, a->argv[2], &info, &e);
+	if (r == 0)
+		r = image_verify(&p, info.digest, &e);
+	pool_close(&p);
+	if (r < 0)
+		return adm_fail(&e);
+	printf("%s %s verified\n", a->argv[2], info.digest);
+	return EXIT_OK;
+}
+
+int cmd_image(struct adm *a)
+{
+	if (a->argc < 2)
+		return adm_usage("image build|list|rm|verify");
+	if (STREQ(a->argv[1], "build"))
+		return image_cmd_build(a);
+	if (STREQ(a->argv[1], "list") && a->argc == 2)
+		return image_cmd_list(a);
+	if (STREQ(a->argv[1], "rm"))
+		return image_cmd_rm(a);
+	if (STREQ(a->argv[1], "verify"))
+		return image_cmd_verify(a);
+	return adm_usage("image build|list|rm|verify");
+}

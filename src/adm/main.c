@@ -1,0 +1,97 @@
+/* main.c - iscadm: global options and the command table. */
+#include "adm.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+
+static const struct {
+	const char *name;
+	int (*fn)(struct adm *);
+} commands[] = {
+	{ "pool", cmd_pool }, { "image", cmd_image }, { "create", cmd_create },
+	{ "get", cmd_get }, { "set", cmd_set }, { "destroy", cmd_destroy },
+	{ "list", cmd_list }, { "boot", cmd_boot }, { "halt", cmd_halt },
+	{ "reboot", cmd_reboot }, { "console", cmd_console }, { "login", cmd_login },
+	{ "run", cmd_run },
+};
+
+static const char help[] =
+	"usage: iscadm [--root DIR] COMMAND ...\n"
+	"\n"
+	"  pool create [--size SIZE] | pool status | pool close\n"
+	"  image build NAME --from busybox|dir:PATH|tar:FILE|debootstrap:SUITE[:pkg,...]\n"
+	"  image list | image rm NAME | image verify NAME\n"
+	"  create ISC --image NAME [--profile P] [--set key=value]...\n"
+	"  get ISC [PROP] | set ISC PROP=VALUE | destroy [-f] ISC\n"
+	"  list [-p | --json]\n"
+	"  boot ISC | halt ISC | reboot ISC | console ISC\n"
+	"  login ISC [-- CMD...]\n"
+	"  run --rm --image NAME [--profile P] [--set key=value]... -- CMD...\n"
+	"\n"
+	"profiles: strict, fixed-configuration (default), flexible-configuration, none\n"
+	"properties: tmp-size=SIZE, volume=/PATH (repeatable), profile=P\n"
+	"The root (default /var/lib/isc) may also be set with ISC_ROOT.\n"
+	"Exit status: 0 done, 1 failed, 2 usage error.  See iscadm(8).\n";
+
+int adm_fail(const struct isc_err *e)
+{
+	fprintf(stderr, "iscadm: %s\n", e->msg);
+	return EXIT_FAIL;
+}
+
+int adm_usage(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("iscadm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see iscadm --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
+int adm_pool(struct adm *a, struct pool *p, enum pool_lock lock)
+{
+	struct isc_err e = { 0 };
+	if (pool_open(p, a->root, lock, &e) < 0)
+		return adm_fail(&e);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct adm a = { 0 };
+	const char *root = NULL;
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': root = optarg; break;
+		case 'h': fputs(help, stdout); return EXIT_OK;
+		case 'V': puts("iscadm " ISC_VERSION); return EXIT_OK;
+		default: fputs(help, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fputs(help, stderr);
+		return EXIT_USAGE;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "iscadm: must be run as root\n");
+		return EXIT_FAIL;
+	}
+	a.root = pool_root_default(root);
+	a.argc = argc - optind;
+	a.argv = argv + optind;
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (STREQ(a.argv[0], commands[i].name)) {
+			optind = 0;   /* each command parses its own options */
+			return commands[i].fn(&a);
+		}
+	return adm_usage("unknown command '%s'", a.argv[0]);
+}

@@ -1,0 +1,84 @@
+/* pool_cmd.c - iscadm pool create|status|close. */
+#include "adm.h"
+
+#include <getopt.h>
+
+static int pool_cmd_create(struct adm *a)
+{
+	uint64_t size = 0;
+	static const struct option opts[] = { { "size", required_argument, NULL, 's' }, { 0 } };
+	int c;
+	while ((c = getopt_long(a->argc - 1, a->argv + 1, "+", opts, NULL)) != -1) {
+		if (c != 's' || parse_size(optarg, &size) < 0)
+			return adm_usage("pool create [--size SIZE]");
+	}
+	if (optind + 1 != a->argc)
+		return adm_usage("pool create [--size SIZE]");
+	struct isc_err e = { 0 };
+	if (pool_create(a->root, size, &e) < 0)
+		return adm_fail(&e);
+	return EXIT_OK;
+}
+
+static int pool_cmd_status(struct adm *a)
+{
+	struct isc_err e = { 0 };
+	struct pool_status st;
+	if (pool_status_get(a->root, &st, &e) < 0)
+		return adm_fail(&e);
+	if (!st.exists) {
+		printf("root:     %s\nstate:    no pool (created on first use)\n", a->root);
+		return EXIT_OK;
+	}
+	char sz[32], used[32], avail[32];
+	format_size(st.size, sz, sizeof(sz));
+	format_size(st.used, used, sizeof(used));
+	format_size(st.avail, avail, sizeof(avail));
+	printf("root:     %s\n", a->root);
+	printf("backing:  %s%s\n", st.loop ? "loop image " : "", st.backing);
+	printf("state:    %s\n", st.attached ? "attached" : "detached");
+	if (st.device[0])
+		printf("device:   %s\n", st.device);
+	printf("fs:       ext4 (encrypt)\n");
+	printf("size:     %s\n", sz);
+	if (st.attached)
+		printf("used:     %s\navailable: %s\n", used, avail);
+	return EXIT_OK;
+}
+
+static int pool_cmd_close(struct adm *a)
+{
+	struct isc_err e = { 0 };
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
+	if (r)
+		return r;
+	_cleanup_strv_ char **names = NULL;
+	if (isc_names(&p, &names, &e) < 0) {
+		pool_close(&p);
+		return adm_fail(&e);
+	}
+	for (size_t i = 0; names[i]; i++)
+		if (isc_running(names[i])) {
+			pool_close(&p);
+			err_set(&e, EBUSY, "pool %s: ISC %s is running", a->root, names[i]);
+			return adm_fail(&e);
+		}
+	pool_close(&p);
+	if (pool_detach(a->root, &e) < 0)
+		return adm_fail(&e);
+	return EXIT_OK;
+}
+
+int cmd_pool(struct adm *a)
+{
+	if (a->argc < 2)
+		return adm_usage("pool create|status|close");
+	if (STREQ(a->argv[1], "create"))
+		return pool_cmd_create(a);
+	if (STREQ(a->argv[1], "status") && a->argc == 2)
+		return pool_cmd_status(a);
+	if (STREQ(a->argv[1], "close") && a->argc == 2)
+		return pool_cmd_close(a);
+	return adm_usage("pool create|status|close");
+}

@@ -1,0 +1,105 @@
+/* common.h - errors, cleanup helpers, fd/fs/string utilities; linked into every isc process. */
+#pragma once
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* ---- errors -------------------------------------------------------------
+ * Functions return 0 or a negative errno.  Where a reason must reach a
+ * person, the caller passes a struct isc_err; the callee fills it with
+ * err_set() and returns its result, callers on the way up add context
+ * with err_prefix().  Only top-level handlers print. */
+struct isc_err {
+	int code;            /* positive errno */
+	char msg[1024];
+};
+
+int err_set(struct isc_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int err_prefix(struct isc_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void err_clear(struct isc_err *e);
+
+/* ---- cleanup ------------------------------------------------------------ */
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+void strv_free(char **v);
+static inline void strv_freep(char ***v) { strv_free(*v); }
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_strv_ _cleanup_(strv_freep)
+
+#define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
+#define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define STREQ(a, b) (strcmp((a), (b)) == 0)
+
+/* ---- strings ------------------------------------------------------------ */
+bool str_has_prefix(const char *s, const char *prefix);
+/* Copy with truncation check: -ENAMETOOLONG if src does not fit. */
+int str_copy(char *dst, size_t size, const char *src);
+/* "8G", "512M", "64k", "1024" -> bytes. */
+int parse_size(const char *s, uint64_t *out);
+void format_size(uint64_t bytes, char *buf, size_t size);
+/* A name for an ISC or image: [A-Za-z0-9][A-Za-z0-9_.-]{0,62}. */
+bool name_valid(const char *s);
+size_t strv_length(char *const *v);
+/* Append a copy of s; returns 0 or -ENOMEM. */
+int strv_push(char ***v, const char *s);
+char **strv_copy(char *const *v);
+
+/* ---- files -------------------------------------------------------------- */
+/* Crash-safe write: temp file, fsync, rename over name, fsync the directory. */
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* Read a whole (small) file; *buf is NUL-terminated. -EFBIG above max. */
+int read_file_at(int dirfd, const char *path, char **buf, size_t *len, size_t max);
+/* Write all of buf, retrying on EINTR and short writes. */
+int write_all(int fd, const void *buf, size_t len);
+ssize_t read_all(int fd, void *buf, size_t len);
+int mkdir_p_at(int dirfd, const char *path, mode_t mode);
+/* Remove a tree below dirfd without following symlinks or crossing mounts. */
+int rm_rf_at(int dirfd, const char *name);
+int fsync_dir_at(int dirfd, const char *path);
+/* Copy a regular file's bytes from one fd to another (copy_file_range, then read/write). */
+int copy_fd(int in, int out);
+/* Run argv (PATH lookup), wait; stdout to /dev/null when quiet.  Returns exit
+ * status (0..255), or -errno.  Output of a failing command is kept in out (if given). */
+int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize);
+
+/* ---- fd passing ---------------------------------------------------------- */
+int fd_send(int sock, const void *data, size_t len, const int *fds, size_t nfds);
+/* Receive a message and up to *nfds fds (set to the number received). */
+ssize_t fd_recv(int sock, void *data, size_t len, int *fds, size_t *nfds);
+
+/* ---- paths --------------------------------------------------------------- */
+/* Find a helper program (iscd, isc-init, isc-svc): $ISC_LIBEXEC, next to
+ * the running binary, or the configured libexec directory. */
+int isc_libexec_path(const char *name, char *buf, size_t size);
+
+/* err_set with ": strerror(code)" appended: for failures of a system call. */
+int err_sys(struct isc_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));

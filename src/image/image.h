@@ -1,0 +1,89 @@
+/* image.h - immutable root images: build (erofs), content-addressed store, manifest, verify.
+ * Runs in iscadm (build, list, rm, verify) and iscd (open + verify before boot). */
+#pragma once
+
+#include "common.h"
+#include "pool.h"
+
+#include <stdint.h>
+#include <time.h>
+
+/* Store layout, relative to the pool directory fd:
+ *   images/<sha256>.erofs      the image, named by the SHA-256 of the file
+ *   images/<sha256>.manifest   per-file digests of the tree it was built from
+ *   images/tags/<NAME>         "digest=...\nsource=...\ncreated=...\nsize=...\n"
+ *   tmp/                       build staging (removed on success and failure)
+ */
+#define IMAGE_DIGEST_LEN 64
+
+struct image_info {
+	char name[64];
+	char digest[IMAGE_DIGEST_LEN + 1];
+	char source[512];
+	int64_t created;        /* unix time */
+	uint64_t size;          /* bytes of the .erofs file */
+};
+
+/* Progress lines for long work ("populating", "mkfs.erofs", "hashing"). */
+typedef void (*image_progress_fn)(const char *what, void *data);
+
+/* Build NAME from SOURCE: "busybox", "dir:PATH", "tar:FILE",
+ * "debootstrap:SUITE[:pkg,pkg]".  Refuses an existing NAME (-EEXIST).
+ * Nothing is left behind on failure. */
+int image_build(const struct pool *p, const char *name, const char *source,
+		image_progress_fn progress, void *pdata, struct isc_err *e);
+
+/* Build an image from an already populated tree (used by build and, later,
+ * by commits of writable boots).  On success *digest holds the new digest;
+ * the .erofs and .manifest files are in the store (no tag written). */
+int image_store_tree(const struct pool *p, const char *tree, char digest[IMAGE_DIGEST_LEN + 1],
+		     image_progress_fn progress, void *pdata, struct isc_err *e);
+
+int image_lookup(const struct pool *p, const char *name, struct image_info *out, struct isc_err *e);
+/* All tagged images, sorted by name; free(*out). */
+int image_list(const struct pool *p, struct image_info **out, size_t *n, struct isc_err *e);
+/* Remove NAME's tag, and its blob unless another tag shares it or
+ * keep_blob is true (the caller knows an ISC still uses the digest). */
+int image_remove(const struct pool *p, const char *name, bool keep_blob, struct isc_err *e);
+
+/* Full SHA-256 of images/<digest>.erofs compared with its name. */
+int image_verify(const struct pool *p, const char *digest, struct isc_err *e);
+
+/* Open images/<digest>.erofs (O_RDONLY) and verify it, unless cachedir
+ * (on tmpfs, e.g. /run/isc/verified) holds a record for this digest that
+ * matches the file's dev, inode, size, mtime, ctime and the host's boot id.
+ * On success the verified fd is returned in *fd and a fresh record written.
+ * cachedir NULL, or not owned by us / writable by others: always hash.
+ * A mismatch is -EBADMSG with a message naming both digests. */
+int image_open_verified(const struct pool *p, const char *digest, const char *cachedir,
+			int *fd, struct isc_err *e);
+
+/* SHA-256 of everything readable from fd (from offset 0), as lowercase hex. */
+int image_sha256_fd(int fd, char out[IMAGE_DIGEST_LEN + 1]);
+
+/* ---- manifest ---------------------------------------------------------------
+ * Text, one entry per line, sorted by path, first line "isc-manifest 1":
+ *   TYPE MODE UID GID SIZE SHA256 PATH
+ * TYPE f d l (file, dir, symlink) c b p s; MODE 4 octal digits (07777);
+ * SIZE bytes of the file or link target, 0 otherwise; SHA256 of file bytes
+ * or of the link target, "-" otherwise; PATH begins with "/" and has bytes
+ * outside 0x21..0x7e and '%' escaped as %XX (uppercase hex).  Only this
+ * canonical form parses, so write(parse(text)) == text. */
+struct manifest_entry {
+	char type;
+	uint32_t mode;
+	uint32_t uid, gid;
+	uint64_t size;
+	char sha256[IMAGE_DIGEST_LEN + 1];
+	char *path;             /* unescaped */
+};
+
+struct manifest {
+	struct manifest_entry *e;
+	size_t n;
+};
+
+int manifest_build(const char *tree, struct manifest *m, struct isc_err *e);
+int manifest_write(const struct manifest *m, FILE *f);
+int manifest_parse(const char *text, size_t len, struct manifest *m, struct isc_err *e);
+void manifest_free(struct manifest *m);

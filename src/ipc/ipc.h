@@ -1,0 +1,42 @@
+/* ipc.h - the closed set of typed messages between iscadm and iscd over the
+ * control socket (SOCK_SEQPACKET, root only, SO_PEERCRED checked). */
+#pragma once
+
+#include "common.h"
+
+#define IPC_MAX 8192
+
+enum ipc_type {
+	IPC_HALT = 1,           /* c->d: stop the ISC, supervisor exits */
+	IPC_REBOOT,             /* c->d: stop and start again */
+	IPC_STATUS,             /* c->d: one line of state */
+	IPC_LOGIN,              /* c->d: payload = struct ipc_login + argv; fds 0,1,2 unless tty */
+	IPC_OK,                 /* d->c: done; text payload */
+	IPC_ERR,                /* d->c: failed; one-line reason */
+	IPC_PTY,                /* d->c: the session's pty master is attached */
+	IPC_EXIT,               /* d->c: session ended; status = exit code */
+};
+
+struct ipc_hdr {
+	uint32_t type;
+	int32_t status;
+	uint32_t len;           /* payload bytes after the header */
+};
+
+struct ipc_login {
+	uint8_t tty;
+	uint16_t rows, cols;
+	char term[32];
+	/* followed by argv strings, each NUL-terminated; none = login shell */
+};
+
+int ipc_send(int sock, enum ipc_type type, int status, const void *data, size_t len,
+	     const int *fds, size_t nfds);
+/* Receive one message; payload is NUL-terminated in buf (size >= IPC_MAX + 1). */
+int ipc_recv(int sock, struct ipc_hdr *h, char *buf, int *fds, size_t *nfds);
+/* Validate a login request; *argv is a NULL-terminated vector pointing into
+ * payload (free only the vector).  Malformed = -EBADMSG. */
+int ipc_login_parse(const char *payload, size_t len, struct ipc_login *l, char ***argv);
+int ipc_login_build(const struct ipc_login *l, char *const *argv, char *buf, size_t size, size_t *len);
+/* Connect to /run/isc/<name>/ctl. */
+int ipc_connect(const char *name);

@@ -1,0 +1,46 @@
+/* pool.h - the pool: an ext4 filesystem with the encrypt feature holding images,
+ * ISC configs and layers; loop-backed when the root directory cannot do fscrypt.
+ * Used by iscadm and iscd. */
+#pragma once
+
+#include "common.h"
+
+#include <limits.h>
+#include <stdint.h>
+
+#define ISC_DEFAULT_ROOT "/var/lib/isc"
+#define ISC_RUN_DIR "/run/isc"
+#define POOL_DEFAULT_SIZE (8ULL << 30)
+
+struct pool {
+	char root[PATH_MAX];    /* $ISC_ROOT: host-only, 0700 */
+	char path[PATH_MAX];    /* the pool directory: root/pool */
+	int dirfd;              /* open on path */
+	int lockfd;             /* flock on root/lock */
+};
+
+enum pool_lock {
+	POOL_LOCK_SHARED,       /* readers and boots */
+	POOL_LOCK_EXCLUSIVE,    /* create, destroy, image build/rm */
+};
+
+/* Resolve the root (--root, $ISC_ROOT, default). */
+const char *pool_root_default(const char *opt);
+/* Open the pool, creating and/or attaching it when needed (loop image of
+ * POOL_DEFAULT_SIZE if the root's filesystem cannot do fscrypt). */
+int pool_open(struct pool *p, const char *root, enum pool_lock lock, struct isc_err *e);
+/* Explicit creation; size 0 means the default.  -EEXIST if it exists. */
+int pool_create(const char *root, uint64_t size, struct isc_err *e);
+void pool_close(struct pool *p);
+/* Detach: unmount the pool and release its loop device. */
+int pool_detach(const char *root, struct isc_err *e);
+
+struct pool_status {
+	bool exists, attached, loop;
+	char backing[PATH_MAX]; /* image file or "directory" */
+	char device[64];        /* /dev/loopN when loop-backed */
+	uint64_t size, used, avail;
+};
+int pool_status_get(const char *root, struct pool_status *st, struct isc_err *e);
+/* Relock the held pool lock (shared <-> exclusive). */
+int pool_relock(struct pool *p, enum pool_lock lock);

@@ -1,0 +1,17 @@
+/* mnt.h - mount helpers on file descriptors (new mount API), private to src/sandbox. */
+#pragma once
+
+#include "common.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+
+/* openat2 confined to root: no symlinks, no magic links, no escaping. */
+int mnt_open_in(int rootfd, const char *path, int flags);
+/* fsopen + string options ("key=value" or "flag") + fsmount: a detached mount. */
+int mnt_fs(const char *type, const char *const *opts, unsigned attrs, char *why, size_t n);
+/* Attach a detached mount on path below rootfd. */
+int mnt_attach(int mfd, int rootfd, const char *path);
+/* Detached clone of path below dirfd (path "" = dirfd itself). */
+int mnt_clone(int dirfd, const char *path, bool recursive);
+int mnt_setattr(int mfd, unsigned set, unsigned clr, int userns);

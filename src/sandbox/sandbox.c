@@ -1,0 +1,501 @@
+/* sandbox.c - the host half of an ISC's construction: userns, idmapped image,
+ * profile mounts and /dev assembled on a stage in iscd's private mount namespace. */
+#include "sandbox.h"
+#include "sandbox-internal.h"
+#include "mnt.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <sys/pidfd.h>
+
+enum op_kind { OP_END, OP_OVERLAY, OP_IMAGE_RO, OP_TMPFS };
+
+/* One writable or re-protected path of a profile (DESIGN.md §4). */
+struct mount_op {
+	enum op_kind kind;
+	const char *path;
+	const char *layer;      /* OP_OVERLAY: persistent upper under layers/ */
+	mode_t mode;            /* OP_TMPFS */
+};
+
+#define TMP(p, m) { OP_TMPFS, p, NULL, m }
+#define OVL(p, l) { OP_OVERLAY, p, l, 0 }
+#define RO(p) { OP_IMAGE_RO, p, NULL, 0 }
+/* Package and service state stays the image's, read-only, under /var. */
+#define FIXED_VAR OVL("/var", "var"), RO("/var/lib/dpkg"), RO("/var/lib/apt"), \
+	RO("/var/cache/apt"), RO("/var/cache/debconf"), RO("/var/lib/isc")
+
+static const struct mount_op ops_strict[] = {
+	TMP("/tmp", 01777), TMP("/var/tmp", 01777), TMP("/run", 0755), { OP_END },
+};
+static const struct mount_op ops_fixed[] = {
+	FIXED_VAR, TMP("/tmp", 01777), TMP("/run", 0755), { OP_END },
+};
+static const struct mount_op ops_flexible[] = {
+	FIXED_VAR, OVL("/etc", "etc"), RO("/etc/isc"), OVL("/root", "root-home"),
+	OVL("/home", "home"), TMP("/tmp", 01777), TMP("/run", 0755), { OP_END },
+};
+static const struct mount_op ops_none[] = {
+	TMP("/tmp", 01777), TMP("/run", 0755), { OP_END },
+};
+
+static const struct mount_op *profile_ops(enum isc_profile p)
+{
+	switch (p) {
+	case PROFILE_STRICT: return ops_strict;
+	case PROFILE_FIXED: return ops_fixed;
+	case PROFILE_FLEXIBLE: return ops_flexible;
+	case PROFILE_NONE: return ops_none;
+	}
+	return ops_strict;
+}
+
+int sandbox_host_prepare(struct isc_err *e)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return err_sys(e, errno, "unshare mount namespace");
+	/* Nothing we mount may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return err_sys(e, errno, "make mounts private");
+	return 0;
+}
+
+static int write_map(pid_t pid, const char *file, uint32_t base)
+{
+	char path[64], map[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	snprintf(map, sizeof(map), "0 %u %u\n", base, ISC_UID_COUNT);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return write_all(fd, map, strlen(map));
+}
+
+/* The erofs image, read-only, shown through the ISC's idmap so that files
+ * owned by root in the image are owned by root inside. */
+static int mount_image(const struct sandbox_spec *s, int userns, char *why, size_t n)
+{
+	char src[64];
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", s->image_fd);
+	const char *opts[] = { NULL, NULL };
+	char so[80];
+	snprintf(so, sizeof(so), "source=%s", src);
+	opts[0] = so;
+	/* nosuid: setuid bits in an image never raise privileges; nodev: an
+	 * image cannot bring device nodes. */
+	int m = mnt_fs("erofs", opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why, n);
+	if (m < 0)
+		return m;
+	int r = mnt_setattr(m, MOUNT_ATTR_IDMAP, 0, userns);
+	if (r < 0) {
+		close(m);
+		snprintf(why, n, "idmap image: %s", strerror(-r));
+		return r;
+	}
+	return m;
+}
+
+/* layers/<layer>/{upper,work}; the upper's root copies the lower's owner and
+ * mode so the merged directory looks like the image's. */
+/* layers/<layer>/{upper,work}; the upper's root copies the lower's owner and
+ * mode so the merged directory looks like the image's. */
+static int layer_dirs(const struct sandbox_spec *s, const char *layer, int lower,
+		      int *upper, int *work, char *why, size_t n)
+{
+	char dir[PATH_MAX], up[PATH_MAX + 8], wk[PATH_MAX + 8];
+	snprintf(dir, sizeof(dir), "%s/%s", s->layers, layer);
+	snprintf(up, sizeof(up), "%s/upper", dir);
+	snprintf(wk, sizeof(wk), "%s/work", dir);
+	struct stat st, lst;
+	if (stat(up, &st) < 0) {
+		if (mkdir_p_at(AT_FDCWD, up, 0700) < 0 || fstat(lower, &lst) < 0 ||
+		    chown(up, lst.st_uid, lst.st_gid) < 0 || chmod(up, lst.st_mode & 07777) < 0) {
+			snprintf(why, n, "create layer %s: %s", up, strerror(errno));
+			return -errno;
+		}
+	}
+	if (mkdir_p_at(AT_FDCWD, wk, 0700) < 0) {
+		snprintf(why, n, "create %s: %s", wk, strerror(errno));
+		return -errno;
+	}
+	/* TODO(isolation): overlayfs refuses a detached clone as upper here
+	 * ("failed to clone upperpath"), so the upper's host path shows in
+	 * the ISC's mountinfo options. */
+	*upper = open(up, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	*work = open(wk, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*upper < 0 || *work < 0) {
+		snprintf(why, n, "open layer %s: %s", layer, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* An overlay with the image's subtree as lower and a persistent upper.  The
+ * overlay is made by host root on layers given as descriptors; the upper
+ * stores the ISC's host uids (an overlay itself cannot be idmapped here). */
+static int mount_overlay(const struct sandbox_spec *s, int lower, const char *layer,
+			 unsigned attrs, char *why, size_t n)
+{
+	_cleanup_close_ int upper = -1, work = -1;
+	int r = layer_dirs(s, layer, lower, &upper, &work, why, n);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, upper) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, work) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		int err = errno;
+		char log[200] = "";
+		ssize_t k = fs >= 0 ? read(fs, log, sizeof(log) - 1) : 0;
+		log[k > 0 ? k - (log[k - 1] == '\n') : 0] = '\0';
+		snprintf(why, n, "overlay %s: %s%s%s", layer, strerror(err), *log ? ": " : "", log);
+		return -err;
+	}
+	int m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	if (m < 0) {
+		snprintf(why, n, "fsmount overlay %s: %s", layer, strerror(errno));
+		return -errno;
+	}
+	return m;
+}
+
+static int mount_tmpfs(const struct sandbox_spec *s, mode_t mode, uint64_t size, uid_t owner,
+		       unsigned attrs, char *why, size_t n)
+{
+	char o_size[40], o_mode[24], o_uid[24], o_gid[24];
+	snprintf(o_size, sizeof(o_size), "size=%llu", (unsigned long long)size);
+	snprintf(o_mode, sizeof(o_mode), "mode=%o", mode);
+	snprintf(o_uid, sizeof(o_uid), "uid=%u", owner);
+	snprintf(o_gid, sizeof(o_gid), "gid=%u", owner);
+	const char *opts[] = { o_size, o_mode, o_uid, o_gid, NULL };
+	return mnt_fs("tmpfs", opts, attrs, why, n);
+}
+
+/* Writable mounts never execute (except under profile none): what runs is
+ * never writable, what is writable never runs. */
+static unsigned writable_attrs(const struct sandbox_spec *s)
+{
+	unsigned a = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	return s->profile == PROFILE_NONE ? a : a | MOUNT_ATTR_NOEXEC;
+}
+
+static int build_profile(const struct sandbox_spec *s, int rootfd, char *why, size_t n)
+{
+	const struct mount_op *ops = profile_ops(s->profile);
+	int fds[16];
+	size_t k = 0;
+	int r = 0;
+	/* lowers come from a detached view of the image: paths shown are the
+	 * image's own ("/var"), not the stage's */
+	_cleanup_close_ int imgclone = mnt_clone(rootfd, "", false);
+	if (imgclone < 0) {
+		snprintf(why, n, "clone image: %s", strerror(-imgclone));
+		return imgclone;
+	}
+	/* Phase 1: every detached mount, while the image's own tree is still
+	 * what the paths resolve to (clones and lowers come from the image). */
+	for (; ops[k].kind != OP_END; k++) {
+		const struct mount_op *op = &ops[k];
+		fds[k] = -1;
+		if (op->kind == OP_TMPFS) {
+			fds[k] = mount_tmpfs(s, op->mode, s->tmp_size, s->uid, writable_attrs(s) | MOUNT_ATTR_NOEXEC, why, n);
+		} else if (op->kind == OP_IMAGE_RO) {
+			fds[k] = mnt_clone(rootfd, op->path, false);
+			if (fds[k] == -ENOENT)
+				continue;   /* the image has no such state: nothing to protect */
+			if (fds[k] >= 0)
+				r = mnt_setattr(fds[k], MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, -1);
+		} else {
+			_cleanup_close_ int lower = mnt_open_in(imgclone, op->path, O_PATH | O_DIRECTORY);
+			if (lower < 0) {
+				snprintf(why, n, "image has no directory %s: %s", op->path, strerror(-lower));
+				r = lower;
+			} else {
+				fds[k] = mount_overlay(s, lower, op->layer, writable_attrs(s), why, n);
+			}
+		}
+		if (r == 0 && fds[k] < 0 && op->kind != OP_IMAGE_RO)
+			r = fds[k];
+		if (r == 0 && fds[k] < 0 && fds[k] != -ENOENT) {
+			snprintf(why, n, "clone %s: %s", op->path, strerror(-fds[k]));
+			r = fds[k];
+		}
+		if (r < 0) {
+			k++;
+			break;
+		}
+	}
+	/* Phase 2: attach in table order (a re-protected path goes on top of
+	 * the overlay that contains it). */
+	for (size_t i = 0; i < k; i++) {
+		if (r == 0 && fds[i] >= 0) {
+			int q = mnt_attach(fds[i], rootfd, ops[i].path);
+			if (q < 0) {
+				snprintf(why, n, "mount on %s: %s", ops[i].path, strerror(-q));
+				r = q;
+			}
+		}
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	return r;
+}
+
+static int build_volumes(const struct sandbox_spec *s, int rootfd, char *why, size_t n)
+{
+	for (size_t i = 0; s->volumes && s->volumes[i]; i++) {
+		const char *v = s->volumes[i];
+		char dir[PATH_MAX], esc[256];
+		size_t j = 0;
+		for (const char *c = v + 1; *c && j < sizeof(esc) - 1; c++)
+			esc[j++] = *c == '/' ? '_' : *c;
+		esc[j] = '\0';
+		snprintf(dir, sizeof(dir), "%s/%s", s->volumes_dir, esc);
+		struct stat st;
+		if (stat(dir, &st) < 0 && (mkdir_p_at(AT_FDCWD, dir, 0755) < 0 ||
+					   chown(dir, s->uid, s->uid) < 0)) {
+			snprintf(why, n, "volume %s: %s", v, strerror(errno));
+			return -errno;
+		}
+		_cleanup_close_ int m = mnt_clone(AT_FDCWD, dir, false);
+		int r = m < 0 ? m : mnt_setattr(m, writable_attrs(s), 0, -1);
+		if (r == 0)
+			r = mnt_attach(m, rootfd, v);
+		if (r < 0) {
+			snprintf(why, n, "volume %s: %s", v,
+				 r == -ENOENT ? "no such directory in the image" : strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* A minimal /dev owned by the host: the ISC cannot add nodes to it.  The
+ * character devices are binds of the host's harmless ones. */
+static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, char *why, size_t n)
+{
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	int m = mount_tmpfs(s, 0755, 1 << 20, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, why, n);
+	if (m < 0)
+		return m;
+	int r = mnt_attach(m, rootfd, "/dev");
+	close(m);
+	if (r < 0) {
+		snprintf(why, n, "mount /dev: %s", strerror(-r));
+		return r;
+	}
+	_cleanup_close_ int dev = mnt_open_in(rootfd, "/dev", O_DIRECTORY);
+	if (dev < 0)
+		return dev;
+	mkdirat(dev, "pts", 0755);
+	mkdirat(dev, "shm", 0755);
+	symlinkat("pts/ptmx", dev, "ptmx");
+	symlinkat("/proc/self/fd", dev, "fd");
+	symlinkat("/proc/self/fd/0", dev, "stdin");
+	symlinkat("/proc/self/fd/1", dev, "stdout");
+	symlinkat("/proc/self/fd/2", dev, "stderr");
+	close(openat(dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+		char host[32];
+		snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
+		close(openat(dev, nodes[i], O_CREAT | O_WRONLY | O_CLOEXEC, 0666));
+		_cleanup_close_ int b = mnt_clone(AT_FDCWD, host, false);
+		r = b < 0 ? b : mnt_setattr(b, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0, -1);
+		if (r == 0)
+			r = mnt_attach(b, dev, nodes[i]);
+		if (r < 0) {
+			snprintf(why, n, "bind %s: %s", host, strerror(-r));
+			return r;
+		}
+	}
+	m = mount_tmpfs(s, 01777, s->tmp_size, s->uid,
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, why, n);
+	if (m < 0)
+		return m;
+	r = mnt_attach(m, dev, "shm");
+	close(m);
+	if (r < 0) {
+		snprintf(why, n, "mount /dev/shm: %s", strerror(-r));
+		return r;
+	}
+	/* /dev/log: the supervisor's end of the ISC's syslog. */
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dev/log", s->stage);
+	*devlog = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (*devlog < 0 || bind(*devlog, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    fchmodat(dev, "log", 0666, 0) < 0) {
+		snprintf(why, n, "bind /dev/log: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, char *why, size_t n)
+{
+	_cleanup_close_ int img = mount_image(s, userns, why, n);
+	_cleanup_close_ int root = -1;
+	if (img < 0)
+		return img;
+	if (s->profile == PROFILE_NONE) {
+		/* the whole root is an overlay on the image */
+		root = mount_overlay(s, img, "root", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why, n);
+		if (root < 0)
+			return root;
+	} else {
+		root = TAKE_FD(img);
+	}
+	if (move_mount(root, "", AT_FDCWD, s->stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		snprintf(why, n, "mount root on %s: %s", s->stage, strerror(errno));
+		return -errno;
+	}
+	int r = build_profile(s, root, why, n);
+	if (r == 0)
+		r = build_volumes(s, root, why, n);
+	if (r == 0)
+		r = build_dev(s, root, devlog, why, n);
+	return r;
+}
+
+void sandbox_cleanup(const struct sandbox_spec *s, struct sandbox *sb)
+{
+	if (s->stage)
+		umount2(s->stage, MNT_DETACH);
+	if (sb->pidfd >= 0)
+		close(sb->pidfd);
+	if (sb->console >= 0)
+		close(sb->console);
+	if (sb->devlog >= 0)
+		close(sb->devlog);
+	if (sb->userns >= 0)
+		close(sb->userns);
+	sb->pidfd = sb->console = sb->devlog = sb->userns = -1;
+}
+
+static int recv_byte(int fd, char want)
+{
+	char c;
+	ssize_t k;
+	do
+		k = read(fd, &c, 1);
+	while (k < 0 && errno == EINTR);
+	return k == 1 && c == want ? 0 : -EPROTO;
+}
+
+int sandbox_start(const struct sandbox_spec *s, struct sandbox *sb, struct isc_err *e)
+{
+	int sv[2], errp[2];
+	char why[512] = "";
+	pid_t grand = -1;
+	sb->pidfd = sb->console = sb->devlog = sb->userns = -1;
+	sb->pid = -1;
+	if (mkdir_p_at(AT_FDCWD, s->stage, 0700) < 0)
+		return err_sys(e, errno, "create %s", s->stage);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_sys(e, errno, "socketpair");
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return err_sys(e, errno, "pipe");
+	}
+	pid_t c = fork();
+	if (c < 0) {
+		int r = err_sys(e, errno, "fork");
+		close(sv[0]); close(sv[1]); close(errp[0]); close(errp[1]);
+		return r;
+	}
+	if (c == 0) {
+		close(sv[0]);
+		close(errp[0]);
+		sandbox_child_main(s, sv[1], errp[1]);   /* never returns */
+	}
+	close(sv[1]);
+	close(errp[1]);
+	int r = recv_byte(sv[0], 'U');
+	if (r < 0) {
+		snprintf(why, sizeof(why), "user namespace not created");
+		goto fail;
+	}
+	if ((r = write_map(c, "uid_map", s->uid)) < 0 || (r = write_map(c, "gid_map", s->uid)) < 0) {
+		snprintf(why, sizeof(why), "write id maps: %s", strerror(-r));
+		goto fail;
+	}
+	char ns[64];
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/user", c);
+	sb->userns = open(ns, O_RDONLY | O_CLOEXEC);
+	if (sb->userns < 0) {
+		r = -errno;
+		snprintf(why, sizeof(why), "open %s: %s", ns, strerror(errno));
+		goto fail;
+	}
+	if ((r = build_stage(s, sb->userns, &sb->devlog, why, sizeof(why))) < 0)
+		goto fail;
+	if ((r = cgroup_attach(s->cg, c, e)) < 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		goto fail;
+	}
+	if (write(sv[0], "G", 1) != 1) {
+		r = -EPIPE;
+		goto fail;
+	}
+	/* the child reports its child: isc-init, made our child by CLONE_PARENT */
+	if (read(sv[0], &grand, sizeof(grand)) != sizeof(grand) || grand <= 0) {
+		r = -EPROTO;
+		snprintf(why, sizeof(why), "namespace setup failed");
+		goto fail;
+	}
+	waitpid(c, NULL, 0);
+	c = -1;
+	sb->pid = grand;
+	sb->pidfd = pidfd_open(grand, 0);
+	if (sb->pidfd < 0) {
+		r = -errno;
+		snprintf(why, sizeof(why), "pidfd_open: %s", strerror(errno));
+		goto fail;
+	}
+	if (!s->stdio) {
+		int fds[1];
+		size_t nf = 1;
+		char b;
+		if (fd_recv(sv[0], &b, 1, fds, &nf) <= 0 || nf != 1) {
+			r = -EPROTO;
+			goto fail_init;
+		}
+		sb->console = fds[0];
+	}
+	/* isc-init's exec closes the pipe; anything read is its failure */
+	ssize_t k = read_all(errp[0], why, sizeof(why) - 1);
+	if (k > 0) {
+		why[k] = '\0';
+		r = -EIO;
+		goto fail_init;
+	}
+	close(sv[0]);
+	close(errp[0]);
+	return 0;
+fail_init:
+	if (!why[0]) {
+		ssize_t q = read_all(errp[0], why, sizeof(why) - 1);
+		why[q > 0 ? q : 0] = '\0';
+	}
+	pidfd_send_signal(sb->pidfd, SIGKILL, NULL, 0);
+	waitpid(grand, NULL, 0);
+fail:
+	if (c > 0) {
+		kill(c, SIGKILL);
+		waitpid(c, NULL, 0);
+	}
+	close(sv[0]);
+	close(errp[0]);
+	sandbox_cleanup(s, sb);
+	return err_set(e, r < 0 ? -r : EIO, "start ISC %s: %s", s->name, why[0] ? why : strerror(-r));
+}

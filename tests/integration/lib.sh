@@ -1,0 +1,53 @@
+# lib.sh - shared by the integration scenarios: a private ISC_ROOT, cleanup on exit, asserts.
+set -u
+B=${ISC_BUILD:-build-asan}
+ISCADM=$(readlink -f "$B/iscadm")
+[ -x "$ISCADM" ] || { echo "no $B/iscadm: build first"; exit 1; }
+# LeakSanitizer cannot follow our forks into namespaces; ASan/UBSan stay on.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+T=$(mktemp -d /tmp/isc-it.XXXXXX)
+export ISC_ROOT=$T/root
+TEST_ISCS=""
+
+iscadm() { "$ISCADM" "$@"; }
+
+cleanup() {
+	local n
+	for n in $TEST_ISCS; do
+		iscadm halt "$n" >/dev/null 2>&1
+		iscadm destroy -f "$n" >/dev/null 2>&1
+		rm -rf "/run/isc/$n"
+	done
+	iscadm pool close >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+ok() { echo "ok: $*"; }
+
+# expect_err EXIT_CODE SUBSTRING CMD... : the command fails that way, with one line.
+expect_err() {
+	local want=$1 sub=$2; shift 2
+	local out rc
+	out=$("$@" 2>&1 >/dev/null); rc=$?
+	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, wanted $want ($out)"
+	printf '%s' "$out" | grep -qF -- "$sub" || fail "'$*' said '$out', wanted '$sub'"
+	[ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "'$*' printed more than one line: $out"
+	ok "$* -> $sub"
+}
+
+# in ISC CMD: run a shell command as root inside, print its output
+in_isc() { local n=$1; shift; iscadm login "$n" -- sh -c "$*"; }
+
+setup_pool() {
+	iscadm pool create --size 512M || fail "pool create"
+	iscadm image build base --from busybox >/dev/null 2>&1 || fail "image build"
+}
+
+# new_isc NAME [create options]: create, remember for cleanup
+new_isc() {
+	local n=$1; shift
+	TEST_ISCS="$TEST_ISCS $n"
+	iscadm create "$n" --image base "$@" || fail "create $n"
+}

@@ -1,0 +1,21 @@
+# run --rm is one-shot and leaves nothing; a killed supervisor is detected and boot works again.
+. "$(dirname "$0")/lib.sh"
+setup_pool
+out=$(iscadm run --rm --image base -- /bin/sh -c 'echo hello; hostname; exit 3'); rc=$?
+[ $rc -eq 3 ] || fail "run exit status $rc"
+echo "$out" | grep -q hello || fail "run output: $out"
+[ -z "$(iscadm list -p)" ] || fail "run left an ISC: $(iscadm list -p)"
+ok "run --rm returns the status and removes the ISC"
+[ "$(echo piped | iscadm run --rm --image base -- cat)" = piped ] || fail "run stdin"
+
+new_isc it-stale
+iscadm boot it-stale || fail boot
+pid=$(sed -n 's/^supervisor=//p' /run/isc/it-stale/state)
+kill -9 "$pid"
+for i in $(seq 50); do iscadm list -p | grep -q '^it-stale:installed' && break; sleep 0.1; done
+iscadm list -p | grep -q '^it-stale:installed' || fail "stale state: $(iscadm list -p)"
+ok "killed supervisor: state installed"
+iscadm boot it-stale || fail "boot after stale"
+in_isc it-stale 'true' || fail "login after reboot"
+iscadm halt it-stale
+ok "boot works again"

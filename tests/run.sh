@@ -1,0 +1,40 @@
+#!/bin/bash
+# Run every unit test program and integration scenario; end with one summary line.
+set -u
+cd "$(dirname "$0")/.."
+B=${ISC_BUILD:-build-asan}
+export ISC_BUILD=$B
+pass=0 fail=0 skip=0
+failed=()
+
+for t in "$B"/tests/unit/test_*; do
+	[ -x "$t" ] || continue
+	out=$("$t" 2>&1)
+	rc=$?
+	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+	pass=$((pass + p)); fail=$((fail + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail=$((fail + 1)); fi
+	if [ "$rc" -ne 0 ]; then failed+=("$(basename "$t")"); printf '%s\n' "$out" | grep -E 'FAIL|ERROR' | head -20; fi
+	echo "unit $(basename "$t"): $p passed, $f failed"
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "integration tests skipped: they need root"
+	skip=$((skip + $(ls tests/integration/t_*.sh | wc -l)))
+else
+	for t in tests/integration/t_*.sh; do
+		start=$(date +%s)
+		out=$(timeout 600 bash "$t" 2>&1)
+		rc=$?
+		secs=$(( $(date +%s) - start ))
+		case $rc in
+		0) pass=$((pass + 1)); echo "ok   $(basename "$t") (${secs}s)" ;;
+		77) skip=$((skip + 1)); echo "skip $(basename "$t"): $(printf '%s\n' "$out" | tail -1)" ;;
+		*) fail=$((fail + 1)); failed+=("$(basename "$t")"); echo "FAIL $(basename "$t") (rc $rc, ${secs}s)"; printf '%s\n' "$out" | tail -25 | sed 's/^/    /' ;;
+		esac
+	done
+fi
+[ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
