@@ -108,7 +108,7 @@ static int mount_image(const struct sandbox_spec *s, int userns, char *why, size
 /* layers/<layer>/{upper,work}; the upper's root copies the lower's owner and
  * mode so the merged directory looks like the image's. */
 static int layer_dirs(const struct sandbox_spec *s, const char *layer, int lower,
-		      int *upper, int *work, char *why, size_t n)
+		      int *clone, int *upper, int *work, char *why, size_t n)
 {
 	char dir[PATH_MAX], up[PATH_MAX + 8], wk[PATH_MAX + 8];
 	snprintf(dir, sizeof(dir), "%s/%s", s->layers, layer);
@@ -126,11 +126,16 @@ static int layer_dirs(const struct sandbox_spec *s, const char *layer, int lower
 		snprintf(why, n, "create %s: %s", wk, strerror(errno));
 		return -errno;
 	}
-	/* TODO(isolation): overlayfs refuses a detached clone as upper here
-	 * ("failed to clone upperpath"), so the upper's host path shows in
-	 * the ISC's mountinfo options. */
-	*upper = open(up, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	*work = open(wk, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* Handed to overlayfs through a detached clone, so the ISC's mount
+	 * table shows "/upper", not a host path.  The clone must stay open
+	 * until the overlay exists: closing it dissolves the mount. */
+	*clone = mnt_clone(AT_FDCWD, dir, false);
+	if (*clone < 0) {
+		snprintf(why, n, "clone layer %s: %s", layer, strerror(-*clone));
+		return *clone;
+	}
+	*upper = openat(*clone, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	*work = openat(*clone, "work", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (*upper < 0 || *work < 0) {
 		snprintf(why, n, "open layer %s: %s", layer, strerror(errno));
 		return -errno;
@@ -144,8 +149,8 @@ static int layer_dirs(const struct sandbox_spec *s, const char *layer, int lower
 static int mount_overlay(const struct sandbox_spec *s, int lower, const char *layer,
 			 unsigned attrs, char *why, size_t n)
 {
-	_cleanup_close_ int upper = -1, work = -1;
-	int r = layer_dirs(s, layer, lower, &upper, &work, why, n);
+	_cleanup_close_ int clone = -1, upper = -1, work = -1;
+	int r = layer_dirs(s, layer, lower, &clone, &upper, &work, why, n);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
