@@ -91,9 +91,10 @@ static int pool_attach(const char *root, struct isc_err *e)
 	if (lfd < 0)
 		return lfd;
 	int r;
-	/* nodev/nosuid: the pool only holds data; nothing on it is a device
-	 * or a setuid program for the host. */
-	if (mount(dev, dir, "ext4", MS_NODEV | MS_NOSUID, "errors=remount-ro") < 0) {
+	/* nosuid: nothing on the pool is a setuid program for the host.  Not
+	 * nodev: debootstrap refuses to build a Debian root on a nodev mount;
+	 * ISCs see the pool only through their own nodev mounts. */
+	if (mount(dev, dir, "ext4", MS_NOSUID, "errors=remount-ro") < 0) {
 		r = err_sys(e, errno, "mount pool %s on %s", dev, dir);
 		rmdir(dir);
 		return r;   /* closing lfd lets autoclear detach the device */
