@@ -19,14 +19,16 @@ int ipc_send(int sock, enum ipc_type type, int status, const void *data, size_t 
 
 int ipc_recv(int sock, struct ipc_hdr *h, char *buf, int *fds, size_t *nfds)
 {
-	char raw[sizeof(struct ipc_hdr) + IPC_MAX];
+	/* One byte more than the largest message: a longer frame arrives cut
+	 * short (SOCK_SEQPACKET drops the rest) and must not pass for whole. */
+	char raw[sizeof(struct ipc_hdr) + IPC_MAX + 1];
 	size_t zero = 0;
 	ssize_t n = fd_recv(sock, raw, sizeof(raw), fds, nfds ? nfds : &zero);
 	if (n < 0)
 		return (int)n;
 	if (n == 0)
 		return -ECONNRESET;
-	if ((size_t)n < sizeof(*h))
+	if ((size_t)n < sizeof(*h) || (size_t)n > sizeof(*h) + IPC_MAX)
 		return -EBADMSG;
 	memcpy(h, raw, sizeof(*h));
 	if (h->len != (size_t)n - sizeof(*h) || h->type < IPC_HALT || h->type > IPC_EXIT)

@@ -50,6 +50,7 @@ struct iscd {
 	int exit_status;
 	struct client clients[MAX_CLIENTS];
 	char **run_argv;
+	char **init_argv;
 };
 
 static void log_append(struct iscd *d, int *fd, const char *file, const char *buf, size_t n)
@@ -121,6 +122,8 @@ static void write_state(struct iscd *d)
 	snprintf(path, sizeof(path), "%s/state", d->rundir);
 	write_file_atomic(AT_FDCWD, path, buf, (size_t)n, 0600);
 }
+
+static int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e);
 
 static int isc_start(struct iscd *d, struct isc_err *e)
 {
@@ -339,7 +342,7 @@ static bool on_init_exit(struct iscd *d)
 	if ((d->rebooting || inside_reboot) && !d->run_mode) {
 		struct isc_err e = { 0 };
 		d->stopping = d->rebooting = false;
-		if (isc_start(d, &e) < 0) {
+		if (isc_prepare(d, d->cfg.name, &e) < 0 || isc_start(d, &e) < 0) {
 			console_note(d, "isc: reboot failed: %s", e.msg);
 			answer_stoppers(d, IPC_ERR, e.msg);
 			return false;
@@ -432,12 +435,37 @@ static int ctl_listen(struct iscd *d, struct isc_err *e)
 	return ep_add(d, d->ctl);
 }
 
+/* Every boot, reboots included, reads the configuration afresh and runs
+ * from an image verified now (the /run cache makes an unchanged one cheap). */
+static int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
+{
+	static const int stdio[3] = { 0, 1, 2 };
+	char name[64];
+	snprintf(name, sizeof(name), "%s", isc);   /* may point into d->cfg */
+	config_free(&d->cfg);
+	int r = isc_config_load(&d->pool, name, &d->cfg, e);
+	if (r < 0)
+		return r;
+	if (d->image_fd >= 0)
+		close(d->image_fd);
+	d->image_fd = -1;
+	r = image_open_verified(&d->pool, d->cfg.digest, ISC_RUN_DIR "/verified", &d->image_fd, e);
+	if (r < 0)
+		return err_prefix(e, "refusing to boot %s", name);
+	d->spec = (struct sandbox_spec){
+		.name = d->cfg.name, .uid = d->cfg.uid, .profile = d->cfg.profile,
+		.image_fd = d->image_fd, .layers = d->layers, .volumes_dir = d->volumes,
+		.volumes = d->cfg.volumes, .tmp_size = d->cfg.tmp_size, .stage = d->stage,
+		.init_fd = d->init_fd, .init_argv = d->init_argv, .stdio = d->run_mode ? stdio : NULL,
+		.cg = &d->cg, .confine = &d->confine,
+	};
+	return 0;
+}
+
 static int setup(struct iscd *d, const char *root, const char *name, struct isc_err *e)
 {
 	int r = pool_open(&d->pool, root, POOL_LOCK_SHARED, e);
 	if (r < 0)
-		return r;
-	if ((r = isc_config_load(&d->pool, name, &d->cfg, e)) < 0)
 		return r;
 	/* other commands may run while we supervise */
 	flock(d->pool.lockfd, LOCK_UN);
@@ -447,8 +475,6 @@ static int setup(struct iscd *d, const char *root, const char *name, struct isc_
 	if ((r = sandbox_host_prepare(e)) < 0)
 		return r;
 	d->image_fd = -1;
-	if ((r = image_open_verified(&d->pool, d->cfg.digest, ISC_RUN_DIR "/verified", &d->image_fd, e)) < 0)
-		return err_prefix(e, "refusing to boot %s", name);
 	if ((d->init_fd = init_memfd(e)) < 0)
 		return d->init_fd;
 	cgroup_init(&d->cg, name);
@@ -463,14 +489,9 @@ static int setup(struct iscd *d, const char *root, const char *name, struct isc_
 		for (size_t i = 0; d->run_argv[i]; i++)
 			strv_push(&argv, d->run_argv[i]);
 	}
-	static const int stdio[3] = { 0, 1, 2 };
-	d->spec = (struct sandbox_spec){
-		.name = d->cfg.name, .uid = d->cfg.uid, .profile = d->cfg.profile,
-		.image_fd = d->image_fd, .layers = d->layers, .volumes_dir = d->volumes,
-		.volumes = d->cfg.volumes, .tmp_size = d->cfg.tmp_size, .stage = d->stage,
-		.init_fd = d->init_fd, .init_argv = argv, .stdio = d->run_mode ? stdio : NULL,
-		.cg = &d->cg, .confine = &d->confine,
-	};
+	d->init_argv = argv;
+	if ((r = isc_prepare(d, name, e)) < 0)
+		return r;
 	if ((d->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return err_sys(e, errno, "epoll");
 	sigset_t ss;

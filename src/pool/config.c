@@ -59,13 +59,20 @@ static int volume_check(const char *v, struct isc_err *e)
 	for (const char *s = v; *s; s++)
 		if ((unsigned char)*s <= ' ' || *s == ',' || *s == ':' || *s == 0x7f)
 			return err_set(e, EINVAL, "volume '%s': unsupported character", v);
+	/* Volumes are mounted after the profile: one at or below these would
+	 * make writable what the image or the profile keeps read-only (binaries,
+	 * /etc/isc, package state) or shadow a kernel or runtime file system.
+	 * Below /var itself (/var/lib/postgresql) is what volumes are for. */
 	static const char *const sys[] = { "/proc", "/sys", "/dev", "/run", "/tmp", "/etc", "/bin",
-		"/sbin", "/usr", "/lib", "/lib64", "/var" };
+		"/sbin", "/usr", "/lib", "/lib64", "/var/lib/dpkg", "/var/lib/apt", "/var/cache/apt",
+		"/var/cache/debconf", "/var/lib/isc" };
 	for (size_t i = 0; i < ARRAY_SIZE(sys); i++) {
 		size_t n = strlen(sys[i]);
-		if (strncmp(v, sys[i], n) == 0 && (v[n] == '\0' || (v[n] == '/' && STREQ(sys[i], "/proc"))))
+		if (strncmp(v, sys[i], n) == 0 && (v[n] == '\0' || v[n] == '/'))
 			return err_set(e, EINVAL, "volume '%s': cannot replace a system directory", v);
 	}
+	if (STREQ(v, "/var"))
+		return err_set(e, EINVAL, "volume '%s': cannot replace a system directory", v);
 	return 0;
 }
 

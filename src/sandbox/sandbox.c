@@ -260,10 +260,15 @@ static int build_volumes(const struct sandbox_spec *s, int rootfd, char *why, si
 {
 	for (size_t i = 0; s->volumes && s->volumes[i]; i++) {
 		const char *v = s->volumes[i];
-		char dir[PATH_MAX], esc[256];
+		/* one directory per volume, named reversibly: / -> %2F, % -> %25 */
+		char dir[PATH_MAX], esc[800];
 		size_t j = 0;
-		for (const char *c = v + 1; *c && j < sizeof(esc) - 1; c++)
-			esc[j++] = *c == '/' ? '_' : *c;
+		for (const char *c = v + 1; *c && j < sizeof(esc) - 4; c++) {
+			if (*c == '/' || *c == '%')
+				j += (size_t)snprintf(esc + j, sizeof(esc) - j, "%%%02X", *c);
+			else
+				esc[j++] = *c;
+		}
 		esc[j] = '\0';
 		snprintf(dir, sizeof(dir), "%s/%s", s->volumes_dir, esc);
 		struct stat st;

@@ -1,0 +1,763 @@
+/* test_common.c - unit tests for src/common: error contract, sizes, names, strv, files, fd passing, child commands. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "common.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static char *tmpdir_make(void)
+{
+	char *d = strdup("/tmp/test_common.XXXXXX");
+	assert_non_null(d);
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void tmpdir_remove(char *d)
+{
+	assert_int_equal(rm_rf_at(AT_FDCWD, d), 0);
+	free(d);
+}
+
+static int dir_open(const char *d)
+{
+	int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void put_at(int dirfd, const char *name, const char *data)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write_all(fd, data, strlen(data)), 0);
+	close(fd);
+}
+
+/* The whole content of a file, or NULL when it cannot be read. */
+static char *slurp_at(int dirfd, const char *name)
+{
+	char *buf = NULL;
+	return read_file_at(dirfd, name, &buf, NULL, 1 << 20) == 0 ? buf : NULL;
+}
+
+/* Directory entries other than . and .., sorted, joined with spaces. */
+static void dir_list(int dirfd, const char *sub, char *out, size_t n)
+{
+	int fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	DIR *d = fdopendir(fd);
+	assert_non_null(d);
+	char **v = calloc(1, sizeof(char *));
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
+			assert_int_equal(strv_push(&v, de->d_name), 0);
+	closedir(d);
+	size_t k = strv_length(v);
+	for (size_t i = 1; i < k; i++)       /* insertion sort: tiny lists */
+		for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+			char *t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	out[0] = '\0';
+	for (size_t i = 0; i < k; i++)
+		snprintf(out + strlen(out), n - strlen(out), "%s%s", i ? " " : "", v[i]);
+	strv_free(v);
+}
+
+/* A pipe whose read end is non-blocking: read() gives 0 only once every
+ * copy of the write end is closed, -EAGAIN while one is still open. */
+static void pipe_nb(int p[2])
+{
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+}
+
+static ssize_t read_now(int fd)
+{
+	char c;
+	ssize_t n = read(fd, &c, 1);
+	return n < 0 ? -errno : n;
+}
+
+static int memfd_with(const char *text)
+{
+	int fd = memfd_create("test", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write_all(fd, text, strlen(text)), 0);
+	return fd;
+}
+
+/* ---- errors ------------------------------------------------------------------ */
+
+static void test_err_set(void **state)
+{
+	(void)state;
+	struct isc_err e = { 0 };
+	assert_int_equal(err_set(&e, ENOENT, "open %s", "/x"), -ENOENT);
+	assert_int_equal(e.code, ENOENT);
+	assert_string_equal(e.msg, "open /x");
+
+	/* a negative errno is accepted as well */
+	assert_int_equal(err_set(&e, -EACCES, "mount %d", 3), -EACCES);
+	assert_int_equal(e.code, EACCES);
+	assert_string_equal(e.msg, "mount 3");
+
+	/* "no error" is not a failure a caller could miss: it becomes EIO */
+	assert_int_equal(err_set(&e, 0, "odd"), -EIO);
+	assert_int_equal(e.code, EIO);
+
+	/* without a struct the code is still returned */
+	assert_int_equal(err_set(NULL, EPERM, "nobody listens"), -EPERM);
+
+	/* a long reason is cut, not overflowed */
+	char big[2000];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(err_set(&e, E2BIG, "%s", big), -E2BIG);
+	assert_int_equal(strlen(e.msg), sizeof(e.msg) - 1);
+
+	err_clear(&e);
+	assert_int_equal(e.code, 0);
+	assert_string_equal(e.msg, "");
+}
+
+static void test_err_prefix(void **state)
+{
+	(void)state;
+	struct isc_err e = { 0 };
+	err_set(&e, ENOENT, "no such file");
+	assert_int_equal(err_prefix(&e, "config line %d", 3), -ENOENT);
+	assert_int_equal(err_prefix(&e, "ISC %s", "web"), -ENOENT);
+	assert_string_equal(e.msg, "ISC web: config line 3: no such file");
+	assert_int_equal(e.code, ENOENT);
+
+	/* context on an empty error still yields a failure code */
+	err_clear(&e);
+	assert_int_equal(err_prefix(&e, "ctx"), -EIO);
+	assert_int_equal(e.code, EIO);
+	assert_string_equal(e.msg, "ctx: ");
+
+	assert_int_equal(err_prefix(NULL, "ctx"), -EIO);
+
+	/* a full message loses its tail, keeps the new context, stays terminated */
+	char big[sizeof(e.msg)];
+	memset(big, 'o', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	err_set(&e, EINVAL, "%s", big);
+	assert_int_equal(err_prefix(&e, "head"), -EINVAL);
+	assert_int_equal(strlen(e.msg), sizeof(e.msg) - 1);
+	assert_memory_equal(e.msg, "head: ooo", 9);
+
+	/* a prefix longer than the message buffer is cut as well */
+	char longhead[600];
+	memset(longhead, 'h', sizeof(longhead) - 1);
+	longhead[sizeof(longhead) - 1] = '\0';
+	err_set(&e, EINVAL, "tail");
+	err_prefix(&e, "%s%s", longhead, longhead);
+	assert_true(strlen(e.msg) < sizeof(e.msg));
+	assert_int_equal(e.msg[0], 'h');
+}
+
+static void test_err_sys(void **state)
+{
+	(void)state;
+	struct isc_err e = { 0 };
+	assert_int_equal(err_sys(&e, EACCES, "mount %s", "/srv"), -EACCES);
+	assert_int_equal(e.code, EACCES);
+	assert_string_equal(e.msg, "mount /srv: Permission denied");
+
+	assert_int_equal(err_sys(&e, -ENOSPC, "write %s", "config"), -ENOSPC);
+	assert_string_equal(e.msg, "write config: No space left on device");
+
+	assert_int_equal(err_sys(&e, 0, "read"), -EIO);
+	assert_string_equal(e.msg, "read: Input/output error");
+
+	assert_int_equal(err_sys(NULL, ENOENT, "x"), -ENOENT);
+}
+
+/* ---- strings ----------------------------------------------------------------- */
+
+static void test_parse_size_valid(void **state)
+{
+	(void)state;
+	static const struct { const char *s; uint64_t v; } ok[] = {
+		{ "0", 0 },
+		{ "1024", 1024 },
+		{ "64k", 64ULL << 10 },
+		{ "64K", 64ULL << 10 },
+		{ "8G", 8ULL << 30 },
+		{ "512MiB", 512ULL << 20 },
+		{ "512M", 512ULL << 20 },
+		{ "2mb", 2ULL << 20 },
+		{ "1T", 1ULL << 40 },
+		{ "4KiB", 4096 },
+		{ "16777215T", 16777215ULL << 40 },
+		{ "18446744073709551615", UINT64_MAX },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		uint64_t v = 12345;
+		if (parse_size(ok[i].s, &v) != 0 || v != ok[i].v)
+			fail_msg("parse_size(\"%s\") = %llu, want %llu", ok[i].s,
+				 (unsigned long long)v, (unsigned long long)ok[i].v);
+	}
+}
+
+static void test_parse_size_invalid(void **state)
+{
+	(void)state;
+	static const struct { const char *s; int r; } bad[] = {
+		{ "", -EINVAL }, { "G", -EINVAL }, { "12X", -EINVAL }, { "-1", -EINVAL },
+		{ " 1", -EINVAL }, { "+1", -EINVAL }, { "1 G", -EINVAL }, { "1G ", -EINVAL },
+		{ "1iB", -EINVAL }, { "1GG", -EINVAL }, { "0x10", -EINVAL }, { "1.5G", -EINVAL },
+		{ "1GiBx", -EINVAL },
+		/* does not fit 64 bits: as a number, or once scaled */
+		{ "18446744073709551616", -EINVAL },
+		{ "99999999999999999999999", -EINVAL },
+		{ "17179869184G", -ERANGE },
+		{ "16777216T", -ERANGE },
+		{ "18014398509481984k", -ERANGE },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		uint64_t v = 777;
+		int r = parse_size(bad[i].s, &v);
+		if (r != bad[i].r || v != 777)
+			fail_msg("parse_size(\"%s\") = %d (value %llu), want %d and no value",
+				 bad[i].s, r, (unsigned long long)v, bad[i].r);
+	}
+	uint64_t v;
+	assert_int_equal(parse_size(NULL, &v), -EINVAL);
+}
+
+static void test_format_size(void **state)
+{
+	(void)state;
+	char b[32];
+	format_size(512, b, sizeof(b));
+	assert_string_equal(b, "512B");
+	format_size(1536, b, sizeof(b));
+	assert_string_equal(b, "1.5K");
+	format_size(8ULL << 30, b, sizeof(b));
+	assert_string_equal(b, "8.0G");
+	format_size(3ULL << 50, b, sizeof(b));
+	assert_string_equal(b, "3072.0T");
+}
+
+static void test_name_valid(void **state)
+{
+	(void)state;
+	char max[64], over[65];
+	memset(max, 'a', 63);
+	max[63] = '\0';
+	memset(over, 'a', 64);
+	over[64] = '\0';
+	const char *good[] = { "a", "web", "web-1", "A.b_c", "9lives", "x.y-z_0", max };
+	const char *bad[] = { "", ".", "..", "-a", "_a", ".hidden", "a/b", "/a", "a b",
+		"a\n", "caf\xc3\xa9", "a:b", "a*", over };
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+		if (!name_valid(good[i]))
+			fail_msg("name '%s' refused", good[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (name_valid(bad[i]))
+			fail_msg("name '%s' accepted", bad[i]);
+}
+
+static void test_str_copy_prefix(void **state)
+{
+	(void)state;
+	char b[4] = "zzz";
+	assert_int_equal(str_copy(b, sizeof(b), "abc"), 0);
+	assert_string_equal(b, "abc");
+	assert_int_equal(str_copy(b, sizeof(b), "abcd"), -ENAMETOOLONG);
+	assert_string_equal(b, "abc");    /* untouched on failure */
+	assert_true(str_has_prefix("volume=/srv", "volume="));
+	assert_true(str_has_prefix("abc", ""));
+	assert_false(str_has_prefix("vol", "volume"));
+}
+
+static void test_strv(void **state)
+{
+	(void)state;
+	char **v = NULL;
+	assert_int_equal(strv_length(v), 0);
+	assert_int_equal(strv_push(&v, "one"), 0);
+	assert_int_equal(strv_push(&v, ""), 0);
+	assert_int_equal(strv_push(&v, "three"), 0);
+	assert_int_equal(strv_length(v), 3);
+	assert_string_equal(v[0], "one");
+	assert_string_equal(v[1], "");
+	assert_string_equal(v[2], "three");
+	assert_null(v[3]);
+
+	/* the copy is deep: changing it leaves the original alone */
+	char **c = strv_copy(v);
+	assert_non_null(c);
+	assert_int_equal(strv_length(c), 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_ptr_not_equal(c[i], v[i]);
+		assert_string_equal(c[i], v[i]);
+	}
+	assert_null(c[3]);
+	c[0][0] = 'X';
+	assert_string_equal(v[0], "one");
+	strv_free(c);
+
+	/* copying nothing gives an empty vector, not NULL */
+	c = strv_copy(NULL);
+	assert_non_null(c);
+	assert_null(c[0]);
+	strv_free(c);
+
+	strv_free(v);
+	strv_free(NULL);
+
+	_cleanup_strv_ char **auto_v = NULL;
+	assert_int_equal(strv_push(&auto_v, "freed at scope end"), 0);
+}
+
+/* ---- files ------------------------------------------------------------------- */
+
+static void test_write_file_atomic(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+	mode_t old = umask(077);
+
+	assert_int_equal(write_file_atomic(dfd, "cfg", "first\n", 6, 0644), 0);
+	char *got = slurp_at(dfd, "cfg");
+	assert_non_null(got);
+	assert_string_equal(got, "first\n");
+	free(got);
+	struct stat st;
+	assert_int_equal(fstatat(dfd, "cfg", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);     /* the mode asked for, umask or not */
+
+	/* Replacement is a rename: a hard link to the old file keeps the old bytes. */
+	assert_int_equal(linkat(dfd, "cfg", dfd, "old-link", 0), 0);
+	assert_int_equal(write_file_atomic(dfd, "cfg", "second, longer\n", 15, 0600), 0);
+	got = slurp_at(dfd, "cfg");
+	assert_string_equal(got, "second, longer\n");
+	free(got);
+	got = slurp_at(dfd, "old-link");
+	assert_string_equal(got, "first\n");
+	free(got);
+	assert_int_equal(fstatat(dfd, "cfg", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	/* Shorter content does not keep a tail of the longer one. */
+	assert_int_equal(write_file_atomic(dfd, "cfg", "3", 1, 0600), 0);
+	got = slurp_at(dfd, "cfg");
+	assert_string_equal(got, "3");
+	free(got);
+
+	/* Empty content gives an empty file. */
+	assert_int_equal(write_file_atomic(dfd, "empty", "", 0, 0600), 0);
+	assert_int_equal(fstatat(dfd, "empty", &st, 0), 0);
+	assert_int_equal(st.st_size, 0);
+
+	/* In a subdirectory, and no temporary file is left anywhere. */
+	assert_int_equal(mkdirat(dfd, "sub", 0700), 0);
+	assert_int_equal(write_file_atomic(dfd, "sub/inner", "x", 1, 0600), 0);
+	char list[256];
+	dir_list(dfd, ".", list, sizeof(list));
+	assert_string_equal(list, "cfg empty old-link sub");
+	dir_list(dfd, "sub", list, sizeof(list));
+	assert_string_equal(list, "inner");
+
+	/* A symlink at the name is replaced; the file it pointed to is untouched. */
+	put_at(dfd, "victim", "keep me");
+	assert_int_equal(symlinkat("victim", dfd, "link"), 0);
+	assert_int_equal(write_file_atomic(dfd, "link", "new", 3, 0600), 0);
+	assert_int_equal(fstatat(dfd, "link", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISREG(st.st_mode));
+	got = slurp_at(dfd, "victim");
+	assert_string_equal(got, "keep me");
+	free(got);
+
+	/* A missing directory fails with ENOENT and creates nothing. */
+	assert_int_equal(write_file_atomic(dfd, "nodir/f", "x", 1, 0600), -ENOENT);
+	dir_list(dfd, ".", list, sizeof(list));
+	assert_string_equal(list, "cfg empty link old-link sub victim");
+
+	umask(old);
+	close(dfd);
+	tmpdir_remove(d);
+}
+
+static void test_read_file_at(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+	put_at(dfd, "ten", "0123456789");
+	put_at(dfd, "empty", "");
+
+	char *buf = NULL;
+	size_t len = 99;
+	assert_int_equal(read_file_at(dfd, "ten", &buf, &len, 10), 0);  /* exactly max */
+	assert_int_equal(len, 10);
+	assert_string_equal(buf, "0123456789");
+	free(buf);
+
+	buf = NULL;
+	assert_int_equal(read_file_at(dfd, "ten", &buf, &len, 9), -EFBIG);
+	assert_null(buf);
+
+	assert_int_equal(read_file_at(dfd, "empty", &buf, &len, 10), 0);
+	assert_int_equal(len, 0);
+	assert_string_equal(buf, "");
+	free(buf);
+
+	buf = NULL;
+	assert_int_equal(read_file_at(dfd, "missing", &buf, &len, 10), -ENOENT);
+	assert_null(buf);
+
+	/* never through a symlink, never a directory */
+	assert_int_equal(symlinkat("ten", dfd, "link"), 0);
+	assert_int_equal(read_file_at(dfd, "link", &buf, &len, 10), -ELOOP);
+	assert_int_equal(mkdirat(dfd, "dir", 0700), 0);
+	assert_int_equal(read_file_at(dfd, "dir", &buf, &len, 10), -EINVAL);
+	assert_null(buf);
+
+	close(dfd);
+	tmpdir_remove(d);
+}
+
+static void test_rm_rf_at(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+
+	/* outside/ is what the symlinks point at: it must survive */
+	assert_int_equal(mkdirat(dfd, "outside", 0755), 0);
+	put_at(dfd, "outside/precious", "data");
+	assert_int_equal(mkdir_p_at(dfd, "tree/a/b/c", 0755), 0);
+	put_at(dfd, "tree/a/b/c/file", "x");
+	put_at(dfd, "tree/top", "y");
+	char target[PATH_MAX];
+	snprintf(target, sizeof(target), "%s/outside", d);
+	assert_int_equal(symlinkat(target, dfd, "tree/dirlink"), 0);
+	assert_int_equal(symlinkat("../../../outside/precious", dfd, "tree/a/b/filelink"), 0);
+	assert_int_equal(symlinkat("/nonexistent/dangling", dfd, "tree/a/dangling"), 0);
+	assert_int_equal(mkfifoat(dfd, "tree/a/fifo", 0600), 0);
+	assert_int_equal(fchmodat(dfd, "tree/a/b", 0500, 0), 0);   /* read-only dir: still removed (root) */
+
+	assert_int_equal(rm_rf_at(dfd, "tree"), 0);
+	struct stat st;
+	assert_int_equal(fstatat(dfd, "tree", &st, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(errno, ENOENT);
+	char *got = slurp_at(dfd, "outside/precious");
+	assert_non_null(got);
+	assert_string_equal(got, "data");
+	free(got);
+
+	/* a symlink named directly is removed as a link, its target stays */
+	assert_int_equal(symlinkat(target, dfd, "toplink"), 0);
+	assert_int_equal(rm_rf_at(dfd, "toplink"), 0);
+	assert_int_equal(fstatat(dfd, "toplink", &st, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(fstatat(dfd, "outside/precious", &st, 0), 0);
+
+	/* a plain file, and something already gone */
+	put_at(dfd, "plain", "z");
+	assert_int_equal(rm_rf_at(dfd, "plain"), 0);
+	assert_int_equal(fstatat(dfd, "plain", &st, 0), -1);
+	assert_int_equal(rm_rf_at(dfd, "never-was"), 0);
+
+	char list[64];
+	dir_list(dfd, ".", list, sizeof(list));
+	assert_string_equal(list, "outside");
+
+	close(dfd);
+	tmpdir_remove(d);
+}
+
+static void test_mkdir_p_at(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+	assert_int_equal(mkdir_p_at(dfd, "x/y/z", 0700), 0);
+	assert_int_equal(mkdir_p_at(dfd, "x/y/z", 0700), 0);   /* again: fine */
+	struct stat st;
+	assert_int_equal(fstatat(dfd, "x/y/z", &st, 0), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	put_at(dfd, "file", "");
+	assert_int_equal(mkdir_p_at(dfd, "file/sub", 0700), -ENOTDIR);
+	close(dfd);
+	tmpdir_remove(d);
+}
+
+static void fill_pattern(char *b, size_t n)
+{
+	uint32_t x = 2463534242u;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		b[i] = (char)x;
+	}
+}
+
+static void test_copy_fd(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+	size_t n = 300000;
+	char *data = malloc(n);
+	assert_non_null(data);
+	fill_pattern(data, n);
+
+	/* file to file (copy_file_range) */
+	int in = openat(dfd, "in", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(in >= 0);
+	assert_int_equal(write_all(in, data, n), 0);
+	assert_int_equal(lseek(in, 0, SEEK_SET), 0);
+	int out = openat(dfd, "out", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(out >= 0);
+	assert_int_equal(copy_fd(in, out), 0);
+	char *got = NULL;
+	size_t len = 0;
+	assert_int_equal(read_file_at(dfd, "out", &got, &len, n), 0);
+	assert_int_equal(len, n);
+	assert_memory_equal(got, data, n);
+	free(got);
+	close(in);
+	close(out);
+
+	/* from a pipe (no copy_file_range: the read/write fallback) */
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(write_all(p[1], data, 4000), 0);
+	close(p[1]);
+	out = openat(dfd, "out2", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(out >= 0);
+	assert_int_equal(copy_fd(p[0], out), 0);
+	assert_int_equal(read_file_at(dfd, "out2", &got, &len, n), 0);
+	assert_int_equal(len, 4000);
+	assert_memory_equal(got, data, 4000);
+	free(got);
+	close(p[0]);
+	close(out);
+
+	/* an unreadable source is an error, not an empty copy */
+	out = openat(dfd, "out3", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	in = openat(dfd, "in", O_WRONLY | O_CLOEXEC);
+	assert_true(out >= 0 && in >= 0);
+	assert_int_equal(copy_fd(in, out), -EBADF);
+	close(in);
+	close(out);
+
+	free(data);
+	close(dfd);
+	tmpdir_remove(d);
+}
+
+/* ---- fd passing -------------------------------------------------------------- */
+
+static void test_fd_pass(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	int mfd = memfd_with("through the socket");
+
+	assert_int_equal(fd_send(sv[0], "hello", 5, &mfd, 1), 0);
+	char buf[32] = { 0 };
+	int fds[4] = { -1, -1, -1, -1 };
+	size_t nfds = 4;
+	assert_int_equal(fd_recv(sv[1], buf, sizeof(buf), fds, &nfds), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(nfds, 1);
+	assert_true(fds[0] >= 0 && fds[0] != mfd);
+	assert_true(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);   /* no leak into children */
+	char rd[32] = { 0 };
+	assert_int_equal(pread(fds[0], rd, sizeof(rd) - 1, 0), 18);
+	assert_string_equal(rd, "through the socket");
+	close(fds[0]);
+
+	/* a message without fds reports none */
+	assert_int_equal(fd_send(sv[0], "x", 1, NULL, 0), 0);
+	nfds = 4;
+	assert_int_equal(fd_recv(sv[1], buf, sizeof(buf), fds, &nfds), 1);
+	assert_int_equal(nfds, 0);
+
+	/* at most 8 per message */
+	int nine[9];
+	for (size_t i = 0; i < 9; i++)
+		nine[i] = mfd;
+	assert_int_equal(fd_send(sv[0], "x", 1, nine, 9), -EINVAL);
+	assert_int_equal(fd_send(sv[0], "x", 1, nine, 8), 0);
+	nfds = 8;
+	int eight[8];
+	assert_int_equal(fd_recv(sv[1], buf, sizeof(buf), eight, &nfds), 1);
+	assert_int_equal(nfds, 8);
+	for (size_t i = 0; i < 8; i++)
+		close(eight[i]);
+
+	/* a closed peer reads as end of stream */
+	close(sv[0]);
+	nfds = 4;
+	assert_int_equal(fd_recv(sv[1], buf, sizeof(buf), fds, &nfds), 0);
+	assert_int_equal(nfds, 0);
+	close(sv[1]);
+	close(mfd);
+}
+
+/* More fds than the receiver asked for: the extra ones are closed, not
+ * left open in the receiving process.  The write end of a pipe tells: once
+ * the sender's copy is closed, EOF on the read end proves no copy is left. */
+static void test_fd_recv_surplus_closed(void **state)
+{
+	(void)state;
+	int sv[2], p[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	pipe_nb(p);
+	int mfd = memfd_with("kept");
+	int send_fds[2] = { mfd, p[1] };
+
+	assert_int_equal(fd_send(sv[0], "m", 1, send_fds, 2), 0);
+	close(p[1]);
+	assert_int_equal(read_now(p[0]), -EAGAIN);   /* the copy in flight keeps it open */
+	int fds[1] = { -1 };
+	size_t nfds = 1;
+	char b;
+	assert_int_equal(fd_recv(sv[1], &b, 1, fds, &nfds), 1);
+	assert_int_equal(nfds, 1);
+	char rd[8] = { 0 };
+	assert_int_equal(pread(fds[0], rd, sizeof(rd) - 1, 0), 4);
+	assert_string_equal(rd, "kept");
+	close(fds[0]);
+	assert_int_equal(read_now(p[0]), 0);         /* surplus write end was closed */
+	close(p[0]);
+
+	/* and with no room for fds at all */
+	pipe_nb(p);
+	assert_int_equal(fd_send(sv[0], "m", 1, &p[1], 1), 0);
+	close(p[1]);
+	assert_int_equal(fd_recv(sv[1], &b, 1, NULL, NULL), 1);
+	assert_int_equal(read_now(p[0]), 0);
+	close(p[0]);
+
+	pipe_nb(p);
+	assert_int_equal(fd_send(sv[0], "m", 1, &p[1], 1), 0);
+	close(p[1]);
+	nfds = 0;
+	assert_int_equal(fd_recv(sv[1], &b, 1, fds, &nfds), 1);
+	assert_int_equal(nfds, 0);
+	assert_int_equal(read_now(p[0]), 0);
+	close(p[0]);
+
+	close(mfd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* ---- child commands ---------------------------------------------------------- */
+
+static void test_run_cmd_status_output(void **state)
+{
+	(void)state;
+	char out[256];
+	char *fail3[] = { "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3", NULL };
+	assert_int_equal(run_cmd(fail3, true, out, sizeof(out)), 3);
+	assert_string_equal(out, "to-stdout\nto-stderr\n");
+
+	char *ok[] = { "true", NULL };
+	memset(out, 'x', sizeof(out));
+	assert_int_equal(run_cmd(ok, true, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+
+	/* stdin is /dev/null: a command reading it ends at once */
+	char *cat[] = { "cat", NULL };
+	assert_int_equal(run_cmd(cat, true, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+
+	/* a program not on PATH: 127 and a reason */
+	char *missing[] = { "isc-test-no-such-program", NULL };
+	assert_int_equal(run_cmd(missing, true, out, sizeof(out)), 127);
+	assert_true(str_has_prefix(out, "cannot run isc-test-no-such-program: "));
+
+	/* killed by a signal: 128 + signal */
+	char *killed[] = { "sh", "-c", "kill -9 $$", NULL };
+	assert_int_equal(run_cmd(killed, true, NULL, 0), 128 + 9);
+
+	/* no buffer: output is drained, not an error */
+	assert_int_equal(run_cmd(fail3, true, NULL, 0), 3);
+}
+
+static void test_run_cmd_truncates(void **state)
+{
+	(void)state;
+	/* far more than a pipe holds: the child must not block on a full pipe */
+	char *big[] = { "sh", "-c", "head -c 300000 /dev/zero | tr '\\0' a; exit 5", NULL };
+	char out[16];
+	assert_int_equal(run_cmd(big, true, out, sizeof(out)), 5);
+	assert_string_equal(out, "aaaaaaaaaaaaaaa");
+}
+
+/* Without quiet, stdout goes to the caller's stderr; only stderr is captured. */
+static void test_run_cmd_not_quiet(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+	int f = openat(dfd, "stderr", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(f >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(f, 2), 2);
+	char out[256];
+	char *argv[] = { "sh", "-c", "echo progress; echo problem >&2; exit 1", NULL };
+	int r = run_cmd(argv, false, out, sizeof(out));
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(r, 1);
+	assert_string_equal(out, "problem\n");
+	char *seen = slurp_at(dfd, "stderr");
+	assert_string_equal(seen, "progress\n");
+	free(seen);
+	close(f);
+	close(dfd);
+	tmpdir_remove(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_err_set),
+		cmocka_unit_test(test_err_prefix),
+		cmocka_unit_test(test_err_sys),
+		cmocka_unit_test(test_parse_size_valid),
+		cmocka_unit_test(test_parse_size_invalid),
+		cmocka_unit_test(test_format_size),
+		cmocka_unit_test(test_name_valid),
+		cmocka_unit_test(test_str_copy_prefix),
+		cmocka_unit_test(test_strv),
+		cmocka_unit_test(test_write_file_atomic),
+		cmocka_unit_test(test_read_file_at),
+		cmocka_unit_test(test_rm_rf_at),
+		cmocka_unit_test(test_mkdir_p_at),
+		cmocka_unit_test(test_copy_fd),
+		cmocka_unit_test(test_fd_pass),
+		cmocka_unit_test(test_fd_recv_surplus_closed),
+		cmocka_unit_test(test_run_cmd_status_output),
+		cmocka_unit_test(test_run_cmd_truncates),
+		cmocka_unit_test(test_run_cmd_not_quiet),
+	};
+	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
+}

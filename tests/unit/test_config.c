@@ -1,0 +1,841 @@
+/* test_config.c - unit tests for ISC configuration: strict parser, canonical dump, --set properties, configs in a pool. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#define DIGEST "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define UID_OK "1000065536"     /* ISC_UID_FIRST + one block */
+
+/* Every key, in canonical order and form. */
+static const char canonical[] =
+	"name=web\n"
+	"image=debian-12\n"
+	"image-digest=" DIGEST "\n"
+	"profile=strict\n"
+	"uid=" UID_OK "\n"
+	"created=1700000000\n"
+	"tmp-size=134217728\n"
+	"volume=/srv/data\n"
+	"volume=/var/lib/postgresql\n";
+
+static const char minimal[] =
+	"name=web\nimage=debian-12\nimage-digest=" DIGEST "\nuid=" UID_OK "\n";
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static char *dump_of(const char *text)
+{
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	if (config_parse(text, &c, &e) < 0)
+		fail_msg("config refused: %s", e.msg);
+	char *d = config_dump(&c);
+	assert_non_null(d);
+	config_free(&c);
+	return d;
+}
+
+static void minimal_config(struct isc_config *c)
+{
+	struct isc_err e = { 0 };
+	if (config_parse(minimal, c, &e) < 0)
+		fail_msg("minimal config refused: %s", e.msg);
+}
+
+/* ---- parse and dump ---------------------------------------------------------- */
+
+static void test_canonical_roundtrip(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	assert_int_equal(config_parse(canonical, &c, &e), 0);
+	assert_string_equal(c.name, "web");
+	assert_string_equal(c.image, "debian-12");
+	assert_string_equal(c.digest, DIGEST);
+	assert_int_equal(c.profile, PROFILE_STRICT);
+	assert_int_equal(c.uid, 1000065536u);
+	assert_int_equal(c.created, 1700000000);
+	assert_int_equal(c.tmp_size, 128ULL << 20);
+	assert_string_equal(c.volumes[0], "/srv/data");
+	assert_string_equal(c.volumes[1], "/var/lib/postgresql");
+	assert_null(c.volumes[2]);
+	char *d = config_dump(&c);
+	assert_string_equal(d, canonical);   /* byte for byte */
+	free(d);
+	config_free(&c);
+	assert_null(c.volumes[0]);
+}
+
+/* Comments, blank lines, other order, sizes with units, no final newline:
+ * accepted, and the dump is the canonical form, which is a fixed point. */
+static void test_noncanonical_input(void **state)
+{
+	(void)state;
+	static const char loose[] =
+		"# made by hand\n"
+		"\n"
+		"volume=/srv/data\n"
+		"tmp-size=128M\n"
+		"uid=" UID_OK "\n"
+		"profile=strict\n"
+		"image-digest=" DIGEST "\n"
+		"image=debian-12\n"
+		"created=1700000000\n"
+		"volume=/var/lib/postgresql\n"
+		"name=web";
+	char *d = dump_of(loose);
+	assert_string_equal(d, canonical);
+	char *d2 = dump_of(d);
+	assert_string_equal(d2, d);
+	free(d);
+	free(d2);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	char *d = dump_of(minimal);
+	assert_string_equal(d,
+		"name=web\nimage=debian-12\nimage-digest=" DIGEST "\n"
+		"profile=fixed-configuration\nuid=" UID_OK "\ncreated=0\ntmp-size=67108864\n");
+	free(d);
+}
+
+static void test_uid_range_edges(void **state)
+{
+	(void)state;
+	char text[512];
+	/* first and last aligned blocks that still fit 32 bits */
+	uint32_t last = ISC_UID_FIRST + ((UINT32_MAX - ISC_UID_COUNT - ISC_UID_FIRST) / ISC_UID_COUNT) * ISC_UID_COUNT;
+	uint32_t ok[] = { ISC_UID_FIRST, last };
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		struct isc_config c;
+		struct isc_err e = { 0 };
+		snprintf(text, sizeof(text), "name=a\nimage=b\nimage-digest=" DIGEST "\nuid=%u\n", ok[i]);
+		if (config_parse(text, &c, &e) < 0)
+			fail_msg("uid %u refused: %s", ok[i], e.msg);
+		assert_int_equal(c.uid, ok[i]);
+		config_free(&c);
+	}
+	/* the block after the last would run past 2^32 */
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	snprintf(text, sizeof(text), "name=a\nimage=b\nimage-digest=" DIGEST "\nuid=%llu\n",
+		 (unsigned long long)last + ISC_UID_COUNT);
+	assert_int_equal(config_parse(text, &c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "outside the ISC range"));
+}
+
+struct bad_config {
+	const char *why;
+	const char *text;
+	int code;
+	const char *msg;
+};
+
+#define HEAD "name=web\nimage=debian-12\nimage-digest=" DIGEST "\n"
+#define REQUIRED "config: name, image, image-digest and uid are required"
+
+static const struct bad_config bad_configs[] = {
+	{ "empty", "", EINVAL, REQUIRED },
+	{ "only comments", "# nothing\n\n", EINVAL, REQUIRED },
+	{ "no name", "image=i\nimage-digest=" DIGEST "\nuid=" UID_OK "\n", EINVAL, REQUIRED },
+	{ "no image", "name=n\nimage-digest=" DIGEST "\nuid=" UID_OK "\n", EINVAL, REQUIRED },
+	{ "no digest", "name=n\nimage=i\nuid=" UID_OK "\n", EINVAL, REQUIRED },
+	{ "no uid", HEAD, EINVAL, REQUIRED },
+	{ "uid below range", HEAD "uid=999999999\n", EINVAL,
+	  "config line 4: uid 999999999: outside the ISC range" },
+	{ "uid zero", HEAD "uid=0\n", EINVAL, "config line 4: uid 0: outside the ISC range" },
+	{ "uid not aligned", HEAD "uid=1000000001\n", EINVAL,
+	  "config line 4: uid 1000000001: outside the ISC range" },
+	{ "uid above 32 bits", HEAD "uid=4294967296\n", EINVAL,
+	  "config line 4: uid 4294967296: outside the ISC range" },
+	{ "uid negative", HEAD "uid=-1000000000\n", EINVAL,
+	  "config line 4: uid '-1000000000': not a number" },
+	{ "uid text", HEAD "uid=lots\n", EINVAL, "config line 4: uid 'lots': not a number" },
+	{ "uid empty", HEAD "uid=\n", EINVAL, "config line 4: uid '': not a number" },
+	{ "uid trailing junk", HEAD "uid=" UID_OK "x\n", EINVAL,
+	  "config line 4: uid '" UID_OK "x': not a number" },
+	{ "uid overflow", HEAD "uid=99999999999999999999\n", EINVAL,
+	  "config line 4: uid '99999999999999999999': not a number" },
+	{ "created negative", HEAD "uid=" UID_OK "\ncreated=-5\n", EINVAL,
+	  "config line 5: created '-5': not a number" },
+	{ "digest upper case", "image-digest=0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\n",
+	  EINVAL, "config line 1: image-digest: not a sha256" },
+	{ "digest short", "image-digest=0123456789abcdef\n", EINVAL, "config line 1: image-digest: not a sha256" },
+	{ "digest long", "image-digest=" DIGEST "0\n", EINVAL, "config line 1: image-digest: not a sha256" },
+	{ "digest not hex", "image-digest=g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+	  EINVAL, "config line 1: image-digest: not a sha256" },
+	{ "unknown key", HEAD "uid=" UID_OK "\ncolour=blue\n", EINVAL,
+	  "config line 5: unknown property 'colour'" },
+	{ "key with spaces", HEAD "uid = " UID_OK "\n", EINVAL, "config line 4: unknown property 'uid '" },
+	{ "line without =", HEAD "uid " UID_OK "\n", EINVAL, "config line 4: expected key=value" },
+	{ "empty key", "=web\n", EINVAL, "config line 1: unknown property ''" },
+	{ "name invalid", "name=-web\n", EINVAL, "config line 1: name '-web': invalid name" },
+	{ "name with slash", "name=a/b\n", EINVAL, "config line 1: name 'a/b': invalid name" },
+	{ "name dotdot", "name=..\n", EINVAL, "config line 1: name '..': invalid name" },
+	{ "name empty", "name=\n", EINVAL, "config line 1: name '': invalid name" },
+	{ "name with CR", "name=web\r\n", EINVAL, "config line 1: name 'web\r': invalid name" },
+	{ "image invalid", "image=deb ian\n", EINVAL, "config line 1: image 'deb ian': invalid name" },
+	{ "profile unknown", HEAD "profile=lax\n", EINVAL,
+	  "config line 4: unknown profile 'lax' (strict, fixed-configuration, flexible-configuration, none)" },
+	{ "tmp-size small", HEAD "tmp-size=512k\n", EINVAL,
+	  "config line 4: tmp-size '512k': expected a size of at least 1M (e.g. 64M)" },
+	{ "volume relative", HEAD "volume=srv\n", EINVAL,
+	  "config line 4: volume 'srv': must be an absolute path below /" },
+	{ "volume system", HEAD "volume=/etc\n", EINVAL,
+	  "config line 4: volume '/etc': cannot replace a system directory" },
+	{ "volume twice", HEAD "volume=/srv\nvolume=/srv\n", EEXIST,
+	  "config line 5: volume /srv already configured" },
+};
+
+static void test_parse_rejects(void **state)
+{
+	const struct bad_config *b = *state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	int r = config_parse(b->text, &c, &e);
+	if (r != -b->code || e.code != b->code || !STREQ(e.msg, b->msg))
+		fail_msg("%s: got %d (code %d) '%s', want -%d '%s'", b->why, r, e.code, e.msg,
+			 b->code, b->msg);
+	/* nothing is left allocated: LeakSanitizer fails the run otherwise */
+}
+
+static void test_parse_line_length(void **state)
+{
+	(void)state;
+	/* a line of 1099 bytes fits, 1100 does not */
+	size_t n = strlen(minimal);
+	char *text = malloc(n + 1200);
+	assert_non_null(text);
+	memcpy(text, minimal, n);
+	text[n] = '#';
+	memset(text + n + 1, 'x', 1098);
+	strcpy(text + n + 1099, "\n");
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	assert_int_equal(config_parse(text, &c, &e), 0);
+	config_free(&c);
+
+	strcpy(text + n + 1099, "x\n");
+	assert_int_equal(config_parse(text, &c, &e), -EINVAL);
+	assert_string_equal(e.msg, "config line 5: too long");
+
+	/* the same without a final newline */
+	text[n + 1100] = '\0';
+	assert_int_equal(config_parse(text, &c, &e), -EINVAL);
+	assert_string_equal(e.msg, "config line 5: too long");
+	free(text);
+}
+
+/* An error after volumes were collected must not leak them (LeakSanitizer). */
+static void test_parse_failure_frees(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	assert_int_equal(config_parse("volume=/srv\nvolume=/opt\nbogus\n", &c, &e), -EINVAL);
+	assert_int_equal(config_parse("volume=/srv\nvolume=/opt\n", &c, &e), -EINVAL);
+	assert_string_equal(e.msg, REQUIRED);
+	assert_null(c.volumes[0]);
+}
+
+/* ---- operator properties ------------------------------------------------------- */
+
+static void test_set_profile(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	char v[64];
+	minimal_config(&c);
+	const char *names[] = { "strict", "fixed-configuration", "flexible-configuration", "none" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char kv[64];
+		snprintf(kv, sizeof(kv), "profile=%s", names[i]);
+		assert_int_equal(config_set(&c, kv, &e), 0);
+		assert_int_equal(c.profile, (enum isc_profile)i);
+		assert_int_equal(config_get(&c, "profile", v, sizeof(v)), 0);
+		assert_string_equal(v, names[i]);
+		enum isc_profile p;
+		assert_int_equal(profile_from_name(names[i], &p), 0);
+		assert_int_equal(p, (enum isc_profile)i);
+		assert_string_equal(profile_name((enum isc_profile)i), names[i]);
+	}
+	assert_int_equal(config_set(&c, "profile=Strict", &e), -EINVAL);
+	assert_string_equal(e.msg, "unknown profile 'Strict' (strict, fixed-configuration, "
+			    "flexible-configuration, none)");
+	assert_int_equal(config_set(&c, "profile=", &e), -EINVAL);
+	assert_int_equal(c.profile, PROFILE_NONE);   /* unchanged by the refusals */
+	assert_string_equal(profile_name((enum isc_profile)42), "?");
+	config_free(&c);
+}
+
+static void test_set_tmp_size(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	char v[64];
+	minimal_config(&c);
+	assert_int_equal(config_set(&c, "tmp-size=1G", &e), 0);
+	assert_int_equal(c.tmp_size, 1ULL << 30);
+	assert_int_equal(config_get(&c, "tmp-size", v, sizeof(v)), 0);
+	assert_string_equal(v, "1073741824");
+	assert_int_equal(config_set(&c, "tmp-size=1M", &e), 0);    /* the minimum */
+	assert_int_equal(c.tmp_size, 1ULL << 20);
+	const char *bad[] = { "1048575", "512k", "0", "", "abc", "-1M", "64X", "99999999999T" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char kv[64], want[128];
+		snprintf(kv, sizeof(kv), "tmp-size=%s", bad[i]);
+		snprintf(want, sizeof(want), "tmp-size '%s': expected a size of at least 1M (e.g. 64M)", bad[i]);
+		assert_int_equal(config_set(&c, kv, &e), -EINVAL);
+		assert_string_equal(e.msg, want);
+		assert_int_equal(c.tmp_size, 1ULL << 20);
+	}
+	config_free(&c);
+}
+
+struct bad_volume {
+	const char *v;
+	const char *why;        /* the end of the message */
+};
+
+static const struct bad_volume bad_volumes[] = {
+	{ "srv", "must be an absolute path below /" },
+	{ "", "must be an absolute path below /" },
+	{ "./srv", "must be an absolute path below /" },
+	{ "/", "must be an absolute path below /" },
+	{ "//", "path must be normalised" },
+	{ "//srv", "path must be normalised" },
+	{ "/srv//data", "path must be normalised" },
+	{ "/a/../b", "path must be normalised" },
+	{ "/a/./b", "path must be normalised" },
+	{ "/a/..", "path must be normalised" },
+	{ "/a/.", "path must be normalised" },
+	{ "/..", "path must be normalised" },
+	{ "/srv/", "path must be normalised" },
+	{ "/srv data", "unsupported character" },
+	{ "/srv,ro", "unsupported character" },
+	{ "/srv:x", "unsupported character" },
+	{ "/srv\tx", "unsupported character" },
+	{ "/srv\x7f", "unsupported character" },
+	{ "/etc", "cannot replace a system directory" },
+	{ "/usr", "cannot replace a system directory" },
+	{ "/proc", "cannot replace a system directory" },
+	{ "/sys", "cannot replace a system directory" },
+	{ "/dev", "cannot replace a system directory" },
+	{ "/run", "cannot replace a system directory" },
+	{ "/tmp", "cannot replace a system directory" },
+	{ "/bin", "cannot replace a system directory" },
+	{ "/sbin", "cannot replace a system directory" },
+	{ "/lib", "cannot replace a system directory" },
+	{ "/lib64", "cannot replace a system directory" },
+	{ "/var", "cannot replace a system directory" },
+	/* below a directory the image or the profile owns */
+	{ "/proc/x", "cannot replace a system directory" },
+	{ "/proc/sys/kernel", "cannot replace a system directory" },
+	{ "/sys/fs/cgroup", "cannot replace a system directory" },
+	{ "/dev/shm", "cannot replace a system directory" },
+	{ "/usr/bin", "cannot replace a system directory" },
+	{ "/usr/local/bin", "cannot replace a system directory" },
+	{ "/etc/isc", "cannot replace a system directory" },
+	{ "/etc/ssl", "cannot replace a system directory" },
+	{ "/bin/sh", "cannot replace a system directory" },
+	{ "/lib/x86_64-linux-gnu", "cannot replace a system directory" },
+	{ "/run/isc", "cannot replace a system directory" },
+	{ "/tmp/x", "cannot replace a system directory" },
+	{ "/var/lib/dpkg", "cannot replace a system directory" },
+	{ "/var/lib/apt/lists", "cannot replace a system directory" },
+	{ "/var/cache/apt", "cannot replace a system directory" },
+	{ "/var/cache/debconf", "cannot replace a system directory" },
+	{ "/var/lib/isc", "cannot replace a system directory" },
+};
+
+static void test_set_volume_rejects(void **state)
+{
+	const struct bad_volume *b = *state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	char kv[512], want[600];
+	minimal_config(&c);
+	char *before = config_dump(&c);
+	snprintf(kv, sizeof(kv), "volume=%s", b->v);
+	snprintf(want, sizeof(want), "volume '%s': %s", b->v, b->why);
+	int r = config_set(&c, kv, &e);
+	if (r != -EINVAL || !STREQ(e.msg, want))
+		fail_msg("volume=%s: got %d '%s', want -EINVAL '%s'", b->v, r, e.msg, want);
+	char *after = config_dump(&c);
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	config_free(&c);
+}
+
+static void test_set_volume_accepts(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	minimal_config(&c);
+	/* prefixes of system names are not system directories */
+	const char *good[] = { "/srv", "/srv/data", "/var/lib/postgresql", "/var/www", "/home/u",
+		"/opt/app", "/etcetera", "/usrdata", "/proceed", "/variable", "/data.d/x-y_z" };
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		char kv[128];
+		snprintf(kv, sizeof(kv), "volume=%s", good[i]);
+		if (config_set(&c, kv, &e) < 0)
+			fail_msg("volume=%s refused: %s", good[i], e.msg);
+	}
+	char v[1024];
+	assert_int_equal(config_get(&c, "volume", v, sizeof(v)), 0);
+	assert_string_equal(v, "/srv,/srv/data,/var/lib/postgresql,/var/www,/home/u,/opt/app,"
+			    "/etcetera,/usrdata,/proceed,/variable,/data.d/x-y_z");
+	/* the dump lists them one a line, in order, and parses back */
+	char *d = config_dump(&c);
+	assert_non_null(strstr(d, "\nvolume=/srv\nvolume=/srv/data\nvolume=/var/lib/postgresql\n"));
+	char *d2 = dump_of(d);
+	assert_string_equal(d2, d);
+	free(d);
+	free(d2);
+	config_free(&c);
+
+	/* 255 bytes is the longest path */
+	minimal_config(&c);
+	char kv[300] = "volume=/";
+	memset(kv + 8, 'p', 254);
+	kv[8 + 254] = '\0';
+	assert_int_equal(config_set(&c, kv, &e), 0);
+	strcat(kv, "p");
+	assert_int_equal(config_set(&c, kv, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "must be an absolute path below /"));
+	config_free(&c);
+}
+
+static void test_set_volume_duplicate_and_limit(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	minimal_config(&c);
+	assert_int_equal(config_set(&c, "volume=/srv", &e), 0);
+	assert_int_equal(config_set(&c, "volume=/srv", &e), -EEXIST);
+	assert_int_equal(e.code, EEXIST);
+	assert_string_equal(e.msg, "volume /srv already configured");
+	for (int i = 1; i < ISC_MAX_VOLUMES; i++) {
+		char kv[64];
+		snprintf(kv, sizeof(kv), "volume=/data/%d", i);
+		assert_int_equal(config_set(&c, kv, &e), 0);
+	}
+	assert_non_null(c.volumes[ISC_MAX_VOLUMES - 1]);
+	assert_int_equal(config_set(&c, "volume=/data/17", &e), -E2BIG);
+	assert_string_equal(e.msg, "at most 16 volumes");
+	assert_null(c.volumes[ISC_MAX_VOLUMES]);
+	/* a duplicate is still named as such when full */
+	assert_int_equal(config_set(&c, "volume=/data/3", &e), -EEXIST);
+
+	/* 16 volumes survive a dump and parse; a 17th line in a file is refused */
+	char *d = config_dump(&c);
+	char *d2 = dump_of(d);
+	assert_string_equal(d2, d);
+	char *more = malloc(strlen(d) + 32);
+	strcpy(more, d);
+	strcat(more, "volume=/data/17\n");
+	struct isc_config c2;
+	assert_int_equal(config_parse(more, &c2, &e), -E2BIG);
+	assert_string_equal(e.msg, "config line 24: at most 16 volumes");
+	free(more);
+	free(d);
+	free(d2);
+	config_free(&c);
+}
+
+static void test_set_read_only_and_malformed(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	minimal_config(&c);
+	char *before = config_dump(&c);
+	static const struct { const char *kv; int code; const char *msg; } cases[] = {
+		{ "name=other", EPERM, "property 'name' is read-only" },
+		{ "uid=1000131072", EPERM, "property 'uid' is read-only" },
+		{ "image=other", EPERM, "property 'image' is read-only" },
+		{ "image-digest=" DIGEST, EPERM, "property 'image-digest' is read-only" },
+		{ "created=1", EPERM, "property 'created' is read-only" },
+		{ "colour=blue", EINVAL, "unknown property 'colour'" },
+		{ "noequals", EINVAL, "malformed property 'noequals' (expected key=value)" },
+		{ "=value", EINVAL, "malformed property '=value' (expected key=value)" },
+		{ "", EINVAL, "malformed property '' (expected key=value)" },
+		{ "0123456789012345678901234567890123456789012345678901234567890123=1", EINVAL,
+		  "unknown property '0123456789012345678901234567890123456789012345678901234567890123'" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		err_clear(&e);
+		int r = config_set(&c, cases[i].kv, &e);
+		if (r != -cases[i].code || e.code != cases[i].code || !STREQ(e.msg, cases[i].msg))
+			fail_msg("set %s: got %d '%s', want -%d '%s'", cases[i].kv, r, e.msg,
+				 cases[i].code, cases[i].msg);
+	}
+	/* an over-long property is refused as a whole */
+	char big[1100] = "volume=/";
+	memset(big + 8, 'a', 1020);
+	big[1028] = '\0';
+	assert_int_equal(config_set(&c, big, &e), -EINVAL);
+	assert_true(str_has_prefix(e.msg, "malformed property '"));
+
+	char *after = config_dump(&c);
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	config_free(&c);
+}
+
+static void test_get(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	char v[128];
+	assert_int_equal(config_parse(canonical, &c, &e), 0);
+	static const struct { const char *k, *v; } kv[] = {
+		{ "name", "web" }, { "image", "debian-12" }, { "image-digest", DIGEST },
+		{ "profile", "strict" }, { "uid", UID_OK }, { "created", "1700000000" },
+		{ "tmp-size", "134217728" }, { "volume", "/srv/data,/var/lib/postgresql" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(kv); i++) {
+		assert_int_equal(config_get(&c, kv[i].k, v, sizeof(v)), 0);
+		assert_string_equal(v, kv[i].v);
+	}
+	assert_int_equal(config_get(&c, "colour", v, sizeof(v)), -ENOENT);
+	assert_string_equal(v, "");
+	/* every listed key can be read */
+	size_t n = 0;
+	for (; config_keys[n]; n++)
+		assert_int_equal(config_get(&c, config_keys[n], v, sizeof(v)), 0);
+	assert_int_equal(n, 8);
+	config_free(&c);
+}
+
+/* ---- configs in a pool --------------------------------------------------------- */
+
+struct pool_fixture {
+	char dir[64];
+	struct pool p;
+};
+
+static int pool_setup(void **state)
+{
+	struct pool_fixture *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/test_config.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->p.path, sizeof(f->p.path), "%s", f->dir);
+	f->p.dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	f->p.lockfd = -1;
+	if (f->p.dirfd < 0 || mkdirat(f->p.dirfd, "isc", 0700) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int pool_teardown(void **state)
+{
+	struct pool_fixture *f = *state;
+	close(f->p.dirfd);
+	int r = rm_rf_at(AT_FDCWD, f->dir);
+	free(f);
+	return r;
+}
+
+static void config_named(struct isc_config *c, const char *name)
+{
+	char text[512];
+	struct isc_err e = { 0 };
+	snprintf(text, sizeof(text), "name=%s\nimage=debian-12\nimage-digest=" DIGEST "\nuid=" UID_OK "\n", name);
+	if (config_parse(text, c, &e) < 0)
+		fail_msg("%s", e.msg);
+}
+
+static void names_are(const struct pool *p, const char *want)
+{
+	char **names = NULL;
+	struct isc_err e = { 0 };
+	if (isc_names(p, &names, &e) < 0)
+		fail_msg("isc_names: %s", e.msg);
+	char got[512] = "";
+	for (size_t i = 0; names[i]; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? " " : "", names[i]);
+	strv_free(names);
+	assert_string_equal(got, want);
+}
+
+static void test_pool_save_load(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct isc_err e = { 0 };
+	struct isc_config c, back;
+
+	names_are(&f->p, "");
+
+	assert_int_equal(config_parse(canonical, &c, &e), 0);
+	assert_int_equal(mkdirat(f->p.dirfd, "isc/web", 0700), 0);
+	assert_int_equal(isc_config_save(&f->p, &c, &e), 0);
+
+	/* on disk: exactly the canonical text, private to root */
+	char *disk = NULL;
+	assert_int_equal(read_file_at(f->p.dirfd, "isc/web/config", &disk, NULL, 1 << 16), 0);
+	assert_string_equal(disk, canonical);
+	free(disk);
+	struct stat st;
+	assert_int_equal(fstatat(f->p.dirfd, "isc/web/config", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	assert_int_equal(isc_config_load(&f->p, "web", &back, &e), 0);
+	char *d1 = config_dump(&c), *d2 = config_dump(&back);
+	assert_string_equal(d2, d1);
+	free(d1);
+	free(d2);
+	config_free(&back);
+
+	/* a change saved replaces the old config */
+	assert_int_equal(config_set(&c, "profile=none", &e), 0);
+	assert_int_equal(config_set(&c, "volume=/opt/x", &e), 0);
+	assert_int_equal(isc_config_save(&f->p, &c, &e), 0);
+	assert_int_equal(isc_config_load(&f->p, "web", &back, &e), 0);
+	assert_int_equal(back.profile, PROFILE_NONE);
+	assert_string_equal(back.volumes[2], "/opt/x");
+	config_free(&back);
+	config_free(&c);
+
+	/* no temporary file stays next to the config */
+	int dfd = openat(f->p.dirfd, "isc/web", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	size_t n = 0;
+	while ((de = readdir(d)))
+		if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, "..")) {
+			assert_string_equal(de->d_name, "config");
+			n++;
+		}
+	closedir(d);
+	assert_int_equal(n, 1);
+}
+
+static void test_pool_names(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct isc_err e = { 0 };
+	const char *isc[] = { "zeta", "alpha", "mid-1" };
+	for (size_t i = 0; i < ARRAY_SIZE(isc); i++) {
+		struct isc_config c;
+		char dir[64];
+		snprintf(dir, sizeof(dir), "isc/%s", isc[i]);
+		assert_int_equal(mkdirat(f->p.dirfd, dir, 0700), 0);
+		config_named(&c, isc[i]);
+		assert_int_equal(isc_config_save(&f->p, &c, &e), 0);
+		config_free(&c);
+	}
+	/* half-made by a crashed create: a directory without config */
+	assert_int_equal(mkdirat(f->p.dirfd, "isc/half", 0700), 0);
+	assert_int_equal(mkdirat(f->p.dirfd, "isc/half/layer", 0700), 0);
+	/* not ISC names, even with a config inside */
+	assert_int_equal(mkdirat(f->p.dirfd, "isc/.hidden", 0700), 0);
+	assert_int_equal(write_file_atomic(f->p.dirfd, "isc/.hidden/config", "x", 1, 0600), 0);
+	assert_int_equal(write_file_atomic(f->p.dirfd, "isc/stray-file", "x", 1, 0600), 0);
+	names_are(&f->p, "alpha mid-1 zeta");
+
+	/* once the config appears, the ISC is listed */
+	struct isc_config c;
+	config_named(&c, "half");
+	assert_int_equal(isc_config_save(&f->p, &c, &e), 0);
+	config_free(&c);
+	names_are(&f->p, "alpha half mid-1 zeta");
+}
+
+static void test_pool_errors(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct isc_err e = { 0 };
+	struct isc_config c;
+
+	assert_int_equal(isc_config_load(&f->p, "ghost", &c, &e), -ENOENT);
+	assert_string_equal(e.msg, "no ISC named ghost");
+
+	/* a name is never a path */
+	const char *bad[] = { "../isc", "a/b", "", ".", "-x" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "invalid ISC name '%s'", bad[i]);
+		assert_int_equal(isc_config_load(&f->p, bad[i], &c, &e), -EINVAL);
+		assert_string_equal(e.msg, want);
+	}
+
+	/* a damaged config names the ISC and the line */
+	assert_int_equal(mkdirat(f->p.dirfd, "isc/bad", 0700), 0);
+	assert_int_equal(write_file_atomic(f->p.dirfd, "isc/bad/config", "name=bad\ngarbage\n", 17, 0600), 0);
+	assert_int_equal(isc_config_load(&f->p, "bad", &c, &e), -EINVAL);
+	assert_string_equal(e.msg, "ISC bad: config line 2: expected key=value");
+
+	/* a config too big to be one is refused, not parsed */
+	char *huge = malloc((1 << 16) + 1);
+	memset(huge, '#', (1 << 16) + 1);
+	assert_int_equal(write_file_atomic(f->p.dirfd, "isc/bad/config", huge, (1 << 16) + 1, 0600), 0);
+	free(huge);
+	assert_int_equal(isc_config_load(&f->p, "bad", &c, &e), -EFBIG);
+	assert_string_equal(e.msg, "read bad config: File too large");
+
+	/* a config that is a symlink is not followed */
+	assert_int_equal(mkdirat(f->p.dirfd, "isc/sl", 0700), 0);
+	assert_int_equal(symlinkat("/etc/passwd", f->p.dirfd, "isc/sl/config"), 0);
+	assert_int_equal(isc_config_load(&f->p, "sl", &c, &e), -ELOOP);
+
+	/* saving needs the ISC's directory */
+	config_named(&c, "nodir");
+	assert_int_equal(isc_config_save(&f->p, &c, &e), -ENOENT);
+	assert_int_equal(e.code, ENOENT);
+	assert_string_equal(e.msg, "write nodir config: No such file or directory");
+	config_free(&c);
+
+	/* a pool without its isc directory */
+	assert_int_equal(rm_rf_at(f->p.dirfd, "isc"), 0);
+	char **names = NULL;
+	assert_int_equal(isc_names(&f->p, &names, &e), -ENOENT);
+	assert_string_equal(e.msg, "open isc directory");
+	assert_null(names);
+}
+
+/* ---- the fuzz corpus: pass/ parses and round-trips, fail/ is refused ----------- */
+
+/* tests/fuzz/corpus/config, found from the working directory or the binary. */
+static bool corpus_find(char *out, size_t n)
+{
+	char start[2][PATH_MAX];
+	const char *env = getenv("MESON_SOURCE_ROOT");
+	if (env && snprintf(out, n, "%s/tests/fuzz/corpus/config", env) < (int)n && access(out, R_OK) == 0)
+		return true;
+	/* this file's own directory, as the compiler named it: absolute, or
+	 * relative to the build root two levels above the test binary */
+	ssize_t k = readlink("/proc/self/exe", start[1], sizeof(start[1]) - 1);
+	start[1][k > 0 ? k : 0] = '\0';
+	char src[2 * PATH_MAX + 64];
+	if (__FILE__[0] == '/')
+		snprintf(src, sizeof(src), "%s", __FILE__);
+	else
+		snprintf(src, sizeof(src), "%.*s/../../%s",
+			 (int)(strrchr(start[1], '/') ? strrchr(start[1], '/') - start[1] : 0),
+			 start[1], __FILE__);
+	char *cut = strrchr(src, '/');
+	if (cut) {
+		strcpy(cut, "/../fuzz/corpus/config");
+		if (snprintf(out, n, "%s", src) < (int)n && access(out, R_OK) == 0)
+			return true;
+	}
+	if (!getcwd(start[0], sizeof(start[0])))
+		start[0][0] = '\0';
+	for (size_t s = 0; s < 2; s++) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", start[s]);
+		while (dir[0]) {
+			if (snprintf(out, n, "%s/tests/fuzz/corpus/config", dir) < (int)n &&
+			    access(out, R_OK) == 0)
+				return true;
+			char *slash = strrchr(dir, '/');
+			if (!slash)
+				break;
+			*slash = '\0';
+		}
+	}
+	return false;
+}
+
+static size_t corpus_check(const char *base, const char *sub, bool pass)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/%s", base, sub);
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		fail_msg("no corpus directory %s", path);
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	size_t n = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *text = NULL;
+		assert_int_equal(read_file_at(dirfd(d), de->d_name, &text, NULL, 1 << 16), 0);
+		struct isc_config c;
+		struct isc_err e = { 0 };
+		int r = config_parse(text, &c, &e);
+		if (pass && r < 0)
+			fail_msg("corpus %s/%s refused: %s", sub, de->d_name, e.msg);
+		if (!pass && r == 0)
+			fail_msg("corpus %s/%s accepted", sub, de->d_name);
+		if (pass) {
+			char *d1 = config_dump(&c);
+			char *d2 = dump_of(d1);
+			assert_string_equal(d2, d1);
+			free(d1);
+			free(d2);
+			config_free(&c);
+		}
+		free(text);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_corpus(void **state)
+{
+	(void)state;
+	char base[PATH_MAX];
+	if (!corpus_find(base, sizeof(base)))
+		fail_msg("tests/fuzz/corpus/config not found from the working directory or binary");
+	assert_true(corpus_check(base, "pass", true) >= 3);
+	assert_true(corpus_check(base, "fail", false) >= 3);
+}
+
+int main(void)
+{
+	struct CMUnitTest tests[32 + ARRAY_SIZE(bad_configs) + ARRAY_SIZE(bad_volumes)];
+	static char names[ARRAY_SIZE(bad_configs) + ARRAY_SIZE(bad_volumes)][96];
+	size_t n = 0, k = 0;
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_canonical_roundtrip);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_noncanonical_input);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_defaults);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_uid_range_edges);
+	for (size_t i = 0; i < ARRAY_SIZE(bad_configs); i++, k++) {
+		snprintf(names[k], sizeof(names[k]), "parse_rejects (%s)", bad_configs[i].why);
+		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_parse_rejects, (void *)&bad_configs[i]);
+		tests[n++].name = names[k];
+	}
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_parse_line_length);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_parse_failure_frees);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_profile);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_tmp_size);
+	for (size_t i = 0; i < ARRAY_SIZE(bad_volumes); i++, k++) {
+		snprintf(names[k], sizeof(names[k]), "set_volume_rejects (%s)", bad_volumes[i].v);
+		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_set_volume_rejects, (void *)&bad_volumes[i]);
+		tests[n++].name = names[k];
+	}
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_volume_accepts);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_volume_duplicate_and_limit);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_read_only_and_malformed);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_get);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_pool_save_load, pool_setup, pool_teardown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_pool_names, pool_setup, pool_teardown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_pool_errors, pool_setup, pool_teardown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_corpus);
+	return _cmocka_run_group_tests("config", tests, n, NULL, NULL);
+}
