@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "common.h"
 
 #include <dirent.h>
@@ -16,16 +18,7 @@
 
 static char *tmpdir_make(void)
 {
-	char *d = strdup("/tmp/test_common.XXXXXX");
-	assert_non_null(d);
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static void tmpdir_remove(char *d)
-{
-	assert_int_equal(rm_rf_at(AT_FDCWD, d), 0);
-	free(d);
+	return tmpdir_make_named("test_common");
 }
 
 static int dir_open(const char *d)

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "config.h"
 
 #include <dirent.h>
@@ -717,46 +719,9 @@ static void test_pool_errors(void **state)
 
 /* ---- the fuzz corpus: pass/ parses and round-trips, fail/ is refused ----------- */
 
-/* tests/fuzz/corpus/config, found from the working directory or the binary. */
 static bool corpus_find(char *out, size_t n)
 {
-	char start[2][PATH_MAX];
-	const char *env = getenv("MESON_SOURCE_ROOT");
-	if (env && snprintf(out, n, "%s/tests/fuzz/corpus/config", env) < (int)n && access(out, R_OK) == 0)
-		return true;
-	/* this file's own directory, as the compiler named it: absolute, or
-	 * relative to the build root two levels above the test binary */
-	ssize_t k = readlink("/proc/self/exe", start[1], sizeof(start[1]) - 1);
-	start[1][k > 0 ? k : 0] = '\0';
-	char src[2 * PATH_MAX + 64];
-	if (__FILE__[0] == '/')
-		snprintf(src, sizeof(src), "%s", __FILE__);
-	else
-		snprintf(src, sizeof(src), "%.*s/../../%s",
-			 (int)(strrchr(start[1], '/') ? strrchr(start[1], '/') - start[1] : 0),
-			 start[1], __FILE__);
-	char *cut = strrchr(src, '/');
-	if (cut) {
-		strcpy(cut, "/../fuzz/corpus/config");
-		if (snprintf(out, n, "%s", src) < (int)n && access(out, R_OK) == 0)
-			return true;
-	}
-	if (!getcwd(start[0], sizeof(start[0])))
-		start[0][0] = '\0';
-	for (size_t s = 0; s < 2; s++) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s", start[s]);
-		while (dir[0]) {
-			if (snprintf(out, n, "%s/tests/fuzz/corpus/config", dir) < (int)n &&
-			    access(out, R_OK) == 0)
-				return true;
-			char *slash = strrchr(dir, '/');
-			if (!slash)
-				break;
-			*slash = '\0';
-		}
-	}
-	return false;
+	return corpus_find_named("config", out, n);
 }
 
 static size_t corpus_check(const char *base, const char *sub, bool pass)

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "image.h"
 
 #include <archive.h>
@@ -29,16 +31,7 @@ static void put_file(const char *dir, const char *name, const char *data, mode_t
 
 static char *tmpdir_make(void)
 {
-	char *d = strdup("/tmp/test_manifest.XXXXXX");
-	assert_non_null(d);
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static void tmpdir_remove(char *d)
-{
-	assert_int_equal(rm_rf_at(AT_FDCWD, d), 0);
-	free(d);
+	return tmpdir_make_named("test_manifest");
 }
 
 static bool have_mkfs_erofs(void)
