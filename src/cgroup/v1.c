@@ -69,6 +69,9 @@ static int v1_destroy(struct cgroup *cg)
 		v1_dir(cg, v1_ctrl[i], d, sizeof(d));
 		if (rmdir(d) < 0 && errno != ENOENT && r == 0)
 			r = -errno;
+		/* the shared parent goes with the last ISC (EBUSY while others run) */
+		snprintf(d, sizeof(d), "/sys/fs/cgroup/%s/isc", v1_ctrl[i]);
+		rmdir(d);
 	}
 	return r;
 }

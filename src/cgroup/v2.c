@@ -56,7 +56,9 @@ static int v2_destroy(struct cgroup *cg)
 {
 	char d[PATH_MAX];
 	v2_dir(cg, d, sizeof(d));
-	return rmdir(d) < 0 && errno != ENOENT ? -errno : 0;
+	int r = rmdir(d) < 0 && errno != ENOENT ? -errno : 0;
+	rmdir("/sys/fs/cgroup/isc");   /* the shared parent goes with the last ISC */
+	return r;
 }
 
 const struct cgroup_ops cgroup_v2_ops = {
