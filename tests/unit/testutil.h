@@ -3,6 +3,7 @@
 
 #include "common.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 
 /* A fresh directory under /tmp; remove with tmpdir_remove(). */
@@ -25,4 +26,34 @@ static inline bool corpus_find_named(const char *name, char *out, size_t n)
 {
 	return snprintf(out, n, "%s/tests/fuzz/corpus/%s", ISC_SOURCE_ROOT, name) < (int)n &&
 	       access(out, R_OK) == 0;
+}
+
+/* Feed every file of tests/fuzz/corpus/NAME/SUB to check(); returns how
+ * many there were.  check() asserts what pass/ or fail/ must give. */
+typedef void (*corpus_check_fn)(const char *file, const char *data, size_t len, bool pass);
+
+static inline size_t corpus_each(const char *name, const char *sub, corpus_check_fn check)
+{
+	char base[PATH_MAX], path[PATH_MAX + 16];
+	if (!corpus_find_named(name, base, sizeof(base)))
+		fail_msg("tests/fuzz/corpus/%s not found", name);
+	snprintf(path, sizeof(path), "%s/%s", base, sub);
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		fail_msg("no corpus directory %s", path);
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	size_t n = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *data = NULL;
+		size_t len = 0;
+		assert_int_equal(read_file_at(dirfd(d), de->d_name, &data, &len, 1 << 16), 0);
+		check(de->d_name, data, len, STREQ(sub, "pass"));
+		free(data);
+		n++;
+	}
+	closedir(d);
+	return n;
 }
