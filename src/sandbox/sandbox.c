@@ -194,6 +194,36 @@ static unsigned writable_attrs(const struct sandbox_spec *s)
 	return s->profile == PROFILE_NONE ? a : a | MOUNT_ATTR_NOEXEC;
 }
 
+/* The detached mount for one profile entry: a mount fd, -ENOENT for an
+ * image-state path the image does not have (nothing to protect), or
+ * another negative errno with why filled in. */
+static int op_prepare(const struct sandbox_spec *s, const struct mount_op *op, int rootfd,
+		      int imgclone, char *why, size_t n)
+{
+	if (op->kind == OP_TMPFS)
+		return mount_tmpfs(s, op->mode, s->tmp_size, s->uid,
+				   writable_attrs(s) | MOUNT_ATTR_NOEXEC, why, n);
+	if (op->kind == OP_IMAGE_RO) {
+		int m = mnt_clone(rootfd, op->path, false);
+		if (m == -ENOENT)
+			return m;
+		int r = m < 0 ? m : mnt_setattr(m, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, -1);
+		if (r < 0) {
+			if (m >= 0)
+				close(m);
+			snprintf(why, n, "read-only %s: %s", op->path, strerror(-r));
+			return r == -ENOENT ? -EIO : r;
+		}
+		return m;
+	}
+	_cleanup_close_ int lower = mnt_open_in(imgclone, op->path, O_PATH | O_DIRECTORY);
+	if (lower < 0) {
+		snprintf(why, n, "image has no directory %s: %s", op->path, strerror(-lower));
+		return lower == -ENOENT ? -ENOTDIR : lower;
+	}
+	return mount_overlay(s, lower, op->layer, writable_attrs(s), why, n);
+}
+
 static int build_profile(const struct sandbox_spec *s, int rootfd, char *why, size_t n)
 {
 	const struct mount_op *ops = profile_ops(s->profile);
@@ -209,36 +239,10 @@ static int build_profile(const struct sandbox_spec *s, int rootfd, char *why, si
 	}
 	/* Phase 1: every detached mount, while the image's own tree is still
 	 * what the paths resolve to (clones and lowers come from the image). */
-	for (; ops[k].kind != OP_END; k++) {
-		const struct mount_op *op = &ops[k];
-		fds[k] = -1;
-		if (op->kind == OP_TMPFS) {
-			fds[k] = mount_tmpfs(s, op->mode, s->tmp_size, s->uid, writable_attrs(s) | MOUNT_ATTR_NOEXEC, why, n);
-		} else if (op->kind == OP_IMAGE_RO) {
-			fds[k] = mnt_clone(rootfd, op->path, false);
-			if (fds[k] == -ENOENT)
-				continue;   /* the image has no such state: nothing to protect */
-			if (fds[k] >= 0)
-				r = mnt_setattr(fds[k], MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, -1);
-		} else {
-			_cleanup_close_ int lower = mnt_open_in(imgclone, op->path, O_PATH | O_DIRECTORY);
-			if (lower < 0) {
-				snprintf(why, n, "image has no directory %s: %s", op->path, strerror(-lower));
-				r = lower;
-			} else {
-				fds[k] = mount_overlay(s, lower, op->layer, writable_attrs(s), why, n);
-			}
-		}
-		if (r == 0 && fds[k] < 0 && op->kind != OP_IMAGE_RO)
+	for (; ops[k].kind != OP_END && r == 0; k++) {
+		fds[k] = op_prepare(s, &ops[k], rootfd, imgclone, why, n);
+		if (fds[k] < 0 && fds[k] != -ENOENT)
 			r = fds[k];
-		if (r == 0 && fds[k] < 0 && fds[k] != -ENOENT) {
-			snprintf(why, n, "clone %s: %s", op->path, strerror(-fds[k]));
-			r = fds[k];
-		}
-		if (r < 0) {
-			k++;
-			break;
-		}
 	}
 	/* Phase 2: attach in table order (a re-protected path goes on top of
 	 * the overlay that contains it). */
