@@ -8,7 +8,7 @@ PKGS = gcc meson ninja-build pkg-config libseccomp-dev libcap-dev libsodium-dev 
        libssl-dev libarchive-dev libjson-c-dev libmnl-dev libnftables-dev \
        libcmocka-dev erofs-utils busybox-static debootstrap e2fsprogs util-linux \
        iproute2 nftables
-BENCH_PKGS = bubblewrap runc systemd-container hyperfine
+BENCH_PKGS = bubblewrap runc systemd-container hyperfine fio jq
 
 .PHONY: all deps build check demo bench install clean
 
@@ -44,6 +44,9 @@ bench: build
 	@missing=$$(for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	[ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null
 	ISC_BUILD=$(BUILD) bench/start.sh
+	ISC_BUILD=$(BUILD) bench/confine.sh
+	ISC_BUILD=$(BUILD) bench/crypt.sh
+	ISC_BUILD=$(BUILD) bench/commit.sh
 
 install: build
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild

@@ -31,6 +31,36 @@ inside 'echo "$(date) hello" >> /var/log/app.log && tail -1 /var/log/app.log'
 inside 'isc-svc list; wget -q -O - http://127.0.0.1/'
 say "the console, as the supervisor recorded it"
 run iscadm console web
-say "halt"
+say "data at rest: encrypted under web's own key, kept outside the pool"
+run iscadm key status
+inside 'isc-svc info'
+inside 'echo "card 4111-1111" > /var/log/secret.txt; echo tmp-work > /scratch/w; ls /scratch'
+say "halt and unload the key: even host root now sees only ciphertext"
 run iscadm halt web
+run iscadm key unload web
+ROOT=${ISC_ROOT:-/var/lib/isc}
+run ls "$ROOT/pool/isc/web/data"
+f=$(find "$ROOT/pool/isc/web/data" -type f | head -1)
+run cat "$f"
+sync
+printf '$ grep -c "card 4111" %s   # the raw bytes of the pool\n' "$ROOT/pool.img"
+grep -a -c "card 4111" "$ROOT/pool.img"
+say "boot loads the key again from its keysource; /scratch starts empty every boot"
+run iscadm boot web
+inside 'cat /var/log/secret.txt; ls -A /scratch | wc -l'
+say "least privilege: every denied system call is reported to the supervisor"
+inside 'mount -t tmpfs none /mnt'
+inside 'unshare -U -r true'
+inside 'cat /proc/self/status | grep -E "^(CapBnd|NoNewPrivs|Seccomp):"'
+run iscadm stats web
+iscadm console web | grep "seccomp: denied" | tail -2
+say "maintenance only from the host: a transient writable boot, committed as a new image version"
+run iscadm halt web
+run iscadm boot -W web -- sh -c 'echo "patched $(date +%F)" > /etc/patch-level'
+inside 'cat /etc/patch-level; echo tamper > /etc/patch-level'
+run iscadm login -T web -- sh -c 'echo "trusted fix" >> /etc/motd'
+inside 'tail -1 /etc/motd'
+say "halt: the trusted change is committed too; every version stays for rollback"
+run iscadm halt web
+run iscadm history web
 run iscadm list -p

@@ -171,7 +171,7 @@ NSPAWN_BASE=(systemd-nspawn --read-only --private-network -q -D "$TREE")
 NSPAWN_NOTE=
 
 declare -A CMD LABEL
-ORDER=(host isc)
+ORDER=(host isc isc_open)
 [ "$SANITIZED" = 1 ] && ORDER+=(isc_san)
 ORDER+=(bwrap runc nspawn)
 CMD[host]="/bin/true"
@@ -179,6 +179,9 @@ LABEL[host]="host /bin/true (no isolation, floor)"
 CMD[isc]="$ISCADM --root $ROOT run --rm --image base -- /bin/true"
 LABEL[isc]="isc run --rm"
 [ "$SANITIZED" = 1 ] && LABEL[isc]="isc run --rm (release build)"
+# the same with seccomp, Landlock and MDWE off: what confinement costs a start
+CMD[isc_open]="$ISCADM --root $ROOT run --rm --image base --set seccomp=off --set landlock=off --set mdwe=off -- /bin/true"
+LABEL[isc_open]="isc, confinement off"
 CMD[isc_san]="$ISCADM_GIVEN --root $ROOT run --rm --image base -- /bin/true"
 LABEL[isc_san]="isc run --rm ($(basename "$ISC_BUILD")/, ASan+UBSan)"
 CMD[bwrap]="bwrap --ro-bind $TREE / --unshare-all --proc /proc --dev /dev /bin/true"
@@ -245,6 +248,8 @@ ISC_MED=$(ms isc median)
 		    'BEGIN { printf "%-38s %9.2f %9.2f %9.2f %9.2f %10.2fx %10.2fx\n", l, m, lo, hi, mean, m / i, i / m }'
 	done
 	echo
+	awk -v on="$ISC_MED" -v off="$(ms isc_open median)" \
+	    'BEGIN { printf "confinement (seccomp + Landlock + MDWE) costs %.2f ms of the median start\n", on - off }'
 	echo "isc does: user ns + idmapped verified erofs + cgroup + netns (and pid/ipc/uts/mount/cgroup ns,"
 	echo "  profile overlays and tmpfs mounts, a supervisor process, create+destroy of the ISC in the pool)"
 	echo "bwrap: read-only bind of the tree, all namespaces (user ns too), proc and dev; no cgroup"

@@ -19,6 +19,16 @@ for t in "$B"/tests/unit/test_*; do
 	echo "unit $(basename "$t"): $p passed, $f failed"
 done
 
+# isc's cgroups (with their tasks), mounts and loop devices of test roots
+leftovers() {
+	local d
+	for d in $(find /sys/fs/cgroup -maxdepth 4 -type d \( -path '*/isc' -o -path '*/isc/*' \) 2>/dev/null); do
+		echo "cgroup $d: tasks $(tr '\n' ' ' < "$d/cgroup.procs" 2>/dev/null)"
+	done
+	grep -E '/tmp/isc-it' /proc/self/mountinfo | awk '{print "mount " $5}'
+	losetup -a | grep '/tmp/isc-it' | sed 's/^/loop /'
+}
+
 if [ "$(id -u)" -ne 0 ]; then
 	echo "integration tests skipped: they need root"
 	skip=$((skip + $(ls tests/integration/t_*.sh | wc -l)))
@@ -28,6 +38,13 @@ else
 		out=$(timeout 600 bash "$t" 2>&1)
 		rc=$?
 		secs=$(( $(date +%s) - start ))
+		# each scenario cleans up after itself: name the one that did not
+		left=$(leftovers)
+		if [ -n "$left" ] && [ "$rc" -eq 0 ]; then
+			rc=1; out="$out
+left behind by $(basename "$t"):
+$left"
+		fi
 		case $rc in
 		0) pass=$((pass + 1)); echo "ok   $(basename "$t") (${secs}s)" ;;
 		77) skip=$((skip + 1)); echo "skip $(basename "$t"): $(printf '%s\n' "$out" | tail -1)" ;;

@@ -10,21 +10,27 @@
 #include <sys/wait.h>
 #include <termios.h>
 
-static int need_isc(struct adm *a, const char *name, struct isc_err *e)
+/* The ISC exists; with want_key, its key is in the kernel (loaded from its
+ * keysource here, where a terminal can be prompted; iscd cannot). */
+static int need_isc(struct adm *a, const char *name, bool want_key, struct isc_err *e)
 {
 	struct pool p;
 	struct isc_config c;
 	if (pool_open(&p, a->root, POOL_LOCK_SHARED, e) < 0)
 		return -e->code;
 	int r = isc_config_load(&p, name, &c, e);
-	if (r == 0)
+	if (r == 0) {
+		if (want_key && !isc_running(name))
+			r = isc_key_ready(&p, &c, true, e);
 		config_free(&c);
+	}
 	pool_close(&p);
 	return r;
 }
 
 /* Start iscd detached (its own session, stdio to a log) and wait for its word. */
-static int spawn_iscd(struct adm *a, const char *name, struct isc_err *e)
+static int spawn_iscd(struct adm *a, const char *name, char mode, char *const *cmd,
+		      char *said, size_t saidn, struct isc_err *e)
 {
 	char iscd[PATH_MAX], log[200];
 	if (isc_libexec_path("iscd", iscd, sizeof(iscd)) < 0)
@@ -50,7 +56,15 @@ static int spawn_iscd(struct adm *a, const char *name, struct isc_err *e)
 		char fdarg[16];
 		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
 		fcntl(p[1], F_SETFD, 0);
-		execl(iscd, "iscd", "--root", a->root, "--ready-fd", fdarg, name, (char *)NULL);
+		char m[2] = { mode, '\0' };
+		char **argv = NULL;
+		char *fixed[] = { "iscd", "--root", (char *)a->root, "--ready-fd", fdarg, "--mode", m,
+				  (char *)name, "--" };
+		for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+			strv_push(&argv, fixed[i]);
+		for (size_t i = 0; cmd && cmd[i]; i++)
+			strv_push(&argv, cmd[i]);
+		execv(iscd, argv);
 		_exit(127);
 	}
 	close(p[1]);
@@ -59,39 +73,83 @@ static int spawn_iscd(struct adm *a, const char *name, struct isc_err *e)
 	ssize_t n = read_all(p[0], buf, sizeof(buf) - 1);
 	close(p[0]);
 	buf[n > 0 ? n : 0] = '\0';
-	if (STREQ(buf, "OK\n"))
-		return 0;
 	char *nl = strchr(buf, '\n');
 	if (nl)
 		*nl = '\0';
+	if (said)
+		snprintf(said, saidn, "%s", buf);
+	/* "OK", "OK committed DIGEST", "OK unchanged" (-W), "FAIL why" (-W:
+	 * running read-only, update not made), "ERR why" */
+	if (STREQ(buf, "OK") || str_has_prefix(buf, "OK "))
+		return 0;
+	if (str_has_prefix(buf, "FAIL "))
+		return err_set(e, ECANCELED, "ISC %s: %s", name, buf + 5);
 	return err_set(e, EIO, "%s", str_has_prefix(buf, "ERR ") ? buf + 4 :
 		       "supervisor failed to start (see " ISC_RUN_DIR "/NAME/iscd.log)");
 }
 
+/* -w/-W are for the read-only profiles: under none the root is writable already. */
+static int writable_ok(struct adm *a, const char *name, struct isc_err *e)
+{
+	struct pool p;
+	struct isc_config c;
+	if (pool_open(&p, a->root, POOL_LOCK_SHARED, e) < 0)
+		return -e->code;
+	int r = isc_config_load(&p, name, &c, e);
+	pool_close(&p);
+	if (r < 0)
+		return r;
+	r = c.profile == PROFILE_NONE ? err_set(e, EINVAL, "ISC %s has profile none: its root is "
+						"writable already (-w/-W are for read-only ISCs)", name) : 0;
+	config_free(&c);
+	return r;
+}
+
 int cmd_boot(struct adm *a)
 {
-	if (a->argc != 2)
-		return adm_usage("boot ISC");
-	const char *name = a->argv[1];
+	static const char usage[] = "boot ISC | boot -w ISC | boot -W ISC [-- CMD...]";
+	char mode = 'R';
+	int c;
+	while ((c = getopt(a->argc, a->argv, "+wW")) != -1) {
+		if (c != 'w' && c != 'W')
+			return adm_usage("%s", usage);
+		mode = c == 'w' ? 'W' : 'T';
+	}
+	if (optind >= a->argc)
+		return adm_usage("%s", usage);
+	const char *name = a->argv[optind++];
+	char **cmd = NULL;
+	if (optind < a->argc) {
+		if (mode != 'T' || !STREQ(a->argv[optind], "--") || optind + 1 >= a->argc)
+			return adm_usage("%s", usage);
+		cmd = a->argv + optind + 1;
+	}
 	struct isc_err e = { 0 };
-	if (need_isc(a, name, &e) < 0)
+	if (need_isc(a, name, true, &e) < 0)
+		return adm_fail(&e);
+	if (mode != 'R' && writable_ok(a, name, &e) < 0)
 		return adm_fail(&e);
 	if (isc_running(name)) {
 		err_set(&e, EBUSY, "ISC %s is already running", name);
 		return adm_fail(&e);
 	}
 	isc_clean_stale(name);
-	if (spawn_iscd(a, name, &e) < 0)
+	char said[300] = "";
+	if (spawn_iscd(a, name, mode, cmd, said, sizeof(said), &e) < 0)
 		return adm_fail(&e);
+	if (mode == 'T')
+		printf("%s: %s\n", name, str_has_prefix(said, "OK committed") ?
+		       "update committed, running read-only" : "nothing changed, running read-only");
 	return EXIT_OK;
 }
 
-static int ctl_request(const char *name, enum ipc_type t, char *out, size_t n, struct isc_err *e)
+static int ctl_request(const char *name, enum ipc_type t, int status, char *out, size_t n,
+		       struct isc_err *e)
 {
 	_cleanup_close_ int fd = ipc_connect(name);
 	if (fd < 0)
 		return err_sys(e, -fd, "ISC %s: supervisor not reachable", name);
-	if (ipc_send(fd, t, 0, NULL, 0, NULL, 0) < 0)
+	if (ipc_send(fd, t, status, NULL, 0, NULL, 0) < 0)
 		return err_sys(e, errno, "ISC %s: send", name);
 	struct ipc_hdr h;
 	char buf[IPC_MAX + 1];
@@ -107,28 +165,45 @@ static int ctl_request(const char *name, enum ipc_type t, char *out, size_t n, s
 
 int isc_halt(const char *name, bool reboot, struct isc_err *e)
 {
-	int r = ctl_request(name, reboot ? IPC_REBOOT : IPC_HALT, NULL, 0, e);
+	return isc_stop(name, reboot ? 'R' : 0, e);
+}
+
+int isc_stop(const char *name, char reboot, struct isc_err *e)
+{
+	int r = ctl_request(name, reboot ? IPC_REBOOT : IPC_HALT, reboot == 'W' ? 'w' : 0, NULL, 0, e);
 	if (r < 0)
 		return r;
-	if (!reboot && isc_wait_stopped(name, 30) < 0)
+	/* a writable session is committed before the supervisor exits */
+	if (!reboot && isc_wait_stopped(name, 3600) < 0)
 		return err_set(e, ETIMEDOUT, "ISC %s: supervisor did not exit", name);
 	return 0;
 }
 
 static int halt_or_reboot(struct adm *a, bool reboot)
 {
-	if (a->argc != 2)
-		return adm_usage("%s ISC", reboot ? "reboot" : "halt");
-	const char *name = a->argv[1];
+	char mode = reboot ? 'R' : 0;
+	int c;
+	while (reboot && (c = getopt(a->argc, a->argv, "+w")) != -1) {
+		if (c != 'w')
+			return adm_usage("reboot [-w] ISC");
+		mode = 'W';
+	}
+	if (!reboot)
+		optind = 1;
+	if (optind + 1 != a->argc)
+		return adm_usage("%s ISC", reboot ? "reboot [-w]" : "halt");
+	const char *name = a->argv[optind];
 	struct isc_err e = { 0 };
-	if (need_isc(a, name, &e) < 0)
+	if (need_isc(a, name, false, &e) < 0)
 		return adm_fail(&e);
 	if (!isc_running(name)) {
 		isc_clean_stale(name);
 		err_set(&e, EINVAL, "ISC %s is not running", name);
 		return adm_fail(&e);
 	}
-	return isc_halt(name, reboot, &e) < 0 ? adm_fail(&e) : EXIT_OK;
+	if (mode == 'W' && writable_ok(a, name, &e) < 0)
+		return adm_fail(&e);
+	return isc_stop(name, mode, &e) < 0 ? adm_fail(&e) : EXIT_OK;
 }
 
 int cmd_halt(struct adm *a) { return halt_or_reboot(a, false); }
@@ -148,11 +223,17 @@ int cmd_console(struct adm *a)
 		pool_close(&p);
 		return adm_fail(&e);
 	}
+	/* the console log is the ISC's data: readable only with its key */
+	r = isc_key_ready(&p, &c, false, &e);
 	config_free(&c);
+	if (r < 0) {
+		pool_close(&p);
+		return adm_fail(&e);
+	}
 	static const char *const files[] = { "console.log.1", "console.log" };
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		char path[200];
-		snprintf(path, sizeof(path), "isc/%s/%s", a->argv[1], files[i]);
+		snprintf(path, sizeof(path), "isc/%s/data/%s", a->argv[1], files[i]);
 		_cleanup_close_ int fd = openat(p.dirfd, path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0)
 			copy_fd(fd, 1);
@@ -213,16 +294,24 @@ static void pty_proxy(int master)
 
 int cmd_login(struct adm *a)
 {
-	if (a->argc < 2)
-		return adm_usage("login ISC [-- CMD...]");
-	const char *name = a->argv[1];
-	char **cmd = a->argv + 2;
+	static const char usage[] = "login [-T] ISC [-- CMD...]";
+	bool trusted = false;
+	int opt;
+	while ((opt = getopt(a->argc, a->argv, "+T")) != -1) {
+		if (opt != 'T')
+			return adm_usage("%s", usage);
+		trusted = true;
+	}
+	if (optind >= a->argc)
+		return adm_usage("%s", usage);
+	const char *name = a->argv[optind];
+	char **cmd = a->argv + optind + 1;
 	if (*cmd && STREQ(*cmd, "--"))
 		cmd++;
 	else if (*cmd)
-		return adm_usage("login ISC [-- CMD...]");
+		return adm_usage("%s", usage);
 	struct isc_err e = { 0 };
-	if (need_isc(a, name, &e) < 0)
+	if (need_isc(a, name, false, &e) < 0)
 		return adm_fail(&e);
 	if (!isc_running(name)) {
 		err_set(&e, EINVAL, "ISC %s is not running", name);
@@ -248,7 +337,8 @@ int cmd_login(struct adm *a)
 		return adm_fail(&e);
 	}
 	static const int stdio[3] = { 0, 1, 2 };
-	if (ipc_send(fd, IPC_LOGIN, 0, buf, len, l.tty ? NULL : stdio, l.tty ? 0 : 3) < 0) {
+	/* status 'T': a trusted session (only the host can ask for one) */
+	if (ipc_send(fd, IPC_LOGIN, trusted ? 'T' : 0, buf, len, l.tty ? NULL : stdio, l.tty ? 0 : 3) < 0) {
 		err_sys(&e, errno, "ISC %s: send", name);
 		return adm_fail(&e);
 	}
@@ -305,7 +395,8 @@ int cmd_run(struct adm *a)
 	if (r)
 		return r;
 	struct isc_err e = { 0 };
-	r = isc_create(&p, name, image, profile, sets, &e);
+	struct isc_create_opts o = { .image = image, .profile = profile, .sets = sets, .ephemeral = true };
+	r = isc_create(&p, name, &o, &e);
 	pool_close(&p);
 	if (r < 0)
 		return adm_fail(&e);

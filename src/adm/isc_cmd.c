@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -81,63 +82,161 @@ static uint32_t uid_alloc(struct pool *p)
 	return 0;
 }
 
-int isc_create(struct pool *p, const char *name, const char *image, const char *profile,
-	       char *const *sets, struct isc_err *e)
+/* The key of a new ISC: its own (from o->keysource or a generated file),
+ * another ISC's root, or an ephemeral one never written anywhere. */
+static int create_key(struct pool *p, const char *name, const struct isc_create_opts *o,
+		      struct isc_config *c, uint8_t id[CRYPT_ID_SIZE], struct isc_err *e)
+{
+	if (o->ephemeral) {
+		struct secret key _cleanup_secret_ = { 0 };
+		if (secret_random(&key, CRYPT_KEY_SIZE) < 0)
+			return err_set(e, ENOMEM, "out of locked memory");
+		str_copy(c->encryption_root, sizeof(c->encryption_root), ISC_KEY_EPHEMERAL);
+		return fscrypt_key_add(p->dirfd, &key, id, e);
+	}
+	if (o->encryption_root) {
+		struct isc_config other;
+		int r = isc_config_load(p, o->encryption_root, &other, e);
+		if (r < 0)
+			return err_prefix(e, "encryption root");
+		const char *root = config_key_root(&other);
+		if (STREQ(root, ISC_KEY_EPHEMERAL))
+			r = err_set(e, EINVAL, "ISC %s has an ephemeral key and cannot be an encryption "
+				    "root", other.name);
+		str_copy(c->encryption_root, sizeof(c->encryption_root), root);
+		config_free(&other);
+		struct wrapped w;
+		if (r == 0 && (r = isc_key_ready(p, c, true, e)) == 0 &&
+		    (r = keyring_read(p, root, &w, e)) == 0)
+			memcpy(id, w.id, CRYPT_ID_SIZE);
+		return r;
+	}
+	/* a crashed destroy may have left the old record of this name */
+	keyring_remove(p, name, e);
+	err_clear(e);
+	return keyring_create(p, name, o->keysource, id, e);
+}
+
+static void create_key_undo(struct pool *p, const char *name, const struct isc_create_opts *o,
+			    const uint8_t id[CRYPT_ID_SIZE])
+{
+	struct isc_err ignore;
+	bool busy;
+	if (o->ephemeral)
+		fscrypt_key_remove(p->dirfd, id, &busy, &ignore);
+	else if (!o->encryption_root)
+		keyring_remove(p, name, &ignore);
+}
+
+/* isc/NAME/config in clear (what list and boot read first), isc/NAME/data
+ * under the key: layers, volumes, logs. */
+static int create_tree(struct pool *p, const char *tmp, const struct isc_config *c,
+		       const uint8_t id[CRYPT_ID_SIZE], struct isc_err *e)
+{
+	char path[200];
+	rm_rf_at(p->dirfd, tmp);
+	snprintf(path, sizeof(path), "%s/data", tmp);
+	if (mkdirat(p->dirfd, tmp, 0700) < 0 || mkdirat(p->dirfd, path, 0700) < 0)
+		return err_sys(e, errno, "create %s/%s", p->path, path);
+	_cleanup_close_ int data = openat(p->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (data < 0)
+		return err_sys(e, errno, "open %s/%s", p->path, path);
+	int r = fscrypt_policy_set(data, id, e);
+	if (r < 0)
+		return err_prefix(e, "%s/%s", p->path, path);
+	_cleanup_free_ char *text = config_dump(c);
+	snprintf(path, sizeof(path), "%s/config", tmp);
+	r = text ? write_file_atomic(p->dirfd, path, text, strlen(text), 0600) : -ENOMEM;
+	return r < 0 ? err_sys(e, -r, "write %s/%s", p->path, path) : 0;
+}
+
+int isc_create(struct pool *p, const char *name, const struct isc_create_opts *o, struct isc_err *e)
 {
 	struct isc_config c;
 	struct image_info info;
 	struct stat st;
 	char dir[128], tmp[160];
+	uint8_t id[CRYPT_ID_SIZE];
+	int r;
 	config_init(&c);
 	if (!name_valid(name))
 		return err_set(e, EINVAL, "invalid ISC name '%s'", name);
 	snprintf(dir, sizeof(dir), "isc/%s", name);
 	if (fstatat(p->dirfd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return err_set(e, EEXIST, "ISC %s already exists", name);
-	if (profile && profile_from_name(profile, &c.profile) < 0)
+	if (o->profile && profile_from_name(o->profile, &c.profile) < 0)
 		return err_set(e, EINVAL, "unknown profile '%s' (strict, fixed-configuration, "
-			       "flexible-configuration, none)", profile);
-	for (size_t i = 0; sets && sets[i]; i++)
-		if (config_set(&c, sets[i], e) < 0) {
-			config_free(&c);
-			return -e->code;
-		}
-	if (image_lookup(p, image, &info, e) < 0) {
-		config_free(&c);
+			       "flexible-configuration, none)", o->profile);
+	if (o->keysource && o->encryption_root)
+		return err_set(e, EINVAL, "--key and --encryption-root exclude each other");
+	struct keysource ks;
+	if (o->keysource && keysource_parse(o->keysource, &ks, e) < 0)
 		return -e->code;
-	}
+	for (size_t i = 0; o->sets && o->sets[i]; i++)
+		if (config_set(&c, o->sets[i], e) < 0)
+			goto fail_cfg;
+	if (image_lookup(p, o->image, &info, e) < 0)
+		goto fail_cfg;
 	str_copy(c.name, sizeof(c.name), name);
-	str_copy(c.image, sizeof(c.image), image);
+	str_copy(c.image, sizeof(c.image), o->image);
 	memcpy(c.digest, info.digest, sizeof(c.digest));
 	c.created = time(NULL);
+	config_version_add(&c, info.digest, c.created, "build", 0);
 	if (!(c.uid = uid_alloc(p))) {
-		config_free(&c);
-		return err_set(e, ENOSPC, "no free uid range for %s", name);
+		err_set(e, ENOSPC, "no free uid range for %s", name);
+		goto fail_cfg;
 	}
+	if (create_key(p, name, o, &c, id, e) < 0)
+		goto fail_cfg;
 	/* made under tmp/, then renamed: an ISC exists whole or not at all */
 	snprintf(tmp, sizeof(tmp), "tmp/create-%s", name);
-	rm_rf_at(p->dirfd, tmp);
-	int r = mkdirat(p->dirfd, tmp, 0700) < 0 ? -errno : 0;
-	_cleanup_free_ char *text = config_dump(&c);
-	char cfg[200];
-	snprintf(cfg, sizeof(cfg), "%s/config", tmp);
-	if (r == 0)
-		r = text ? write_file_atomic(p->dirfd, cfg, text, strlen(text), 0600) : -ENOMEM;
+	r = create_tree(p, tmp, &c, id, e);
 	if (r == 0 && renameat(p->dirfd, tmp, p->dirfd, dir) < 0)
-		r = -errno;
-	if (r == 0)
-		r = fsync_dir_at(p->dirfd, "isc");
+		r = err_sys(e, errno, "create ISC %s", name);
+	if (r == 0 && (r = fsync_dir_at(p->dirfd, "isc")) < 0)
+		r = err_sys(e, -r, "create ISC %s", name);
 	config_free(&c);
 	if (r < 0) {
 		rm_rf_at(p->dirfd, tmp);
-		return err_sys(e, -r, "create ISC %s", name);
+		create_key_undo(p, name, o, id);
 	}
-	return 0;
+	return r;
+fail_cfg:
+	config_free(&c);
+	return -e->code;
+}
+
+/* ISCs whose data is under name's key, other than name itself. */
+static int key_dependents(struct pool *p, const char *name, char *first, size_t n)
+{
+	_cleanup_strv_ char **names = NULL;
+	struct isc_err e = { 0 };
+	int count = 0;
+	if (isc_names(p, &names, &e) < 0)
+		return 0;
+	for (size_t i = 0; names[i]; i++) {
+		struct isc_config c;
+		if (STREQ(names[i], name) || isc_config_load(p, names[i], &c, &e) < 0)
+			continue;
+		if (STREQ(config_key_root(&c), name) && count++ == 0)
+			snprintf(first, n, "%s", c.name);
+		config_free(&c);
+	}
+	return count;
 }
 
 int isc_destroy(struct pool *p, const char *name, struct isc_err *e)
 {
-	char dir[128], tmp[160];
+	char dir[128], tmp[160], data[200], other[64];
+	struct isc_config c;
+	int r = isc_config_load(p, name, &c, e);
+	if (r < 0)
+		return r;
+	bool own = STREQ(config_key_root(&c), name), ephemeral = STREQ(config_key_root(&c), ISC_KEY_EPHEMERAL);
+	config_free(&c);
+	if (own && key_dependents(p, name, other, sizeof(other)) > 0)
+		return err_set(e, EBUSY, "ISC %s is the encryption root of %s: destroy that first",
+			       name, other);
 	snprintf(dir, sizeof(dir), "isc/%s", name);
 	snprintf(tmp, sizeof(tmp), "tmp/destroy-%s", name);
 	rm_rf_at(p->dirfd, tmp);
@@ -145,7 +244,19 @@ int isc_destroy(struct pool *p, const char *name, struct isc_err *e)
 	if (renameat(p->dirfd, dir, p->dirfd, tmp) < 0)
 		return err_sys(e, errno, "destroy %s", name);
 	fsync_dir_at(p->dirfd, "isc");
-	int r = rm_rf_at(p->dirfd, tmp);
+	uint8_t id[CRYPT_ID_SIZE];
+	snprintf(data, sizeof(data), "%s/data", tmp);
+	_cleanup_close_ int dfd = openat(p->dirfd, data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool have_id = dfd >= 0 && fscrypt_policy_get(dfd, id) == 0;
+	/* Files are removed first, then the key: with nothing left open
+	 * under it, the key leaves the kernel completely. */
+	r = rm_rf_at(p->dirfd, tmp);
+	if (ephemeral && have_id) {
+		bool busy;
+		fscrypt_key_remove(p->dirfd, id, &busy, e);
+	}
+	if (own)
+		keyring_remove(p, name, e);
 	char run[200];
 	snprintf(run, sizeof(run), ISC_RUN_DIR "/%s", name);
 	rm_rf_at(AT_FDCWD, run);
@@ -154,31 +265,38 @@ int isc_destroy(struct pool *p, const char *name, struct isc_err *e)
 
 int cmd_create(struct adm *a)
 {
-	const char *image = NULL, *profile = NULL;
+	struct isc_create_opts o = { 0 };
 	_cleanup_strv_ char **sets = calloc(1, sizeof(char *));
 	static const struct option opts[] = {
 		{ "image", required_argument, NULL, 'i' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "set", required_argument, NULL, 's' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "encryption-root", required_argument, NULL, 'E' },
 		{ 0 },
 	};
+	static const char usage[] = "create ISC --image NAME [--profile P] [--key KEYSOURCE | "
+		"--encryption-root ISC] [--set k=v]...";
 	int c;
 	while ((c = getopt_long(a->argc, a->argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': image = optarg; break;
-		case 'p': profile = optarg; break;
+		case 'i': o.image = optarg; break;
+		case 'p': o.profile = optarg; break;
 		case 's': strv_push(&sets, optarg); break;
-		default: return adm_usage("create ISC --image NAME [--profile P] [--set k=v]...");
+		case 'k': o.keysource = optarg; break;
+		case 'E': o.encryption_root = optarg; break;
+		default: return adm_usage("%s", usage);
 		}
 	}
-	if (!image || optind + 1 != a->argc)
-		return adm_usage("create ISC --image NAME [--profile P] [--set k=v]...");
+	if (!o.image || optind + 1 != a->argc)
+		return adm_usage("%s", usage);
+	o.sets = sets;
 	struct pool p;
 	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
 	if (r)
 		return r;
 	struct isc_err e = { 0 };
-	r = isc_create(&p, a->argv[optind], image, profile, sets, &e);
+	r = isc_create(&p, a->argv[optind], &o, &e);
 	pool_close(&p);
 	return r < 0 ? adm_fail(&e) : EXIT_OK;
 }
@@ -187,16 +305,11 @@ int cmd_get(struct adm *a)
 {
 	if (a->argc != 2 && a->argc != 3)
 		return adm_usage("get ISC [PROP]");
-	struct pool p;
-	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
-	if (r)
-		return r;
 	struct isc_err e = { 0 };
 	struct isc_config c;
-	r = isc_config_load(&p, a->argv[1], &c, &e);
-	pool_close(&p);
-	if (r < 0)
-		return adm_fail(&e);
+	int r = adm_config(a, a->argv[1], &c);
+	if (r)
+		return r;
 	if (a->argc == 2) {
 		_cleanup_free_ char *text = config_dump(&c);
 		fputs(text ? text : "", stdout);
@@ -225,6 +338,9 @@ int cmd_set(struct adm *a)
 	struct isc_config c;
 	config_init(&c);
 	r = isc_config_load(&p, a->argv[1], &c, &e);
+	/* /var's filesystem is made once, at its first boot: its size is fixed then */
+	if (r == 0 && str_has_prefix(a->argv[2], "var-size="))
+		r = err_set(&e, EPERM, "var-size is fixed when the ISC is created");
 	if (r == 0 && (r = config_set(&c, a->argv[2], &e)) == 0)
 		r = isc_config_save(&p, &c, &e);
 	config_free(&c);
@@ -324,5 +440,35 @@ int cmd_list(struct adm *a)
 		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(arr);
 	pool_close(&p);
+	return EXIT_OK;
+}
+
+int cmd_stats(struct adm *a)
+{
+	if (a->argc != 2)
+		return adm_usage("stats ISC");
+	const char *name = a->argv[1];
+	struct isc_err e = { 0 };
+	struct isc_config c;
+	int r = adm_config(a, name, &c);
+	if (r)
+		return r;
+	config_free(&c);
+	if (!isc_running(name)) {
+		err_set(&e, EINVAL, "ISC %s is not running", name);
+		return adm_fail(&e);
+	}
+	/* read straight from the ISC's cgroup: the supervisor need not answer */
+	struct cgroup cg;
+	struct cgroup_stats st;
+	cgroup_init(&cg, name);
+	if (cgroup_stats(&cg, &st, &e) < 0)
+		return adm_fail(&e);
+	char mem[32], max[32];
+	format_size(st.memory, mem, sizeof(mem));
+	format_size(st.memory_max, max, sizeof(max));
+	printf("memory  %s of %s\n", mem, st.memory_max == UINT64_MAX ? "unlimited" : max);
+	printf("pids    %" PRIu64 " of %" PRIu64 "\n", st.pids, st.pids_max);
+	printf("cpu     %" PRIu64 ".%03" PRIu64 " s\n", st.cpu_usec / 1000000, st.cpu_usec / 1000 % 1000);
 	return EXIT_OK;
 }

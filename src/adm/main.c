@@ -12,7 +12,8 @@ static const struct {
 	{ "get", cmd_get }, { "set", cmd_set }, { "destroy", cmd_destroy },
 	{ "list", cmd_list }, { "boot", cmd_boot }, { "halt", cmd_halt },
 	{ "reboot", cmd_reboot }, { "console", cmd_console }, { "login", cmd_login },
-	{ "run", cmd_run },
+	{ "run", cmd_run }, { "key", cmd_key }, { "stats", cmd_stats },
+	{ "history", cmd_history }, { "revert", cmd_revert },
 };
 
 static const char help[] =
@@ -21,15 +22,24 @@ static const char help[] =
 	"  pool create [--size SIZE] | pool status | pool close\n"
 	"  image build NAME --from busybox|dir:PATH|tar:FILE|debootstrap:SUITE[:pkg,...]\n"
 	"  image list | image rm NAME | image verify NAME\n"
-	"  create ISC --image NAME [--profile P] [--set key=value]...\n"
+	"  create ISC --image NAME [--profile P] [--key KEYSOURCE | --encryption-root ISC]\n"
+	"             [--set key=value]...\n"
 	"  get ISC [PROP] | set ISC PROP=VALUE | destroy [-f] ISC\n"
 	"  list [-p | --json]\n"
-	"  boot ISC | halt ISC | reboot ISC | console ISC\n"
-	"  login ISC [-- CMD...]\n"
+	"  boot ISC | boot -w ISC | boot -W ISC [-- CMD...] | halt ISC | reboot [-w] ISC\n"
+	"  console ISC | history ISC [--prune KEEP] | revert ISC [VERSION]\n"
+	"  login [-T] ISC [-- CMD...] | stats ISC\n"
 	"  run --rm --image NAME [--profile P] [--set key=value]... -- CMD...\n"
+	"  key load ISC | key unload ISC | key unload -a | key status [ISC]\n"
+	"  key change ISC --key KEYSOURCE\n"
 	"\n"
 	"profiles: strict, fixed-configuration (default), flexible-configuration, none\n"
-	"properties: tmp-size=SIZE, volume=/PATH (repeatable), profile=P\n"
+	"properties: profile=P, volume=/PATH (repeatable), tmp-size=SIZE, scratch-size=SIZE,\n"
+	"            var-size=SIZE (at create),\n"
+	"            memory=SIZE, pids=N, cpu=CPUS|none, cpu-weight=1..10000,\n"
+	"            limitpriv=default,-cap,+cap, mdwe=on|off, seccomp=on|off, landlock=on|off\n"
+	"keysource: raw|hex|passphrase , file:///PATH|prompt  (default: a generated raw key\n"
+	"           file in /etc/isc/keys, or $ISC_KEYDIR)\n"
 	"The root (default /var/lib/isc) may also be set with ISC_ROOT.\n"
 	"Exit status: 0 done, 1 failed, 2 usage error.  See iscadm(8).\n";
 
@@ -56,6 +66,18 @@ int adm_pool(struct adm *a, struct pool *p, enum pool_lock lock)
 	if (pool_open(p, a->root, lock, &e) < 0)
 		return adm_fail(&e);
 	return 0;
+}
+
+int adm_config(struct adm *a, const char *name, struct isc_config *c)
+{
+	struct pool p;
+	struct isc_err e = { 0 };
+	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
+	if (r)
+		return r;
+	r = isc_config_load(&p, name, c, &e);
+	pool_close(&p);
+	return r < 0 ? adm_fail(&e) : 0;
 }
 
 int main(int argc, char **argv)

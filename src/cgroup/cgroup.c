@@ -1,11 +1,16 @@
-/* cgroup.c - front end: choose the back end, shared helpers; iscd. */
+/* cgroup.c - front end: choose the back end, shared helpers; iscd and iscadm. */
 #include "cgroup-internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/magic.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
+
+const char *const cg_parts[CG_NPARTS] = { [CG_PAYLOAD] = "payload", [CG_LOGIN] = "login" };
 
 int cg_write(const char *dir, const char *file, const char *val)
 {
@@ -15,6 +20,37 @@ int cg_write(const char *dir, const char *file, const char *val)
 	if (fd < 0)
 		return -errno;
 	return write_all(fd, val, strlen(val));
+}
+
+int cg_write_u64(const char *dir, const char *file, uint64_t v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return cg_write(dir, file, buf);
+}
+
+int cg_read_u64(const char *dir, const char *file, const char *key, uint64_t *v)
+{
+	char path[PATH_MAX], line[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line;
+		if (key) {
+			size_t n = strlen(key);
+			if (strncmp(line, key, n) != 0 || line[n] != ' ')
+				continue;
+			p = line + n + 1;
+		}
+		if (str_has_prefix(p, "max")) {
+			*v = UINT64_MAX;
+			return 0;
+		}
+		return sscanf(p, "%" SCNu64, v) == 1 ? 0 : -EINVAL;
+	}
+	return -ENOENT;
 }
 
 int cg_kill_procs(const char *dir)
@@ -32,6 +68,77 @@ int cg_kill_procs(const char *dir)
 	return n;
 }
 
+int cg_count_procs(const char *dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	int pid, n = 0;
+	while (fscanf(f, "%d", &pid) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
+static void cg_nap(void)
+{
+	nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
+}
+
+int cg_mkdir(const char *dir)
+{
+	/* Another ISC's halt may remove a shared parent at any moment: make
+	 * the missing parents again and retry (bounded). */
+	for (int i = 0; i < 10; i++) {
+		if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+			return 0;
+		if (errno != ENOENT)
+			return -errno;
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof(parent), "%s", dir);
+		char *slash = strrchr(parent, '/');
+		if (!slash || slash - parent <= (ptrdiff_t)strlen("/sys/fs/cgroup"))
+			return -ENOENT;
+		*slash = '\0';
+		int r = cg_mkdir(parent);
+		if (r < 0)
+			return r;
+	}
+	return -ENOENT;
+}
+
+/* Does dir hold a child group? */
+static bool cg_has_children(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *de;
+	while (!found && (de = readdir(d)))
+		found = de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return found;
+}
+
+int cg_rmdir(const char *dir)
+{
+	/* A group whose last child was removed just before stays busy until
+	 * that child goes offline, which the kernel finishes asynchronously
+	 * (after an RCU grace period): wait for it, but not for a group that
+	 * still holds children or processes -- that one is really in use. */
+	for (int i = 0; i < 250; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY || cg_has_children(dir) || cg_count_procs(dir) > 0)
+			return -errno;
+		cg_nap();
+	}
+	return -EBUSY;
+}
+
 int cgroup_init(struct cgroup *cg, const char *isc_name)
 {
 	struct statfs sf;
@@ -43,16 +150,29 @@ int cgroup_init(struct cgroup *cg, const char *isc_name)
 	return 0;
 }
 
-int cgroup_create(struct cgroup *cg, struct isc_err *e)
+int cgroup_create(struct cgroup *cg, const struct cgroup_limits *l, struct isc_err *e)
 {
-	int r = cg->ops->create(cg);
+	int r = cg->ops->create(cg, l);
 	return r < 0 ? err_sys(e, -r, "create cgroup %s (%s)", cg->name, cg->ops->kind) : 0;
 }
 
 int cgroup_attach(struct cgroup *cg, pid_t pid, struct isc_err *e)
 {
-	int r = cg->ops->attach(cg, pid);
+	int r = cg->ops->attach(cg, CG_PAYLOAD, pid);
 	return r < 0 ? err_sys(e, -r, "move pid %d into cgroup %s", pid, cg->name) : 0;
+}
+
+int cgroup_attach_login(struct cgroup *cg, pid_t pid, struct isc_err *e)
+{
+	int r = cg->ops->attach(cg, CG_LOGIN, pid);
+	return r < 0 ? err_sys(e, -r, "move pid %d into cgroup %s/login", pid, cg->name) : 0;
+}
+
+int cgroup_stats(struct cgroup *cg, struct cgroup_stats *st, struct isc_err *e)
+{
+	memset(st, 0, sizeof(*st));
+	int r = cg->ops->stats(cg, st);
+	return r < 0 ? err_sys(e, -r, "read cgroup %s (%s)", cg->name, cg->ops->kind) : 0;
 }
 
 int cgroup_destroy(struct cgroup *cg, struct isc_err *e)
@@ -65,5 +185,5 @@ int cgroup_destroy(struct cgroup *cg, struct isc_err *e)
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	}
 	int r = cg->ops->destroy(cg);
-	return r < 0 ? err_sys(e, -r, "remove cgroup %s", cg->name) : 0;
+	return r < 0 && e ? err_sys(e, -r, "remove cgroup %s", cg->name) : r;
 }

@@ -90,6 +90,12 @@ int copy_fd(int in, int out);
  * status (0..255), or -errno.  Output of a failing command is kept in out (if given). */
 int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize);
 
+/* ---- loop devices -------------------------------------------------------- */
+/* Attach img to a free loop device with LO_FLAGS_AUTOCLEAR; returns the
+ * open device (dev names it).  Keep it open until mounted: autoclear
+ * detaches the device on its last close. */
+int loop_attach(const char *img, char *dev, size_t n, struct isc_err *e);
+
 /* ---- fd passing ---------------------------------------------------------- */
 int fd_send(int sock, const void *data, size_t len, const int *fds, size_t nfds);
 /* Receive a message and up to *nfds fds (set to the number received). */

@@ -1,6 +1,9 @@
 /* fs.c - crash-safe file writes, whole-file reads, tree removal, fd passing, child commands. */
 #include "common.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -220,6 +223,9 @@ int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize)
 		return r;
 	}
 	if (pid == 0) {
+		/* a helper (mkfs, debootstrap) never outlives the command that
+		 * started it: no half-written file keeps growing behind our back */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		dup2(null, 0);
 		dup2(quiet ? p[1] : 2, 1);

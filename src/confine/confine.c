@@ -1,16 +1,21 @@
-/* confine.c - capability bounding set and no_new_privs (libcap); runs in iscd's children. */
+/* confine.c - capabilities (libcap), rlimits, no_new_privs, MDWE, then Landlock and seccomp; runs in iscd's children before exec. */
 #include "confine.h"
 
 #include <linux/capability.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#define PR_MDWE_REFUSE_EXEC_GAIN 1
+#endif
 
 #define CAPBIT(c) (1ULL << (c))
 
-void confine_default(struct confine *c)
+uint64_t confine_default_caps(void)
 {
-	c->caps =
-		CAPBIT(CAP_CHOWN) |             /* services chown their own files */
+	return CAPBIT(CAP_CHOWN) |             /* services chown their own files */
 		CAPBIT(CAP_DAC_OVERRIDE) |      /* root reads files of its service users */
 		CAPBIT(CAP_FOWNER) |            /* chmod/utime of files it does not own */
 		CAPBIT(CAP_FSETID) |            /* keep setgid bits on its own data */
@@ -21,11 +26,57 @@ void confine_default(struct confine *c)
 		CAPBIT(CAP_NET_BIND_SERVICE);   /* listen on ports below 1024 */
 	/* Not kept, among others: SYS_ADMIN (mount, namespaces), SYS_BOOT,
 	 * SYS_MODULE, SYS_RAWIO, SYS_PTRACE, NET_ADMIN, NET_RAW, MKNOD,
-	 * SYS_TIME, SYSLOG, AUDIT_*, BPF, PERFMON: each administers something
-	 * outside the service. */
+	 * SYS_TIME, SYSLOG, AUDIT_*, BPF, PERFMON, SYS_CHROOT: each administers
+	 * something outside the service. */
 }
 
-int confine_apply(const struct confine *c, struct isc_err *e)
+void confine_default(struct confine *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->caps = confine_default_caps();
+	c->mdwe = c->landlock = c->seccomp = true;
+}
+
+int confine_limitpriv(const char *spec, uint64_t *caps, struct isc_err *e)
+{
+	uint64_t set = confine_default_caps();
+	_cleanup_free_ char *copy = strdup(spec);
+	if (!copy)
+		return err_set(e, ENOMEM, "limitpriv");
+	if (!*spec)
+		return err_set(e, EINVAL, "limitpriv: empty (use default, none, +cap, -cap)");
+	char *save = NULL;
+	for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		if (STREQ(item, "default")) {
+			set = confine_default_caps();
+			continue;
+		}
+		if (STREQ(item, "none")) {
+			set = 0;
+			continue;
+		}
+		char sign = *item == '-' || *item == '+' ? *item++ : '+';
+		char name[64];
+		cap_value_t v;
+		snprintf(name, sizeof(name), "cap_%s", item);
+		/* libcap knows the names; upper case or a cap_ prefix is not ours */
+		for (const char *c = item; *c; c++)
+			if (!(*c >= 'a' && *c <= 'z') && *c != '_')
+				return err_set(e, EINVAL, "limitpriv: bad capability name '%s'", item);
+		if (!*item || cap_from_name(name, &v) < 0 || v < 0 || v > 63)
+			return err_set(e, EINVAL, "limitpriv: unknown capability '%s'", item);
+		if (sign == '+')
+			set |= CAPBIT(v);
+		else
+			set &= ~CAPBIT(v);
+	}
+	if (spec[strlen(spec) - 1] == ',' || strstr(spec, ",,") || spec[0] == ',')
+		return err_set(e, EINVAL, "limitpriv '%s': empty item", spec);
+	*caps = set;
+	return 0;
+}
+
+static int caps_apply(uint64_t keep, struct isc_err *e)
 {
 	int last = CAP_LAST_CAP;
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
@@ -35,7 +86,7 @@ int confine_apply(const struct confine *c, struct isc_err *e)
 		fclose(f);
 	}
 	for (int cap = 0; cap <= last; cap++)
-		if (!(c->caps & CAPBIT(cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		if (!(keep & CAPBIT(cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
 		    errno != EINVAL)
 			return err_sys(e, errno, "drop capability %d from bounding set", cap);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
@@ -44,7 +95,7 @@ int confine_apply(const struct confine *c, struct isc_err *e)
 	if (!caps)
 		return err_sys(e, errno, "cap_init");
 	for (int cap = 0; cap <= last && cap < 64; cap++) {
-		if (!(c->caps & CAPBIT(cap)))
+		if (!(keep & CAPBIT(cap)))
 			continue;
 		cap_value_t v = cap;
 		cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_SET);
@@ -52,10 +103,48 @@ int confine_apply(const struct confine *c, struct isc_err *e)
 	}
 	int r = cap_set_proc(caps);
 	cap_free(caps);
+	return r < 0 ? err_sys(e, errno, "set capabilities") : 0;
+}
+
+/* Lowered, never raised: CAP_SYS_RESOURCE is not ours to use. */
+static int rlimits_apply(struct isc_err *e)
+{
+	static const struct { int res; rlim_t max; const char *name; } lim[] = {
+		{ RLIMIT_CORE, 0, "core" },             /* no service memory dumped to disk */
+		{ RLIMIT_NOFILE, 65536, "nofile" },
+		{ RLIMIT_MEMLOCK, 8 << 20, "memlock" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(lim); i++) {
+		struct rlimit rl;
+		if (getrlimit(lim[i].res, &rl) < 0)
+			return err_sys(e, errno, "getrlimit %s", lim[i].name);
+		if (rl.rlim_max > lim[i].max)
+			rl.rlim_max = lim[i].max;
+		if (rl.rlim_cur > rl.rlim_max)
+			rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(lim[i].res, &rl) < 0)
+			return err_sys(e, errno, "setrlimit %s", lim[i].name);
+	}
+	return 0;
+}
+
+int confine_apply(const struct confine *c, int *listener, struct isc_err *e)
+{
+	*listener = -1;
+	int r = caps_apply(c->caps, e);
+	if (r == 0)
+		r = rlimits_apply(e);
 	if (r < 0)
-		return err_sys(e, errno, "set capabilities");
+		return r;
 	/* setuid binaries inside must never raise privileges */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_sys(e, errno, "no_new_privs");
-	return 0;
+	/* inherited across fork and exec: no page of any ISC process is ever
+	 * writable and executable (mdwe=off for JIT runtimes) */
+	if (c->mdwe && prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) < 0)
+		return err_sys(e, errno, "memory-deny-write-execute");
+	if (c->landlock && (r = confine_landlock(c->writable, e)) < 0)
+		return r;
+	/* last: the filter would report the steps above as denials */
+	return c->seccomp ? confine_seccomp(listener, e) : 0;
 }

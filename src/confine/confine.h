@@ -1,17 +1,39 @@
-/* confine.h - what every ISC process gets before exec: capability bounding set,
- * no_new_privs.  Applied by iscd to isc-init and to login sessions. */
+/* confine.h - what every ISC process gets before exec: capabilities, rlimits,
+ * no_new_privs, memory-deny-write-execute, Landlock, seccomp.  Applied by
+ * iscd's children to isc-init and to login sessions. */
 #pragma once
 
 #include "common.h"
 
+#define CONFINE_MAX_WRITABLE 32
+
 struct confine {
 	uint64_t caps;          /* capabilities kept (bit = CAP_*) */
+	bool mdwe;              /* PR_SET_MDWE: no memory both writable and executable */
+	bool landlock;
+	bool seccomp;
+	/* Landlock: paths inside the ISC below which writes are allowed */
+	const char *writable[CONFINE_MAX_WRITABLE + 1];
 };
 
 /* The default set: enough for a typical service, nothing that administers
- * the kernel or the namespaces the ISC lives in. */
+ * the kernel or the namespaces the ISC lives in; everything on. */
 void confine_default(struct confine *c);
-/* Drop every capability not in c->caps from the bounding, permitted,
- * effective and inheritable sets, clear ambient, set no_new_privs.
- * Runs in the child right before exec. */
-int confine_apply(const struct confine *c, struct isc_err *e);
+/* Apply everything in c to the calling process (right before exec).  With
+ * seccomp, *listener is the filter's notification fd for the supervisor
+ * (denials are reported there and answered EPERM), else -1. */
+int confine_apply(const struct confine *c, int *listener, struct isc_err *e);
+
+/* limitpriv: "default" or a comma list of default, none, +name, -name,
+ * name (capability names as in capabilities(7), without "cap_").  Gives
+ * the resulting set; -EINVAL with a message naming the bad item. */
+int confine_limitpriv(const char *spec, uint64_t *caps, struct isc_err *e);
+uint64_t confine_default_caps(void);
+
+/* Parts of confine_apply, exposed for tests. */
+int confine_landlock(const char *const *writable, struct isc_err *e);
+int confine_seccomp(int *listener, struct isc_err *e);
+/* Answer one pending notification on listener with EPERM; describe it
+ * ("mount by pid 12 (sh)") in what.  0, or -errno (-ENOENT: the caller
+ * died meanwhile; nothing to report). */
+int confine_notify_deny(int listener, char *what, size_t n);

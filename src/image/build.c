@@ -185,7 +185,7 @@ int image_build(const struct pool *p, const char *name, const char *source,
 		return err_set(e, EEXIST, "image %s already exists", name);
 	if ((r = image_store_dirs(p, e)) < 0)
 		return r;
-	if (snprintf(stage, sizeof(stage), "%s/tmp/build-XXXXXX", p->path) >= (int)sizeof(stage))
+	if (snprintf(stage, sizeof(stage), "%s/images/.build-XXXXXX", p->path) >= (int)sizeof(stage))
 		return err_set(e, ENAMETOOLONG, "%s: path too long", p->path);
 	if (!mkdtemp(stage))
 		return err_set(e, errno, "%s: %s", stage, strerror(errno));

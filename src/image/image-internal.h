@@ -42,9 +42,7 @@ int image_store_tree_epoch(const struct pool *p, const char *tree, int64_t epoch
 			   char digest[IMAGE_DIGEST_LEN + 1], bool *created,
 			   image_progress_fn progress, void *pdata, struct isc_err *e);
 int image_tag_write(const struct pool *p, const struct image_info *info, struct isc_err *e);
-/* Drop images/<digest>.{erofs,manifest} unless a tag other than except uses it. */
-int image_blob_drop_unused(const struct pool *p, const char *digest, const char *except,
-			   struct isc_err *e);
+
 
 /* ---- sources (build.c, busybox.c, tar.c, debootstrap.c) ------------------ */
 int image_source_busybox(int treefd, int64_t *epoch, struct isc_err *e);

@@ -46,6 +46,10 @@ int image_list(const struct pool *p, struct image_info **out, size_t *n, struct 
  * keep_blob is true (the caller knows an ISC still uses the digest). */
 int image_remove(const struct pool *p, const char *name, bool keep_blob, struct isc_err *e);
 
+/* Drop images/<digest>.{erofs,manifest} unless a tag other than except uses it. */
+int image_blob_drop_unused(const struct pool *p, const char *digest, const char *except,
+			   struct isc_err *e);
+
 /* Full SHA-256 of images/<digest>.erofs compared with its name. */
 int image_verify(const struct pool *p, const char *digest, struct isc_err *e);
 

@@ -1,6 +1,9 @@
 /* isc-init.c - PID 1 inside an ISC: starts the image's services, restarts them, reaps every child, answers isc-svc, halts on SIGTERM. */
 #include "services.h"
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -45,6 +48,7 @@ struct init {
 	bool run_mode, halting;
 	struct svc *run_svc;
 	const char *isc_name;
+	char *info;                     /* properties from the supervisor (ISC_INFO) */
 	char *state_text;        /* last content of /run/isc/services */
 	size_t state_len;
 	struct client clients[CLIENTS_MAX];
@@ -55,12 +59,53 @@ struct spawn_failure {
 	int step;
 	int err;
 };
-enum { STEP_SETSID, STEP_STDIN, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CHDIR, STEP_EXEC };
+enum { STEP_SETSID, STEP_STDIN, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CHDIR, STEP_CAPS, STEP_EXEC };
 static const char *const step_names[] = {
 	[STEP_SETSID] = "create a session", [STEP_STDIN] = "open /dev/null",
 	[STEP_GROUPS] = "set groups", [STEP_GID] = "set gid", [STEP_UID] = "set uid",
-	[STEP_CHDIR] = "change directory to", [STEP_EXEC] = "exec",
+	[STEP_CHDIR] = "change directory to", [STEP_CAPS] = "limit capabilities",
+	[STEP_EXEC] = "exec",
 };
+
+static int caps_get(struct __user_cap_header_struct *h, struct __user_cap_data_struct d[2])
+{
+	*h = (struct __user_cap_header_struct){ .version = _LINUX_CAPABILITY_VERSION_3 };
+	return syscall(SYS_capget, h, d) < 0 ? -errno : 0;
+}
+
+/* Drop from the bounding set every capability not in keep or not held now:
+ * exec as root refills permitted from the bounding set, so a service must
+ * never find there what isc-init itself lacks (caps= only takes away). */
+static int caps_bound(uint64_t keep)
+{
+	struct __user_cap_header_struct h;
+	struct __user_cap_data_struct d[2];
+	int r = caps_get(&h, d);
+	if (r < 0)
+		return r;
+	keep &= (uint64_t)d[1].permitted << 32 | d[0].permitted;
+	for (unsigned cap = 0; cap < 64; cap++)   /* EINVAL: past the kernel's last */
+		if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	return 0;
+}
+
+/* Permitted, effective and inheritable: what we hold, within keep. */
+static int caps_keep(uint64_t keep)
+{
+	struct __user_cap_header_struct h;
+	struct __user_cap_data_struct d[2];
+	int r = caps_get(&h, d);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 2; i++) {
+		uint32_t k = (uint32_t)(keep >> (32 * i));
+		d[i].permitted &= k;
+		d[i].effective &= k;
+		d[i].inheritable &= k;
+	}
+	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
+}
 
 static int64_t now_ms(void)
 {
@@ -194,8 +239,17 @@ static __attribute__((noreturn)) void child_exec(struct init *in, struct svc *s,
 		child_fail(errfd, STEP_GROUPS);
 	if (setgid(c->gid) < 0)
 		child_fail(errfd, STEP_GID);
+	/* caps=: the bounding set first, while we still hold CAP_SETPCAP; it
+	 * limits what the service (or anything it runs) can ever hold */
+	if (s->conf.caps_set && caps_bound(s->conf.caps) < 0)
+		child_fail(errfd, STEP_CAPS);
 	if (setuid(c->uid) < 0)
 		child_fail(errfd, STEP_UID);
+	/* A root service keeps only caps.  A non-root one lost them all at
+	 * setuid (no PR_SET_KEEPCAPS: with ambient empty, exec would drop them
+	 * anyway); the bounding set still limits setuid and file-cap programs. */
+	if (s->conf.caps_set && c->uid == 0 && caps_keep(s->conf.caps) < 0)
+		child_fail(errfd, STEP_CAPS);
 	/* chdir after dropping privileges: the service's user must be able to enter it. */
 	if (chdir(s->conf.dir) < 0)
 		child_fail(errfd, STEP_CHDIR);
@@ -429,6 +483,15 @@ static void client_request(struct init *in, struct client *c, const char *line, 
 	}
 	if (rq.op == PROTO_LIST) {
 		client_list(in, c);
+		return;
+	}
+	if (rq.op == PROTO_INFO) {
+		_cleanup_free_ char *body = NULL;
+		size_t lines;
+		if (proto_info_format(in->info, &body, &lines) < 0)
+			client_reply(in, c, "error out of memory\n");
+		else
+			client_reply(in, c, "ok %zu\n%s", lines, body);
 		return;
 	}
 	/* The socket is 0600 already; the check keeps a mode slip from
@@ -867,6 +930,10 @@ int main(int argc, char **argv)
 				  .epfd = -1 };
 	char **cmd = NULL;
 
+	/* First, whatever the mode: nothing in PID 1's memory is for ptrace,
+	 * /proc/1/mem or core files of ISC processes.  Each exec resets it, so
+	 * services are dumpable as usual; a forked child is not until then. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (argc >= 2 && STREQ(argv[1], "--check")) {
 		if (argc > 3) {
 			usage(stderr);
@@ -890,8 +957,6 @@ int main(int argc, char **argv)
 		complain(&in, "ignoring unexpected arguments");   /* PID 1 boots anyway */
 	}
 
-	/* Nothing in PID 1's memory is for ptrace or core files. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (getpid() != 1)   /* outside a pid namespace (tests): still inherit orphans */
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	umask(022);
@@ -899,6 +964,8 @@ int main(int argc, char **argv)
 		in.clients[i].fd = -1;
 	in.console = console_open();
 	in.isc_name = getenv("ISC_NAME");
+	if (getenv("ISC_INFO"))
+		in.info = strdup(getenv("ISC_INFO"));
 	in.env = (struct svc_env){ .set = &in.set, .ops = &init_ops, .ctx = &in,
 				   .now_ms = now_ms(), .stop_timeout_ms = stop_timeout_ms(&in) };
 	int r = loop_setup(&in);

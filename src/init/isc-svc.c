@@ -9,6 +9,7 @@
 static void usage(FILE *f)
 {
 	fputs("usage: isc-svc list\n"
+	      "       isc-svc info\n"
 	      "       isc-svc enable NAME\n"
 	      "       isc-svc disable NAME\n"
 	      "       isc-svc restart NAME\n"
@@ -32,7 +33,7 @@ static int parse_args(int argc, char **argv, struct proto_request *rq)
 {
 	static const struct { const char *word; enum proto_op op; } ops[] = {
 		{ "list", PROTO_LIST }, { "enable", PROTO_ENABLE },
-		{ "disable", PROTO_DISABLE }, { "restart", PROTO_RESTART },
+		{ "disable", PROTO_DISABLE }, { "restart", PROTO_RESTART }, { "info", PROTO_INFO },
 	};
 	memset(rq, 0, sizeof(*rq));
 	for (size_t i = 0; argc >= 2 && i < ARRAY_SIZE(ops); i++) {
@@ -105,7 +106,7 @@ static int request(const struct proto_request *rq)
 {
 	char line[PROTO_LINE_MAX];
 	struct proto_reply rp;
-	_cleanup_close_ int fd = ctl_connect(rq->op == PROTO_LIST);
+	_cleanup_close_ int fd = ctl_connect(!proto_op_changes(rq->op));
 	if (fd < 0 && rq->op == PROTO_LIST && (fd == -EACCES || fd == -EPERM))
 		return list_from_file();
 	if (fd < 0)
@@ -124,7 +125,7 @@ static int request(const struct proto_request *rq)
 		return fail("no reply from isc-init: %s", strerror((int)-got));
 	if (got == 0)
 		return fail("isc-init closed the connection without a reply (too many clients?)");
-	if (proto_reply_parse(buf, (size_t)got, &rp) < 0)
+	if ((rq->op == PROTO_INFO ? proto_info_parse : proto_reply_parse)(buf, (size_t)got, &rp) < 0)
 		return fail("malformed reply from isc-init");
 	if (!rp.ok)
 		return fail("%s", rp.message);

@@ -36,6 +36,8 @@ struct svc_conf {
 	enum svc_restart restart;
 	char **after;                /* after=, service names (may be NULL) */
 	char *dir;                   /* dir=, "/" by default */
+	bool caps_set;               /* caps= given: the service keeps only caps */
+	uint64_t caps;               /* bit = CAP_* */
 };
 
 /* Parse one service file.  On error e->msg reads "line N: reason". */
@@ -44,6 +46,11 @@ void svc_conf_free(struct svc_conf *c);
 /* Split an exec= value: blanks separate arguments, "..." quotes with \" and \\. */
 int svc_exec_split(const char *value, char ***argv, struct isc_err *e);
 const char *svc_restart_name(enum svc_restart r);
+/* caps=: "none" or a comma list of capability names without "cap_"
+ * (capabilities(7), lower case), no repeats. */
+int svc_caps_parse(const char *value, uint64_t *caps, struct isc_err *e);
+/* A capability's name ("net_bind_service"), NULL past the known ones. */
+const char *svc_cap_name(unsigned cap);
 /* The canonical text of c, which svc_conf_parse() reads back to the same c. */
 int svc_conf_format(const struct svc_conf *c, char **out);
 
@@ -165,7 +172,7 @@ int svc_set_format(const struct svc_set *set, char **out, size_t *len);
 #define PROTO_LINE_MAX 128          /* a request, newline included */
 #define PROTO_REPLY_MAX (1 << 20)   /* what a client accepts */
 
-enum proto_op { PROTO_LIST, PROTO_ENABLE, PROTO_DISABLE, PROTO_RESTART };
+enum proto_op { PROTO_LIST, PROTO_ENABLE, PROTO_DISABLE, PROTO_RESTART, PROTO_INFO };
 
 struct proto_request {
 	enum proto_op op;
@@ -188,3 +195,9 @@ struct proto_reply {
 /* Parse a whole reply (the bytes up to EOF) and check it is complete:
  * "ok\n", "ok N\n" + N lines "STATE NAME\n", or "error MESSAGE\n". */
 int proto_reply_parse(const char *buf, size_t len, struct proto_reply *rp);
+/* The reply to "info": "ok N\n" + N lines "KEY: VALUE\n" of printable text,
+ * or an error line. */
+int proto_info_parse(const char *buf, size_t len, struct proto_reply *rp);
+/* isc-init's properties, from the supervisor's ISC_INFO ("k: v;k: v"):
+ * the reply body for "info"; *out is malloc'd. */
+int proto_info_format(const char *info, char **out, size_t *lines);

@@ -147,10 +147,50 @@ static int parse_dir(const char *value, char **dir, struct isc_err *e)
 	return 0;
 }
 
-enum conf_key { KEY_EXEC, KEY_USER, KEY_RESTART, KEY_AFTER, KEY_DIR, KEY_COUNT };
+/* capabilities(7), by number: isc-init is static and links no libcap */
+static const char *const cap_names[] = {
+	"chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid",
+	"setuid", "setpcap", "linux_immutable", "net_bind_service", "net_broadcast",
+	"net_admin", "net_raw", "ipc_lock", "ipc_owner", "sys_module", "sys_rawio",
+	"sys_chroot", "sys_ptrace", "sys_pacct", "sys_admin", "sys_boot", "sys_nice",
+	"sys_resource", "sys_time", "sys_tty_config", "mknod", "lease", "audit_write",
+	"audit_control", "setfcap", "mac_override", "mac_admin", "syslog", "wake_alarm",
+	"block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
+};
+
+const char *svc_cap_name(unsigned cap)
+{
+	return cap < ARRAY_SIZE(cap_names) ? cap_names[cap] : NULL;
+}
+
+int svc_caps_parse(const char *value, uint64_t *caps, struct isc_err *e)
+{
+	*caps = 0;
+	if (STREQ(value, "none"))
+		return 0;
+	const char *p = value;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		size_t i;
+		for (i = 0; i < ARRAY_SIZE(cap_names); i++)
+			if (strlen(cap_names[i]) == n && strncmp(p, cap_names[i], n) == 0)
+				break;
+		if (i == ARRAY_SIZE(cap_names))
+			return err_set(e, EINVAL, "caps= \"%.*s\" is not a capability (names as in "
+				       "capabilities(7), lower case, without cap_; or none)", (int)(n > 40 ? 40 : n), p);
+		if (*caps & (1ULL << i))
+			return err_set(e, EINVAL, "caps= names %s twice", cap_names[i]);
+		*caps |= 1ULL << i;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+}
+
+enum conf_key { KEY_EXEC, KEY_USER, KEY_RESTART, KEY_AFTER, KEY_DIR, KEY_CAPS, KEY_COUNT };
 static const char *const key_names[KEY_COUNT] = {
 	[KEY_EXEC] = "exec", [KEY_USER] = "user", [KEY_RESTART] = "restart",
-	[KEY_AFTER] = "after", [KEY_DIR] = "dir",
+	[KEY_AFTER] = "after", [KEY_DIR] = "dir", [KEY_CAPS] = "caps",
 };
 
 static int conf_set(struct svc_conf *c, enum conf_key k, const char *value, struct isc_err *e)
@@ -172,6 +212,9 @@ static int conf_set(struct svc_conf *c, enum conf_key k, const char *value, stru
 		free(c->dir);
 		c->dir = NULL;
 		return parse_dir(value, &c->dir, e);
+	case KEY_CAPS:
+		c->caps_set = true;
+		return svc_caps_parse(value, &c->caps, e);
 	case KEY_COUNT:
 		break;
 	}
@@ -315,6 +358,15 @@ int svc_conf_format(const struct svc_conf *c, char **out)
 		fputc('\n', f);
 	}
 	fprintf(f, "dir=%s\n", c->dir ? c->dir : "/");
+	if (c->caps_set) {
+		fputs("caps=", f);
+		if (!c->caps)
+			fputs("none", f);
+		for (unsigned i = 0, n = 0; i < 64; i++)
+			if (c->caps & (1ULL << i))
+				fprintf(f, "%s%s", n++ ? "," : "", svc_cap_name(i));
+		fputc('\n', f);
+	}
 	if (fclose(f) != 0) {
 		free(buf);
 		return -ENOMEM;

@@ -3,7 +3,7 @@
 
 static const char *const op_names[] = {
 	[PROTO_LIST] = "list", [PROTO_ENABLE] = "enable",
-	[PROTO_DISABLE] = "disable", [PROTO_RESTART] = "restart",
+	[PROTO_DISABLE] = "disable", [PROTO_RESTART] = "restart", [PROTO_INFO] = "info",
 };
 
 const char *proto_op_name(enum proto_op op)
@@ -14,7 +14,8 @@ const char *proto_op_name(enum proto_op op)
 bool proto_op_changes(enum proto_op op)
 {
 	switch (op) {
-	case PROTO_LIST: return false;
+	case PROTO_LIST:
+	case PROTO_INFO: return false;
 	case PROTO_ENABLE:
 	case PROTO_DISABLE:
 	case PROTO_RESTART: return true;
@@ -147,4 +148,79 @@ int proto_reply_parse(const char *buf, size_t len, struct proto_reply *rp)
 		return 0;
 	}
 	return -EBADMSG;
+}
+
+/* One property line: "KEY: VALUE", printable ASCII, bounded. */
+static bool info_line_ok(const char *p, size_t n)
+{
+	if (n == 0 || n > 200)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] >= 0x7f)
+			return false;
+	const char *colon = memchr(p, ':', n);
+	return colon && colon != p && (size_t)(colon - p) + 1 < n && colon[1] == ' ';
+}
+
+int proto_info_parse(const char *buf, size_t len, struct proto_reply *rp)
+{
+	memset(rp, 0, sizeof(*rp));
+	if (len > PROTO_REPLY_MAX || memchr(buf, '\0', len))
+		return -EBADMSG;
+	const char *nl = memchr(buf, '\n', len);
+	if (!nl)
+		return -EBADMSG;
+	size_t head = (size_t)(nl - buf);
+	if (head < 4 || memcmp(buf, "ok ", 3) != 0) {
+		/* only an error line: info is always answered "ok N", never bare "ok" */
+		int r = proto_reply_parse(buf, len, rp);
+		if (r == 0 && rp->ok) {
+			memset(rp, 0, sizeof(*rp));
+			return -EBADMSG;
+		}
+		return r;
+	}
+	unsigned long count;
+	if (reply_count(buf + 3, head - 3, &count) < 0)
+		return -EBADMSG;
+	const char *p = nl + 1;
+	size_t left = len - head - 1;
+	rp->body = p;
+	rp->body_len = left;
+	for (unsigned long i = 0; i < count; i++) {
+		const char *e = memchr(p, '\n', left);
+		if (!e || !info_line_ok(p, (size_t)(e - p)))
+			return -EBADMSG;
+		left -= (size_t)(e + 1 - p);
+		p = e + 1;
+	}
+	if (left != 0)
+		return -EBADMSG;
+	rp->ok = true;
+	return 0;
+}
+
+int proto_info_format(const char *info, char **out, size_t *lines)
+{
+	size_t n = info ? strlen(info) : 0, count = 0, j = 0;
+	char *body = malloc(n + 2);
+	if (!body)
+		return -ENOMEM;
+	const char *p = info;
+	while (p && *p) {
+		const char *end = strchr(p, ';');
+		size_t k = end ? (size_t)(end - p) : strlen(p);
+		/* only well-formed lines: the supervisor wrote them, the parser checks them */
+		if (info_line_ok(p, k)) {
+			memcpy(body + j, p, k);
+			j += k;
+			body[j++] = '\n';
+			count++;
+		}
+		p += k + (end ? 1 : 0);
+	}
+	body[j] = '\0';
+	*out = body;
+	*lines = count;
+	return 0;
 }

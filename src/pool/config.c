@@ -1,5 +1,6 @@
 /* config.c - ISC configuration text: strict parser, canonical dump, operator properties. */
 #include "config.h"
+#include "confine.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,7 +15,8 @@ static const char *const profiles[] = {
 };
 
 const char *const config_keys[] = {
-	"name", "image", "image-digest", "profile", "uid", "created", "tmp-size", "volume", NULL,
+	"name", "image", "image-digest", "profile", "uid", "created", "encryption-root", "memory",
+	"pids", "cpu", "cpu-weight", "tmp-size", "scratch-size", "var-size", "limitpriv", "mdwe", "seccomp", "landlock", "volume", "version", NULL,
 };
 
 const char *profile_name(enum isc_profile p)
@@ -37,6 +39,13 @@ void config_init(struct isc_config *c)
 	memset(c, 0, sizeof(*c));
 	c->profile = PROFILE_FIXED;
 	c->tmp_size = 64ULL << 20;
+	c->scratch_size = 64ULL << 20;
+	c->memory = 1ULL << 30;
+	/* enough for a normal service, a wall for a fork bomb */
+	c->pids = 1024;
+	c->cpu_weight = 100;
+	snprintf(c->limitpriv, sizeof(c->limitpriv), "default");
+	c->mdwe = c->seccomp = c->landlock = true;
 }
 
 void config_free(struct isc_config *c)
@@ -86,6 +95,86 @@ static int set_one(struct isc_config *c, const char *k, const char *v, bool oper
 		c->tmp_size = s;
 		return 0;
 	}
+	if (STREQ(k, "limitpriv")) {
+		uint64_t caps;
+		if (strlen(v) >= sizeof(c->limitpriv))
+			return err_set(e, EINVAL, "limitpriv: too long");
+		if (confine_limitpriv(v, &caps, e) < 0)
+			return -e->code;
+		snprintf(c->limitpriv, sizeof(c->limitpriv), "%s", v);
+		return 0;
+	}
+	if (STREQ(k, "mdwe") || STREQ(k, "seccomp") || STREQ(k, "landlock")) {
+		bool *b = STREQ(k, "mdwe") ? &c->mdwe : STREQ(k, "seccomp") ? &c->seccomp : &c->landlock;
+		if (!STREQ(v, "on") && !STREQ(v, "off"))
+			return err_set(e, EINVAL, "%s '%s': expected on or off", k, v);
+		*b = STREQ(v, "on");
+		return 0;
+	}
+	if (STREQ(k, "pids") || STREQ(k, "cpu-weight")) {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(v, &end, 10);
+		bool pids = STREQ(k, "pids");
+		if (errno || *end || end == v || !(*v >= '0' && *v <= '9') ||
+		    n < (pids ? 16 : 1) || n > (pids ? 4194304 : 10000))
+			return err_set(e, EINVAL, pids ? "pids '%s': expected 16 to 4194304" :
+				       "cpu-weight '%s': expected 1 to 10000 (100 is a fair share)", v);
+		if (pids)
+			c->pids = n;
+		else
+			c->cpu_weight = (uint32_t)n;
+		return 0;
+	}
+	if (STREQ(k, "cpu")) {
+		/* "none", or CPUs as a decimal with up to three places: 0.5, 2, 1.25 */
+		unsigned whole = 0, frac = 0, digits = 0;
+		const char *p = v;
+		if (STREQ(v, "none")) {
+			c->cpu_milli = 0;
+			return 0;
+		}
+		for (; *p >= '0' && *p <= '9' && whole < 100000; p++)
+			whole = whole * 10 + (unsigned)(*p - '0');
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9' && digits < 3; p++, digits++)
+				frac = frac * 10 + (unsigned)(*p - '0');
+		while (digits && digits < 3) {
+			frac *= 10;
+			digits++;
+		}
+		uint64_t milli = (uint64_t)whole * 1000 + frac;
+		if (*p || p == v || !(v[0] >= '0' && v[0] <= '9') || milli < 10 || milli > 1024000)
+			return err_set(e, EINVAL, "cpu '%s': expected none or CPUs from 0.01 (e.g. 0.5, 2)", v);
+		c->cpu_milli = (uint32_t)milli;
+		return 0;
+	}
+	if (STREQ(k, "memory")) {
+		uint64_t s;
+		if (parse_size(v, &s) < 0 || s < (16 << 20))
+			return err_set(e, EINVAL, "memory '%s': expected a size of at least 16M (e.g. 1G)", v);
+		c->memory = s;
+		return 0;
+	}
+	if (STREQ(k, "var-size")) {
+		uint64_t sz;
+		if (STREQ(v, "none")) {
+			c->var_size = 0;
+			return 0;
+		}
+		if (parse_size(v, &sz) < 0 || sz < (8 << 20) || sz > (1ULL << 44))
+			return err_set(e, EINVAL, "var-size '%s': expected none or a size from 8M (e.g. 1G)", v);
+		c->var_size = sz;
+		return 0;
+	}
+	if (STREQ(k, "scratch-size")) {
+		uint64_t s;
+		/* its own small ext4: below 8M the filesystem's own overhead dominates */
+		if (parse_size(v, &s) < 0 || s < (8 << 20) || s > (1ULL << 40))
+			return err_set(e, EINVAL, "scratch-size '%s': expected a size from 8M to 1T (e.g. 64M)", v);
+		c->scratch_size = s;
+		return 0;
+	}
 	if (STREQ(k, "volume")) {
 		int r = volume_check(v, e);
 		if (r < 0)
@@ -118,6 +207,32 @@ static int set_one(struct isc_config *c, const char *k, const char *v, bool oper
 		if (strlen(v) != 64 || strspn(v, "0123456789abcdef") != 64)
 			return err_set(e, EINVAL, "image-digest: not a sha256");
 		memcpy(c->digest, v, 65);
+		return 0;
+	}
+	if (STREQ(k, "version")) {
+		/* DIGEST,MADE,HOW,CHANGE: lowercase sha256, two decimals, a known how */
+		char buf[128], *f[4], *save = NULL;
+		size_t nf = 0;
+		if (strlen(v) >= sizeof(buf))
+			goto bad_version;
+		snprintf(buf, sizeof(buf), "%s", v);
+		for (char *t = strtok_r(buf, ",", &save); t && nf < 4; t = strtok_r(NULL, ",", &save))
+			f[nf++] = t;
+		if (nf != 4 || strtok_r(NULL, ",", &save) || strstr(v, ",,") ||
+		    strlen(f[0]) != 64 || strspn(f[0], "0123456789abcdef") != 64 ||
+		    !f[1][0] || strspn(f[1], "0123456789") != strlen(f[1]) || strlen(f[1]) > 18 ||
+		    !f[3][0] || strspn(f[3], "0123456789") != strlen(f[3]) || strlen(f[3]) > 19 ||
+		    !(STREQ(f[2], "build") || STREQ(f[2], "-w") || STREQ(f[2], "-W") || STREQ(f[2], "-T")))
+			goto bad_version;
+		int r = config_version_add(c, f[0], strtoll(f[1], NULL, 10), f[2], strtoull(f[3], NULL, 10));
+		return r < 0 ? err_set(e, -r, "at most %d versions", ISC_MAX_VERSIONS) : 0;
+bad_version:
+		return err_set(e, EINVAL, "version '%s': expected DIGEST,TIME,HOW,BYTES", v);
+	}
+	if (STREQ(k, "encryption-root")) {
+		if (!name_valid(v) && !STREQ(v, ISC_KEY_EPHEMERAL))
+			return err_set(e, EINVAL, "encryption-root '%s': invalid name", v);
+		str_copy(c->encryption_root, sizeof(c->encryption_root), v);
 		return 0;
 	}
 	if (STREQ(k, "uid") || STREQ(k, "created")) {
@@ -193,6 +308,19 @@ int config_parse(const char *text, struct isc_config *c, struct isc_err *e)
 	return 0;
 }
 
+int config_version_add(struct isc_config *c, const char *digest, int64_t made, const char *how,
+		       uint64_t change)
+{
+	if (c->nversions >= ISC_MAX_VERSIONS)
+		return -ENOSPC;
+	struct isc_version *v = &c->versions[c->nversions++];
+	snprintf(v->digest, sizeof(v->digest), "%s", digest);
+	snprintf(v->how, sizeof(v->how), "%s", how);
+	v->made = made;
+	v->change = change;
+	return 0;
+}
+
 int config_get(const struct isc_config *c, const char *k, char *buf, size_t n)
 {
 	buf[0] = '\0';
@@ -208,9 +336,44 @@ int config_get(const struct isc_config *c, const char *k, char *buf, size_t n)
 		snprintf(buf, n, "%" PRIu32, c->uid);
 	else if (STREQ(k, "created"))
 		snprintf(buf, n, "%" PRId64, c->created);
+	else if (STREQ(k, "encryption-root"))
+		snprintf(buf, n, "%s", c->encryption_root[0] ? c->encryption_root : c->name);
+	else if (STREQ(k, "limitpriv"))
+		snprintf(buf, n, "%s", c->limitpriv);
+	else if (STREQ(k, "mdwe"))
+		snprintf(buf, n, "%s", c->mdwe ? "on" : "off");
+	else if (STREQ(k, "seccomp"))
+		snprintf(buf, n, "%s", c->seccomp ? "on" : "off");
+	else if (STREQ(k, "landlock"))
+		snprintf(buf, n, "%s", c->landlock ? "on" : "off");
+	else if (STREQ(k, "memory"))
+		snprintf(buf, n, "%" PRIu64, c->memory);
+	else if (STREQ(k, "pids"))
+		snprintf(buf, n, "%" PRIu64, c->pids);
+	else if (STREQ(k, "cpu") && !c->cpu_milli)
+		snprintf(buf, n, "none");
+	else if (STREQ(k, "cpu")) {
+		int m = snprintf(buf, n, "%u.%03u", c->cpu_milli / 1000, c->cpu_milli % 1000);
+		while (m > 0 && (size_t)m < n && buf[m - 1] == '0')
+			buf[--m] = '\0';   /* canonical: 0.5, 2.25 ... */
+		if (m > 0 && buf[m - 1] == '.')
+			buf[--m] = '\0';
+	} else if (STREQ(k, "cpu-weight"))
+		snprintf(buf, n, "%" PRIu32, c->cpu_weight);
 	else if (STREQ(k, "tmp-size"))
 		snprintf(buf, n, "%" PRIu64, c->tmp_size);
-	else if (STREQ(k, "volume")) {
+	else if (STREQ(k, "var-size") && !c->var_size)
+		snprintf(buf, n, "none");
+	else if (STREQ(k, "var-size"))
+		snprintf(buf, n, "%" PRIu64, c->var_size);
+	else if (STREQ(k, "scratch-size"))
+		snprintf(buf, n, "%" PRIu64, c->scratch_size);
+	else if (STREQ(k, "version")) {
+		size_t off = 0;
+		for (size_t i = 0; i < c->nversions && off < n; i++)
+			off += (size_t)snprintf(buf + off, n - off, "%s%.12s", i ? "," : "",
+						c->versions[i].digest);
+	} else if (STREQ(k, "volume")) {
 		size_t off = 0;
 		for (size_t i = 0; c->volumes[i] && off < n; i++)
 			off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? "," : "", c->volumes[i]);
@@ -231,6 +394,12 @@ char *config_dump(const struct isc_config *c)
 		if (STREQ(config_keys[i], "volume")) {
 			for (size_t j = 0; c->volumes[j]; j++)
 				fprintf(f, "volume=%s\n", c->volumes[j]);
+			continue;
+		}
+		if (STREQ(config_keys[i], "version")) {
+			for (size_t j = 0; j < c->nversions; j++)
+				fprintf(f, "version=%s,%" PRId64 ",%s,%" PRIu64 "\n", c->versions[j].digest,
+					c->versions[j].made, c->versions[j].how, c->versions[j].change);
 			continue;
 		}
 		config_get(c, config_keys[i], v, sizeof(v));
@@ -303,4 +472,25 @@ int isc_names(const struct pool *p, char ***names, struct isc_err *e)
 	qsort(v, strv_length(v), sizeof(char *), cmp_str);
 	*names = TAKE_PTR(v);
 	return 0;
+}
+
+int isc_key_ready(const struct pool *p, const struct isc_config *c, bool interactive,
+		  struct isc_err *e)
+{
+	if (!STREQ(config_key_root(c), ISC_KEY_EPHEMERAL)) {
+		return keyring_load(p, config_key_root(c), interactive, e);
+	}
+	/* run --rm: the key was never stored; once gone, the data is too */
+	char path[128];
+	uint8_t id[CRYPT_ID_SIZE];
+	enum fscrypt_status st;
+	snprintf(path, sizeof(path), "isc/%s/data", c->name);
+	_cleanup_close_ int fd = openat(p->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = fd < 0 ? -errno : fscrypt_policy_get(fd, id);
+	if (r < 0)
+		return err_sys(e, -r, "ISC %s: encryption policy of its data", c->name);
+	if ((r = fscrypt_key_status(p->dirfd, id, &st, e)) < 0)
+		return r;
+	return st == FSCRYPT_PRESENT ? 0 : err_set(e, ENOKEY, "ISC %s: its ephemeral key is gone",
+						    c->name);
 }

@@ -13,6 +13,18 @@ enum isc_profile {
 #define ISC_UID_COUNT 65536U
 #define ISC_UID_FIRST 1000000000U   /* far above any host account */
 #define ISC_MAX_VOLUMES 16
+#define ISC_MAX_VERSIONS 64
+
+/* One image version of an ISC: what it booted from, when and how it was
+ * made (build: its image at create; -w, -W, -T: a committed maintenance
+ * session) and how many bytes that session changed. */
+struct isc_version {
+	char digest[65];
+	int64_t made;
+	char how[8];
+	uint64_t change;
+};
+#define ISC_KEY_EPHEMERAL "@ephemeral"   /* not a name: names start alphanumeric */
 
 struct isc_config {
 	char name[64];
@@ -22,7 +34,20 @@ struct isc_config {
 	uint32_t uid;               /* first host uid/gid of its 65536 */
 	int64_t created;
 	uint64_t tmp_size;          /* each tmpfs (/tmp, /run, ...) */
+	uint64_t scratch_size;      /* the ephemeral encrypted /scratch */
+	uint64_t var_size;          /* 0, or /var's persistent layer in a filesystem of this size */
+	uint64_t memory;            /* cgroup memory limit; never any swap */
+	uint64_t pids;              /* cgroup task limit */
+	uint32_t cpu_milli;         /* CPU quota in thousandths of a CPU, 0: none */
+	uint32_t cpu_weight;        /* 1..10000, 100 = a fair share */
+	char limitpriv[256];        /* capability set, as zonecfg's limitpriv */
+	bool mdwe, seccomp, landlock;   /* confinement switches, all on by default */
+	/* The ISC whose master key encrypts this one's data: itself, another
+	 * ISC (--encryption-root), or ISC_KEY_EPHEMERAL (run --rm). */
+	char encryption_root[64];
 	char *volumes[ISC_MAX_VOLUMES + 1];
+	struct isc_version versions[ISC_MAX_VERSIONS];   /* oldest first */
+	size_t nversions;
 };
 
 const char *profile_name(enum isc_profile p);
@@ -44,3 +69,17 @@ int isc_config_load(const struct pool *p, const char *name, struct isc_config *c
 int isc_config_save(const struct pool *p, const struct isc_config *c, struct isc_err *e);
 /* Names of every ISC, sorted; strv_free(). */
 int isc_names(const struct pool *p, char ***names, struct isc_err *e);
+
+/* Append a version (the digest becomes current).  -ENOSPC when full. */
+int config_version_add(struct isc_config *c, const char *digest, int64_t made, const char *how,
+		       uint64_t change);
+
+/* The encryption root whose key opens this ISC's data. */
+static inline const char *config_key_root(const struct isc_config *c)
+{
+	return c->encryption_root[0] ? c->encryption_root : c->name;
+}
+/* Make sure the key of the ISC's data is in the kernel: load it from its
+ * keysource if needed (prompting only when interactive). */
+int isc_key_ready(const struct pool *p, const struct isc_config *c, bool interactive,
+		  struct isc_err *e);

@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <linux/fscrypt.h>
-#include <linux/loop.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -44,39 +43,6 @@ static void pool_paths(const char *root, char *img, char *dir, size_t n)
 {
 	snprintf(img, n, "%s/pool.img", root);
 	snprintf(dir, n, "%s/pool", root);
-}
-
-/* Returns the open loop device: it must stay open until mounted, or
- * autoclear detaches it at once. */
-static int loop_attach(const char *img, char *dev, size_t n, struct isc_err *e)
-{
-	_cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return err_sys(e, errno, "open /dev/loop-control");
-	_cleanup_close_ int file = open(img, O_RDWR | O_CLOEXEC);
-	if (file < 0)
-		return err_sys(e, errno, "open %s", img);
-	for (int tries = 0; tries < 16; tries++) {
-		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
-		if (nr < 0)
-			return err_sys(e, errno, "no free loop device");
-		snprintf(dev, n, "/dev/loop%d", nr);
-		int lfd = open(dev, O_RDWR | O_CLOEXEC);
-		if (lfd < 0)
-			return err_sys(e, errno, "open %s", dev);
-		/* AUTOCLEAR: the device goes away with the pool's last unmount,
-		 * so nothing is left attached once the pool is closed. */
-		struct loop_config cfg = { .fd = (uint32_t)file,
-			.info = { .lo_flags = LO_FLAGS_AUTOCLEAR } };
-		snprintf((char *)cfg.info.lo_file_name, LO_NAME_SIZE, "%s", img);
-		if (ioctl(lfd, LOOP_CONFIGURE, &cfg) == 0)
-			return lfd;
-		int err = errno;
-		close(lfd);
-		if (err != EBUSY)
-			return err_sys(e, err, "attach %s to %s", img, dev);
-	}
-	return err_set(e, EBUSY, "no free loop device for %s", img);
 }
 
 static int pool_attach(const char *root, struct isc_err *e)
@@ -157,6 +123,50 @@ int pool_create(const char *root, uint64_t size, struct isc_err *e)
 	return r;
 }
 
+/* images/ (and image builds below it) are encrypted under the pool's own
+ * key: images are shared by ISCs with different keys, like a dataset that
+ * several clones share.  Made under tmp/ and renamed: encrypted or absent. */
+static int pool_images_create(struct pool *p, struct isc_err *e)
+{
+	static const char tmp[] = "tmp/images.new";
+	uint8_t id[CRYPT_ID_SIZE];
+	rm_rf_at(p->dirfd, tmp);
+	int r = keyring_create(p, POOL_KEY_ROOT, NULL, id, e);
+	if (r < 0)
+		return r;
+	if (mkdirat(p->dirfd, tmp, 0700) < 0)
+		return err_sys(e, errno, "mkdir %s/%s", p->path, tmp);
+	_cleanup_close_ int fd = openat(p->dirfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "open %s/%s", p->path, tmp);
+	if ((r = fscrypt_policy_set(fd, id, e)) < 0)
+		return err_prefix(e, "%s/%s", p->path, tmp);
+	if (mkdirat(fd, "tags", 0700) < 0 || renameat(p->dirfd, tmp, p->dirfd, "images") < 0 ||
+	    fsync_dir_at(p->dirfd, ".") < 0)
+		return err_sys(e, errno, "create %s/images", p->path);
+	return 0;
+}
+
+static int pool_images_open(struct pool *p, struct isc_err *e)
+{
+	_cleanup_close_ int fd = openat(p->dirfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return pool_images_create(p, e);
+	if (fd < 0)
+		return err_sys(e, errno, "open %s/images", p->path);
+	uint8_t id[CRYPT_ID_SIZE];
+	int r = fscrypt_policy_get(fd, id);
+	if (r == -ENODATA)
+		return err_set(e, EPROTO, "pool %s predates encryption (images/ is in clear); "
+			       "recreate it", p->path);
+	if (r < 0)
+		return err_sys(e, -r, "encryption policy of %s/images", p->path);
+	enum fscrypt_status st;
+	if ((r = fscrypt_key_status(p->dirfd, id, &st, e)) < 0)
+		return r;
+	return st == FSCRYPT_PRESENT ? 0 : keyring_load(p, POOL_KEY_ROOT, false, e);
+}
+
 static int pool_lock_take(int fd, enum pool_lock lock)
 {
 	return flock(fd, lock == POOL_LOCK_EXCLUSIVE ? LOCK_EX : LOCK_SH) < 0 ? -errno : 0;
@@ -198,12 +208,14 @@ int pool_open(struct pool *p, const char *root, enum pool_lock lock, struct isc_
 		r = err_sys(e, errno, "open pool %s", dir);
 		goto fail;
 	}
-	static const char *const dirs[] = { "images", "images/tags", "isc", "tmp" };
+	static const char *const dirs[] = { "keys", "isc", "tmp" };
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
 		if (mkdirat(p->dirfd, dirs[i], 0700) < 0 && errno != EEXIST) {
 			r = err_sys(e, errno, "mkdir %s/%s", dir, dirs[i]);
 			goto fail;
 		}
+	if ((r = pool_images_open(p, e)) < 0)
+		goto fail;
 	if (lock != POOL_LOCK_EXCLUSIVE && (r = pool_lock_take(p->lockfd, lock)) < 0)
 		goto fail_lock;
 	return 0;
@@ -229,8 +241,13 @@ int pool_detach(const char *root, struct isc_err *e)
 	pool_paths(root, img, dir, sizeof(img));
 	if (!is_mountpoint(dir))
 		return 0;
-	if (umount2(dir, 0) < 0)
-		return err_sys(e, errno, "unmount pool %s", dir);
+	/* right after a halt the kernel may still be letting go of the ISC's
+	 * mounts (deferred unmounts): EBUSY for a moment, then free */
+	for (int i = 0; umount2(dir, 0) < 0; i++) {
+		if (errno != EBUSY || i == 40)
+			return err_sys(e, errno, "unmount pool %s", dir);
+		usleep(50 * 1000);
+	}
 	return 0;
 }
 

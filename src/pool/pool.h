@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common.h"
+#include "crypt.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -11,6 +12,10 @@
 #define ISC_DEFAULT_ROOT "/var/lib/isc"
 #define ISC_RUN_DIR "/run/isc"
 #define POOL_DEFAULT_SIZE (8ULL << 30)
+#define ISC_DEFAULT_KEYDIR "/etc/isc/keys"
+/* The encryption root of shared images: keys/.pool.wrapped, keydir/.pool.key
+ * (ISC names cannot start with a dot). */
+#define POOL_KEY_ROOT ".pool"
 
 struct pool {
 	char root[PATH_MAX];    /* $ISC_ROOT: host-only, 0700 */
@@ -44,3 +49,23 @@ struct pool_status {
 int pool_status_get(const char *root, struct pool_status *st, struct isc_err *e);
 /* Relock the held pool lock (shared <-> exclusive). */
 int pool_relock(struct pool *p, enum pool_lock lock);
+
+/* ---- encryption roots (keyring.c) -------------------------------------------
+ * root is an ISC name or POOL_KEY_ROOT.  The pool holds keys/ROOT.wrapped:
+ * the root's master key sealed by its keysource (docs/encryption.md). */
+/* $ISC_KEYDIR (absolute) or /etc/isc/keys: where generated key files go. */
+const char *keydir_default(void);
+/* New random master key, wrapped by keysource (NULL: a generated raw key
+ * file KEYDIR/ROOT.key), written to the pool and loaded into the kernel. */
+int keyring_create(const struct pool *p, const char *root, const char *keysource,
+		   uint8_t id[CRYPT_ID_SIZE], struct isc_err *e);
+int keyring_read(const struct pool *p, const char *root, struct wrapped *w, struct isc_err *e);
+/* Load into the kernel unless there already; prompts only when interactive. */
+int keyring_load(const struct pool *p, const char *root, bool interactive, struct isc_err *e);
+int keyring_unload(const struct pool *p, const char *root, struct isc_err *e);
+int keyring_status(const struct pool *p, const char *root, bool *available, struct wrapped *w,
+		   struct isc_err *e);
+/* Re-wrap the master key under a new keysource (needs the old one). */
+int keyring_change(const struct pool *p, const char *root, const char *keysource, struct isc_err *e);
+/* Unload, drop the wrapped record and a generated key file. */
+int keyring_remove(const struct pool *p, const char *root, struct isc_err *e);

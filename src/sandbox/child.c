@@ -3,6 +3,8 @@
 #include "sandbox-internal.h"
 #include "mnt.h"
 
+#include <linux/close_range.h>
+
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
@@ -75,8 +77,11 @@ static void mask_proc(int root, int errfd)
 {
 	static const char *const hide_file[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list",
 		"/proc/sched_debug", "/proc/latency_stats", "/proc/key-users" };
+	/* block devices: a loop device's backing_file names a host path (the
+	 * pool's image, a /scratch file) */
 	static const char *const hide_dir[] = { "/proc/acpi", "/proc/scsi", "/proc/asound",
-		"/sys/firmware", "/sys/devices/virtual/powercap" };
+		"/sys/firmware", "/sys/devices/virtual/powercap", "/sys/block", "/sys/class/block",
+		"/sys/dev/block", "/sys/devices/virtual/block" };
 	static const char *const ro[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
 		"/proc/bus", "/proc/fs" };
 	char why[256];
@@ -213,11 +218,21 @@ static void init_main(const struct sandbox_spec *s, int sock, int errfd)
 	set_stdio(s->stdio, slave, errfd);
 	if (slave > 2)
 		close(slave);
-	if (confine_apply(s->confine, &e) < 0)
+	int listener;
+	if (confine_apply(s->confine, &listener, &e) < 0)
 		die(errfd, "confine: %s", e.msg);
+	/* the filter's notifications go to the supervisor, which answers them */
+	if (listener >= 0 && (fd_send(sock, "S", 1, &listener, 1) < 0 || close(listener) < 0))
+		die(errfd, "send seccomp listener: %s", strerror(errno));
 	char name_env[96];
 	snprintf(name_env, sizeof(name_env), "ISC_NAME=%s", s->name);
-	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "container=isc", name_env, NULL };
+	_cleanup_free_ char *info_env = NULL;
+	if (s->info && asprintf(&info_env, "ISC_INFO=%s", s->info) < 0)
+		info_env = NULL;
+	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "container=isc", name_env, info_env, NULL };
+	/* nothing of ours crosses into the ISC but stdio (errfd reports a
+	 * failed exec and closes with it; init_fd is the program itself) */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	syscall(SYS_execveat, s->init_fd, "", s->init_argv, envp, AT_EMPTY_PATH);
 	die(errfd, "exec isc-init: %s", strerror(errno));
 }
@@ -247,10 +262,86 @@ void sandbox_child_main(const struct sandbox_spec *s, int sock, int errfd)
 	_exit(0);
 }
 
-pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, struct isc_err *e)
+int sandbox_recv_setup(int sock, pid_t *pid, int *master, int *notify)
+{
+	*pid = -1;
+	if (master)
+		*master = -1;
+	if (notify)
+		*notify = -1;
+	while (*pid <= 0 || (master && *master < 0) || (notify && *notify < 0)) {
+		char buf[16];
+		int fds[1];
+		size_t nf = 1;
+		ssize_t n = fd_recv(sock, buf, sizeof(buf), fds, &nf);
+		if (n <= 0)
+			return -EPROTO;
+		if (n == sizeof(pid_t) && nf == 0) {
+			memcpy(pid, buf, sizeof(pid_t));
+			continue;
+		}
+		int *slot = n == 1 && nf == 1 && buf[0] == 'M' ? master :
+			    n == 1 && nf == 1 && buf[0] == 'S' ? notify : NULL;
+		if (!slot || *slot >= 0) {
+			if (nf == 1)
+				close(fds[0]);
+			return -EPROTO;
+		}
+		*slot = fds[0];
+	}
+	return 0;
+}
+
+/* login -T, first half (still host root): a private copy of the supervisor's
+ * mount namespace, where the ISC's root is writable (it is the same
+ * overlay the ISC sees read-only, so changes show there at once), and a
+ * pid namespace of its own: ISC processes cannot see, signal or trace the
+ * session.  Network, UTS and IPC are the ISC's. */
+static void trusted_enter(const struct sandbox_login *l, int errfd)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		die(errfd, "trusted: mount namespace: %s", strerror(errno));
+	/* this copy is ours alone (owned by the host's user namespace): the
+	 * read-only flags the ISC's copies are locked with do not bind it */
+	struct mount_attr a = { .attr_clr = MOUNT_ATTR_RDONLY };
+	if (mount_setattr(AT_FDCWD, l->stage, AT_RECURSIVE, &a, sizeof(a)) < 0)
+		die(errfd, "trusted: writable root: %s", strerror(errno));
+	if (setns(l->init_pidfd, CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
+		die(errfd, "trusted: enter namespaces: %s", strerror(errno));
+	if (unshare(CLONE_NEWPID) < 0)
+		die(errfd, "trusted: pid namespace: %s", strerror(errno));
+}
+
+/* Second half, as pid 1 of the session's own pid namespace: its /proc, a
+ * devpts the ISC cannot open (a new instance over the ISC's), the root,
+ * then the ISC's user namespace, where it is root like a plain login. */
+static void trusted_root(const struct sandbox_login *l, int errfd)
+{
+	char why[256];
+	_cleanup_close_ int root = open(l->stage, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		die(errfd, "trusted: open root: %s", strerror(errno));
+	int m = mnt_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, why, sizeof(why));
+	if (m < 0 || mnt_attach(m, root, "/proc") < 0)
+		die(errfd, "trusted: /proc: %s", m < 0 ? why : strerror(errno));
+	close(m);
+	const char *pts[] = { "newinstance", "ptmxmode=0666", "mode=0620", NULL };
+	m = mnt_fs("devpts", pts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, why, sizeof(why));
+	if (m < 0 || mnt_attach(m, root, "/dev/pts") < 0)
+		die(errfd, "trusted: devpts: %s", m < 0 ? why : strerror(errno));
+	close(m);
+	if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+	    chdir("/") < 0)
+		die(errfd, "trusted: pivot_root: %s", strerror(errno));
+	if (setns(l->init_pidfd, CLONE_NEWUSER) < 0)
+		die(errfd, "trusted: user namespace: %s", strerror(errno));
+	become_root(errfd);
+}
+
+pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, int *notify, struct isc_err *e)
 {
 	int sv[2], errp[2];
-	*master = -1;
+	*master = *notify = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(errp, O_CLOEXEC) < 0)
 		return err_sys(e, errno, "socketpair");
 	pid_t c = fork();
@@ -260,11 +351,16 @@ pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, struct isc
 		close(sv[0]);
 		close(errp[0]);
 		struct isc_err ce = { 0 };
-		if (cgroup_attach(l->cg, getpid(), &ce) < 0)
+		/* the login group: a reserve of its own, so an ISC that spent
+		 * all its pids or memory can still be entered */
+		if (cgroup_attach_login(l->cg, getpid(), &ce) < 0)
 			die(errp[1], "%s", ce.msg);
-		if (setns(l->init_pidfd, CLONE_NEWUSER | NS_ALL) < 0)
+		if (l->trusted)
+			trusted_enter(l, errp[1]);
+		else if (setns(l->init_pidfd, CLONE_NEWUSER | NS_ALL) < 0)
 			die(errp[1], "enter namespaces: %s", strerror(errno));
-		become_root(errp[1]);
+		if (!l->trusted)
+			become_root(errp[1]);
 		pid_t g = fork_parent();
 		if (g < 0)
 			die(errp[1], "clone: %s", strerror(errno));
@@ -273,6 +369,8 @@ pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, struct isc
 			_exit(0);
 		}
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (l->trusted)
+			trusted_root(l, errp[1]);
 		char why[256];
 		int slave = -1;
 		if (l->tty && (slave = pty_open(sv[1], false, why, sizeof(why))) < 0)
@@ -282,8 +380,12 @@ pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, struct isc
 			close(slave);
 		if (chdir("/root") < 0 && chdir("/") < 0)
 			die(errp[1], "chdir: %s", strerror(errno));
-		if (confine_apply(l->confine, &ce) < 0)
+		int listener;
+		if (confine_apply(l->confine, &listener, &ce) < 0)
 			die(errp[1], "confine: %s", ce.msg);
+		if (listener >= 0 && (fd_send(sv[1], "S", 1, &listener, 1) < 0 || close(listener) < 0))
+			die(errp[1], "send seccomp listener: %s", strerror(errno));
+		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		execvpe(l->argv[0], l->argv, l->envp);
 		die(errp[1], "%s: %s", l->argv[0], strerror(errno));
 	}
@@ -291,30 +393,30 @@ pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, struct isc
 	close(errp[1]);
 	pid_t g = -1;
 	char why[512];
-	ssize_t k = read(sv[0], &g, sizeof(g));
+	/* the pid from the middle child, pty and listener from the session:
+	 * in whatever order they arrive */
+	int got = sandbox_recv_setup(sv[0], &g, l->tty ? master : NULL,
+				     l->confine->seccomp ? notify : NULL);
 	waitpid(c, NULL, 0);
-	if (k != sizeof(g) || g <= 0) {
-		k = read_all(errp[0], why, sizeof(why) - 1);
-		why[k > 0 ? k : 0] = '\0';
+	if (g <= 0) {
+		ssize_t q = read_all(errp[0], why, sizeof(why) - 1);
+		why[q > 0 ? q : 0] = '\0';
 		close(sv[0]);
 		close(errp[0]);
 		return err_set(e, EIO, "login: %s", why[0] ? why : "failed");
 	}
-	if (l->tty) {
-		int fds[1];
-		size_t nf = 1;
-		char b;
-		if (fd_recv(sv[0], &b, 1, fds, &nf) > 0 && nf == 1)
-			*master = fds[0];
-	}
-	k = read_all(errp[0], why, sizeof(why) - 1);
+	ssize_t k = read_all(errp[0], why, sizeof(why) - 1);
+	if (got < 0 && k <= 0)
+		k = snprintf(why, sizeof(why), "session setup failed");
 	close(sv[0]);
 	close(errp[0]);
 	if (k > 0) {
 		why[k] = '\0';
 		if (*master >= 0)
 			close(*master);
-		*master = -1;
+		if (*notify >= 0)
+			close(*notify);
+		*master = *notify = -1;
 		waitpid(g, NULL, 0);
 		return err_set(e, EIO, "login: %s", why);
 	}

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -111,7 +112,9 @@ static int layer_dirs(const struct sandbox_spec *s, const char *layer, int lower
 		      int *clone, int *upper, int *work, char *why, size_t n)
 {
 	char dir[PATH_MAX], up[PATH_MAX + 8], wk[PATH_MAX + 8];
-	snprintf(dir, sizeof(dir), "%s/%s", s->layers, layer);
+	/* a bounded /var keeps its layer in a filesystem of its own */
+	const char *base = s->var_layers && STREQ(layer, "var") ? s->var_layers : s->layers;
+	snprintf(dir, sizeof(dir), "%s/%s", base, layer);
 	snprintf(up, sizeof(up), "%s/upper", dir);
 	snprintf(wk, sizeof(wk), "%s/work", dir);
 	struct stat st, lst;
@@ -207,7 +210,10 @@ static int op_prepare(const struct sandbox_spec *s, const struct mount_op *op, i
 		int m = mnt_clone(rootfd, op->path, false);
 		if (m == -ENOENT)
 			return m;
-		int r = m < 0 ? m : mnt_setattr(m, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, -1);
+		/* package state is the image's: read-only, except in a maintenance
+		 * boot, where it is the writable root's and goes into the commit */
+		unsigned ro = s->writable ? 0 : MOUNT_ATTR_RDONLY;
+		int r = m < 0 ? m : mnt_setattr(m, ro | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, -1);
 		if (r < 0) {
 			if (m >= 0)
 				close(m);
@@ -298,7 +304,10 @@ static int build_volumes(const struct sandbox_spec *s, int rootfd, char *why, si
  * character devices are binds of the host's harmless ones. */
 static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, char *why, size_t n)
 {
-	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const struct { const char *name; unsigned major, minor; } nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
+		{ "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
 	int m = mount_tmpfs(s, 0755, 1 << 20, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, why, n);
 	if (m < 0)
 		return m;
@@ -321,12 +330,23 @@ static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, char
 	close(openat(dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
 		char host[32];
-		snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
-		close(openat(dev, nodes[i], O_CREAT | O_WRONLY | O_CLOEXEC, 0666));
-		_cleanup_close_ int b = mnt_clone(AT_FDCWD, host, false);
+		struct stat st;
+		snprintf(host, sizeof(host), "/dev/%s", nodes[i].name);
+		/* bind only the real device: a host whose /dev/null was replaced
+		 * by a file must not hand that file to every ISC */
+		_cleanup_close_ int hfd = open(host, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (hfd < 0 || fstat(hfd, &st) < 0 || !S_ISCHR(st.st_mode) ||
+		    major(st.st_rdev) != nodes[i].major || minor(st.st_rdev) != nodes[i].minor) {
+			snprintf(why, n, "%s is not the %u:%u character device", host, nodes[i].major,
+				 nodes[i].minor);
+			return -ENODEV;
+		}
+		close(openat(dev, nodes[i].name, O_CREAT | O_WRONLY | O_CLOEXEC, 0666));
+		/* the node just checked, not whatever the path names by now */
+		_cleanup_close_ int b = mnt_clone(hfd, "", false);
 		r = b < 0 ? b : mnt_setattr(b, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0, -1);
 		if (r == 0)
-			r = mnt_attach(b, dev, nodes[i]);
+			r = mnt_attach(b, dev, nodes[i].name);
 		if (r < 0) {
 			snprintf(why, n, "bind %s: %s", host, strerror(-r));
 			return r;
@@ -360,9 +380,14 @@ static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, ch
 	_cleanup_close_ int root = -1;
 	if (img < 0)
 		return img;
-	if (s->profile == PROFILE_NONE) {
-		/* the whole root is an overlay on the image */
-		root = mount_overlay(s, img, "root", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why, n);
+	if (s->profile == PROFILE_NONE || s->writable || s->trusted_root) {
+		/* the whole root is an overlay on the image: the profile none's
+		 * own layer, or a maintenance session's, committed at its end
+		 * (read-only to the ISC when only login -T may write to it) */
+		bool own = s->profile == PROFILE_NONE && !s->writable;
+		unsigned ro = !own && !s->writable ? MOUNT_ATTR_RDONLY : 0;
+		root = mount_overlay(s, img, own ? "root" : "rootw",
+				     ro | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why, n);
 		if (root < 0)
 			return root;
 	} else {
@@ -375,9 +400,110 @@ static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, ch
 	int r = build_profile(s, root, why, n);
 	if (r == 0)
 		r = build_volumes(s, root, why, n);
+	if (r == 0 && s->scratch >= 0 && (r = mnt_attach(s->scratch, root, "/scratch")) < 0)
+		snprintf(why, n, "mount /scratch: %s", r == -ENOENT ? "no /scratch in the image" :
+			 strerror(-r));
 	if (r == 0)
 		r = build_dev(s, root, devlog, why, n);
 	return r;
+}
+
+void sandbox_confine_paths(const struct sandbox_spec *s, struct confine *c)
+{
+	size_t n = 0;
+	/* /dev: null, ptys and shm; /proc: a process's own knobs (the kernel's
+	 * are read-only mounts); /scratch and volumes: writable by design */
+	static const char *const always[] = { "/dev", "/proc", "/scratch" };
+	memset(c->writable, 0, sizeof(c->writable));
+	if (s->profile == PROFILE_NONE || s->writable)
+		c->writable[n++] = "/";
+	for (size_t i = 0; i < ARRAY_SIZE(always); i++)
+		c->writable[n++] = always[i];
+	for (const struct mount_op *op = profile_ops(s->profile); op->kind != OP_END; op++)
+		if (op->kind != OP_IMAGE_RO && n < CONFINE_MAX_WRITABLE)
+			c->writable[n++] = op->path;
+	for (size_t i = 0; s->volumes && s->volumes[i] && n < CONFINE_MAX_WRITABLE; i++)
+		c->writable[n++] = s->volumes[i];
+}
+
+/* A user namespace mapping BASE.. to 0..: an idmapped mount through it
+ * shows files stored under the ISC's host uids as the image's own ids. */
+static int userns_shift_back(uint32_t base, pid_t *child)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t c = fork();
+	if (c < 0)
+		return -errno;
+	if (c == 0) {
+		char x;
+		close(p[1]);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		(void)!read(p[0], &x, 1);   /* hold the namespace until told */
+		_exit(0);
+	}
+	close(p[0]);
+	*child = c;
+	char path[64], map[64];
+	snprintf(map, sizeof(map), "%u 0 %u\n", base, ISC_UID_COUNT);
+	int r = 0;
+	for (int tries = 0; tries < 1000 && r == 0; tries++) {
+		/* wait until the child has its own namespace */
+		struct stat a, b;
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", c);
+		if (stat(path, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 && a.st_ino != b.st_ino)
+			break;
+		usleep(1000);
+	}
+	static const char *const files[] = { "uid_map", "gid_map" };
+	for (size_t i = 0; i < ARRAY_SIZE(files) && r == 0; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/%s", c, files[i]);
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+		r = fd < 0 ? -errno : write_all(fd, map, strlen(map));
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", c);
+	int ns = r < 0 ? r : open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		ns = -errno;
+	close(p[1]);   /* the child may go: the fd keeps the namespace */
+	waitpid(c, NULL, 0);
+	return ns;
+}
+
+int sandbox_commit_view(int image_fd, const char *upper, uint32_t uid, const char *mountpoint,
+			struct isc_err *e)
+{
+	char why[256] = "", src[80];
+	pid_t child = -1;
+	snprintf(src, sizeof(src), "source=/proc/self/fd/%d", image_fd);
+	const char *opts[] = { src, NULL };
+	_cleanup_close_ int img = mnt_fs("erofs", opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					 MOUNT_ATTR_NODEV, why, sizeof(why));
+	if (img < 0)
+		return err_set(e, -img, "commit: %s", why);
+	_cleanup_close_ int ns = userns_shift_back(uid, &child);
+	if (ns < 0)
+		return err_sys(e, -ns, "commit: user namespace for the id shift");
+	_cleanup_close_ int up = mnt_clone(AT_FDCWD, upper, false);
+	int r = up < 0 ? up : mnt_setattr(up, MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY, 0, ns);
+	if (r < 0)
+		return err_sys(e, -r, "commit: idmapped view of %s", upper);
+	/* two lower layers, no upper: read-only, whiteouts and opaque
+	 * directories of the session applied over the image */
+	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, up) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, img) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return err_sys(e, errno, "commit: merged overlay");
+	_cleanup_close_ int m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV);
+	if (m < 0)
+		return err_sys(e, errno, "commit: fsmount");
+	if (mkdir_p_at(AT_FDCWD, mountpoint, 0700) < 0 ||
+	    move_mount(m, "", AT_FDCWD, mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return err_sys(e, errno, "commit: mount on %s", mountpoint);
+	return 0;
 }
 
 void sandbox_cleanup(const struct sandbox_spec *s, struct sandbox *sb)
@@ -392,7 +518,9 @@ void sandbox_cleanup(const struct sandbox_spec *s, struct sandbox *sb)
 		close(sb->devlog);
 	if (sb->userns >= 0)
 		close(sb->userns);
-	sb->pidfd = sb->console = sb->devlog = sb->userns = -1;
+	if (sb->notify >= 0)
+		close(sb->notify);
+	sb->pidfd = sb->console = sb->devlog = sb->userns = sb->notify = -1;
 }
 
 static int recv_byte(int fd, char want)
@@ -410,7 +538,7 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox *sb, struct isc_e
 	int sv[2], errp[2];
 	char why[512] = "";
 	pid_t grand = -1;
-	sb->pidfd = sb->console = sb->devlog = sb->userns = -1;
+	sb->pidfd = sb->console = sb->devlog = sb->userns = sb->notify = -1;
 	sb->pid = -1;
 	if (mkdir_p_at(AT_FDCWD, s->stage, 0700) < 0)
 		return err_sys(e, errno, "create %s", s->stage);
@@ -461,8 +589,12 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox *sb, struct isc_e
 		r = -EPIPE;
 		goto fail;
 	}
-	/* the child reports its child: isc-init, made our child by CLONE_PARENT */
-	if (read(sv[0], &grand, sizeof(grand)) != sizeof(grand) || grand <= 0) {
+	/* the child reports its child (isc-init, made our child by
+	 * CLONE_PARENT), which sends its console and seccomp listener: in
+	 * whatever order they arrive */
+	int got = sandbox_recv_setup(sv[0], &grand, s->stdio ? NULL : &sb->console,
+				     s->confine->seccomp ? &sb->notify : NULL);
+	if (grand <= 0) {
 		r = -EPROTO;
 		snprintf(why, sizeof(why), "namespace setup failed");
 		goto fail;
@@ -476,15 +608,9 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox *sb, struct isc_e
 		snprintf(why, sizeof(why), "pidfd_open: %s", strerror(errno));
 		goto fail;
 	}
-	if (!s->stdio) {
-		int fds[1];
-		size_t nf = 1;
-		char b;
-		if (fd_recv(sv[0], &b, 1, fds, &nf) <= 0 || nf != 1) {
-			r = -EPROTO;
-			goto fail_init;
-		}
-		sb->console = fds[0];
+	if (got < 0) {
+		r = got;
+		goto fail_init;
 	}
 	/* isc-init's exec closes the pipe; anything read is its failure */
 	ssize_t k = read_all(errp[0], why, sizeof(why) - 1);

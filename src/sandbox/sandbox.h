@@ -10,14 +10,20 @@ struct sandbox_spec {
 	const char *name;               /* hostname */
 	uint32_t uid;                   /* first host uid/gid of the ISC's range */
 	enum isc_profile profile;
+	bool writable;                  /* maintenance boot: the whole root is an overlay (layer rootw) */
+	bool trusted_root;              /* read-only boot whose root is that overlay, mounted
+					 * read-only, so login -T can write through it */
 	int image_fd;                   /* verified erofs image */
 	const char *layers;             /* host path: persistent upper layers */
+	const char *var_layers;         /* host path holding the var layer when /var is bounded */
 	const char *volumes_dir;        /* host path: persistent volumes */
 	char *const *volumes;
 	uint64_t tmp_size;
 	const char *stage;              /* host path where the root is assembled */
+	int scratch;                    /* detached mount for /scratch, -1: none */
 	int init_fd;                    /* sealed memfd holding isc-init */
 	char *const *init_argv;
+	const char *info;               /* ISC_INFO for isc-init: "key: value;..." */
 	const int *stdio;               /* NULL: a console pty */
 	struct cgroup *cg;
 	const struct confine *confine;
@@ -28,6 +34,7 @@ struct sandbox {
 	int pidfd;
 	int console;                    /* pty master, -1 with stdio */
 	int devlog;                     /* datagram socket behind /dev/log */
+	int notify;                     /* seccomp listener of isc-init's filter, or -1 */
 	int userns;
 };
 
@@ -51,5 +58,33 @@ struct sandbox_login {
 	char *const *argv;
 	char *const *envp;
 	int sock;                       /* receives the pty master when tty */
+	bool trusted;                   /* login -T: writable root, own pid ns and devpts */
+	const char *stage;              /* trusted: the host path of the ISC's root */
 };
-pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, struct isc_err *e);
+pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, int *notify, struct isc_err *e);
+/* Fill c->writable with the paths the profile, /scratch and the volumes
+ * make writable inside the ISC (Landlock's allow list). */
+void sandbox_confine_paths(const struct sandbox_spec *s, struct confine *c);
+
+/* /scratch: an ext4 of size bytes in the file img (in the pool), through a
+ * loop device, its directory encrypted with a random key that only the
+ * kernel holds.  Destroying removes the key and the file. */
+struct scratch {
+	int mnt;                        /* detached mount of the encrypted directory */
+	uint8_t id[16];                 /* its fscrypt key identifier */
+};
+int scratch_create(const char *img, uint64_t size, uint32_t uid, struct scratch *s, struct isc_err *e);
+void scratch_destroy(const char *img, struct scratch *s);
+
+/* The merged tree of a maintenance session, for its commit: a read-only
+ * overlay of the upper directory (host uids uid.. shifted back to 0..,
+ * through an idmapped mount) over the image, mounted on mountpoint (in the
+ * caller's private mount namespace).  Unmount with umount2(MNT_DETACH). */
+int sandbox_commit_view(int image_fd, const char *upper, uint32_t uid, const char *mountpoint,
+			struct isc_err *e);
+
+/* A bounded /var (var-size): an ext4 of size bytes in img, made at first
+ * use, mounted on mountpoint for the var layer.  img lives in the ISC's
+ * encrypted data: its blocks are encrypted once, as that file's. */
+int varfs_attach(const char *img, uint64_t size, const char *mountpoint, struct isc_err *e);
+void varfs_detach(const char *mountpoint);

@@ -18,6 +18,8 @@ static void fuzz_service_file(const char *text, size_t len)
 		return;
 	}
 	assert(c.argv && c.argv[0][0] == '/' && strv_length(c.argv) <= SVC_ARGS_MAX);
+	for (unsigned cap = 0; cap < 64; cap++)   /* caps= holds known capabilities only */
+		assert(!(c.caps & (1ULL << cap)) || (c.caps_set && svc_cap_name(cap)));
 	assert(svc_conf_format(&c, &canon) == 0);
 	if (strlen(canon) > SVC_FILE_MAX) {   /* escaping grew a file already near the bound */
 		free(canon);
@@ -65,6 +67,8 @@ static void fuzz_reply(const char *text, size_t len)
 {
 	struct proto_reply rp;
 	if (proto_reply_parse(text, len, &rp) == 0 && rp.body)
+		assert(rp.body >= text && rp.body + rp.body_len == text + len);
+	if (proto_info_parse(text, len, &rp) == 0 && rp.ok)
 		assert(rp.body >= text && rp.body + rp.body_len == text + len);
 }
 

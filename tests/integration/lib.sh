@@ -7,6 +7,8 @@ ISCADM=$(readlink -f "$B/iscadm")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 T=$(mktemp -d /tmp/isc-it.XXXXXX)
 export ISC_ROOT=$T/root
+# generated key files of this root only (never /etc/isc/keys)
+export ISC_KEYDIR=$T/keys
 TEST_ISCS=""
 
 iscadm() { "$ISCADM" "$@"; }

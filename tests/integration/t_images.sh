@@ -36,3 +36,18 @@ out=$(in_isc it-deb 'dpkg --purge --force-all apt' 2>&1) && fail "dpkg succeeded
 ok "package manager fails with Read-only file system"
 in_isc it-deb 'echo ok > /var/tmp/x && cat /var/tmp/x' | grep -q ok || fail "deb /var/tmp"
 iscadm halt it-deb
+
+# ... and succeeds in a transient maintenance boot, the result persisting read-only.
+# (No network inside yet: the package comes in through a volume.)
+(cd "$T" && apt-get download -q hello >/dev/null 2>&1) || fail "apt-get download hello"
+iscadm set it-deb volume=/srv || fail "set volume"
+vol="$ISC_ROOT/pool/isc/it-deb/data/volumes/srv"
+mkdir -p "$vol" && cp "$T"/hello_*.deb "$vol/hello.deb" && chmod 644 "$vol/hello.deb"
+iscadm boot -W it-deb -- dpkg -i /srv/hello.deb >/dev/null || fail "boot -W dpkg -i: $(iscadm console it-deb | tail -5)"
+iscadm list -p | grep -q "^it-deb:running:fixed-configuration:R:" || fail "not read-only after -W"
+[ "$(in_isc it-deb hello)" = "Hello, world!" ] || fail "hello not installed"
+in_isc it-deb 'dpkg -s hello' | grep -q "Status: install ok installed" || fail "dpkg state not committed"
+out=$(in_isc it-deb 'dpkg -r hello' 2>&1) && fail "dpkg -r succeeded read-only"
+iscadm history it-deb | tail -1 | grep -q " -W " || fail "no -W version"
+ok "dpkg -i under boot -W persists; read-only again afterwards"
+iscadm halt it-deb

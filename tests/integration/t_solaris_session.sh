@@ -50,7 +50,7 @@ ok "login returns the command's status"
 iscadm console $N | grep -q "isc-init: httpd online" || fail "console: $(iscadm console $N)"
 in_isc $N 'logger -t probe hello-from-inside'
 sleep 0.3
-grep -q "hello-from-inside" "$ISC_ROOT/pool/isc/$N/syslog" || fail "/dev/log not recorded"
+grep -q "hello-from-inside" "$ISC_ROOT/pool/isc/$N/data/syslog" || fail "/dev/log not recorded"
 ok "console and /dev/log recorded on the host"
 iscadm halt $N || fail "halt"
 [ "$(iscadm list -p | grep "^$N:")" = "$N:installed:fixed-configuration:-:base" ] || fail "after halt"

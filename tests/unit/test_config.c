@@ -23,7 +23,18 @@ static const char canonical[] =
 	"profile=strict\n"
 	"uid=" UID_OK "\n"
 	"created=1700000000\n"
+	"encryption-root=shared\n"
+	"memory=2147483648\n"
+	"pids=2048\n"
+	"cpu=0.5\n"
+	"cpu-weight=200\n"
 	"tmp-size=134217728\n"
+	"scratch-size=268435456\n"
+	"var-size=1073741824\n"
+	"limitpriv=default,-kill,+net_raw\n"
+	"mdwe=off\n"
+	"seccomp=on\n"
+	"landlock=on\n"
 	"volume=/srv/data\n"
 	"volume=/var/lib/postgresql\n";
 
@@ -65,7 +76,18 @@ static void test_canonical_roundtrip(void **state)
 	assert_int_equal(c.profile, PROFILE_STRICT);
 	assert_int_equal(c.uid, 1000065536u);
 	assert_int_equal(c.created, 1700000000);
+	assert_string_equal(c.encryption_root, "shared");
+	assert_string_equal(config_key_root(&c), "shared");
+	assert_int_equal(c.memory, 2ULL << 30);
 	assert_int_equal(c.tmp_size, 128ULL << 20);
+	assert_int_equal(c.scratch_size, 256ULL << 20);
+	assert_int_equal(c.pids, 2048);
+	assert_int_equal(c.cpu_milli, 500);
+	assert_int_equal(c.cpu_weight, 200);
+	assert_string_equal(c.limitpriv, "default,-kill,+net_raw");
+	assert_false(c.mdwe);
+	assert_true(c.seccomp);
+	assert_true(c.landlock);
 	assert_string_equal(c.volumes[0], "/srv/data");
 	assert_string_equal(c.volumes[1], "/var/lib/postgresql");
 	assert_null(c.volumes[2]);
@@ -85,9 +107,18 @@ static void test_noncanonical_input(void **state)
 		"# made by hand\n"
 		"\n"
 		"volume=/srv/data\n"
+		"scratch-size=256M\n"
 		"tmp-size=128M\n"
 		"uid=" UID_OK "\n"
+		"encryption-root=shared\n"
 		"profile=strict\n"
+		"memory=2G\n"
+		"cpu=0.500\n"
+		"mdwe=off\n"
+		"pids=2048\n"
+		"limitpriv=default,-kill,+net_raw\n"
+		"cpu-weight=200\n"
+		"var-size=1G\n"
 		"image-digest=" DIGEST "\n"
 		"image=debian-12\n"
 		"created=1700000000\n"
@@ -107,7 +138,10 @@ static void test_defaults(void **state)
 	char *d = dump_of(minimal);
 	assert_string_equal(d,
 		"name=web\nimage=debian-12\nimage-digest=" DIGEST "\n"
-		"profile=fixed-configuration\nuid=" UID_OK "\ncreated=0\ntmp-size=67108864\n");
+		"profile=fixed-configuration\nuid=" UID_OK "\ncreated=0\n"
+		"encryption-root=web\nmemory=1073741824\npids=1024\ncpu=none\ncpu-weight=100\n"
+		"tmp-size=67108864\nscratch-size=67108864\nvar-size=none\nlimitpriv=default\nmdwe=on\nseccomp=on\n"
+		"landlock=on\n");
 	free(d);
 }
 
@@ -191,6 +225,26 @@ static const struct bad_config bad_configs[] = {
 	  "config line 4: unknown profile 'lax' (strict, fixed-configuration, flexible-configuration, none)" },
 	{ "tmp-size small", HEAD "tmp-size=512k\n", EINVAL,
 	  "config line 4: tmp-size '512k': expected a size of at least 1M (e.g. 64M)" },
+	{ "encryption-root invalid", HEAD "encryption-root=-x\n", EINVAL,
+	  "config line 4: encryption-root '-x': invalid name" },
+	{ "encryption-root empty", HEAD "encryption-root=\n", EINVAL,
+	  "config line 4: encryption-root '': invalid name" },
+	{ "encryption-root path", HEAD "encryption-root=../web\n", EINVAL,
+	  "config line 4: encryption-root '../web': invalid name" },
+	{ "encryption-root other @", HEAD "encryption-root=@pool\n", EINVAL,
+	  "config line 4: encryption-root '@pool': invalid name" },
+	{ "encryption-root @ephemeral spaced", HEAD "encryption-root=@ephemeral \n", EINVAL,
+	  "config line 4: encryption-root '@ephemeral ': invalid name" },
+	{ "encryption-root @EPHEMERAL", HEAD "encryption-root=@EPHEMERAL\n", EINVAL,
+	  "config line 4: encryption-root '@EPHEMERAL': invalid name" },
+	{ "encryption-root 64 bytes", HEAD "encryption-root=" DIGEST "\n", EINVAL,
+	  "config line 4: encryption-root '" DIGEST "': invalid name" },
+	{ "scratch-size small", HEAD "scratch-size=4M\n", EINVAL,
+	  "config line 4: scratch-size '4M': expected a size from 8M to 1T (e.g. 64M)" },
+	{ "scratch-size big", HEAD "scratch-size=2T\n", EINVAL,
+	  "config line 4: scratch-size '2T': expected a size from 8M to 1T (e.g. 64M)" },
+	{ "memory small", HEAD "memory=8M\n", EINVAL,
+	  "config line 4: memory '8M': expected a size of at least 16M (e.g. 1G)" },
 	{ "volume relative", HEAD "volume=srv\n", EINVAL,
 	  "config line 4: volume 'srv': must be an absolute path below /" },
 	{ "volume system", HEAD "volume=/etc\n", EINVAL,
@@ -304,6 +358,360 @@ static void test_set_tmp_size(void **state)
 		assert_int_equal(c.tmp_size, 1ULL << 20);
 	}
 	config_free(&c);
+}
+
+static void test_set_scratch_size(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	char v[64];
+	minimal_config(&c);
+	assert_int_equal(c.scratch_size, 64ULL << 20);
+	assert_int_equal(config_set(&c, "scratch-size=1G", &e), 0);
+	assert_int_equal(c.scratch_size, 1ULL << 30);
+	assert_int_equal(config_get(&c, "scratch-size", v, sizeof(v)), 0);
+	assert_string_equal(v, "1073741824");
+	assert_int_equal(config_set(&c, "scratch-size=1T", &e), 0);     /* the maximum */
+	assert_int_equal(c.scratch_size, 1ULL << 40);
+	assert_int_equal(config_set(&c, "scratch-size=1024GiB", &e), 0);
+	assert_int_equal(c.scratch_size, 1ULL << 40);
+	assert_int_equal(config_set(&c, "scratch-size=8388608", &e), 0); /* the minimum */
+	assert_int_equal(c.scratch_size, 8ULL << 20);
+	/* the tmpfs size is another property */
+	assert_int_equal(c.tmp_size, 64ULL << 20);
+	const char *bad[] = { "8388607", "7M", "4096k", "0", "", "abc", "-8M", "8 M", "1025G",
+			      "1099511627777", "2T", "99999999999T" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char kv[64], want[128];
+		snprintf(kv, sizeof(kv), "scratch-size=%s", bad[i]);
+		snprintf(want, sizeof(want), "scratch-size '%s': expected a size from 8M to 1T (e.g. 64M)", bad[i]);
+		assert_int_equal(config_set(&c, kv, &e), -EINVAL);
+		assert_string_equal(e.msg, want);
+		assert_int_equal(c.scratch_size, 8ULL << 20);
+	}
+	/* what was set is what the dump keeps */
+	char *d = config_dump(&c);
+	assert_non_null(strstr(d, "\ntmp-size=67108864\nscratch-size=8388608\n"));
+	char *d2 = dump_of(d);
+	assert_string_equal(d2, d);
+	free(d);
+	free(d2);
+	config_free(&c);
+}
+
+static void test_set_memory(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	char v[64];
+	minimal_config(&c);
+	assert_int_equal(c.memory, 1ULL << 30);
+	assert_int_equal(config_set(&c, "memory=4G", &e), 0);
+	assert_int_equal(config_get(&c, "memory", v, sizeof(v)), 0);
+	assert_string_equal(v, "4294967296");
+	assert_int_equal(config_set(&c, "memory=16M", &e), 0);    /* the minimum */
+	assert_int_equal(c.memory, 16ULL << 20);
+	const char *bad[] = { "16777215", "8M", "0", "", "1X", "-1G" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char kv[64], want[128];
+		snprintf(kv, sizeof(kv), "memory=%s", bad[i]);
+		snprintf(want, sizeof(want), "memory '%s': expected a size of at least 16M (e.g. 1G)", bad[i]);
+		assert_int_equal(config_set(&c, kv, &e), -EINVAL);
+		assert_string_equal(e.msg, want);
+		assert_int_equal(c.memory, 16ULL << 20);
+	}
+	config_free(&c);
+}
+
+/* ---- limits and confinement: pids, cpu, cpu-weight, limitpriv, mdwe, seccomp, landlock ---- */
+
+/* Accepted, and what get and the dump then say (the canonical form). */
+static const struct good_value {
+	const char *key, *value, *canonical;
+} good_values[] = {
+	{ "pids", "16", "16" },                 /* the minimum */
+	{ "pids", "4194304", "4194304" },       /* the kernel's pid_max limit */
+	{ "pids", "2048", "2048" },
+	{ "pids", "0016", "16" },
+	{ "cpu", "none", "none" },
+	{ "cpu", "0.5", "0.5" },
+	{ "cpu", "2", "2" },
+	{ "cpu", "1.25", "1.25" },
+	{ "cpu", "0.01", "0.01" },              /* the minimum */
+	{ "cpu", "0.010", "0.01" },
+	{ "cpu", "0.500", "0.5" },
+	{ "cpu", "1.250", "1.25" },
+	{ "cpu", "2.0", "2" },
+	{ "cpu", "1023.999", "1023.999" },
+	{ "cpu", "1024", "1024" },              /* the maximum */
+	{ "cpu", "1024.000", "1024" },
+	{ "cpu", "00.5", "0.5" },
+	{ "cpu", "1.", "1" },                   /* a bare point is taken as .0 */
+	{ "cpu-weight", "1", "1" },
+	{ "cpu-weight", "100", "100" },
+	{ "cpu-weight", "10000", "10000" },
+	{ "limitpriv", "default", "default" },
+	{ "limitpriv", "none", "none" },
+	{ "limitpriv", "default,-kill,+net_raw", "default,-kill,+net_raw" },
+	{ "limitpriv", "net_raw", "net_raw" },  /* kept as written, not expanded */
+	{ "limitpriv", "none,+net_bind_service", "none,+net_bind_service" },
+	{ "mdwe", "on", "on" },
+	{ "mdwe", "off", "off" },
+	{ "seccomp", "on", "on" },
+	{ "seccomp", "off", "off" },
+	{ "landlock", "on", "on" },
+	{ "landlock", "off", "off" },
+};
+
+static void test_value_accepted(void **state)
+{
+	const struct good_value *g = *state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	char text[512], v[300], want[300];
+
+	/* in a file */
+	snprintf(text, sizeof(text), "%s%s=%s\n", minimal, g->key, g->value);
+	if (config_parse(text, &c, &e) < 0)
+		fail_msg("%s=%s refused: %s", g->key, g->value, e.msg);
+	assert_int_equal(config_get(&c, g->key, v, sizeof(v)), 0);
+	assert_string_equal(v, g->canonical);
+	char *d = config_dump(&c);
+	snprintf(want, sizeof(want), "\n%s=%s\n", g->key, g->canonical);
+	assert_non_null(strstr(d, want));
+	char *d2 = dump_of(d);
+	assert_string_equal(d2, d);
+	config_free(&c);
+
+	/* and by the operator: the same result */
+	minimal_config(&c);
+	snprintf(text, sizeof(text), "%s=%s", g->key, g->value);
+	if (config_set(&c, text, &e) < 0)
+		fail_msg("set %s refused: %s", text, e.msg);
+	char *d3 = config_dump(&c);
+	assert_string_equal(d3, d);
+	free(d);
+	free(d2);
+	free(d3);
+	config_free(&c);
+}
+
+/* What the cgroup code gets: thousandths of a CPU, 0 for no quota. */
+static void test_cpu_milli(void **state)
+{
+	(void)state;
+	static const struct { const char *v; uint32_t milli; } cases[] = {
+		{ "none", 0 }, { "0.01", 10 }, { "0.5", 500 }, { "1.25", 1250 }, { "1.2", 1200 },
+		{ "2", 2000 }, { "1.", 1000 }, { "1023.999", 1023999 }, { "1024", 1024000 },
+	};
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	minimal_config(&c);
+	assert_int_equal(c.cpu_milli, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char kv[64];
+		snprintf(kv, sizeof(kv), "cpu=%s", cases[i].v);
+		assert_int_equal(config_set(&c, kv, &e), 0);
+		if (c.cpu_milli != cases[i].milli)
+			fail_msg("%s: cpu_milli %u, want %u", kv, c.cpu_milli, cases[i].milli);
+	}
+	/* a refusal keeps the last value */
+	assert_int_equal(config_set(&c, "cpu=0.001", &e), -EINVAL);
+	assert_int_equal(c.cpu_milli, 1024000);
+	config_free(&c);
+}
+
+#define PIDS_MSG(v) "pids '" v "': expected 16 to 4194304"
+#define CPU_MSG(v) "cpu '" v "': expected none or CPUs from 0.01 (e.g. 0.5, 2)"
+#define WEIGHT_MSG(v) "cpu-weight '" v "': expected 1 to 10000 (100 is a fair share)"
+#define ONOFF_MSG(k, v) k " '" v "': expected on or off"
+
+/* Refused, with this message, leaving the config as it was. */
+static const struct bad_value {
+	const char *key, *value, *msg;
+} bad_values[] = {
+	{ "pids", "15", PIDS_MSG("15") },
+	{ "pids", "0", PIDS_MSG("0") },
+	{ "pids", "4194305", PIDS_MSG("4194305") },
+	{ "pids", "", PIDS_MSG("") },
+	{ "pids", "-16", PIDS_MSG("-16") },
+	{ "pids", "+16", PIDS_MSG("+16") },
+	{ "pids", "16x", PIDS_MSG("16x") },
+	{ "pids", "1e3", PIDS_MSG("1e3") },
+	{ "pids", "0x20", PIDS_MSG("0x20") },
+	{ "pids", "16 ", PIDS_MSG("16 ") },
+	{ "pids", "max", PIDS_MSG("max") },
+	{ "pids", "18446744073709551616", PIDS_MSG("18446744073709551616") },
+	{ "cpu", "0", CPU_MSG("0") },
+	{ "cpu", "0.0", CPU_MSG("0.0") },
+	{ "cpu", "-1", CPU_MSG("-1") },
+	{ "cpu", "+1", CPU_MSG("+1") },
+	{ "cpu", "0.001", CPU_MSG("0.001") },
+	{ "cpu", "0.009", CPU_MSG("0.009") },
+	{ "cpu", "1.2345", CPU_MSG("1.2345") },
+	{ "cpu", "0.5000", CPU_MSG("0.5000") },  /* at most three places, even zeros */
+	{ "cpu", ".5", CPU_MSG(".5") },
+	{ "cpu", ".", CPU_MSG(".") },
+	{ "cpu", "", CPU_MSG("") },
+	{ "cpu", "abc", CPU_MSG("abc") },
+	{ "cpu", "None", CPU_MSG("None") },
+	{ "cpu", "1,5", CPU_MSG("1,5") },
+	{ "cpu", "1e2", CPU_MSG("1e2") },
+	{ "cpu", " 1", CPU_MSG(" 1") },
+	{ "cpu", "1 ", CPU_MSG("1 ") },
+	{ "cpu", "1.5x", CPU_MSG("1.5x") },
+	{ "cpu", "1024.001", CPU_MSG("1024.001") },
+	{ "cpu", "1025", CPU_MSG("1025") },
+	{ "cpu", "99999", CPU_MSG("99999") },
+	{ "cpu", "4294968", CPU_MSG("4294968") },   /* x1000 would wrap 32 bits */
+	{ "cpu", "99999999999999999999", CPU_MSG("99999999999999999999") },
+	{ "cpu-weight", "0", WEIGHT_MSG("0") },
+	{ "cpu-weight", "10001", WEIGHT_MSG("10001") },
+	{ "cpu-weight", "-1", WEIGHT_MSG("-1") },
+	{ "cpu-weight", "+5", WEIGHT_MSG("+5") },
+	{ "cpu-weight", "1.5", WEIGHT_MSG("1.5") },
+	{ "cpu-weight", "", WEIGHT_MSG("") },
+	{ "cpu-weight", "abc", WEIGHT_MSG("abc") },
+	{ "cpu-weight", "4294967396", WEIGHT_MSG("4294967396") },   /* 100 + 2^32 */
+	{ "limitpriv", "", "limitpriv: empty (use default, none, +cap, -cap)" },
+	{ "limitpriv", "default,", "limitpriv 'default,': empty item" },
+	{ "limitpriv", "default,,kill", "limitpriv 'default,,kill': empty item" },
+	{ "limitpriv", "+CAP_KILL", "limitpriv: bad capability name 'CAP_KILL'" },
+	{ "limitpriv", "+cap_kill", "limitpriv: unknown capability 'cap_kill'" },
+	{ "limitpriv", "+nosuchcap", "limitpriv: unknown capability 'nosuchcap'" },
+	{ "limitpriv", "+ kill", "limitpriv: bad capability name ' kill'" },
+	{ "limitpriv", "-", "limitpriv: unknown capability ''" },
+	{ "mdwe", "", ONOFF_MSG("mdwe", "") },
+	{ "mdwe", "ON", ONOFF_MSG("mdwe", "ON") },
+	{ "mdwe", "1", ONOFF_MSG("mdwe", "1") },
+	{ "mdwe", "true", ONOFF_MSG("mdwe", "true") },
+	{ "mdwe", "on ", ONOFF_MSG("mdwe", "on ") },
+	{ "seccomp", "yes", ONOFF_MSG("seccomp", "yes") },
+	{ "seccomp", "0", ONOFF_MSG("seccomp", "0") },
+	{ "seccomp", "of", ONOFF_MSG("seccomp", "of") },
+	{ "landlock", "Off", ONOFF_MSG("landlock", "Off") },
+	{ "landlock", " off", ONOFF_MSG("landlock", " off") },
+	{ "landlock", "none", ONOFF_MSG("landlock", "none") },
+};
+
+static void test_value_refused(void **state)
+{
+	const struct bad_value *b = *state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	char text[512], want[512];
+
+	/* by the operator: refused, nothing changed */
+	minimal_config(&c);
+	char *before = config_dump(&c);
+	snprintf(text, sizeof(text), "%s=%s", b->key, b->value);
+	int r = config_set(&c, text, &e);
+	if (r != -EINVAL || e.code != EINVAL || !STREQ(e.msg, b->msg))
+		fail_msg("set %s: got %d '%s', want -EINVAL '%s'", text, r, e.msg, b->msg);
+	char *after = config_dump(&c);
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	config_free(&c);
+
+	/* in a file: the same, with the line */
+	snprintf(text, sizeof(text), "%s%s=%s\n", minimal, b->key, b->value);
+	snprintf(want, sizeof(want), "config line 5: %s", b->msg);
+	err_clear(&e);
+	r = config_parse(text, &c, &e);
+	if (r != -EINVAL || !STREQ(e.msg, want))
+		fail_msg("parse %s=%s: got %d '%s', want -EINVAL '%s'", b->key, b->value, r, e.msg, want);
+}
+
+/* limitpriv is kept as written: up to 255 bytes. */
+static void test_limitpriv_length(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	char kv[300] = "limitpriv=none,", v[300];
+	for (int i = 0; i < 49; i++)
+		strcat(kv, "kill,");
+	strcat(kv, "+kill");
+	assert_int_equal(strlen(kv + 10), 255);
+	minimal_config(&c);
+	if (config_set(&c, kv, &e) < 0)
+		fail_msg("255 bytes refused: %s", e.msg);
+	assert_int_equal(config_get(&c, "limitpriv", v, sizeof(v)), 0);
+	assert_string_equal(v, kv + 10);
+	char *d = config_dump(&c);
+	char *d2 = dump_of(d);
+	assert_string_equal(d2, d);
+	free(d2);
+
+	memmove(kv + 16, kv + 15, strlen(kv + 15) + 1);   /* "none,+kill,kill,..." */
+	kv[15] = '+';
+	assert_int_equal(strlen(kv + 10), 256);
+	assert_int_equal(config_set(&c, kv, &e), -EINVAL);
+	assert_string_equal(e.msg, "limitpriv: too long");
+	char *after = config_dump(&c);
+	assert_string_equal(after, d);
+	free(after);
+	free(d);
+	config_free(&c);
+}
+
+/* encryption-root is fixed at create: its own name unless another ISC's
+ * key (--encryption-root) or none kept at all (run --rm). */
+static void test_encryption_root(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	char v[128];
+
+	/* unset: the ISC is its own root, and the dump says so */
+	minimal_config(&c);
+	assert_string_equal(c.encryption_root, "");
+	assert_int_equal(config_get(&c, "encryption-root", v, sizeof(v)), 0);
+	assert_string_equal(v, "web");
+	assert_string_equal(config_key_root(&c), "web");
+	char *d = config_dump(&c);
+	assert_non_null(strstr(d, "\nencryption-root=web\n"));
+	config_free(&c);
+	assert_int_equal(config_parse(d, &c, &e), 0);
+	assert_string_equal(config_key_root(&c), "web");
+	char *d2 = config_dump(&c);
+	assert_string_equal(d2, d);
+	free(d);
+	free(d2);
+	config_free(&c);
+
+	static const char *const roots[] = {
+		ISC_KEY_EPHEMERAL, "db", "web",
+		"a23456789012345678901234567890123456789012345678901234567890123",  /* 63 */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(roots); i++) {
+		char text[512];
+		snprintf(text, sizeof(text), "%sencryption-root=%s\n", minimal, roots[i]);
+		if (config_parse(text, &c, &e) < 0)
+			fail_msg("encryption-root=%s refused: %s", roots[i], e.msg);
+		assert_string_equal(c.encryption_root, roots[i]);
+		assert_string_equal(config_key_root(&c), roots[i]);
+		assert_int_equal(config_get(&c, "encryption-root", v, sizeof(v)), 0);
+		assert_string_equal(v, roots[i]);
+		d = config_dump(&c);
+		char want[128];
+		snprintf(want, sizeof(want), "\ncreated=0\nencryption-root=%s\nmemory=", roots[i]);
+		assert_non_null(strstr(d, want));
+		d2 = dump_of(d);
+		assert_string_equal(d2, d);
+		free(d);
+		free(d2);
+		/* and an operator cannot move an ISC to another key */
+		assert_int_equal(config_set(&c, "encryption-root=web", &e), -EPERM);
+		assert_string_equal(c.encryption_root, roots[i]);
+		config_free(&c);
+	}
+	assert_string_equal(ISC_KEY_EPHEMERAL, "@ephemeral");
+	assert_false(name_valid(ISC_KEY_EPHEMERAL));   /* no ISC can be called that */
 }
 
 struct bad_volume {
@@ -453,7 +861,7 @@ static void test_set_volume_duplicate_and_limit(void **state)
 	strcat(more, "volume=/data/17\n");
 	struct isc_config c2;
 	assert_int_equal(config_parse(more, &c2, &e), -E2BIG);
-	assert_string_equal(e.msg, "config line 24: at most 16 volumes");
+	assert_string_equal(e.msg, "config line 35: at most 16 volumes");
 	free(more);
 	free(d);
 	free(d2);
@@ -473,6 +881,9 @@ static void test_set_read_only_and_malformed(void **state)
 		{ "image=other", EPERM, "property 'image' is read-only" },
 		{ "image-digest=" DIGEST, EPERM, "property 'image-digest' is read-only" },
 		{ "created=1", EPERM, "property 'created' is read-only" },
+		{ "encryption-root=other", EPERM, "property 'encryption-root' is read-only" },
+		{ "encryption-root=@ephemeral", EPERM, "property 'encryption-root' is read-only" },
+		{ "encryption-root=", EPERM, "property 'encryption-root' is read-only" },
 		{ "colour=blue", EINVAL, "unknown property 'colour'" },
 		{ "noequals", EINVAL, "malformed property 'noequals' (expected key=value)" },
 		{ "=value", EINVAL, "malformed property '=value' (expected key=value)" },
@@ -511,7 +922,11 @@ static void test_get(void **state)
 	static const struct { const char *k, *v; } kv[] = {
 		{ "name", "web" }, { "image", "debian-12" }, { "image-digest", DIGEST },
 		{ "profile", "strict" }, { "uid", UID_OK }, { "created", "1700000000" },
-		{ "tmp-size", "134217728" }, { "volume", "/srv/data,/var/lib/postgresql" },
+		{ "encryption-root", "shared" }, { "memory", "2147483648" },
+		{ "pids", "2048" }, { "cpu", "0.5" }, { "cpu-weight", "200" },
+		{ "tmp-size", "134217728" }, { "scratch-size", "268435456" },
+		{ "var-size", "1073741824" }, { "limitpriv", "default,-kill,+net_raw" }, { "mdwe", "off" }, { "seccomp", "on" },
+		{ "landlock", "on" }, { "volume", "/srv/data,/var/lib/postgresql" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(kv); i++) {
 		assert_int_equal(config_get(&c, kv[i].k, v, sizeof(v)), 0);
@@ -523,7 +938,7 @@ static void test_get(void **state)
 	size_t n = 0;
 	for (; config_keys[n]; n++)
 		assert_int_equal(config_get(&c, config_keys[n], v, sizeof(v)), 0);
-	assert_int_equal(n, 8);
+	assert_int_equal(n, 20);
 	config_free(&c);
 }
 
@@ -748,8 +1163,10 @@ static void test_corpus(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[32 + ARRAY_SIZE(bad_configs) + ARRAY_SIZE(bad_volumes)];
-	static char names[ARRAY_SIZE(bad_configs) + ARRAY_SIZE(bad_volumes)][96];
+	enum { NCASES = ARRAY_SIZE(bad_configs) + ARRAY_SIZE(bad_volumes) + ARRAY_SIZE(good_values) +
+			ARRAY_SIZE(bad_values) };
+	struct CMUnitTest tests[32 + NCASES];
+	static char names[NCASES][96];
 	size_t n = 0, k = 0;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_canonical_roundtrip);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_noncanonical_input);
@@ -764,6 +1181,23 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_parse_failure_frees);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_profile);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_tmp_size);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_scratch_size);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_memory);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_encryption_root);
+	for (size_t i = 0; i < ARRAY_SIZE(good_values); i++, k++) {
+		snprintf(names[k], sizeof(names[k]), "value_accepted (%s=%s)", good_values[i].key,
+			 good_values[i].value);
+		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_value_accepted, (void *)&good_values[i]);
+		tests[n++].name = names[k];
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad_values); i++, k++) {
+		snprintf(names[k], sizeof(names[k]), "value_refused (%s=%s)", bad_values[i].key,
+			 bad_values[i].value);
+		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_value_refused, (void *)&bad_values[i]);
+		tests[n++].name = names[k];
+	}
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_limitpriv_length);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cpu_milli);
 	for (size_t i = 0; i < ARRAY_SIZE(bad_volumes); i++, k++) {
 		snprintf(names[k], sizeof(names[k]), "set_volume_rejects (%s)", bad_volumes[i].v);
 		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_set_volume_rejects, (void *)&bad_volumes[i]);

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include "services.h"
+#include "testutil.h"
 
 #define UNUSED __attribute__((unused))
 
@@ -68,6 +69,72 @@ static void test_parse_full(void **state UNUSED)
 	assert_string_equal(c.after[1], "cache");
 	assert_string_equal(c.dir, "/var/www");
 	svc_conf_free(&c);
+}
+
+/* caps=: parsed by name, canonical in number order, none, strict */
+static void test_parse_caps(void **state UNUSED)
+{
+	struct svc_conf c;
+	struct isc_err e;
+	assert_int_equal(parse("exec=/a\ncaps=setuid,net_bind_service\n", &c, &e), 0);
+	assert_true(c.caps_set);
+	assert_int_equal(c.caps, (1ULL << 7) | (1ULL << 10));
+	char *out = NULL;
+	assert_int_equal(svc_conf_format(&c, &out), 0);
+	assert_non_null(strstr(out, "\ncaps=setuid,net_bind_service\n"));
+	free(out);
+	svc_conf_free(&c);
+	assert_int_equal(parse("exec=/a\ncaps=none\n", &c, &e), 0);
+	assert_true(c.caps_set);
+	assert_int_equal(c.caps, 0);
+	assert_int_equal(svc_conf_format(&c, &out), 0);
+	assert_non_null(strstr(out, "\ncaps=none\n"));
+	free(out);
+	svc_conf_free(&c);
+	assert_int_equal(parse("exec=/a\n", &c, &e), 0);
+	assert_false(c.caps_set);
+	svc_conf_free(&c);
+	/* blanks around the value go, like for every key; a non-root user may list caps */
+	assert_int_equal(parse("exec=/a\nuser=www\ncaps= kill \n", &c, &e), 0);
+	assert_int_equal(c.caps, 1ULL << 5);
+	svc_conf_free(&c);
+	static const char *bad[] = {
+		"caps=bogus", "caps=CAP_KILL", "caps=cap_kill", "caps=kill,", "caps=,kill",
+		"caps=kill,,setuid", "caps=kill,kill", "caps=kill none", "caps=Kill",
+		"caps=kill, setuid", "caps=kill ,setuid", "caps=none,kill", "caps=kill,none",
+		"caps=,", "caps=all", "caps=net_bind_service\tkill",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "exec=/a\n%s\n", bad[i]);
+		if (parse(text, &c, &e) == 0)
+			fail_msg("accepted: %s", bad[i]);
+		assert_null(c.argv);
+	}
+	expect_error("exec=/a\ncaps=kill,sys_admn\n", EINVAL,
+		     "line 2: caps= \"sys_admn\" is not a capability (names as in capabilities(7), "
+		     "lower case, without cap_; or none)");
+	expect_error("exec=/a\ncaps=kill,\n", EINVAL,
+		     "line 2: caps= \"\" is not a capability (names as in capabilities(7), "
+		     "lower case, without cap_; or none)");
+	expect_error("exec=/a\ncaps=setuid,kill,setuid\n", EINVAL, "line 2: caps= names setuid twice");
+	expect_error("exec=/a\ncaps=kill\ncaps=kill\n", EINVAL, "line 3: duplicate key \"caps\"");
+	expect_error("exec=/a\ncaps=\n", EINVAL, "line 2: empty value for \"caps\"");
+	/* every known name parses, and the whole list round-trips */
+	char all[1024] = "exec=/a\ncaps=";
+	for (unsigned i = 0; svc_cap_name(i); i++)
+		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", i ? "," : "",
+			 svc_cap_name(i));
+	strcat(all, "\n");
+	assert_int_equal(parse(all, &c, &e), 0);
+	assert_int_equal(c.caps, (1ULL << 41) - 1);
+	assert_int_equal(svc_conf_format(&c, &out), 0);
+	assert_string_equal(strstr(out, "\ncaps="), strstr(all, "\ncaps="));
+	free(out);
+	svc_conf_free(&c);
+	assert_string_equal(svc_cap_name(0), "chown");
+	assert_string_equal(svc_cap_name(40), "checkpoint_restore");
+	assert_null(svc_cap_name(41));
 }
 
 static void test_parse_restart_values(void **state UNUSED)
@@ -703,6 +770,26 @@ static void test_sm_dependencies(void **state UNUSED)
 	svc_set_free(&m.set);
 }
 
+/* An unknown capability is that service's configuration error only. */
+static void test_sm_caps_error(void **state UNUSED)
+{
+	static const char *names[] = { "bad", "good", NULL };
+	static const char *texts[] = { "exec=/a\ncaps=net_bind_service,sys_admn\n",
+				       "exec=/b\ncaps=none\n", NULL };
+	struct machine m;
+	machine_init(&m, names, texts);
+	struct svc *bad = svc_set_find(&m.set, "bad"), *good = svc_set_find(&m.set, "good");
+	assert_int_equal(bad->state, SVC_MAINTENANCE);
+	assert_non_null(strstr(bad->error, "bad: line 2: caps= \"sys_admn\" is not a capability"));
+	assert_null(good->error);
+	ev(&m, bad, SVC_EV_START);
+	ev(&m, good, SVC_EV_START);
+	assert_int_equal(bad->state, SVC_MAINTENANCE);
+	assert_int_equal(good->state, SVC_STARTING);
+	assert_int_equal(m.fake.spawns, 1);
+	svc_set_free(&m.set);
+}
+
 static void test_sm_config_error(void **state UNUSED)
 {
 	static const char *names[] = { "bad", NULL };
@@ -892,9 +979,115 @@ static void test_proto_reply(void **state UNUSED)
 		assert_int_equal(rep(bad[i], &rp), -EBADMSG);
 }
 
+static void test_proto_info(void **state UNUSED)
+{
+	struct proto_reply rp;
+	char *body = NULL;
+	size_t lines = 0;
+	/* the supervisor's ISC_INFO: malformed entries are dropped, not passed on */
+	assert_int_equal(proto_info_format("name: web;bad entry;encryption: on (aes-256-xts);:x;k:nospace;"
+					   "mode: read-only", &body, &lines), 0);
+	assert_int_equal(lines, 3);
+	assert_string_equal(body, "name: web\nencryption: on (aes-256-xts)\nmode: read-only\n");
+	char reply[256];
+	snprintf(reply, sizeof(reply), "ok %zu\n%s", lines, body);
+	assert_int_equal(proto_info_parse(reply, strlen(reply), &rp), 0);
+	assert_true(rp.ok);
+	assert_int_equal(rp.body_len, strlen(body));
+	free(body);
+	assert_int_equal(proto_info_format(NULL, &body, &lines), 0);
+	assert_int_equal(lines, 0);
+	assert_string_equal(body, "");
+	free(body);
+	assert_int_equal(proto_info_parse("ok 0\n", 5, &rp), 0);
+	assert_int_equal(proto_info_parse("error isc-init is halting\n", 26, &rp), 0);
+	assert_false(rp.ok);
+	assert_string_equal(rp.message, "isc-init is halting");
+	static const char *bad[] = {
+		"", "ok 1\n", "ok 1\nname web\n", "ok 1\nname: a\nmode: b\n", "ok 2\nname: a\n",
+		"ok 1\nname: \x01\n", "ok 1\n: x\n", "ok 1\nname:\n", "ok x\n", "ok\nname: a\n",
+		"ok\n",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(proto_info_parse(bad[i], strlen(bad[i]), &rp), -EBADMSG);
+	struct proto_request rq;
+	assert_int_equal(proto_request_parse("info", 4, &rq), 0);
+	assert_int_equal(rq.op, PROTO_INFO);
+	assert_int_equal(proto_request_parse("info x", 6, &rq), -EBADMSG);
+}
+
+/* ---- the fuzz corpus: pass/ is accepted, fail/ refused, by file prefix ------ */
+
+static int corpus_user(const char *text, size_t len)
+{
+	_cleanup_free_ char *buf = strndup(text, len);   /* "SPEC\nPASSWD\n--\nGROUP" */
+	assert_non_null(buf);
+	char *passwd = strchr(buf, '\n'), *group = NULL;
+	if (passwd) {
+		*passwd++ = '\0';
+		if ((group = strstr(passwd, "\n--\n"))) {
+			*group = '\0';
+			group += 4;
+		}
+	}
+	struct svc_cred c;
+	struct isc_err e = { 0 };
+	return svc_user_resolve(buf, passwd, group, &c, &e);
+}
+
+static int corpus_svc(const char *file, const char *text, size_t len, bool pass)
+{
+	struct svc_conf c, d;
+	struct isc_err e = { 0 };
+	int r = svc_conf_parse(text, len, &c, &e);
+	if (r < 0 || !pass)
+		return r;
+	char *canon = NULL, *again = NULL;   /* pass/ also round-trips */
+	assert_int_equal(svc_conf_format(&c, &canon), 0);
+	if (svc_conf_parse(canon, strlen(canon), &d, &e) < 0)
+		fail_msg("corpus pass/%s: canonical text refused: %s", file, e.msg);
+	assert_int_equal(svc_conf_format(&d, &again), 0);
+	assert_string_equal(again, canon);
+	free(canon);
+	free(again);
+	svc_conf_free(&c);
+	svc_conf_free(&d);
+	return 0;
+}
+
+static void corpus_one(const char *file, const char *text, size_t len, bool pass)
+{
+	struct proto_request rq;
+	struct proto_reply rp;
+	int r = 0;   /* fail_msg() does not return */
+	if (strncmp(file, "svc-", 4) == 0)
+		r = corpus_svc(file, text, len, pass);
+	else if (strncmp(file, "req-", 4) == 0)
+		r = proto_request_parse(text, len && text[len - 1] == '\n' ? len - 1 : len, &rq);
+	else if (strncmp(file, "reply-", 6) == 0)
+		r = proto_reply_parse(text, len, &rp);
+	else if (strncmp(file, "user-", 5) == 0)
+		r = corpus_user(text, len);
+	else
+		fail_msg("corpus %s: no known prefix (svc-, req-, reply-, user-)", file);
+	if (pass && r < 0)
+		fail_msg("corpus pass/%s refused", file);
+	if (!pass && r == 0)
+		fail_msg("corpus fail/%s accepted", file);
+}
+
+static void test_corpus(void **state UNUSED)
+{
+	assert_true(corpus_each("services", "pass", corpus_one) >= 10);
+	assert_true(corpus_each("services", "fail", corpus_one) >= 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_proto_info),
+		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_parse_caps),
 		cmocka_unit_test(test_parse_minimal_defaults),
 		cmocka_unit_test(test_parse_full),
 		cmocka_unit_test(test_parse_restart_values),
@@ -921,6 +1114,7 @@ int main(void)
 		cmocka_unit_test(test_user_unknown),
 		cmocka_unit_test(test_sm_start_online),
 		cmocka_unit_test(test_sm_crash_loop_maintenance),
+		cmocka_unit_test(test_sm_caps_error),
 		cmocka_unit_test(test_sm_slow_failures_no_maintenance),
 		cmocka_unit_test(test_sm_backoff_cap_and_reset),
 		cmocka_unit_test(test_sm_kill_signal_message),

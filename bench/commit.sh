@@ -1,0 +1,90 @@
+#!/bin/bash
+# bench/commit.sh - time to commit a -w session that changed one small file, against a bare
+# mkfs.erofs of the same merged tree, on the busybox image and a debootstrap minbase image.
+#
+#   bench/commit.sh                 # RUNS=3 by default; needs the Debian archive for debootstrap
+#   ISC_BUILD=build-x bench/commit.sh
+#   NO_DEBOOTSTRAP=1 bench/commit.sh  # busybox only
+#
+# commit = (halt of a -w boot with one changed file) - (halt of a -w boot with no change):
+# the halt itself (TERM to isc-init, teardown) is the same in both and is taken out.
+# mkfs   = mkfs.erofs -zlz4hc (the options isc uses) of the committed image's tree, mounted.
+# Everything lives under one mktemp directory, removed on exit.
+set -euo pipefail
+
+RUNS=${RUNS:-3}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=$(cd "$HERE/.." && pwd)
+case ${ISC_BUILD:=build} in /*) ;; *) ISC_BUILD=$SRC/$ISC_BUILD ;; esac
+ISCADM=$ISC_BUILD/iscadm
+[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+[ -x "$ISCADM" ] || { echo "bench: no $ISCADM (make build)" >&2; exit 1; }
+command -v mkfs.erofs >/dev/null || { echo "bench: mkfs.erofs missing (make deps)" >&2; exit 1; }
+
+W=$(mktemp -d /tmp/isc-bench-commit.XXXXXX)
+export ISC_ROOT=$W/root ISC_KEYDIR=$W/keys ASAN_OPTIONS=detect_leaks=0
+iscadm() { "$ISCADM" "$@"; }
+cleanup() {
+	set +e
+	for n in bb deb; do iscadm halt $n >/dev/null 2>&1; iscadm destroy -f $n >/dev/null 2>&1; done
+	umount "$W/mnt" 2>/dev/null
+	# the last unmounts of a halted ISC may lag a moment behind it
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		iscadm pool close >/dev/null 2>&1 && ! grep -q " $W/root/pool " /proc/self/mountinfo && break
+		sleep 0.5
+	done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+ms() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# halt_ms ISC CHANGE: boot -w, change one small file (or nothing), time the halt
+halt_ms() {
+	iscadm boot -w "$1" >/dev/null
+	[ "$2" = 1 ] && iscadm login "$1" -- sh -c "date +%s%N > /etc/bench-change"
+	local t0; t0=$(ms)
+	iscadm halt "$1"
+	echo $(( ($(ms) - t0) / 1000000 ))
+}
+
+bench_one() {   # NAME SOURCE
+	local n=$1 src=$2
+	echo "== $n: image from $src" >&2
+	iscadm image build "$n-img" --from "$src" >/dev/null
+	iscadm create "$n" --image "$n-img" >/dev/null
+	local with=() without=() mk=()
+	for i in $(seq 1 "$RUNS"); do
+		with+=("$(halt_ms "$n" 1)")
+		without+=("$(halt_ms "$n" 0)")
+	done
+	# the committed image's tree, and a bare mkfs.erofs of it
+	local digest; digest=$(iscadm get "$n" image-digest)
+	mkdir -p "$W/mnt"
+	mount -t erofs -o ro "$ISC_ROOT/pool/images/$digest.erofs" "$W/mnt"
+	for i in $(seq 1 "$RUNS"); do
+		sync; echo 3 > /proc/sys/vm/drop_caches
+		local t0; t0=$(ms)
+		mkfs.erofs --quiet -zlz4hc "$W/bare.erofs" "$W/mnt" >/dev/null
+		mk+=($(( ($(ms) - t0) / 1000000 )))
+		rm -f "$W/bare.erofs"
+	done
+	umount "$W/mnt"
+	local w wo m size
+	w=$(printf '%s\n' "${with[@]}" | median)
+	wo=$(printf '%s\n' "${without[@]}" | median)
+	m=$(printf '%s\n' "${mk[@]}" | median)
+	size=$(du -sh "$ISC_ROOT/pool/images/$digest.erofs" | cut -f1)
+	local c=$(( w - wo ))
+	printf '%-10s %8s %14s %14s %12s %10s\n' "$n" "$size" "${w} ms" "${c} ms" "${m} ms" \
+		"$(awk -v c="$c" -v m="$m" 'BEGIN { printf "%.2fx", m ? c / m : 0 }')"
+}
+
+iscadm pool create --size 4G >/dev/null
+printf '%-10s %8s %14s %14s %12s %10s\n' image size "halt+commit" commit "mkfs.erofs" "commit/mkfs"
+bench_one bb busybox
+if [ -z "${NO_DEBOOTSTRAP:-}" ]; then
+	bench_one deb debootstrap:bookworm
+fi
+echo "(medians of $RUNS; commit = halt with one changed file minus halt with none)"

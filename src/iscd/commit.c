@@ -1,0 +1,160 @@
+/* commit.c - a maintenance session's changes made into a new image version, crash-safe; iscd. */
+#include "commit.h"
+#include "image.h"
+#include "sandbox.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static void layer_path(const char *name, const char *leaf, char *buf, size_t n)
+{
+	snprintf(buf, n, "isc/%s/data/layers/rootw%s%s", name, leaf ? "/" : "", leaf ? leaf : "");
+}
+
+int commit_state_write(const struct pool *p, const char *name, const char *state,
+		       struct isc_err *e)
+{
+	char dir[200], path[220];
+	layer_path(name, NULL, dir, sizeof(dir));
+	layer_path(name, "state", path, sizeof(path));
+	if (mkdir_p_at(p->dirfd, dir, 0700) < 0)
+		return err_sys(e, errno, "create %s/%s", p->path, dir);
+	int r = write_file_atomic(p->dirfd, path, state, strlen(state), 0600);
+	return r < 0 ? err_sys(e, -r, "write %s/%s", p->path, path) : 0;
+}
+
+bool commit_pending(const struct pool *p, const char *name, char *state, size_t n)
+{
+	char dir[200], path[220];
+	_cleanup_free_ char *text = NULL;
+	struct stat st;
+	layer_path(name, NULL, dir, sizeof(dir));
+	layer_path(name, "state", path, sizeof(path));
+	state[0] = '\0';
+	if (fstatat(p->dirfd, dir, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	if (read_file_at(p->dirfd, path, &text, NULL, 256) == 0)
+		snprintf(state, n, "%.*s", (int)strcspn(text, "\n"), text);
+	return true;
+}
+
+int commit_discard(const struct pool *p, const char *name, struct isc_err *e)
+{
+	char dir[200];
+	layer_path(name, NULL, dir, sizeof(dir));
+	int r = rm_rf_at(p->dirfd, dir);
+	return r < 0 && r != -ENOENT ? err_sys(e, -r, "remove %s/%s", p->path, dir) : 0;
+}
+
+/* Bytes the session wrote (regular files of the upper), and whether it
+ * holds anything at all. */
+static void upper_measure(int fd, uint64_t *bytes, bool *any)
+{
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
+			continue;
+		*any = true;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode))
+			*bytes += (uint64_t)st.st_size;
+		else if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				upper_measure(sub, bytes, any);
+		}
+	}
+	closedir(d);
+}
+
+/* Staging a crashed commit or build left in images/: only safe while we
+ * hold the pool lock exclusively (no build of anyone else is running). */
+static void stale_staging_remove(const struct pool *p)
+{
+	_cleanup_close_ int fd = openat(p->dirfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d)
+		return;
+	fd = -1;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!fnmatch(".new-*", de->d_name, 0) || !fnmatch(".build-*", de->d_name, 0))
+			rm_rf_at(dirfd(d), de->d_name);
+	closedir(d);
+}
+
+static int commit_locked(struct pool *p, const char *name, const char *how, const char *rundir,
+			 bool *made, struct isc_err *e)
+{
+	char upper[PATH_MAX], rel[220], mnt[200], digest[IMAGE_DIGEST_LEN + 1];
+	struct isc_config c;
+	uint64_t change = 0;
+	bool any = false;
+	*made = false;
+	layer_path(name, "upper", rel, sizeof(rel));
+	snprintf(upper, sizeof(upper), "%s/%s", p->path, rel);
+	int ufd = openat(p->dirfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ufd >= 0)
+		upper_measure(ufd, &change, &any);
+	if (!any)
+		return commit_discard(p, name, e);   /* nothing changed: no new version */
+	stale_staging_remove(p);
+	int r = isc_config_load(p, name, &c, e);
+	if (r < 0)
+		return r;
+	int img = -1;
+	if ((r = image_open_verified(p, c.digest, ISC_RUN_DIR "/verified", &img, e)) < 0)
+		goto out;
+	snprintf(mnt, sizeof(mnt), "%s/commit", rundir);
+	umount2(mnt, MNT_DETACH);
+	if ((r = sandbox_commit_view(img, upper, c.uid, mnt, e)) < 0)
+		goto out;
+	r = image_store_tree(p, mnt, digest, NULL, NULL, e);
+	umount2(mnt, MNT_DETACH);
+	if (r < 0)
+		goto out;
+	if (!STREQ(digest, c.digest)) {
+		/* a config from before versions: its image was the first */
+		if (c.nversions == 0)
+			config_version_add(&c, c.digest, c.created, "build", 0);
+		/* the commit point: one atomic rename of the config */
+		if ((r = config_version_add(&c, digest, time(NULL), how, change)) < 0) {
+			r = err_set(e, ENOSPC, "ISC %s has %d image versions: prune some "
+				    "(iscadm history %s --prune KEEP)", name, ISC_MAX_VERSIONS, name);
+			goto out;
+		}
+		memcpy(c.digest, digest, sizeof(c.digest));
+		if ((r = isc_config_save(p, &c, e)) < 0)
+			goto out;
+		*made = true;
+	}
+	r = commit_discard(p, name, e);
+out:
+	if (img >= 0)
+		close(img);
+	config_free(&c);
+	return r < 0 ? err_prefix(e, "commit of ISC %s", name) : 0;
+}
+
+int commit_session(struct pool *p, const char *name, const char *how, const char *rundir,
+		   bool *made, struct isc_err *e)
+{
+	/* no build, destroy or other commit meanwhile */
+	if (flock(p->lockfd, LOCK_EX) < 0)
+		return err_sys(e, errno, "lock the pool");
+	int r = commit_locked(p, name, how, rundir, made, e);
+	flock(p->lockfd, LOCK_UN);
+	return r;
+}

@@ -1,0 +1,267 @@
+/* keyring.c - encryption roots: master keys wrapped in the pool's keys/, loaded into the kernel on demand; iscadm and iscd. */
+#include "pool.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+const char *keydir_default(void)
+{
+	const char *env = getenv("ISC_KEYDIR");
+	return env && *env == '/' ? env : ISC_DEFAULT_KEYDIR;
+}
+
+static void whom_of(const char *root, char *buf, size_t n)
+{
+	if (STREQ(root, POOL_KEY_ROOT))
+		snprintf(buf, n, "the pool");
+	else
+		snprintf(buf, n, "ISC %s", root);
+}
+
+/* A generated key file is removed with its root, but only at the one path
+ * isc would have made it: a doctored record cannot aim the unlink elsewhere. */
+static void generated_unlink(const char *root, const struct wrapped *w)
+{
+	struct keysource ks;
+	struct isc_err ignore;
+	char want[PATH_MAX];
+	snprintf(want, sizeof(want), "%s/%s.key", keydir_default(), root);
+	if (w->generated && keysource_parse(w->keysource, &ks, &ignore) == 0 &&
+	    ks.location == KS_FILE && STREQ(ks.path, want))
+		unlink(ks.path);
+}
+
+static void wrapped_path(const char *root, char *buf, size_t n)
+{
+	snprintf(buf, n, "keys/%s.wrapped", root);
+}
+
+int keyring_read(const struct pool *p, const char *root, struct wrapped *w, struct isc_err *e)
+{
+	char path[128], whom[96];
+	_cleanup_free_ char *text = NULL;
+	wrapped_path(root, path, sizeof(path));
+	whom_of(root, whom, sizeof(whom));
+	int r = read_file_at(p->dirfd, path, &text, NULL, 1 << 14);
+	if (r == -ENOENT)
+		return err_set(e, ENOKEY, "%s has no wrapped key in the pool", whom);
+	if (r < 0)
+		return err_sys(e, -r, "read the wrapped key of %s", whom);
+	r = wrapped_parse(text, w, e);
+	return r < 0 ? err_prefix(e, "wrapped key of %s", whom) : 0;
+}
+
+static int wrapped_write(const struct pool *p, const char *root, const struct wrapped *w,
+			 struct isc_err *e)
+{
+	char path[128];
+	wrapped_path(root, path, sizeof(path));
+	_cleanup_free_ char *text = wrapped_dump(w);
+	if (!text)
+		return err_set(e, ENOMEM, "wrapped key");
+	/* tmp + fsync + rename: the old or the new record, never a torn one */
+	int r = write_file_atomic(p->dirfd, path, text, strlen(text), 0600);
+	return r < 0 ? err_sys(e, -r, "write %s/%s", p->path, path) : 0;
+}
+
+int keyring_status(const struct pool *p, const char *root, bool *available, struct wrapped *w,
+		   struct isc_err *e)
+{
+	struct wrapped local;
+	if (!w)
+		w = &local;
+	int r = keyring_read(p, root, w, e);
+	if (r < 0)
+		return r;
+	enum fscrypt_status st;
+	if ((r = fscrypt_key_status(p->dirfd, w->id, &st, e)) < 0)
+		return r;
+	*available = st == FSCRYPT_PRESENT;
+	return 0;
+}
+
+/* The master key from the keysource and the wrapped record. */
+static int master_open(const struct wrapped *w, const char *root, bool interactive,
+		       struct secret *master, struct isc_err *e)
+{
+	char whom[96];
+	struct keysource ks;
+	whom_of(root, whom, sizeof(whom));
+	int r = keysource_parse(w->keysource, &ks, e);
+	if (r < 0)
+		return err_prefix(e, "%s", whom);
+	if (ks.location == KS_PROMPT && !interactive)
+		return err_set(e, ENOKEY, "key of %s is not loaded and its keysource (%s) needs a "
+			       "terminal: run iscadm key load %s", whom, w->keysource, root);
+	struct secret material _cleanup_secret_ = { 0 };
+	if ((r = keysource_read(&ks, whom, false, &material, e)) < 0)
+		return err_prefix(e, "%s", whom);
+	if ((r = wrap_open(w, &material, root, master, e)) < 0)
+		return err_prefix(e, "%s: %s", whom, w->keysource);
+	return 0;
+}
+
+int keyring_load(const struct pool *p, const char *root, bool interactive, struct isc_err *e)
+{
+	struct wrapped w;
+	bool available;
+	int r = keyring_status(p, root, &available, &w, e);
+	if (r < 0 || available)
+		return r;
+	struct secret master _cleanup_secret_ = { 0 };
+	if ((r = master_open(&w, root, interactive, &master, e)) < 0)
+		return r;
+	uint8_t id[CRYPT_ID_SIZE];
+	if ((r = fscrypt_key_add(p->dirfd, &master, id, e)) < 0)
+		return r;
+	if (memcmp(id, w.id, sizeof(id)) != 0) {
+		/* the AEAD opened, so this is a doctored record: take it back out */
+		bool busy;
+		fscrypt_key_remove(p->dirfd, id, &busy, e);
+		char whom[96];
+		whom_of(root, whom, sizeof(whom));
+		return err_set(e, EKEYREJECTED, "wrapped key of %s does not match its identifier", whom);
+	}
+	return 0;
+}
+
+int keyring_unload(const struct pool *p, const char *root, struct isc_err *e)
+{
+	struct wrapped w;
+	int r = keyring_read(p, root, &w, e);
+	if (r < 0)
+		return r;
+	bool busy = false;
+	/* The first call wipes the secret: nothing new opens from here on.
+	 * Inodes the kernel still holds a moment after a halt (deferred
+	 * unmounts, writeback) make it report "busy"; the retries finish the
+	 * eviction once they are released. */
+	for (int i = 0; i < 50; i++) {
+		if ((r = fscrypt_key_remove(p->dirfd, w.id, &busy, e)) < 0)
+			return r;
+		if (!busy)
+			break;
+		if (i == 0)
+			sync();
+		usleep(100 * 1000);
+	}
+	if (busy) {
+		char whom[96];
+		whom_of(root, whom, sizeof(whom));
+		return err_set(e, EBUSY, "key of %s removed, but files encrypted with it are still "
+			       "open; it leaves the kernel when they are closed", whom);
+	}
+	return 0;
+}
+
+/* ks NULL: a random raw key made in the key directory. */
+static int keysource_pick(const char *root, const char *text, struct keysource *ks,
+			  bool *generated, struct isc_err *e)
+{
+	*generated = false;
+	if (text)
+		return keysource_parse(text, ks, e);
+	char buf[PATH_MAX + 32];
+	snprintf(buf, sizeof(buf), "raw,file://%s/%s.key", keydir_default(), root);
+	int r = keysource_parse(buf, ks, e);
+	if (r < 0)
+		return r;
+	struct stat st;
+	/* the pool key file may serve several pools (test roots, a recreated pool) */
+	if (STREQ(root, POOL_KEY_ROOT) && stat(ks->path, &st) == 0)
+		return 0;
+	if ((r = keysource_generate(ks->path, e)) < 0)
+		return r;
+	*generated = !STREQ(root, POOL_KEY_ROOT);
+	return 0;
+}
+
+int keyring_create(const struct pool *p, const char *root, const char *keysource,
+		   uint8_t id[CRYPT_ID_SIZE], struct isc_err *e)
+{
+	char whom[96];
+	whom_of(root, whom, sizeof(whom));
+	struct wrapped w = { 0 };
+	struct keysource ks;
+	bool generated;
+	int r = keysource_pick(root, keysource, &ks, &generated, e);
+	if (r < 0)
+		return r;
+	struct secret material _cleanup_secret_ = { 0 }, master _cleanup_secret_ = { 0 };
+	bool added = false;
+	if ((r = keysource_read(&ks, whom, true, &material, e)) < 0)
+		goto fail;
+	if ((r = secret_random(&master, CRYPT_KEY_SIZE)) < 0) {
+		r = err_set(e, -r, "out of locked memory");
+		goto fail;
+	}
+	if ((r = fscrypt_key_add(p->dirfd, &master, w.id, e)) < 0)
+		goto fail;
+	added = true;
+	w.generated = generated;
+	if ((r = wrap_seal(&w, &ks, &material, &master, root, e)) < 0 ||
+	    (r = wrapped_write(p, root, &w, e)) < 0)
+		goto fail;
+	memcpy(id, w.id, CRYPT_ID_SIZE);
+	return 0;
+fail:
+	if (added) {
+		bool busy;
+		struct isc_err ignore;
+		fscrypt_key_remove(p->dirfd, w.id, &busy, &ignore);
+	}
+	if (generated)
+		unlink(ks.path);
+	return err_prefix(e, "%s", whom);
+}
+
+int keyring_change(const struct pool *p, const char *root, const char *keysource, struct isc_err *e)
+{
+	char whom[96];
+	whom_of(root, whom, sizeof(whom));
+	struct wrapped old, w = { 0 };
+	struct keysource ks, oldks;
+	int r = keyring_read(p, root, &old, e);
+	if (r < 0)
+		return r;
+	if ((r = keysource_parse(keysource, &ks, e)) < 0)
+		return r;
+	struct secret master _cleanup_secret_ = { 0 }, material _cleanup_secret_ = { 0 };
+	if ((r = master_open(&old, root, true, &master, e)) < 0)
+		return r;
+	if ((r = keysource_read(&ks, whom, true, &material, e)) < 0)
+		return err_prefix(e, "%s", whom);
+	/* Only the wrapping changes: the master key, hence every byte of
+	 * data, stays as it is, whatever the ISC holds. */
+	memcpy(w.id, old.id, sizeof(w.id));
+	if ((r = wrap_seal(&w, &ks, &material, &master, root, e)) < 0 ||
+	    (r = wrapped_write(p, root, &w, e)) < 0)
+		return r;
+	if (keysource_parse(old.keysource, &oldks, e) == 0 && !STREQ(oldks.path, ks.path))
+		generated_unlink(root, &old);   /* made by isc for this root alone */
+	err_clear(e);
+	return 0;
+}
+
+int keyring_remove(const struct pool *p, const char *root, struct isc_err *e)
+{
+	struct wrapped w;
+	char path[128];
+	int r = keyring_read(p, root, &w, e);
+	if (r == -ENOKEY) {
+		err_clear(e);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	bool busy;
+	if ((r = fscrypt_key_remove(p->dirfd, w.id, &busy, e)) < 0)
+		return r;
+	wrapped_path(root, path, sizeof(path));
+	if (unlinkat(p->dirfd, path, 0) < 0 && errno != ENOENT)
+		return err_sys(e, errno, "remove %s/%s", p->path, path);
+	fsync_dir_at(p->dirfd, "keys");
+	generated_unlink(root, &w);
+	err_clear(e);
+	return 0;
+}

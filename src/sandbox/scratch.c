@@ -1,0 +1,149 @@
+/* scratch.c - an ISC's /scratch: a small ext4 in a pool file, encrypted with a key made at boot and forgotten at halt; iscd. */
+#include "sandbox.h"
+#include "mnt.h"
+#include "crypt.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+void scratch_destroy(const char *img, struct scratch *s)
+{
+	if (s->mnt >= 0) {
+		bool busy;
+		struct isc_err ignore;
+		/* The key leaves the kernel now; the superblock's own keyring
+		 * is wiped again when its last mount goes. */
+		fscrypt_key_remove(s->mnt, s->id, &busy, &ignore);
+		close(s->mnt);
+	}
+	s->mnt = -1;
+	/* the loop device lets go of the file when the filesystem is gone
+	 * (autoclear); the ciphertext left in it has no key anywhere */
+	unlink(img);
+}
+
+static int scratch_mkfs(const char *img, uint64_t size, struct isc_err *e)
+{
+	unlink(img);   /* a crashed supervisor's: its key died with it */
+	int fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys(e, errno, "create %s", img);
+	int r = ftruncate(fd, (off_t)size) < 0 ? -errno : 0;   /* sparse */
+	close(fd);
+	if (r < 0)
+		return err_sys(e, -r, "size %s", img);
+	/* No journal: nothing here must survive a crash.  encrypt: fscrypt. */
+	char out[512];
+	char *argv[] = { "mkfs.ext4", "-q", "-F", "-O", "encrypt,^has_journal", "-m", "0",
+			 "-E", "nodiscard,lazy_itable_init=1", "-L", "isc-scratch", (char *)img, NULL };
+	r = run_cmd(argv, true, out, sizeof(out));
+	if (r != 0)
+		return err_set(e, r < 0 ? -r : EIO, "mkfs.ext4 %s failed: %s", img, out);
+	return 0;
+}
+
+/* The encrypted directory, owned by the ISC's root, world-writable and sticky like /tmp. */
+static int scratch_dir(int fsroot, uint32_t uid, struct scratch *s, struct isc_err *e)
+{
+	struct secret key _cleanup_secret_ = { 0 };
+	if (secret_random(&key, CRYPT_KEY_SIZE) < 0)
+		return err_set(e, ENOMEM, "out of locked memory");
+	int r = fscrypt_key_add(fsroot, &key, s->id, e);
+	if (r < 0)
+		return r;
+	if (mkdirat(fsroot, "scratch", 0700) < 0)
+		return err_sys(e, errno, "mkdir scratch");
+	_cleanup_close_ int dir = openat(fsroot, "scratch", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return err_sys(e, errno, "open scratch");
+	if ((r = fscrypt_policy_set(dir, s->id, e)) < 0)
+		return r;
+	if (fchown(dir, uid, uid) < 0 || fchmod(dir, 01777) < 0)
+		return err_sys(e, errno, "chown scratch");
+	return 0;
+}
+
+int scratch_create(const char *img, uint64_t size, uint32_t uid, struct scratch *s, struct isc_err *e)
+{
+	char dev[64], why[512] = "";
+	s->mnt = -1;
+	int r = scratch_mkfs(img, size, e);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int lfd = loop_attach(img, dev, sizeof(dev), e);
+	if (lfd < 0) {
+		unlink(img);
+		return lfd;
+	}
+	/* noexec, nosuid, nodev: what is writable never runs */
+	const char *opts[] = { "source", NULL, NULL };
+	char src[80];
+	snprintf(src, sizeof(src), "source=%s", dev);
+	opts[0] = src;
+	_cleanup_close_ int fsroot = mnt_fs("ext4", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					    MOUNT_ATTR_NOEXEC, why, sizeof(why));
+	if (fsroot < 0) {
+		unlink(img);
+		return err_set(e, -fsroot, "scratch: %s", why);
+	}
+	/* fsmount gives an O_PATH descriptor: ioctls need a real open */
+	_cleanup_close_ int top = openat(fsroot, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = top < 0 ? err_sys(e, errno, "open scratch filesystem") : scratch_dir(top, uid, s, e);
+	if (r == 0 && (s->mnt = mnt_clone(fsroot, "scratch", false)) < 0)
+		r = err_sys(e, -s->mnt, "scratch: mount");
+	if (r < 0) {
+		bool busy;
+		struct isc_err ignore;
+		if (top >= 0)
+			fscrypt_key_remove(top, s->id, &busy, &ignore);
+		s->mnt = -1;
+		unlink(img);
+		return err_prefix(e, "/scratch");
+	}
+	return 0;
+}
+
+int varfs_attach(const char *img, uint64_t size, const char *mountpoint, struct isc_err *e)
+{
+	char dev[64], why[512] = "", src[80];
+	struct stat st;
+	if (stat(img, &st) < 0) {
+		/* made once, at the first boot: sparse, journaled (it persists) */
+		int fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return err_sys(e, errno, "create %s", img);
+		int r = ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+		close(fd);
+		char out[512];
+		char *argv[] = { "mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard,lazy_itable_init=1",
+				 "-L", "isc-var", (char *)img, NULL };
+		if (r == 0 && (r = run_cmd(argv, true, out, sizeof(out))) != 0) {
+			unlink(img);
+			return err_set(e, r < 0 ? -r : EIO, "mkfs.ext4 %s failed: %s", img, out);
+		}
+		if (r < 0) {
+			unlink(img);
+			return err_sys(e, -r, "size %s", img);
+		}
+	}
+	_cleanup_close_ int lfd = loop_attach(img, dev, sizeof(dev), e);
+	if (lfd < 0)
+		return lfd;
+	snprintf(src, sizeof(src), "source=%s", dev);
+	const char *opts[] = { src, NULL };
+	/* what /var may run or hold is still the overlay's business (noexec,
+	 * nosuid, nodev on the overlay); these flags are for the layer itself */
+	_cleanup_close_ int m = mnt_fs("ext4", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+				       why, sizeof(why));
+	if (m < 0)
+		return err_set(e, -m, "/var filesystem: %s", why);
+	if (mkdir_p_at(AT_FDCWD, mountpoint, 0700) < 0 ||
+	    move_mount(m, "", AT_FDCWD, mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return err_sys(e, errno, "mount the /var filesystem on %s", mountpoint);
+	return 0;
+}
+
+void varfs_detach(const char *mountpoint)
+{
+	umount2(mountpoint, MNT_DETACH);   /* autoclear lets the loop device go */
+}

@@ -1,0 +1,119 @@
+#!/bin/bash
+# t_maint.sh - host-only maintenance: boot -w/-W, login -T, image versions, revert, prune, crash in a commit.
+. "$(dirname "$0")/lib.sh"
+setup_pool
+N=it-maint
+new_isc $N
+versions() { iscadm history $N | wc -l; }
+images() { ls "$ISC_ROOT/pool/images" | grep -c '\.erofs$'; }
+staging() { ls -A "$ISC_ROOT/pool/images" | grep -c '^\.\(new\|build\)-'; }
+
+# ---- boot -w: the whole root writable until halt, then committed ----------------------
+iscadm boot -w $N || fail "boot -w"
+iscadm list -p | grep -qx "$N:running:fixed-configuration:W:base" || fail "list -p does not show W"
+iscadm console $N | grep -q "NOTICE: Read-only ISC booted read-write" || fail "no -w notice"
+in_isc $N 'echo v2 > /etc/version' || fail "write /etc/version under -w"
+in_isc $N 'isc-svc info' | grep -qx "mode: read-write" || fail "info mode under -w"
+iscadm halt $N || fail "halt -w"
+[ "$(versions)" = 2 ] || fail "history after -w: $(iscadm history $N)"
+iscadm history $N | tail -1 | grep -q " -w [0-9]* current$" || fail "last version not -w/current"
+iscadm boot $N || fail "boot"
+iscadm list -p | grep -qx "$N:running:fixed-configuration:R:base" || fail "list -p does not show R"
+[ "$(in_isc $N cat /etc/version)" = v2 ] || fail "/etc/version lost"
+out=$(in_isc $N 'echo v3 > /etc/version' 2>&1) && fail "read-only boot wrote /etc/version"
+printf '%s' "$out" | grep -q "Read-only file system" || fail "wanted EROFS, got $out"
+ok "boot -w: /etc/version committed as a new version, read-only again at the next boot"
+
+# only the host chooses: a plain reboot is read-only, reboot -w writable
+iscadm reboot $N || fail "reboot"
+iscadm list -p | grep -q ":R:" || fail "reboot came back writable"
+iscadm reboot -w $N || fail "reboot -w"
+iscadm list -p | grep -q ":W:" || fail "reboot -w did not come back writable"
+iscadm reboot $N || fail "reboot to read-only"
+iscadm list -p | grep -q ":R:" || fail "reboot after -w stayed writable"
+[ "$(versions)" = 2 ] || fail "an unchanged -w session made a version"
+ok "reboot -w is writable, a plain reboot is read-only again; no change, no version"
+
+# ---- login -T: a trusted session writes through the running read-only root -------------
+out=$(in_isc $N 'echo mallory >> /etc/motd' 2>&1) && fail "plain login changed /etc/motd"
+iscadm login -T $N -- sh -c 'echo patched-by-T >> /etc/motd' || fail "login -T"
+[ "$(in_isc $N 'tail -1 /etc/motd')" = patched-by-T ] || fail "the ISC does not see the -T change"
+iscadm login -T $N -- sleep 30 & tpid=$!
+sleep 1
+# from inside, the trusted session is not even visible: a kill of everything misses it
+in_isc $N 'ps | grep -c "[s]leep 30"' | grep -qx 0 || fail "trusted session visible inside"
+in_isc $N 'kill -9 -1' >/dev/null 2>&1
+sleep 0.5
+kill -0 $tpid 2>/dev/null || fail "a process inside killed the trusted session"
+kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
+iscadm halt $N || fail "halt after -T"
+iscadm history $N | tail -1 | grep -q " -T [0-9]* current$" || fail "-T not committed"
+ok "login -T changed /etc/motd in a running read-only ISC; plain login cannot; inside cannot kill it"
+
+# ---- boot -W: self-assembly, commit, back read-only -----------------------------------
+iscadm boot -W $N -- sh -c 'echo patched > /etc/patch' || fail "boot -W"
+iscadm list -p | grep -q ":running:fixed-configuration:R:" || fail "-W did not come back read-only"
+[ "$(in_isc $N cat /etc/patch)" = patched ] || fail "/etc/patch missing"
+iscadm console $N | grep -q "NOTICE: This read-only ISC transiently booted read-write" || fail "-W notice"
+iscadm console $N | grep -q "NOTICE: Self-assembly completed, rebooting read-only" || fail "-W done notice"
+n=$(versions)
+iscadm halt $N
+out=$(iscadm boot -W $N -- sh -c 'echo half > /etc/half; echo failing on purpose; exit 1' 2>&1) &&
+	fail "boot -W with a failing step succeeded"
+printf '%s' "$out" | grep -q "self-assembly failed" || fail "-W failure not reported: $out"
+iscadm list -p | grep -q ":running:fixed-configuration:R:" || fail "not running read-only after a failed -W"
+[ "$(versions)" = "$n" ] || fail "a failed self-assembly made a version"
+in_isc $N 'test -e /etc/half' && fail "a failed self-assembly left its change"
+iscadm console $N | grep -q "failing on purpose" || fail "self-assembly output not in the console"
+ok "boot -W commits and returns read-only; a failing step commits nothing, output in the console"
+
+# ---- revert, prune ---------------------------------------------------------------------
+iscadm halt $N
+first=$(iscadm history $N | head -1 | cut -d' ' -f1)
+iscadm revert $N "${first:0:12}" || fail "revert"
+iscadm boot $N || fail "boot after revert"
+in_isc $N 'test -e /etc/version' && fail "revert did not bring back the old root"
+iscadm halt $N
+expect_err 1 "no version" iscadm revert $N 0123456789ab
+expect_err 2 "see iscadm --help" iscadm history $N --prune 0
+iscadm history $N --prune 2 || fail "prune"
+[ "$(versions)" -le 3 ] || fail "prune kept too many: $(iscadm history $N)"
+iscadm history $N | grep -q "^$first .* current$" || fail "prune dropped the current version"
+for d in $(iscadm history $N | cut -d' ' -f1); do
+	[ -e "$ISC_ROOT/pool/images/$d.erofs" ] || fail "a kept version's image is gone"
+done
+ok "revert brings the old version back; prune keeps the current and the newest"
+
+# ---- a supervisor killed in the middle of a commit ----------------------------------------
+iscadm boot -w $N || fail "boot -w 2"
+in_isc $N 'dd if=/dev/urandom of=/usr/big bs=1M count=24 2>/dev/null; echo v9 > /etc/version' ||
+	fail "write under -w"
+pid=$(sed -n 's/^supervisor=//p' /run/isc/$N/state)
+iscadm halt $N & hpid=$!
+for i in $(seq 1 200); do   # wait for mkfs.erofs of the commit, then kill the supervisor
+	pgrep -f "mkfs.erofs.*$ISC_ROOT" >/dev/null && break
+	sleep 0.02
+done
+kill -9 "$pid"
+wait $hpid 2>/dev/null
+before=$(versions)
+iscadm boot $N || fail "boot after a killed commit"
+[ "$(staging)" = 0 ] || fail "stray staging files in images/"
+[ "$(in_isc $N cat /etc/version)" = v9 ] || fail "the interrupted commit was not finished"
+[ "$(versions)" -ge "$before" ] || fail "versions lost"
+for d in $(iscadm history $N | cut -d' ' -f1); do
+	[ -e "$ISC_ROOT/pool/images/$d.erofs" ] || fail "version $d has no image"
+done
+iscadm halt $N
+ok "kill -9 of the supervisor during a commit: the next boot finishes it, no stray files"
+
+# ---- bad input ------------------------------------------------------------------------------
+expect_err 2 "see iscadm --help" iscadm boot -w
+expect_err 2 "see iscadm --help" iscadm boot -w $N -- true
+expect_err 1 "is not running" iscadm login -T $N -- true
+iscadm create it-none --image base --profile none >/dev/null && TEST_ISCS="$TEST_ISCS it-none"
+expect_err 1 "writable already" iscadm boot -w it-none
+iscadm boot $N
+expect_err 1 "is running" iscadm revert $N
+iscadm halt $N
+ok "bad maintenance requests: one line each"

@@ -1,0 +1,708 @@
+/* test_confine.c - unit tests for src/confine: limitpriv, and Landlock, seccomp and MDWE applied in forked children. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "confine.h"
+
+#include <linux/capability.h>
+#include <linux/fscrypt.h>
+#include <linux/keyctl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#define PR_GET_MDWE 66
+#define PR_MDWE_REFUSE_EXEC_GAIN 1
+#endif
+
+#define CAPBIT(c) (1ULL << (c))
+
+/* ---- children ---------------------------------------------------------------- */
+
+/* Confinement cannot be undone, so it is tried in a forked child.  The
+ * child must not use cmocka's asserts (a failure would longjmp into the
+ * parent's test runner); it says what went wrong on a pipe instead. */
+static int report_fd = -1;
+
+__attribute__((format(printf, 1, 2)))
+static int child_fail(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		(void)!write(report_fd, buf, strnlen(buf, sizeof(buf) - 1));
+	return 1;
+}
+
+/* In a child: the test process's own signal handlers are not wanted, and
+ * a child stuck on a bug dies of SIGALRM instead of hanging the run. */
+static void child_start(void)
+{
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGALRM, SIG_DFL);
+	alarm(10);
+}
+
+/* Wait for pid; "" if it exited 0, else how it ended. */
+static void child_reap(pid_t pid, char *how, size_t n)
+{
+	int st;
+	how[0] = '\0';
+	if (waitpid(pid, &st, 0) != pid)
+		snprintf(how, n, "waitpid: %s", strerror(errno));
+	else if (WIFSIGNALED(st))
+		snprintf(how, n, "killed by signal %d", WTERMSIG(st));
+	else if (WEXITSTATUS(st) != 0)
+		snprintf(how, n, "exit status %d", WEXITSTATUS(st));
+}
+
+typedef int (*child_fn)(void *arg);
+
+/* Run fn(arg) in a child; its wait status, and its report in msg. */
+static int child_run(child_fn fn, void *arg, char *msg, size_t n)
+{
+	int p[2], st = -1;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		report_fd = p[1];
+		child_start();
+		_exit(fn(arg));
+	}
+	close(p[1]);
+	ssize_t k = read_all(p[0], msg, n - 1);   /* EOF: the child is gone */
+	msg[k > 0 ? k : 0] = '\0';
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+/* Run fn(arg) in a child and fail with its report unless it returns 0. */
+static void in_child(child_fn fn, void *arg)
+{
+	char msg[512];
+	int st = child_run(fn, arg, msg, sizeof(msg));
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || msg[0])
+		fail_msg("child: %s (%s %d)", msg[0] ? msg : "no report",
+			 WIFSIGNALED(st) ? "killed by signal" : "exit status",
+			 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
+
+/* ---- limitpriv --------------------------------------------------------------- */
+
+static void test_limitpriv_accepts(void **state)
+{
+	(void)state;
+	const uint64_t def = confine_default_caps();
+	static const struct { const char *spec; uint64_t add, del; bool none; } ok[] = {
+		{ "default", 0, 0, false },
+		{ "none", 0, 0, true },
+		{ "default,-kill,+net_raw", CAPBIT(CAP_NET_RAW), CAPBIT(CAP_KILL), false },
+		{ "net_raw", CAPBIT(CAP_NET_RAW), 0, false },     /* a bare name adds to the default */
+		{ "+net_raw", CAPBIT(CAP_NET_RAW), 0, false },
+		{ "-kill", 0, CAPBIT(CAP_KILL), false },
+		{ "-net_raw", 0, 0, false },                      /* removing one not held */
+		{ "+kill", 0, 0, false },                         /* adding one held */
+		{ "none,+kill", CAPBIT(CAP_KILL), 0, true },
+		{ "kill,none", 0, 0, true },                      /* left to right */
+		{ "none,default", 0, 0, false },
+		{ "-kill,+kill", 0, 0, false },
+		{ "+sys_admin,-sys_admin", 0, 0, false },
+		{ "none,+sys_admin,+sys_ptrace", CAPBIT(CAP_SYS_ADMIN) | CAPBIT(CAP_SYS_PTRACE), 0, true },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		struct isc_err e = { 0 };
+		uint64_t caps = 0xdeadbeef, want = ((ok[i].none ? 0 : def) | ok[i].add) & ~ok[i].del;
+		if (confine_limitpriv(ok[i].spec, &caps, &e) < 0)
+			fail_msg("limitpriv '%s' refused: %s", ok[i].spec, e.msg);
+		if (caps != want)
+			fail_msg("limitpriv '%s': got %#llx, want %#llx", ok[i].spec,
+				 (unsigned long long)caps, (unsigned long long)want);
+	}
+}
+
+/* The default keeps what a service needs and nothing that administers
+ * the kernel or the ISC's own namespaces. */
+static void test_default_caps(void **state)
+{
+	(void)state;
+	uint64_t d = confine_default_caps();
+	static const int kept[] = { CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL,
+				    CAP_SETGID, CAP_SETUID, CAP_SETPCAP, CAP_NET_BIND_SERVICE };
+	uint64_t want = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(kept); i++)
+		want |= CAPBIT(kept[i]);
+	assert_int_equal(d, want);
+	assert_false(d & CAPBIT(CAP_SYS_ADMIN));
+	assert_false(d & CAPBIT(CAP_SYS_PTRACE));
+	assert_false(d & CAPBIT(CAP_NET_ADMIN));
+	assert_false(d & CAPBIT(CAP_SYS_MODULE));
+
+	struct confine c;
+	memset(&c, 0xff, sizeof(c));
+	confine_default(&c);
+	assert_int_equal(c.caps, d);
+	assert_true(c.mdwe && c.landlock && c.seccomp);
+	assert_null(c.writable[0]);
+}
+
+static const struct { const char *spec, *msg; } bad_limitpriv[] = {
+	{ "", "limitpriv: empty (use default, none, +cap, -cap)" },
+	{ ",", "limitpriv ',': empty item" },
+	{ "default,", "limitpriv 'default,': empty item" },
+	{ ",default", "limitpriv ',default': empty item" },
+	{ ",x", "limitpriv: unknown capability 'x'" },
+	{ "default,,kill", "limitpriv 'default,,kill': empty item" },
+	{ "+CAP_KILL", "limitpriv: bad capability name 'CAP_KILL'" },
+	{ "KILL", "limitpriv: bad capability name 'KILL'" },
+	{ "+cap_kill", "limitpriv: unknown capability 'cap_kill'" },
+	{ "+nosuchcap", "limitpriv: unknown capability 'nosuchcap'" },
+	{ "+ kill", "limitpriv: bad capability name ' kill'" },
+	{ "kill ", "limitpriv: bad capability name 'kill '" },
+	{ "-", "limitpriv: unknown capability ''" },
+	{ "+", "limitpriv: unknown capability ''" },
+	{ "--kill", "limitpriv: bad capability name '-kill'" },
+	{ "+12", "limitpriv: bad capability name '12'" },
+	{ "all", "limitpriv: unknown capability 'all'" },
+	{ "default,-nosuch", "limitpriv: unknown capability 'nosuch'" },
+	{ "none;kill", "limitpriv: bad capability name 'none;kill'" },
+};
+
+static void test_limitpriv_rejects(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad_limitpriv); i++) {
+		struct isc_err e = { 0 };
+		uint64_t caps = 0x1234;
+		int r = confine_limitpriv(bad_limitpriv[i].spec, &caps, &e);
+		if (r != -EINVAL || e.code != EINVAL || !STREQ(e.msg, bad_limitpriv[i].msg))
+			fail_msg("limitpriv '%s': got %d '%s', want -EINVAL '%s'", bad_limitpriv[i].spec,
+				 r, e.msg, bad_limitpriv[i].msg);
+		assert_int_equal(caps, 0x1234);   /* untouched on refusal */
+	}
+}
+
+/* ---- Landlock ---------------------------------------------------------------- */
+
+struct ll_dirs {
+	char *root;
+	char a[PATH_MAX], b[PATH_MAX];
+};
+
+static int ll_setup(void **state)
+{
+	struct ll_dirs *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -1;
+	d->root = tmpdir_make_named("test_confine");
+	snprintf(d->a, sizeof(d->a), "%s/a", d->root);
+	snprintf(d->b, sizeof(d->b), "%s/b", d->root);
+	if (mkdir(d->a, 0755) < 0 || mkdir(d->b, 0755) < 0)
+		return -1;
+	char f[PATH_MAX + 8];
+	snprintf(f, sizeof(f), "%s/data", d->b);
+	if (write_file_atomic(AT_FDCWD, f, "hello", 5, 0644) < 0)
+		return -1;
+	*state = d;
+	return 0;
+}
+
+static int ll_teardown(void **state)
+{
+	struct ll_dirs *d = *state;
+	tmpdir_remove(d->root);
+	free(d);
+	return 0;
+}
+
+/* errno of creating dir/name, 0 if it worked */
+static int create_in(const char *dir, const char *name)
+{
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno;
+	int r = write(fd, "x", 1) == 1 ? 0 : errno;
+	close(fd);
+	return r;
+}
+
+static int errno_of(int r)
+{
+	return r < 0 ? errno : 0;
+}
+
+static int landlock_child(void *arg)
+{
+	struct ll_dirs *d = arg;
+	struct isc_err e = { 0 };
+	char p[PATH_MAX + 64], buf[16] = "";
+	const char *w[] = { "/nonexistent/isc-test", d->a, NULL };
+	if (confine_landlock(w, &e) < 0)
+		return child_fail("confine_landlock: %s", e.msg);
+	int r;
+	if ((r = create_in(d->a, "new")) != 0)
+		return child_fail("create in A: %s", strerror(r));
+	snprintf(p, sizeof(p), "%s/sub", d->a);
+	if (mkdir(p, 0755) < 0 || (r = create_in(p, "deeper")) != 0)
+		return child_fail("create below A: %s", strerror(errno));
+	if ((r = create_in(d->b, "new")) != EACCES)
+		return child_fail("create in B: got %s, want EACCES", r ? strerror(r) : "success");
+	snprintf(p, sizeof(p), "%s/sub", d->b);
+	if ((r = errno_of(mkdir(p, 0755))) != EACCES)
+		return child_fail("mkdir in B: got %s, want EACCES", r ? strerror(r) : "success");
+	snprintf(p, sizeof(p), "%s/data", d->b);
+	if ((r = errno_of(open(p, O_WRONLY | O_CLOEXEC))) != EACCES)
+		return child_fail("open B/data for writing: got %s, want EACCES", r ? strerror(r) : "success");
+	if ((r = errno_of(unlink(p))) != EACCES)
+		return child_fail("unlink B/data: got %s, want EACCES", r ? strerror(r) : "success");
+	/* moving A's file into B is a write to B */
+	char from[PATH_MAX + 64], to[PATH_MAX + 64];
+	snprintf(from, sizeof(from), "%s/new", d->a);
+	snprintf(to, sizeof(to), "%s/moved", d->b);
+	if ((r = errno_of(rename(from, to))) != EACCES)
+		return child_fail("rename A/new to B: got %s, want EACCES", r ? strerror(r) : "success");
+	/* reads are not Landlock's business */
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return child_fail("read B/data: %s", strerror(errno));
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n != 5 || memcmp(buf, "hello", 5))
+		return child_fail("read B/data: got %zd bytes", n);
+	return 0;
+}
+
+static void test_landlock_writable(void **state)
+{
+	struct ll_dirs *d = *state;
+	in_child(landlock_child, d);
+	/* what the child made is really there, and nothing in B */
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/new", d->a);
+	assert_int_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/sub/deeper", d->a);
+	assert_int_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/new", d->b);
+	assert_int_equal(access(p, F_OK), -1);
+	snprintf(p, sizeof(p), "%s/data", d->b);
+	assert_int_equal(access(p, F_OK), 0);
+}
+
+/* No writable path at all: no writes anywhere. */
+static int landlock_none_child(void *arg)
+{
+	struct ll_dirs *d = arg;
+	struct isc_err e = { 0 };
+	if (confine_landlock(NULL, &e) < 0)
+		return child_fail("confine_landlock: %s", e.msg);
+	int r;
+	if ((r = create_in(d->a, "new")) != EACCES)
+		return child_fail("create in A: got %s, want EACCES", r ? strerror(r) : "success");
+	return 0;
+}
+
+static void test_landlock_nothing_writable(void **state)
+{
+	in_child(landlock_none_child, *state);
+}
+
+/* A symlink in the list is not followed (O_NOFOLLOW): it is refused, and
+ * its target does not become writable. */
+static int landlock_symlink_child(void *arg)
+{
+	struct ll_dirs *d = arg;
+	struct isc_err e = { 0 };
+	char l[PATH_MAX + 8], want[PATH_MAX + 64];
+	snprintf(l, sizeof(l), "%s/link", d->root);
+	const char *w[] = { l, NULL };
+	int r = confine_landlock(w, &e);
+	snprintf(want, sizeof(want), "landlock: open %s: %s", l, strerror(ENOTDIR));
+	if (r != -ENOTDIR || !STREQ(e.msg, want))
+		return child_fail("symlink as writable: got %d '%s', want '%s'", r, e.msg, want);
+	return 0;
+}
+
+static void test_landlock_symlink(void **state)
+{
+	struct ll_dirs *d = *state;
+	char l[PATH_MAX + 8];
+	snprintf(l, sizeof(l), "%s/link", d->root);
+	assert_int_equal(symlink(d->b, l), 0);
+	in_child(landlock_symlink_child, d);
+}
+
+/* A writable path that is a file, not a directory, is an error named. */
+static int landlock_file_child(void *arg)
+{
+	struct ll_dirs *d = arg;
+	struct isc_err e = { 0 };
+	char f[PATH_MAX + 8], want[PATH_MAX + 64];
+	snprintf(f, sizeof(f), "%s/data", d->b);
+	const char *w[] = { f, NULL };
+	int r = confine_landlock(w, &e);
+	snprintf(want, sizeof(want), "landlock: open %s: %s", f, strerror(ENOTDIR));
+	if (r != -ENOTDIR || !STREQ(e.msg, want))
+		return child_fail("file as writable: got %d '%s', want '%s'", r, e.msg, want);
+	/* and nothing was restricted */
+	if ((r = create_in(d->b, "new")) != 0)
+		return child_fail("create in B after the refusal: %s", strerror(r));
+	return 0;
+}
+
+static void test_landlock_file_refused(void **state)
+{
+	in_child(landlock_file_child, *state);
+}
+
+/* ---- seccomp ----------------------------------------------------------------- */
+
+/* What the child got from each call, sent to the parent in one piece. */
+struct sc_result {
+	int keyctl, umount, ioctl_deny, ioctl_high, unshare_user, ioctl_ok, clone3;
+	pid_t getpid;
+	char fail[256];
+};
+
+static void sc_child(int sock)
+{
+	struct sc_result res = { 0 };
+	struct isc_err e = { 0 };
+	int listener = -1, n = 0;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(res.fail, sizeof(res.fail), "no_new_privs: %s", strerror(errno));
+		goto out;
+	}
+	if (confine_seccomp(&listener, &e) < 0 || listener < 0) {
+		snprintf(res.fail, sizeof(res.fail), "confine_seccomp: %s (listener %d)", e.msg, listener);
+		goto out;
+	}
+	int r = fd_send(sock, "L", 1, &listener, 1);
+	if (r < 0) {
+		snprintf(res.fail, sizeof(res.fail), "fd_send: %s", strerror(-r));
+		goto out;
+	}
+	close(listener);
+	/* each denied call waits here for the parent's answer */
+	res.keyctl = errno_of((int)syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
+	res.umount = errno_of(umount2("/nonexistent", 0));
+	struct fscrypt_policy_v1 pol;
+	int dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	res.ioctl_deny = errno_of(ioctl(dfd, FS_IOC_GET_ENCRYPTION_POLICY, &pol));
+	/* the kernel reads the request as 32 bits: garbage above must not pass */
+	res.ioctl_high = errno_of((int)syscall(SYS_ioctl, dfd,
+				  0xdead00000000UL | (unsigned long)FS_IOC_GET_ENCRYPTION_POLICY, &pol));
+	close(dfd);
+	res.unshare_user = errno_of(unshare(CLONE_NEWUSER));
+	/* allowed, and quiet */
+	res.getpid = (pid_t)syscall(SYS_getpid);
+	int p[2];
+	if (pipe(p) == 0) {
+		res.ioctl_ok = errno_of(ioctl(p[0], FIONREAD, &n));
+		close(p[0]);
+		close(p[1]);
+	}
+	/* flags a filter cannot read: ENOSYS, no notification */
+	res.clone3 = errno_of((int)syscall(SYS_clone3, NULL, 0));
+out:
+	(void)!write(sock, &res, sizeof(res));
+	char c;
+	(void)!read(sock, &c, 1);   /* stay alive until the parent has looked */
+}
+
+static void test_seccomp_notify(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		child_start();
+		sc_child(sv[1]);
+		_exit(0);
+	}
+	close(sv[1]);
+
+	/* nothing asserted until the child is reaped */
+	static const char *const denied[] = { "keyctl", "umount2", "ioctl", "ioctl", "unshare" };
+	char what[ARRAY_SIZE(denied)][128], problem[256] = "", how[64];
+	struct sc_result res = { 0 };
+	int listener = -1, quiet = -1;
+	size_t nfd = 1, answered = 0;
+	memset(what, 0, sizeof(what));
+	/* the listener, or the child's report of why there is none */
+	struct pollfd pf = { .fd = sv[0], .events = POLLIN };
+	if (poll(&pf, 1, 5000) != 1 || fd_recv(sv[0], &res, sizeof(res), &listener, &nfd) < 1 ||
+	    nfd != 1) {
+		if (!res.fail[0])
+			snprintf(problem, sizeof(problem), "no listener from the child");
+		goto out;
+	}
+	memset(&res, 0, sizeof(res));
+	for (; answered < ARRAY_SIZE(denied); answered++) {
+		pf = (struct pollfd){ .fd = listener, .events = POLLIN };
+		if (poll(&pf, 1, 5000) != 1 || !(pf.revents & POLLIN)) {
+			snprintf(problem, sizeof(problem), "no notification for %s", denied[answered]);
+			goto out;
+		}
+		int r = confine_notify_deny(listener, what[answered], sizeof(what[answered]));
+		if (r < 0) {
+			snprintf(problem, sizeof(problem), "confine_notify_deny: %s", strerror(-r));
+			goto out;
+		}
+	}
+	pf = (struct pollfd){ .fd = sv[0], .events = POLLIN };
+	if (poll(&pf, 1, 5000) != 1 || read(sv[0], &res, sizeof(res)) != sizeof(res)) {
+		snprintf(problem, sizeof(problem), "no results from the child");
+		goto out;
+	}
+	/* the child is still alive and has made its allowed calls */
+	pf = (struct pollfd){ .fd = listener, .events = POLLIN };
+	quiet = poll(&pf, 1, 200);
+out:
+	if (problem[0] || res.fail[0])
+		kill(pid, SIGKILL);
+	close(sv[0]);   /* lets the child exit */
+	child_reap(pid, how, sizeof(how));
+	if (listener >= 0)
+		close(listener);
+
+	if (res.fail[0])
+		fail_msg("child: %s", res.fail);
+	if (problem[0])
+		fail_msg("%s (answered %zu; child %s)", problem, answered, how[0] ? how : "exit 0");
+	assert_string_equal(how, "");
+	for (size_t i = 0; i < ARRAY_SIZE(denied); i++) {
+		char want[128];
+		snprintf(want, sizeof(want), "%s by pid %d (test_confine)", denied[i], (int)pid);
+		assert_string_equal(what[i], want);
+	}
+	assert_int_equal(res.keyctl, EPERM);
+	assert_int_equal(res.umount, EPERM);
+	assert_int_equal(res.ioctl_deny, EPERM);
+	assert_int_equal(res.ioctl_high, EPERM);
+	assert_int_equal(res.unshare_user, EPERM);
+	assert_int_equal(quiet, 0);   /* getpid, FIONREAD and clone3 were not reported */
+	assert_int_equal(res.getpid, pid);
+	assert_int_equal(res.ioctl_ok, 0);
+	assert_int_equal(res.clone3, ENOSYS);
+}
+
+/* Without a filter the same calls reach the kernel: the EPERMs above are
+ * the filter's, not the kernel's own answers. */
+static int unfiltered_child(void *arg)
+{
+	(void)arg;
+	int r = errno_of(umount2("/nonexistent", 0));
+	if (r != ENOENT)
+		return child_fail("umount2 unfiltered: got %s, want ENOENT", r ? strerror(r) : "success");
+	r = errno_of((int)syscall(SYS_clone3, NULL, 0));
+	if (r != EINVAL)
+		return child_fail("clone3 unfiltered: got %s, want EINVAL", r ? strerror(r) : "success");
+	return 0;
+}
+
+static void test_seccomp_baseline(void **state)
+{
+	(void)state;
+	in_child(unfiltered_child, NULL);
+}
+
+#if defined(__x86_64__)
+/* The filter is for x86-64 calls; the i386 (int 0x80) and x32 entries
+ * number system calls differently and must not be a way around it. */
+static int other_abi_child(void *arg)
+{
+	bool x32 = *(bool *)arg;
+	struct isc_err e = { 0 };
+	int listener;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || confine_seccomp(&listener, &e) < 0)
+		return child_fail("confine_seccomp: %s", e.msg);
+	close(listener);
+	long r;
+	if (x32) {
+		r = syscall(0x40000000L | SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+		r = r < 0 ? -errno : r;
+	} else {
+		/* keyctl is 288 on i386 */
+		__asm__ volatile("int $0x80" : "=a"(r) : "a"(288L), "b"((long)KEYCTL_GET_KEYRING_ID),
+				 "c"((long)KEY_SPEC_SESSION_KEYRING), "d"(0L) : "memory");
+	}
+	return child_fail("%s keyctl returned %ld", x32 ? "x32" : "i386", r);
+}
+
+static void test_seccomp_other_abis(void **state)
+{
+	(void)state;
+	for (int x32 = 0; x32 <= 1; x32++) {
+		char msg[512];
+		bool arg = x32;
+		int st = child_run(other_abi_child, &arg, msg, sizeof(msg));
+		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
+			fail_msg("%s call under the filter: %s (status %#x), want death by SIGSYS",
+				 x32 ? "x32" : "i386", msg[0] ? msg : "no report", st);
+	}
+}
+#endif
+
+/* ---- confine_apply: MDWE, capabilities, rlimits ------------------------------- */
+
+static int mdwe_child(void *arg)
+{
+	bool mdwe = *(bool *)arg;
+	struct confine c = { .caps = confine_default_caps(), .mdwe = mdwe };
+	struct isc_err e = { 0 };
+	int listener = 42;
+	if (confine_apply(&c, &listener, &e) < 0)
+		return child_fail("confine_apply: %s", e.msg);
+	if (listener != -1)
+		return child_fail("listener %d without seccomp", listener);
+	int got = prctl(PR_GET_MDWE, 0, 0, 0, 0);
+	if (got != (mdwe ? PR_MDWE_REFUSE_EXEC_GAIN : 0))
+		return child_fail("PR_GET_MDWE: %d", got);
+
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return child_fail("mmap rw: %s", strerror(errno));
+	int r = errno_of(mprotect(p, 4096, PROT_READ | PROT_EXEC));
+	if (r != (mdwe ? EACCES : 0))
+		return child_fail("mprotect rw -> rx: got %s", r ? strerror(r) : "success");
+	void *q = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	r = q == MAP_FAILED ? errno : 0;
+	if (mdwe && r == 0)
+		return child_fail("mmap rwx succeeded under MDWE");
+	if (!mdwe && r != 0)
+		return child_fail("mmap rwx without MDWE: %s", strerror(r));
+	return 0;
+}
+
+static void test_apply_mdwe(void **state)
+{
+	(void)state;
+	bool on = true;
+	in_child(mdwe_child, &on);
+}
+
+static void test_apply_no_mdwe(void **state)
+{
+	(void)state;
+	bool off = false;
+	in_child(mdwe_child, &off);
+}
+
+/* MDWE is set right before exec: the program exec'd must still have it.
+ * The child runs this test program again as the probe (see main). */
+static int mdwe_exec_child(void *arg)
+{
+	(void)arg;
+	struct confine c = { .caps = confine_default_caps(), .mdwe = true };
+	struct isc_err e = { 0 };
+	int listener;
+	if (confine_apply(&c, &listener, &e) < 0)
+		return child_fail("confine_apply: %s", e.msg);
+	char *argv[] = { "test_confine", "--mdwe-probe", NULL };
+	execv("/proc/self/exe", argv);
+	return child_fail("exec: %s", strerror(errno));
+}
+
+/* After exec, under MDWE: 0 if W^X holds, else what did not. */
+static int mdwe_probe(void)
+{
+	if (prctl(PR_GET_MDWE, 0, 0, 0, 0) != PR_MDWE_REFUSE_EXEC_GAIN)
+		return 2;
+	void *q = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return q == MAP_FAILED && errno == EACCES ? 0 : 3;
+}
+
+static void test_apply_mdwe_exec(void **state)
+{
+	(void)state;
+	in_child(mdwe_exec_child, NULL);
+}
+
+/* limitpriv's set is what the process is left with. */
+static int caps_child(void *arg)
+{
+	(void)arg;
+	struct confine c = { 0 };
+	struct isc_err e = { 0 };
+	int listener;
+	if (confine_limitpriv("default,-kill,+net_raw", &c.caps, &e) < 0)
+		return child_fail("limitpriv: %s", e.msg);
+	if (confine_apply(&c, &listener, &e) < 0)
+		return child_fail("confine_apply: %s", e.msg);
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return child_fail("capget: %s", strerror(errno));
+	uint64_t eff = d[0].effective | (uint64_t)d[1].effective << 32;
+	uint64_t prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	if (eff != c.caps || prm != c.caps)
+		return child_fail("capabilities: effective %#llx permitted %#llx, want %#llx",
+				  (unsigned long long)eff, (unsigned long long)prm, (unsigned long long)c.caps);
+	if (prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0 || prctl(PR_CAPBSET_READ, CAP_KILL, 0, 0, 0) != 0 ||
+	    prctl(PR_CAPBSET_READ, CAP_NET_RAW, 0, 0, 0) != 1)
+		return child_fail("bounding set not as limitpriv says");
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return child_fail("no_new_privs not set");
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_CORE, &rl) < 0 || rl.rlim_max != 0)
+		return child_fail("RLIMIT_CORE max %llu", (unsigned long long)rl.rlim_max);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max > 65536)
+		return child_fail("RLIMIT_NOFILE max %llu", (unsigned long long)rl.rlim_max);
+	return 0;
+}
+
+static void test_apply_caps(void **state)
+{
+	(void)state;
+	in_child(caps_child, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && STREQ(argv[1], "--mdwe-probe"))
+		return mdwe_probe();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_limitpriv_accepts),
+		cmocka_unit_test(test_default_caps),
+		cmocka_unit_test(test_limitpriv_rejects),
+		cmocka_unit_test_setup_teardown(test_landlock_writable, ll_setup, ll_teardown),
+		cmocka_unit_test_setup_teardown(test_landlock_nothing_writable, ll_setup, ll_teardown),
+		cmocka_unit_test_setup_teardown(test_landlock_symlink, ll_setup, ll_teardown),
+		cmocka_unit_test_setup_teardown(test_landlock_file_refused, ll_setup, ll_teardown),
+		cmocka_unit_test(test_seccomp_notify),
+		cmocka_unit_test(test_seccomp_baseline),
+#if defined(__x86_64__)
+		cmocka_unit_test(test_seccomp_other_abis),
+#endif
+		cmocka_unit_test(test_apply_mdwe),
+		cmocka_unit_test(test_apply_no_mdwe),
+		cmocka_unit_test(test_apply_mdwe_exec),
+		cmocka_unit_test(test_apply_caps),
+	};
+	return cmocka_run_group_tests_name("confine", tests, NULL, NULL);
+}
