@@ -1,5 +1,6 @@
 /* pool_cmd.c - iscadm pool create|status|close. */
 #include "adm.h"
+#include "cgroup.h"
 
 #include <getopt.h>
 
@@ -65,6 +66,10 @@ static int pool_cmd_close(struct adm *a)
 			return adm_fail(&e);
 		}
 	pool_close(&p);
+	/* nothing of a supervisor that died without its teardown stays */
+	for (size_t i = 0; names[i]; i++)
+		isc_clean_stale(names[i]);
+	cgroup_sweep(isc_running);
 	if (pool_detach(a->root, &e) < 0)
 		return adm_fail(&e);
 	return EXIT_OK;

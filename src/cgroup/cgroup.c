@@ -187,3 +187,32 @@ int cgroup_destroy(struct cgroup *cg, struct isc_err *e)
 	int r = cg->ops->destroy(cg);
 	return r < 0 && e ? err_sys(e, -r, "remove cgroup %s", cg->name) : r;
 }
+
+int cgroup_sweep(bool (*running)(const char *name))
+{
+	struct cgroup probe;
+	cgroup_init(&probe, "x");
+	/* every ISC has a group in the pids hierarchy (v1) or the unified one */
+	const char *top = probe.ops == &cgroup_v2_ops ? "/sys/fs/cgroup/isc" : "/sys/fs/cgroup/pids/isc";
+	DIR *d = opendir(top);
+	if (!d)
+		return 0;
+	char *names[256];
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < ARRAY_SIZE(names))
+		if (de->d_type == DT_DIR && de->d_name[0] != '.' && !running(de->d_name))
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	int swept = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i])
+			continue;
+		struct cgroup cg;
+		cgroup_init(&cg, names[i]);
+		if (cgroup_destroy(&cg, NULL) == 0)
+			swept++;
+		free(names[i]);
+	}
+	return swept;
+}

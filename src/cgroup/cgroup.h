@@ -51,3 +51,6 @@ int cgroup_attach_login(struct cgroup *cg, pid_t pid, struct isc_err *e);
 int cgroup_stats(struct cgroup *cg, struct cgroup_stats *st, struct isc_err *e);
 /* Kill every process, wait for the group to empty, remove it. */
 int cgroup_destroy(struct cgroup *cg, struct isc_err *e);
+/* Destroy the group of every ISC for which running(name) is false: what a
+ * supervisor that died without its teardown left behind.  How many. */
+int cgroup_sweep(bool (*running)(const char *name));
