@@ -63,4 +63,8 @@ inside 'tail -1 /etc/motd'
 say "halt: the trusted change is committed too; every version stays for rollback"
 run iscadm halt web
 run iscadm history web
+say "each commit is a small erofs delta layer stacked on the version it ran on"
+for d in $(iscadm history web | cut -d' ' -f1); do
+	printf '  %.12s  %s bytes\n' "$d" "$(stat -c %s "$ROOT/pool/images/$d.erofs")"
+done
 run iscadm list -p

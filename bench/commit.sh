@@ -8,7 +8,9 @@
 #
 # commit = (halt of a -w boot with one changed file) - (halt of a -w boot with no change):
 # the halt itself (TERM to isc-init, teardown) is the same in both and is taken out.
-# mkfs   = mkfs.erofs -zlz4hc (the options isc uses) of the committed image's tree, mounted.
+# mkfs   = mkfs.erofs -zlz4hc (the options isc uses) of the committed version's whole tree: its
+#          layers (a delta per commit, on the image) mounted as one read-only overlay.
+# layer  = size of the delta layer the last commit stored.
 # Everything lives under one mktemp directory, removed on exit.
 set -euo pipefail
 
@@ -28,6 +30,7 @@ cleanup() {
 	set +e
 	for n in bb deb; do iscadm halt $n >/dev/null 2>&1; iscadm destroy -f $n >/dev/null 2>&1; done
 	umount "$W/mnt" 2>/dev/null
+	for l in "$W"/l[0-9]*; do umount "$l" 2>/dev/null; done
 	# the last unmounts of a halted ISC may lag a moment behind it
 	for i in 1 2 3 4 5 6 7 8 9 10; do
 		iscadm pool close >/dev/null 2>&1 && ! grep -q " $W/root/pool " /proc/self/mountinfo && break
@@ -59,10 +62,19 @@ bench_one() {   # NAME SOURCE
 		with+=("$(halt_ms "$n" 1)")
 		without+=("$(halt_ms "$n" 0)")
 	done
-	# the committed image's tree, and a bare mkfs.erofs of it
+	# the committed version's whole tree (its layers, top first, stacked read-only),
+	# and a bare mkfs.erofs of it
 	local digest; digest=$(iscadm get "$n" image-digest)
+	local cfg=$ISC_ROOT/pool/isc/$n/config d=$digest lowers="" k=0
+	while [ -n "$d" ]; do
+		mkdir -p "$W/l$k"
+		mount -t erofs -o ro "$ISC_ROOT/pool/images/$d.erofs" "$W/l$k"
+		lowers="$lowers${lowers:+:}$W/l$k"; k=$((k + 1))
+		d=$(grep "^version=$d," "$cfg" | tail -1 | cut -d, -f5)
+	done
 	mkdir -p "$W/mnt"
-	mount -t erofs -o ro "$ISC_ROOT/pool/images/$digest.erofs" "$W/mnt"
+	if [ "$k" -gt 1 ]; then mount -t overlay "isc-bench" -o "ro,lowerdir=$lowers" "$W/mnt"
+	else mount --bind "$W/l0" "$W/mnt"; fi
 	for i in $(seq 1 "$RUNS"); do
 		sync; echo 3 > /proc/sys/vm/drop_caches
 		local t0; t0=$(ms)
@@ -70,19 +82,21 @@ bench_one() {   # NAME SOURCE
 		mk+=($(( ($(ms) - t0) / 1000000 )))
 		rm -f "$W/bare.erofs"
 	done
+	local size; size=$(du -sh "$W/mnt" | cut -f1)
 	umount "$W/mnt"
-	local w wo m size
+	for i in $(seq 0 $((k - 1))); do umount "$W/l$i"; done
+	local w wo m layer
 	w=$(printf '%s\n' "${with[@]}" | median)
 	wo=$(printf '%s\n' "${without[@]}" | median)
 	m=$(printf '%s\n' "${mk[@]}" | median)
-	size=$(du -sh "$ISC_ROOT/pool/images/$digest.erofs" | cut -f1)
+	layer=$(stat -c %s "$ISC_ROOT/pool/images/$digest.erofs")
 	local c=$(( w - wo ))
-	printf '%-10s %8s %14s %14s %12s %10s\n' "$n" "$size" "${w} ms" "${c} ms" "${m} ms" \
-		"$(awk -v c="$c" -v m="$m" 'BEGIN { printf "%.2fx", m ? c / m : 0 }')"
+	printf '%-10s %8s %14s %14s %10s %12s %10s\n' "$n" "$size" "${w} ms" "${c} ms" "$((layer / 1024))K" \
+		"${m} ms" "$(awk -v c="$c" -v m="$m" 'BEGIN { printf "%.2fx", m ? c / m : 0 }')"
 }
 
 iscadm pool create --size 4G >/dev/null
-printf '%-10s %8s %14s %14s %12s %10s\n' image size "halt+commit" commit "mkfs.erofs" "commit/mkfs"
+printf '%-10s %8s %14s %14s %10s %12s %10s\n' image tree "halt+commit" commit layer "mkfs.erofs" "commit/mkfs"
 bench_one bb busybox
 if [ -z "${NO_DEBOOTSTRAP:-}" ]; then
 	bench_one deb debootstrap:bookworm

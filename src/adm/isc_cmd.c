@@ -181,7 +181,7 @@ int isc_create(struct pool *p, const char *name, const struct isc_create_opts *o
 	str_copy(c.image, sizeof(c.image), o->image);
 	memcpy(c.digest, info.digest, sizeof(c.digest));
 	c.created = time(NULL);
-	config_version_add(&c, info.digest, c.created, "build", 0);
+	config_version_add(&c, info.digest, c.created, "build", 0, NULL);
 	if (!(c.uid = uid_alloc(p))) {
 		err_set(e, ENOSPC, "no free uid range for %s", name);
 		goto fail_cfg;

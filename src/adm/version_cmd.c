@@ -11,7 +11,7 @@
 static void versions_of(struct isc_config *c)
 {
 	if (c->nversions == 0)
-		config_version_add(c, c->digest, c->created, "build", 0);
+		config_version_add(c, c->digest, c->created, "build", 0, NULL);
 }
 
 /* VERSION: a digest, or a unique prefix of one (at least 6 hex digits). */
@@ -56,15 +56,32 @@ static bool digest_used_elsewhere(struct pool *p, const char *self, const char *
 	return used;
 }
 
+/* Keep version i, and what its layers stand on. */
+static void keep_with_lowers(const struct isc_config *c, size_t i, bool *keep)
+{
+	char layers[ISC_MAX_LAYERS][65];
+	int n = config_layers(c, c->versions[i].digest, layers, ISC_MAX_LAYERS);
+	keep[i] = true;
+	for (int l = 1; l < n; l++)
+		for (size_t j = 0; j < c->nversions; j++)
+			if (STREQ(c->versions[j].digest, layers[l]))
+				keep[j] = true;
+}
+
 static int history_prune(struct pool *p, struct isc_config *c, long keep, struct isc_err *e)
 {
 	struct isc_version kept[ISC_MAX_VERSIONS];
+	bool keepv[ISC_MAX_VERSIONS] = { false };
 	size_t nk = 0, first = c->nversions > (size_t)keep ? c->nversions - (size_t)keep : 0;
 	char gone[ISC_MAX_VERSIONS][65];
 	size_t ng = 0;
-	for (size_t i = 0; i < c->nversions; i++) {
-		/* the current version stays, whatever its age */
+	/* the newest KEEP and the current version stay, whatever its age, with
+	 * the versions their layers are deltas on */
+	for (size_t i = 0; i < c->nversions; i++)
 		if (i >= first || STREQ(c->versions[i].digest, c->digest))
+			keep_with_lowers(c, i, keepv);
+	for (size_t i = 0; i < c->nversions; i++) {
+		if (keepv[i])
 			kept[nk++] = c->versions[i];
 		else
 			snprintf(gone[ng++], 65, "%s", c->versions[i].digest);
@@ -160,9 +177,15 @@ int cmd_revert(struct adm *a)
 		r = err_set(&e, ENOENT, "ISC %s has no version before the current one", name);
 	else
 		idx = cur - 1;
-	/* verified in full before it is made current */
-	if (r == 0 && (r = image_verify(&p, c.versions[idx].digest, &e)) < 0)
-		err_prefix(&e, "ISC %s: version %.12s", name, c.versions[idx].digest);
+	/* verified in full, every layer, before it is made current */
+	char layers[ISC_MAX_LAYERS][65];
+	int nl = r == 0 ? config_layers(&c, c.versions[idx].digest, layers, ISC_MAX_LAYERS) : 0;
+	if (nl < 0)
+		r = err_set(&e, ELOOP, "ISC %s: version %.12s has more than %d layers", name,
+			    c.versions[idx].digest, ISC_MAX_LAYERS);
+	for (int l = 0; r == 0 && l < nl; l++)
+		if ((r = image_verify(&p, layers[l], &e)) < 0)
+			err_prefix(&e, "ISC %s: version %.12s", name, c.versions[idx].digest);
 	if (r == 0) {
 		memcpy(c.digest, c.versions[idx].digest, sizeof(c.digest));
 		r = isc_config_save(&p, &c, &e);

@@ -24,11 +24,12 @@ static void progress_say(image_progress_fn progress, void *pdata, const char *wh
 /* ---- building a blob ------------------------------------------------------ */
 
 /* A filesystem UUID derived from the content, so equal trees give equal images. */
-static void uuid_from_text(const char *text, size_t len, int64_t epoch, char out[37])
+static void uuid_from_text(const char *text, size_t len, int64_t epoch, const char *salt,
+			   char out[37])
 {
 	char hex[IMAGE_DIGEST_LEN + 1];
 	_cleanup_free_ char *buf = NULL;
-	if (asprintf(&buf, "%" PRId64 "\n%.*s", epoch, (int)len, text) < 0)
+	if (asprintf(&buf, "%" PRId64 "\n%s%.*s", epoch, salt ? salt : "", (int)len, text) < 0)
 		image_sha256_buf(text, len, hex);
 	else
 		image_sha256_buf(buf, strlen(buf), hex);
@@ -94,8 +95,8 @@ static int manifest_text(const struct manifest *m, char **text, size_t *len)
 	return r;
 }
 
-static int blob_build(const struct pool *p, const char *tree, int64_t epoch, const char *mtext,
-		      size_t mlen, char *digest, bool *created, image_progress_fn progress,
+static int blob_build(const struct pool *p, const char *tree, int64_t epoch, const char *salt,
+		      const char *mtext, size_t mlen, char *digest, bool *created, image_progress_fn progress,
 		      void *pdata, struct isc_err *e)
 {
 	char tmp[PATH_MAX], uuid[37];
@@ -106,7 +107,7 @@ static int blob_build(const struct pool *p, const char *tree, int64_t epoch, con
 		return err_set(e, errno, "%s: %s", tmp, strerror(errno));
 	close(fd);  /* mkfs.erofs reopens it by name */
 	const char *rel = tmp + strlen(p->path) + 1;
-	uuid_from_text(mtext, mlen, epoch, uuid);
+	uuid_from_text(mtext, mlen, epoch, salt, uuid);
 	progress_say(progress, pdata, "mkfs.erofs");
 	int r = mkfs_run(tmp, tree, uuid, epoch, e);
 	if (r == 0)
@@ -116,9 +117,9 @@ static int blob_build(const struct pool *p, const char *tree, int64_t epoch, con
 	return r;
 }
 
-int image_store_tree_epoch(const struct pool *p, const char *tree, int64_t epoch,
-			   char digest[IMAGE_DIGEST_LEN + 1], bool *created,
-			   image_progress_fn progress, void *pdata, struct isc_err *e)
+static int store_tree(const struct pool *p, const char *tree, int64_t epoch, const char *salt,
+		      char digest[IMAGE_DIGEST_LEN + 1], bool *created,
+		      image_progress_fn progress, void *pdata, struct isc_err *e)
 {
 	struct manifest m = { 0 };
 	_cleanup_free_ char *mtext = NULL;
@@ -139,7 +140,7 @@ int image_store_tree_epoch(const struct pool *p, const char *tree, int64_t epoch
 	manifest_free(&m);
 	if (r < 0)
 		return err_set(e, r, "manifest of %s: %s", tree, strerror(-r));
-	r = blob_build(p, tree, epoch < 0 ? newest : epoch, mtext, mlen, digest, created,
+	r = blob_build(p, tree, epoch < 0 ? newest : epoch, salt, mtext, mlen, digest, created,
 		       progress, pdata, e);
 	if (r < 0)
 		return r;
@@ -153,11 +154,28 @@ int image_store_tree_epoch(const struct pool *p, const char *tree, int64_t epoch
 	return 0;
 }
 
+int image_store_tree_epoch(const struct pool *p, const char *tree, int64_t epoch,
+			   char digest[IMAGE_DIGEST_LEN + 1], bool *created,
+			   image_progress_fn progress, void *pdata, struct isc_err *e)
+{
+	return store_tree(p, tree, epoch, NULL, digest, created, progress, pdata, e);
+}
+
 int image_store_tree(const struct pool *p, const char *tree, char digest[IMAGE_DIGEST_LEN + 1],
 		     image_progress_fn progress, void *pdata, struct isc_err *e)
 {
 	bool created;
-	return image_store_tree_epoch(p, tree, -1, digest, &created, progress, pdata, e);
+	return store_tree(p, tree, -1, NULL, digest, &created, progress, pdata, e);
+}
+
+int image_store_delta(const struct pool *p, const char *tree, const char *lower,
+		      char digest[IMAGE_DIGEST_LEN + 1], struct isc_err *e)
+{
+	bool created;
+	char salt[IMAGE_DIGEST_LEN + 8];
+	/* the same change on another version is another layer */
+	snprintf(salt, sizeof(salt), "lower %s\n", lower);
+	return store_tree(p, tree, -1, salt, digest, &created, NULL, NULL, e);
 }
 
 /* ---- tags ------------------------------------------------------------------ */

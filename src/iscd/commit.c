@@ -16,15 +16,16 @@ static void layer_path(const char *name, const char *leaf, char *buf, size_t n)
 	snprintf(buf, n, "isc/%s/data/layers/rootw%s%s", name, leaf ? "/" : "", leaf ? leaf : "");
 }
 
-int commit_state_write(const struct pool *p, const char *name, const char *state,
+int commit_state_write(const struct pool *p, const char *name, const char *state, const char *on,
 		       struct isc_err *e)
 {
-	char dir[200], path[220];
+	char dir[200], path[220], text[128];
 	layer_path(name, NULL, dir, sizeof(dir));
 	layer_path(name, "state", path, sizeof(path));
 	if (mkdir_p_at(p->dirfd, dir, 0700) < 0)
 		return err_sys(e, errno, "create %s/%s", p->path, dir);
-	int r = write_file_atomic(p->dirfd, path, state, strlen(state), 0600);
+	snprintf(text, sizeof(text), "%s\non=%s\n", state, on);
+	int r = write_file_atomic(p->dirfd, path, text, strlen(text), 0600);
 	return r < 0 ? err_sys(e, -r, "write %s/%s", p->path, path) : 0;
 }
 
@@ -79,6 +80,18 @@ static void upper_measure(int fd, uint64_t *bytes, bool *any)
 	closedir(d);
 }
 
+/* Has the config moved past the version the session ran on? */
+static bool session_committed(const struct pool *p, const char *name, const struct isc_config *c)
+{
+	char path[220];
+	_cleanup_free_ char *text = NULL;
+	layer_path(name, "state", path, sizeof(path));
+	if (read_file_at(p->dirfd, path, &text, NULL, 256) < 0)
+		return false;
+	const char *on = strstr(text, "\non=");
+	return on && strncmp(on + 4, c->digest, 64) != 0;
+}
+
 /* Staging a crashed commit or build left in images/: only safe while we
  * hold the pool lock exclusively (no build of anyone else is running). */
 static void stale_staging_remove(const struct pool *p)
@@ -93,6 +106,33 @@ static void stale_staging_remove(const struct pool *p)
 		if (!fnmatch(".new-*", de->d_name, 0) || !fnmatch(".build-*", de->d_name, 0))
 			rm_rf_at(dirfd(d), de->d_name);
 	closedir(d);
+}
+
+int layers_open_verified(const struct pool *p, const struct isc_config *c, const char *digest,
+			 int fds[ISC_MAX_LAYERS], size_t *n, struct isc_err *e)
+{
+	char layers[ISC_MAX_LAYERS][65];
+	*n = 0;
+	int k = config_layers(c, digest, layers, ISC_MAX_LAYERS);
+	if (k < 0)
+		return err_set(e, ELOOP, "version %.12s of ISC %s: more than %d layers", digest, c->name,
+			       ISC_MAX_LAYERS);
+	for (int i = 0; i < k; i++) {
+		int r = image_open_verified(p, layers[i], ISC_RUN_DIR "/verified", &fds[*n], e);
+		if (r < 0) {
+			layers_close(fds, n);
+			return r;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+void layers_close(int fds[ISC_MAX_LAYERS], size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		close(fds[i]);
+	*n = 0;
 }
 
 static int commit_locked(struct pool *p, const char *name, const char *how, const char *rundir,
@@ -114,25 +154,37 @@ static int commit_locked(struct pool *p, const char *name, const char *how, cons
 	int r = isc_config_load(p, name, &c, e);
 	if (r < 0)
 		return r;
-	int img = -1;
-	if ((r = image_open_verified(p, c.digest, ISC_RUN_DIR "/verified", &img, e)) < 0)
+	if (session_committed(p, name, &c)) {   /* a crash after the commit point */
+		config_free(&c);
+		return commit_discard(p, name, e);
+	}
+	int img[ISC_MAX_LAYERS];
+	size_t nimg = 0;
+	if ((r = layers_open_verified(p, &c, c.digest, img, &nimg, e)) < 0)
 		goto out;
+	/* a delta on the version the session ran on, while the stack is not
+	 * too deep; then the whole merged tree again */
+	bool delta = nimg < ISC_MAX_LAYERS;
 	snprintf(mnt, sizeof(mnt), "%s/commit", rundir);
 	umount2(mnt, MNT_DETACH);
-	if ((r = sandbox_commit_view(img, upper, c.uid, mnt, e)) < 0)
+	if ((r = sandbox_commit_view(img, delta ? 0 : nimg, upper, c.uid, mnt, e)) < 0)
 		goto out;
-	r = image_store_tree(p, mnt, digest, NULL, NULL, e);
+	if (delta)
+		r = image_store_delta(p, mnt, c.digest, digest, e);
+	else
+		r = image_store_tree(p, mnt, digest, NULL, NULL, e);
 	umount2(mnt, MNT_DETACH);
 	if (r < 0)
 		goto out;
 	if (!STREQ(digest, c.digest)) {
 		/* a config from before versions: its image was the first */
 		if (c.nversions == 0)
-			config_version_add(&c, c.digest, c.created, "build", 0);
+			config_version_add(&c, c.digest, c.created, "build", 0, NULL);
 		/* the commit point: one atomic rename of the config */
-		if ((r = config_version_add(&c, digest, time(NULL), how, change)) < 0) {
-			r = err_set(e, ENOSPC, "ISC %s has %d image versions: prune some "
-				    "(iscadm history %s --prune KEEP)", name, ISC_MAX_VERSIONS, name);
+		if ((r = config_version_add(&c, digest, time(NULL), how, change, delta ? c.digest : NULL)) < 0) {
+			r = r == -ENOSPC ? err_set(e, ENOSPC, "ISC %s has %d image versions: prune some "
+						   "(iscadm history %s --prune KEEP)", name, ISC_MAX_VERSIONS, name)
+					 : err_set(e, -r, "version %.12s: bad lower", digest);
 			goto out;
 		}
 		memcpy(c.digest, digest, sizeof(c.digest));
@@ -142,8 +194,7 @@ static int commit_locked(struct pool *p, const char *name, const char *how, cons
 	}
 	r = commit_discard(p, name, e);
 out:
-	if (img >= 0)
-		close(img);
+	layers_close(img, &nimg);
 	config_free(&c);
 	return r < 0 ? err_prefix(e, "commit of ISC %s", name) : 0;
 }

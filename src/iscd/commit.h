@@ -6,8 +6,10 @@
 
 /* The session's layer: isc/NAME/data/layers/rootw/{upper,work,state}.
  * state says what to do with it if the supervisor dies: "commit HOW" or
- * "discard HOW" (a -W session whose self-assembly has not finished). */
-int commit_state_write(const struct pool *p, const char *name, const char *state,
+ * "discard HOW" (a -W session whose self-assembly has not finished), and
+ * the version the session runs on: once the config has moved past it,
+ * the commit point was passed and the layer only needs removing. */
+int commit_state_write(const struct pool *p, const char *name, const char *state, const char *on,
 		       struct isc_err *e);
 /* Is a session layer left (a crash, or a session not yet committed)?
  * *state receives its recorded state (empty if none). */
@@ -21,3 +23,9 @@ int commit_discard(const struct pool *p, const char *name, struct isc_err *e);
  * scratch mount point (in the caller's private mount namespace). */
 int commit_session(struct pool *p, const char *name, const char *how, const char *rundir,
 		   bool *made, struct isc_err *e);
+
+/* Open and verify the erofs layers of version digest of c (top first) into
+ * fds; *n of them.  Close them with layers_close. */
+int layers_open_verified(const struct pool *p, const struct isc_config *c, const char *digest,
+			 int fds[ISC_MAX_LAYERS], size_t *n, struct isc_err *e);
+void layers_close(int fds[ISC_MAX_LAYERS], size_t *n);

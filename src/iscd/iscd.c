@@ -49,7 +49,9 @@ struct iscd {
 	char varfs[200];        /* where a bounded /var's filesystem is mounted */
 	struct sandbox_spec spec;
 	char rundir[128], stage[160], layers[PATH_MAX], volumes[PATH_MAX], info[512];
-	int ep, sigfd, ctl, timer, image_fd, init_fd;
+	int ep, sigfd, ctl, timer, init_fd;
+	int image_fds[ISC_MAX_LAYERS];   /* the version's erofs layers, top first */
+	size_t nimage;
 	int console_log, sys_log;
 	bool stopping, rebooting, run_mode;
 	/* R read-only, W read-write (-w), T transient (-W: self-assembly,
@@ -298,7 +300,7 @@ static void do_login(struct iscd *d, struct client *c, const struct ipc_hdr *h,
 		return;
 	}
 	/* from now on a crash of ours still commits what the session wrote */
-	if (trusted && commit_state_write(&d->pool, d->cfg.name, "commit -T", &e) < 0) {
+	if (trusted && commit_state_write(&d->pool, d->cfg.name, "commit -T", d->cfg.digest, &e) < 0) {
 		reply(c->fd, IPC_ERR, e.code, e.msg);
 		return;
 	}
@@ -435,7 +437,8 @@ static int session_begin(struct iscd *d, struct isc_err *e)
 {
 	if (d->mode == 'R')
 		return 0;
-	return commit_state_write(&d->pool, d->cfg.name, d->mode == 'W' ? "commit -w" : "discard -W", e);
+	return commit_state_write(&d->pool, d->cfg.name, d->mode == 'W' ? "commit -w" : "discard -W",
+				  d->cfg.digest, e);
 }
 
 /* A writable boot ended with init's status st: commit what it changed
@@ -456,7 +459,7 @@ static void session_end(struct iscd *d, int st)
 	}
 	if (d->mode == 'T') {
 		console_note(d, "NOTICE: Self-assembly completed, rebooting read-only");
-		commit_state_write(&d->pool, d->cfg.name, "commit -W", &e);
+		commit_state_write(&d->pool, d->cfg.name, "commit -W", d->cfg.digest, &e);
 		d->rebooting = true;
 	}
 	if (commit_session(&d->pool, d->cfg.name, how, d->rundir, &made, &e) < 0) {
@@ -684,10 +687,8 @@ static int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 	/* on reboot too: a key unloaded behind our back stops the boot here */
 	if ((r = isc_key_ready(&d->pool, &d->cfg, false, e)) < 0)
 		return err_prefix(e, "refusing to boot %s", name);
-	if (d->image_fd >= 0)
-		close(d->image_fd);
-	d->image_fd = -1;
-	r = image_open_verified(&d->pool, d->cfg.digest, ISC_RUN_DIR "/verified", &d->image_fd, e);
+	layers_close(d->image_fds, &d->nimage);
+	r = layers_open_verified(&d->pool, &d->cfg, d->cfg.digest, d->image_fds, &d->nimage, e);
 	if (r < 0)
 		return err_prefix(e, "refusing to boot %s", name);
 	/* What the ISC may know about itself: properties, never a host path
@@ -713,7 +714,7 @@ static int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 		/* a read-only boot's root is the session overlay, read-only to
 		 * the ISC: login -T writes through it (not for run --rm) */
 		.trusted_root = d->mode == 'R' && !d->run_mode && d->cfg.profile != PROFILE_NONE,
-		.image_fd = d->image_fd, .layers = d->layers, .volumes_dir = d->volumes,
+		.image_fds = d->image_fds, .nimage = d->nimage, .layers = d->layers, .volumes_dir = d->volumes,
 		.volumes = d->cfg.volumes, .tmp_size = d->cfg.tmp_size, .stage = d->stage,
 		.init_fd = d->init_fd, .init_argv = d->mode == 'T' ? d->assembly_argv : d->init_argv, .info = d->info, .stdio = d->run_mode ? stdio : NULL,
 		.cg = &d->cg, .confine = &d->confine,
@@ -737,7 +738,7 @@ static int setup(struct iscd *d, const char *root, const char *name, struct isc_
 	d->scratch.mnt = -1;
 	if ((r = sandbox_host_prepare(e)) < 0)
 		return r;
-	d->image_fd = -1;
+	d->nimage = 0;
 	if ((d->init_fd = init_memfd(e)) < 0)
 		return d->init_fd;
 	cgroup_init(&d->cg, name);

@@ -57,6 +57,12 @@ void config_free(struct isc_config *c)
 
 /* A volume is an absolute, normalised path that is not a system directory
  * the profile controls. */
+/* A lowercase sha256 in hex. */
+static bool digest_valid(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
 static int volume_check(const char *v, struct isc_err *e)
 {
 	if (v[0] != '/' || v[1] == '\0' || strlen(v) > 255)
@@ -204,30 +210,35 @@ static int set_one(struct isc_config *c, const char *k, const char *v, bool oper
 		return 0;
 	}
 	if (STREQ(k, "image-digest")) {
-		if (strlen(v) != 64 || strspn(v, "0123456789abcdef") != 64)
+		if (!digest_valid(v))
 			return err_set(e, EINVAL, "image-digest: not a sha256");
 		memcpy(c->digest, v, 65);
 		return 0;
 	}
 	if (STREQ(k, "version")) {
-		/* DIGEST,MADE,HOW,CHANGE: lowercase sha256, two decimals, a known how */
-		char buf[128], *f[4], *save = NULL;
+		/* DIGEST,MADE,HOW,CHANGE[,LOWER]: lowercase sha256, two decimals,
+		 * a known how, and the earlier version it is a delta on */
+		char buf[200], *f[5], *save = NULL;
 		size_t nf = 0;
 		if (strlen(v) >= sizeof(buf))
 			goto bad_version;
 		snprintf(buf, sizeof(buf), "%s", v);
-		for (char *t = strtok_r(buf, ",", &save); t && nf < 4; t = strtok_r(NULL, ",", &save))
+		for (char *t = strtok_r(buf, ",", &save); t && nf < 5; t = strtok_r(NULL, ",", &save))
 			f[nf++] = t;
-		if (nf != 4 || strtok_r(NULL, ",", &save) || strstr(v, ",,") ||
-		    strlen(f[0]) != 64 || strspn(f[0], "0123456789abcdef") != 64 ||
+		if (nf < 4 || strtok_r(NULL, ",", &save) || strstr(v, ",,") || v[strlen(v) - 1] == ',' ||
+		    !digest_valid(f[0]) || (nf == 5 && !digest_valid(f[4])) ||
 		    !f[1][0] || strspn(f[1], "0123456789") != strlen(f[1]) || strlen(f[1]) > 18 ||
 		    !f[3][0] || strspn(f[3], "0123456789") != strlen(f[3]) || strlen(f[3]) > 19 ||
 		    !(STREQ(f[2], "build") || STREQ(f[2], "-w") || STREQ(f[2], "-W") || STREQ(f[2], "-T")))
 			goto bad_version;
-		int r = config_version_add(c, f[0], strtoll(f[1], NULL, 10), f[2], strtoull(f[3], NULL, 10));
+		int r = config_version_add(c, f[0], strtoll(f[1], NULL, 10), f[2], strtoull(f[3], NULL, 10),
+					   nf == 5 ? f[4] : NULL);
+		if (r == -EINVAL)
+			return err_set(e, EINVAL, "version %.12s: its lower %.12s is not an earlier version",
+				       f[0], f[4]);
 		return r < 0 ? err_set(e, -r, "at most %d versions", ISC_MAX_VERSIONS) : 0;
 bad_version:
-		return err_set(e, EINVAL, "version '%s': expected DIGEST,TIME,HOW,BYTES", v);
+		return err_set(e, EINVAL, "version '%.200s': expected DIGEST,TIME,HOW,BYTES[,LOWER]", v);
 	}
 	if (STREQ(k, "encryption-root")) {
 		if (!name_valid(v) && !STREQ(v, ISC_KEY_EPHEMERAL))
@@ -309,16 +320,41 @@ int config_parse(const char *text, struct isc_config *c, struct isc_err *e)
 }
 
 int config_version_add(struct isc_config *c, const char *digest, int64_t made, const char *how,
-		       uint64_t change)
+		       uint64_t change, const char *lower)
 {
 	if (c->nversions >= ISC_MAX_VERSIONS)
 		return -ENOSPC;
+	/* only an earlier version can be a lower: the stacks have no cycles */
+	bool known = !lower || !*lower;
+	for (size_t i = 0; !known && i < c->nversions; i++)
+		known = STREQ(c->versions[i].digest, lower) && !STREQ(lower, digest);
+	if (!known)
+		return -EINVAL;
 	struct isc_version *v = &c->versions[c->nversions++];
 	snprintf(v->digest, sizeof(v->digest), "%s", digest);
 	snprintf(v->how, sizeof(v->how), "%s", how);
+	snprintf(v->lower, sizeof(v->lower), "%s", lower ? lower : "");
 	v->made = made;
 	v->change = change;
 	return 0;
+}
+
+int config_layers(const struct isc_config *c, const char *digest, char (*out)[65], size_t max)
+{
+	size_t n = 0;
+	const char *d = digest;
+	while (d && *d) {
+		if (n == max)
+			return -ELOOP;
+		snprintf(out[n++], 65, "%s", d);
+		const char *next = NULL;
+		/* the newest entry of a digest says what it is stacked on */
+		for (size_t i = c->nversions; i-- > 0 && !next;)
+			if (STREQ(c->versions[i].digest, d))
+				next = c->versions[i].lower;
+		d = next;
+	}
+	return (int)n;
 }
 
 int config_get(const struct isc_config *c, const char *k, char *buf, size_t n)
@@ -398,8 +434,9 @@ char *config_dump(const struct isc_config *c)
 		}
 		if (STREQ(config_keys[i], "version")) {
 			for (size_t j = 0; j < c->nversions; j++)
-				fprintf(f, "version=%s,%" PRId64 ",%s,%" PRIu64 "\n", c->versions[j].digest,
-					c->versions[j].made, c->versions[j].how, c->versions[j].change);
+				fprintf(f, "version=%s,%" PRId64 ",%s,%" PRIu64 "%s%s\n", c->versions[j].digest,
+					c->versions[j].made, c->versions[j].how, c->versions[j].change,
+					c->versions[j].lower[0] ? "," : "", c->versions[j].lower);
 			continue;
 		}
 		config_get(c, config_keys[i], v, sizeof(v));

@@ -14,15 +14,20 @@ enum isc_profile {
 #define ISC_UID_FIRST 1000000000U   /* far above any host account */
 #define ISC_MAX_VOLUMES 16
 #define ISC_MAX_VERSIONS 64
+/* A version is a stack of erofs layers: a commit adds a small delta on the
+ * version it ran on; at this depth it writes the whole tree instead. */
+#define ISC_MAX_LAYERS 8
 
 /* One image version of an ISC: what it booted from, when and how it was
  * made (build: its image at create; -w, -W, -T: a committed maintenance
- * session) and how many bytes that session changed. */
+ * session), how many bytes that session changed, and the version its
+ * image is a delta on ("" for a whole tree). */
 struct isc_version {
 	char digest[65];
 	int64_t made;
 	char how[8];
 	uint64_t change;
+	char lower[65];
 };
 #define ISC_KEY_EPHEMERAL "@ephemeral"   /* not a name: names start alphanumeric */
 
@@ -70,9 +75,15 @@ int isc_config_save(const struct pool *p, const struct isc_config *c, struct isc
 /* Names of every ISC, sorted; strv_free(). */
 int isc_names(const struct pool *p, char ***names, struct isc_err *e);
 
-/* Append a version (the digest becomes current).  -ENOSPC when full. */
+/* Append a version (the digest becomes current), a delta on lower (an
+ * earlier version) or a whole tree (lower NULL or "").  -ENOSPC when full,
+ * -EINVAL when lower is not an earlier version. */
 int config_version_add(struct isc_config *c, const char *digest, int64_t made, const char *how,
-		       uint64_t change);
+		       uint64_t change, const char *lower);
+/* The erofs layers of version digest, top first: digest, the version it
+ * is a delta on, and so on down to a whole tree.  A digest that is not a
+ * version is one layer.  Count, or -ELOOP when deeper than max. */
+int config_layers(const struct isc_config *c, const char *digest, char (*out)[65], size_t max);
 
 /* The encryption root whose key opens this ISC's data. */
 static inline const char *config_key_root(const struct isc_config *c)

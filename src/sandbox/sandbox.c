@@ -80,20 +80,17 @@ static int write_map(pid_t pid, const char *file, uint32_t base)
 	return write_all(fd, map, strlen(map));
 }
 
-/* The erofs image, read-only, shown through the ISC's idmap so that files
- * owned by root in the image are owned by root inside. */
-static int mount_image(const struct sandbox_spec *s, int userns, char *why, size_t n)
+/* One erofs layer of the image, read-only, shown through the ISC's idmap
+ * so that files owned by root in the image are owned by root inside. */
+static int mount_image(int image_fd, int userns, char *why, size_t n)
 {
-	char src[64];
-	snprintf(src, sizeof(src), "/proc/self/fd/%d", s->image_fd);
-	const char *opts[] = { NULL, NULL };
 	char so[80];
-	snprintf(so, sizeof(so), "source=%s", src);
-	opts[0] = so;
+	snprintf(so, sizeof(so), "source=/proc/self/fd/%d", image_fd);
+	const char *opts[] = { so, NULL };
 	/* nosuid: setuid bits in an image never raise privileges; nodev: an
 	 * image cannot bring device nodes. */
 	int m = mnt_fs("erofs", opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why, n);
-	if (m < 0)
+	if (m < 0 || userns < 0)
 		return m;
 	int r = mnt_setattr(m, MOUNT_ATTR_IDMAP, 0, userns);
 	if (r < 0) {
@@ -104,8 +101,6 @@ static int mount_image(const struct sandbox_spec *s, int userns, char *why, size
 	return m;
 }
 
-/* layers/<layer>/{upper,work}; the upper's root copies the lower's owner and
- * mode so the merged directory looks like the image's. */
 /* layers/<layer>/{upper,work}; the upper's root copies the lower's owner and
  * mode so the merged directory looks like the image's. */
 static int layer_dirs(const struct sandbox_spec *s, const char *layer, int lower,
@@ -146,32 +141,39 @@ static int layer_dirs(const struct sandbox_spec *s, const char *layer, int lower
 	return 0;
 }
 
-/* An overlay with the image's subtree as lower and a persistent upper.  The
- * overlay is made by host root on layers given as descriptors; the upper
- * stores the ISC's host uids (an overlay itself cannot be idmapped here). */
-static int mount_overlay(const struct sandbox_spec *s, int lower, const char *layer,
-			 unsigned attrs, char *why, size_t n)
+/* An overlay on lowers (top first: the image's subtree, or the image's
+ * layers) with a persistent upper; with layer NULL, lowers only, read-only.
+ * The overlay is made by host root on layers given as descriptors; the
+ * upper stores the ISC's host uids (an overlay itself cannot be idmapped
+ * here). */
+static int mount_overlay(const struct sandbox_spec *s, const int *lowers, size_t nl,
+			 const char *layer, unsigned attrs, char *why, size_t n)
 {
 	_cleanup_close_ int clone = -1, upper = -1, work = -1;
-	int r = layer_dirs(s, layer, lower, &clone, &upper, &work, why, n);
-	if (r < 0)
-		return r;
+	if (layer) {
+		int r = layer_dirs(s, layer, lowers[0], &clone, &upper, &work, why, n);
+		if (r < 0)
+			return r;
+	}
 	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
-	if (fs < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower) < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, upper) < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, work) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+	bool ok = fs >= 0;
+	for (size_t i = 0; ok && i < nl; i++)
+		ok = fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lowers[i]) == 0;
+	if (ok && layer)
+		ok = fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, upper) == 0 &&
+		     fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, work) == 0;
+	if (!ok || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		int err = errno;
 		char log[200] = "";
 		ssize_t k = fs >= 0 ? read(fs, log, sizeof(log) - 1) : 0;
 		log[k > 0 ? k - (log[k - 1] == '\n') : 0] = '\0';
-		snprintf(why, n, "overlay %s: %s%s%s", layer, strerror(err), *log ? ": " : "", log);
+		snprintf(why, n, "overlay %s: %s%s%s", layer ? layer : "of the image's layers",
+			 strerror(err), *log ? ": " : "", log);
 		return -err;
 	}
-	int m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	int m = fsmount(fs, FSMOUNT_CLOEXEC, layer ? attrs : attrs | MOUNT_ATTR_RDONLY);
 	if (m < 0) {
-		snprintf(why, n, "fsmount overlay %s: %s", layer, strerror(errno));
+		snprintf(why, n, "fsmount overlay %s: %s", layer ? layer : "of layers", strerror(errno));
 		return -errno;
 	}
 	return m;
@@ -227,7 +229,7 @@ static int op_prepare(const struct sandbox_spec *s, const struct mount_op *op, i
 		snprintf(why, n, "image has no directory %s: %s", op->path, strerror(-lower));
 		return lower == -ENOENT ? -ENOTDIR : lower;
 	}
-	return mount_overlay(s, lower, op->layer, writable_attrs(s), why, n);
+	return mount_overlay(s, &lower, 1, op->layer, writable_attrs(s), why, n);
 }
 
 static int build_profile(const struct sandbox_spec *s, int rootfd, char *why, size_t n)
@@ -374,25 +376,44 @@ static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, char
 	return 0;
 }
 
+static void close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, char *why, size_t n)
 {
-	_cleanup_close_ int img = mount_image(s, userns, why, n);
+	int img[ISC_MAX_LAYERS];
 	_cleanup_close_ int root = -1;
-	if (img < 0)
-		return img;
+	size_t k = 0;
+	if (s->nimage < 1 || s->nimage > ISC_MAX_LAYERS) {
+		snprintf(why, n, "%zu image layers (1 to %d)", s->nimage, ISC_MAX_LAYERS);
+		return -EINVAL;
+	}
+	for (; k < s->nimage; k++)
+		if ((img[k] = mount_image(s->image_fds[k], userns, why, n)) < 0) {
+			int r = img[k];
+			close_all(img, k);
+			return r;
+		}
 	if (s->profile == PROFILE_NONE || s->writable || s->trusted_root) {
-		/* the whole root is an overlay on the image: the profile none's
-		 * own layer, or a maintenance session's, committed at its end
-		 * (read-only to the ISC when only login -T may write to it) */
+		/* the whole root is an overlay on the image's layers: the profile
+		 * none's own layer, or a maintenance session's, committed at its
+		 * end (read-only to the ISC when only login -T may write to it) */
 		bool own = s->profile == PROFILE_NONE && !s->writable;
 		unsigned ro = !own && !s->writable ? MOUNT_ATTR_RDONLY : 0;
-		root = mount_overlay(s, img, own ? "root" : "rootw",
+		root = mount_overlay(s, img, k, own ? "root" : "rootw",
 				     ro | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why, n);
-		if (root < 0)
-			return root;
+	} else if (k == 1) {
+		root = TAKE_FD(img[0]);
 	} else {
-		root = TAKE_FD(img);
+		root = mount_overlay(s, img, k, NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why, n);
 	}
+	close_all(img, k);   /* the overlay holds its layers */
+	if (root < 0)
+		return root;
 	if (move_mount(root, "", AT_FDCWD, s->stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
 		snprintf(why, n, "mount root on %s: %s", s->stage, strerror(errno));
 		return -errno;
@@ -472,34 +493,50 @@ static int userns_shift_back(uint32_t base, pid_t *child)
 	return ns;
 }
 
-int sandbox_commit_view(int image_fd, const char *upper, uint32_t uid, const char *mountpoint,
-			struct isc_err *e)
+int sandbox_commit_view(const int *image_fds, size_t nimage, const char *upper, uint32_t uid,
+			const char *mountpoint, struct isc_err *e)
 {
-	char why[256] = "", src[80];
+	char why[256] = "";
 	pid_t child = -1;
-	snprintf(src, sizeof(src), "source=/proc/self/fd/%d", image_fd);
-	const char *opts[] = { src, NULL };
-	_cleanup_close_ int img = mnt_fs("erofs", opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-					 MOUNT_ATTR_NODEV, why, sizeof(why));
-	if (img < 0)
-		return err_set(e, -img, "commit: %s", why);
+	int lowers[ISC_MAX_LAYERS + 1];
+	size_t k = 0;
+	if (nimage > ISC_MAX_LAYERS)
+		return err_set(e, EINVAL, "commit: %zu image layers", nimage);
 	_cleanup_close_ int ns = userns_shift_back(uid, &child);
 	if (ns < 0)
 		return err_sys(e, -ns, "commit: user namespace for the id shift");
 	_cleanup_close_ int up = mnt_clone(AT_FDCWD, upper, false);
-	int r = up < 0 ? up : mnt_setattr(up, MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY, 0, ns);
+	int r = up < 0 ? up : mnt_setattr(up, MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV, 0, ns);
 	if (r < 0)
 		return err_sys(e, -r, "commit: idmapped view of %s", upper);
-	/* two lower layers, no upper: read-only, whiteouts and opaque
-	 * directories of the session applied over the image */
-	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
-	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, up) < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, img) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return err_sys(e, errno, "commit: merged overlay");
-	_cleanup_close_ int m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV);
-	if (m < 0)
-		return err_sys(e, errno, "commit: fsmount");
+	_cleanup_close_ int m = -1;
+	if (nimage == 0) {
+		/* the session's own layer, as it is: a delta, with the whiteouts
+		 * and opaque directories overlayfs wrote, in the image's ids */
+		m = TAKE_FD(up);
+	} else {
+		/* everything, merged: the upper over the image's layers, no
+		 * upper of its own (read-only) */
+		lowers[k++] = up;
+		for (size_t i = 0; i < nimage; i++, k++)
+			if ((lowers[k] = mount_image(image_fds[i], -1, why, sizeof(why))) < 0) {
+				r = lowers[k];
+				close_all(lowers + 1, k - 1);
+				return err_set(e, -r, "commit: %s", why);
+			}
+		_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+		bool ok = fs >= 0;
+		for (size_t i = 0; ok && i < k; i++)
+			ok = fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lowers[i]) == 0;
+		ok = ok && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0;
+		int err = errno;
+		close_all(lowers + 1, k - 1);
+		if (!ok)
+			return err_sys(e, err, "commit: merged overlay");
+		m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV);
+		if (m < 0)
+			return err_sys(e, errno, "commit: fsmount");
+	}
 	if (mkdir_p_at(AT_FDCWD, mountpoint, 0700) < 0 ||
 	    move_mount(m, "", AT_FDCWD, mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return err_sys(e, errno, "commit: mount on %s", mountpoint);

@@ -13,7 +13,8 @@ struct sandbox_spec {
 	bool writable;                  /* maintenance boot: the whole root is an overlay (layer rootw) */
 	bool trusted_root;              /* read-only boot whose root is that overlay, mounted
 					 * read-only, so login -T can write through it */
-	int image_fd;                   /* verified erofs image */
+	const int *image_fds;           /* verified erofs layers of the image, top first */
+	size_t nimage;
 	const char *layers;             /* host path: persistent upper layers */
 	const char *var_layers;         /* host path holding the var layer when /var is bounded */
 	const char *volumes_dir;        /* host path: persistent volumes */
@@ -76,12 +77,14 @@ struct scratch {
 int scratch_create(const char *img, uint64_t size, uint32_t uid, struct scratch *s, struct isc_err *e);
 void scratch_destroy(const char *img, struct scratch *s);
 
-/* The merged tree of a maintenance session, for its commit: a read-only
- * overlay of the upper directory (host uids uid.. shifted back to 0..,
- * through an idmapped mount) over the image, mounted on mountpoint (in the
- * caller's private mount namespace).  Unmount with umount2(MNT_DETACH). */
-int sandbox_commit_view(int image_fd, const char *upper, uint32_t uid, const char *mountpoint,
-			struct isc_err *e);
+/* A maintenance session's tree, for its commit, mounted read-only on
+ * mountpoint (in the caller's private mount namespace); the upper's host
+ * uids uid.. are shifted back to 0.. through an idmapped mount.  With
+ * nimage 0, the upper alone: a delta layer, whiteouts and all.  Else the
+ * whole merged tree: the upper over the image's layers (top first).
+ * Unmount with umount2(MNT_DETACH). */
+int sandbox_commit_view(const int *image_fds, size_t nimage, const char *upper, uint32_t uid,
+			const char *mountpoint, struct isc_err *e);
 
 /* A bounded /var (var-size): an ext4 of size bytes in img, made at first
  * use, mounted on mountpoint for the var layer.  img lives in the ISC's

@@ -23,6 +23,14 @@ iscadm list -p | grep -qx "$N:running:fixed-configuration:R:base" || fail "list 
 out=$(in_isc $N 'echo v3 > /etc/version' 2>&1) && fail "read-only boot wrote /etc/version"
 printf '%s' "$out" | grep -q "Read-only file system" || fail "wanted EROFS, got $out"
 ok "boot -w: /etc/version committed as a new version, read-only again at the next boot"
+# the new version is a small delta layer on the image, not a copy of it
+cur=$(iscadm history $N | tail -1 | cut -d' ' -f1)
+base=$(iscadm history $N | head -1 | cut -d' ' -f1)
+dsize=$(stat -c %s "$ISC_ROOT/pool/images/$cur.erofs")
+bsize=$(stat -c %s "$ISC_ROOT/pool/images/$base.erofs")
+[ "$dsize" -lt 65536 ] && [ "$dsize" -lt $((bsize / 10)) ] || fail "commit layer of $dsize bytes (image $bsize)"
+grep -q "^version=$cur,.*,$base\$" "$ISC_ROOT/pool/isc/$N/config" || fail "version not stacked on the image"
+ok "the commit is a delta layer of $dsize bytes on the $bsize-byte image"
 
 # only the host chooses: a plain reboot is read-only, reboot -w writable
 iscadm reboot $N || fail "reboot"
@@ -76,13 +84,56 @@ in_isc $N 'test -e /etc/version' && fail "revert did not bring back the old root
 iscadm halt $N
 expect_err 1 "no version" iscadm revert $N 0123456789ab
 expect_err 2 "see iscadm --help" iscadm history $N --prune 0
+# a version on the reverted one: a branch; what the old ones stand on goes with them
+iscadm boot -w $N || fail "boot -w after revert"
+in_isc $N 'echo branch > /etc/branch' || fail "write on the branch"
+iscadm halt $N
+old=$(iscadm history $N | sed -n '2,4p' | cut -d' ' -f1)
+[ "$(versions)" = 5 ] || fail "history before prune: $(iscadm history $N)"
 iscadm history $N --prune 2 || fail "prune"
-[ "$(versions)" -le 3 ] || fail "prune kept too many: $(iscadm history $N)"
-iscadm history $N | grep -q "^$first .* current$" || fail "prune dropped the current version"
+# the newest two and the current one stay, with the versions they are deltas on: here, all
+[ "$(versions)" = 5 ] || fail "prune 2 kept $(versions): $(iscadm history $N)"
+iscadm history $N --prune 1 || fail "prune 1"
+[ "$(versions)" = 2 ] || fail "prune 1 kept $(versions): $(iscadm history $N)"
+iscadm history $N | grep -q "^$first " || fail "prune dropped the layer the current version stands on"
+iscadm history $N | tail -1 | grep -q " current$" || fail "prune dropped the current version"
+for d in $old; do
+	[ -e "$ISC_ROOT/pool/images/$d.erofs" ] && fail "a pruned version's layer is still stored"
+done
 for d in $(iscadm history $N | cut -d' ' -f1); do
 	[ -e "$ISC_ROOT/pool/images/$d.erofs" ] || fail "a kept version's image is gone"
 done
-ok "revert brings the old version back; prune keeps the current and the newest"
+iscadm boot $N || fail "boot after prune"
+[ "$(in_isc $N cat /etc/branch)" = branch ] || fail "the branch lost its change"
+in_isc $N 'test -e /etc/version' && fail "the branch sees a pruned version's file"
+iscadm halt $N
+ok "revert brings the old version back; prune keeps the current, the newest and what they stand on"
+
+# ---- layers: deletions and replaced directories carry through the stack; a commit on a
+# version of MAXL layers writes the whole tree again ----------------------------------------
+MAXL=8
+wsession() { iscadm boot -w $N || fail "boot -w ($1)"; in_isc $N "$1" || fail "under -w: $1"; iscadm halt $N; }
+last_is_delta() { tail -1 "$ISC_ROOT/pool/isc/$N/config" | grep -q '^version=.*,[0-9a-f]\{64\}$'; }
+# the current version is a delta on the image: 2 layers; 6 commits make MAXL
+wsession 'mkdir -p /opt/x && echo 1 > /opt/x/a && echo keep > /opt/keep'
+wsession 'rm -rf /opt/x && mkdir /opt/x && echo 2 > /opt/x/b && rm /etc/branch'
+for i in 3 4 5 6; do wsession "echo $i > /opt/n$i"; done
+last_is_delta || fail "commits below $MAXL layers are not deltas"
+iscadm boot $N || fail "boot on $MAXL layers"
+[ "$(in_isc $N 'ls /opt/x')" = b ] || fail "replaced directory shows: $(in_isc $N 'ls /opt/x')"
+in_isc $N 'test -e /etc/branch' && fail "a file deleted in a middle layer came back"
+[ "$(in_isc $N 'cat /opt/keep /opt/n3')" = "keep
+3" ] || fail "files of lower layers lost"
+iscadm halt $N
+wsession 'echo 7 > /opt/n7'
+last_is_delta && fail "the commit on $MAXL layers is still a delta"
+iscadm boot $N || fail "boot on the whole tree"
+[ "$(in_isc $N 'ls /opt/x; cat /opt/keep /opt/n7')" = "b
+keep
+7" ] || fail "the whole tree differs from the stack"
+in_isc $N 'test -e /etc/branch' && fail "the whole tree has a deleted file"
+iscadm halt $N
+ok "deletions and replaced directories carry through $MAXL layers; then the whole tree again"
 
 # ---- a supervisor killed in the middle of a commit ----------------------------------------
 iscadm boot -w $N || fail "boot -w 2"

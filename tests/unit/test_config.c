@@ -1132,6 +1132,58 @@ static void test_pool_errors(void **state)
 	assert_null(names);
 }
 
+/* ---- version stacks ----------------------------------------------------------- */
+
+static void test_layers(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	config_init(&c);
+	char d[4][65], out[ISC_MAX_LAYERS][65];
+	for (int i = 0; i < 4; i++) {
+		memset(d[i], 'a' + i, 64);
+		d[i][64] = '\0';
+	}
+	assert_int_equal(config_version_add(&c, d[0], 1, "build", 0, NULL), 0);
+	assert_int_equal(config_version_add(&c, d[1], 2, "-w", 1, d[0]), 0);
+	assert_int_equal(config_version_add(&c, d[2], 3, "-T", 1, d[1]), 0);
+	/* a lower that is not an earlier version, or the version itself */
+	assert_int_equal(config_version_add(&c, d[3], 4, "-w", 1, d[3]), -EINVAL);
+	assert_int_equal(config_version_add(&c, d[3], 4, "-w", 1, "ffff"), -EINVAL);
+	assert_int_equal(c.nversions, 3);
+	/* top first, down to the whole tree */
+	assert_int_equal(config_layers(&c, d[2], out, ISC_MAX_LAYERS), 3);
+	assert_string_equal(out[0], d[2]);
+	assert_string_equal(out[1], d[1]);
+	assert_string_equal(out[2], d[0]);
+	assert_int_equal(config_layers(&c, d[0], out, ISC_MAX_LAYERS), 1);
+	/* a digest that is no version (a config from before versions) is one layer */
+	assert_int_equal(config_layers(&c, d[3], out, ISC_MAX_LAYERS), 1);
+	assert_int_equal(config_layers(&c, d[2], out, 2), -ELOOP);
+	/* a flattened version on top stands alone */
+	assert_int_equal(config_version_add(&c, d[3], 5, "-w", 9, ""), 0);
+	assert_int_equal(config_layers(&c, d[3], out, ISC_MAX_LAYERS), 1);
+	/* the lower survives a dump and a parse */
+	struct isc_err e = { 0 };
+	struct isc_config c2;
+	config_init(&c2);
+	assert_int_equal(config_parse("name=web\nimage=x\nimage-digest=" DIGEST "\nuid=" UID_OK "\n", &c2, &e), 0);
+	for (size_t i = 0; i < c.nversions; i++)
+		assert_int_equal(config_version_add(&c2, c.versions[i].digest, c.versions[i].made,
+						    c.versions[i].how, c.versions[i].change, c.versions[i].lower), 0);
+	char *text = config_dump(&c2);
+	assert_non_null(strstr(text, d[1]));
+	config_free(&c2);
+	config_free(&c);
+	config_init(&c2);
+	assert_int_equal(config_parse(text, &c2, &e), 0);
+	free(text);
+	assert_int_equal(c2.nversions, 4);
+	assert_string_equal(c2.versions[2].lower, d[1]);
+	assert_int_equal(config_layers(&c2, d[2], out, ISC_MAX_LAYERS), 3);
+	config_free(&c2);
+}
+
 /* ---- the fuzz corpus: pass/ parses and round-trips, fail/ is refused ----------- */
 
 static void corpus_one(const char *file, const char *text, size_t len, bool pass)
@@ -1210,6 +1262,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_pool_save_load, pool_setup, pool_teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_pool_names, pool_setup, pool_teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_pool_errors, pool_setup, pool_teardown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_layers);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_corpus);
 	return _cmocka_run_group_tests("config", tests, n, NULL, NULL);
 }
