@@ -250,7 +250,8 @@ bad_version:
 		char *end;
 		errno = 0;
 		long long n = strtoll(v, &end, 10);
-		if (errno || *end || end == v || n < 0)
+		/* digits only: strtoll would also take blanks and a sign */
+		if (errno || *end || end == v || n < 0 || !(*v >= '0' && *v <= '9'))
 			return err_set(e, EINVAL, "%s '%s': not a number", k, v);
 		if (STREQ(k, "uid")) {
 			if (n < ISC_UID_FIRST || n > UINT32_MAX - ISC_UID_COUNT || (n - ISC_UID_FIRST) % ISC_UID_COUNT)
