@@ -46,7 +46,8 @@ left behind by $(basename "$t"):
 $left"
 		fi
 		case $rc in
-		0) pass=$((pass + 1)); echo "ok   $(basename "$t") (${secs}s)" ;;
+		0) pass=$((pass + 1)); echo "ok   $(basename "$t") (${secs}s)"
+		   printf '%s\n' "$out" | grep '^cleanup: ' | sed 's/^/    /' ;;
 		77) skip=$((skip + 1)); echo "skip $(basename "$t"): $(printf '%s\n' "$out" | tail -1)" ;;
 		*) fail=$((fail + 1)); failed+=("$(basename "$t")"); echo "FAIL $(basename "$t") (rc $rc, ${secs}s)"; printf '%s\n' "$out" | tail -25 | sed 's/^/    /' ;;
 		esac

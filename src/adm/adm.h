@@ -26,8 +26,9 @@ int adm_config(struct adm *a, const char *name, struct isc_config *c);
 bool isc_running(const char *name);
 /* R or W of a running ISC, '-' when not running. */
 char isc_mode(const char *name);
-/* A dead supervisor's leftovers: state files and a cgroup. */
-void isc_clean_stale(const char *name);
+/* A dead supervisor's leftovers: state files and a cgroup, removed with
+ * its lock held (no supervisor starts meanwhile).  false: one runs. */
+bool isc_clean_stale(const char *name);
 /* Wait until the supervisor of name has exited (up to timeout seconds). */
 int isc_wait_stopped(const char *name, int timeout);
 

@@ -36,11 +36,36 @@ char isc_mode(const char *name)
 	return strstr(buf, "mode=W") ? 'W' : 'R';
 }
 
-void isc_clean_stale(const char *name)
+/* Hold name's supervisor lock, so that none starts while we clean up
+ * after a dead one: the lock's fd, or -1 when a supervisor runs.  *made:
+ * we created the lock file (and remove it again). */
+static int stale_hold(const char *name, bool *made)
 {
-	if (isc_running(name))
-		return;
-	char path[200];
+	char dir[200], path[220];
+	snprintf(dir, sizeof(dir), ISC_RUN_DIR "/%s", name);
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	*made = false;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		mkdir(ISC_RUN_DIR, 0711);
+		mkdir(dir, 0700);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		*made = fd >= 0;
+	}
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+bool isc_clean_stale(const char *name)
+{
+	bool made;
+	int fd = stale_hold(name, &made);
+	if (fd < 0)
+		return false;
+	char path[220];
 	snprintf(path, sizeof(path), ISC_RUN_DIR "/%s/state", name);
 	unlink(path);
 	snprintf(path, sizeof(path), ISC_RUN_DIR "/%s/ctl", name);
@@ -48,6 +73,14 @@ void isc_clean_stale(const char *name)
 	struct cgroup cg;
 	cgroup_init(&cg, name);
 	cgroup_destroy(&cg, NULL);
+	if (made) {
+		snprintf(path, sizeof(path), ISC_RUN_DIR "/%s/lock", name);
+		unlink(path);
+		snprintf(path, sizeof(path), ISC_RUN_DIR "/%s", name);
+		rmdir(path);
+	}
+	close(fd);
+	return true;
 }
 
 int isc_wait_stopped(const char *name, int timeout)

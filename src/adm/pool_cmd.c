@@ -51,6 +51,15 @@ static int pool_cmd_close(struct adm *a)
 {
 	struct isc_err e = { 0 };
 	struct pool p;
+	/* cgroups outlive a supervisor killed without its teardown: those of
+	 * every ISC not running go (of any pool: the names are global) */
+	_cleanup_strv_ char **groups = NULL;
+	if (cgroup_names(&groups) == 0)
+		for (size_t i = 0; groups[i]; i++)
+			if (name_valid(groups[i]) && isc_clean_stale(groups[i]))
+				fprintf(stderr, "iscadm: removed the cgroups of ISC %s, whose supervisor had died\n",
+					groups[i]);
+	cgroup_remove_parent();
 	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
 	if (r)
 		return r;
@@ -66,10 +75,6 @@ static int pool_cmd_close(struct adm *a)
 			return adm_fail(&e);
 		}
 	pool_close(&p);
-	/* nothing of a supervisor that died without its teardown stays */
-	for (size_t i = 0; names[i]; i++)
-		isc_clean_stale(names[i]);
-	cgroup_sweep(isc_running);
 	if (pool_detach(a->root, &e) < 0)
 		return adm_fail(&e);
 	return EXIT_OK;

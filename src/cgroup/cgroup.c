@@ -188,31 +188,33 @@ int cgroup_destroy(struct cgroup *cg, struct isc_err *e)
 	return r < 0 && e ? err_sys(e, -r, "remove cgroup %s", cg->name) : r;
 }
 
-int cgroup_sweep(bool (*running)(const char *name))
+int cgroup_names(char ***names)
 {
 	struct cgroup probe;
 	cgroup_init(&probe, "x");
 	/* every ISC has a group in the pids hierarchy (v1) or the unified one */
 	const char *top = probe.ops == &cgroup_v2_ops ? "/sys/fs/cgroup/isc" : "/sys/fs/cgroup/pids/isc";
+	*names = calloc(1, sizeof(char *));
+	if (!*names)
+		return -ENOMEM;
 	DIR *d = opendir(top);
 	if (!d)
-		return 0;
-	char *names[256];
-	size_t n = 0;
+		return errno == ENOENT ? 0 : -errno;
 	struct dirent *de;
-	while ((de = readdir(d)) && n < ARRAY_SIZE(names))
-		if (de->d_type == DT_DIR && de->d_name[0] != '.' && !running(de->d_name))
-			names[n++] = strdup(de->d_name);
+	int r = 0;
+	while (r == 0 && (de = readdir(d)))
+		if (de->d_type == DT_DIR && de->d_name[0] != '.')
+			r = strv_push(names, de->d_name);
 	closedir(d);
-	int swept = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!names[i])
-			continue;
-		struct cgroup cg;
-		cgroup_init(&cg, names[i]);
-		if (cgroup_destroy(&cg, NULL) == 0)
-			swept++;
-		free(names[i]);
-	}
-	return swept;
+	return r;
+}
+
+void cgroup_remove_parent(void)
+{
+	/* a group named like no ISC can be (names start alphanumeric): its
+	 * destroy finds nothing of its own and takes the parent along, when
+	 * the parent is empty */
+	struct cgroup none;
+	cgroup_init(&none, ".none");
+	none.ops->destroy(&none);
 }

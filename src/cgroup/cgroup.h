@@ -51,6 +51,7 @@ int cgroup_attach_login(struct cgroup *cg, pid_t pid, struct isc_err *e);
 int cgroup_stats(struct cgroup *cg, struct cgroup_stats *st, struct isc_err *e);
 /* Kill every process, wait for the group to empty, remove it. */
 int cgroup_destroy(struct cgroup *cg, struct isc_err *e);
-/* Destroy the group of every ISC for which running(name) is false: what a
- * supervisor that died without its teardown left behind.  How many. */
-int cgroup_sweep(bool (*running)(const char *name));
+/* Names of the ISCs that have a group now (strv_free). */
+int cgroup_names(char ***names);
+/* Remove the shared parent group if no ISC is left in it. */
+void cgroup_remove_parent(void);

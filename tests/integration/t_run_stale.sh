@@ -19,3 +19,20 @@ iscadm boot it-stale || fail "boot after stale"
 in_isc it-stale 'true' || fail "login after reboot"
 iscadm halt it-stale
 ok "boot works again"
+
+# a supervisor killed and never followed by a command for its ISC: pool close removes its
+# cgroups, with the ISC's processes still in them
+iscadm boot it-stale || fail "boot for the sweep"
+pid=$(sed -n 's/^supervisor=//p' /run/isc/it-stale/state)
+grp=$(ls -d /sys/fs/cgroup/pids/isc/it-stale /sys/fs/cgroup/isc/it-stale 2>/dev/null | head -1)
+[ -n "$grp" ] || fail "no cgroup for it-stale"
+procs=$(cat "$grp"/*/cgroup.procs | wc -l)
+[ "$procs" -gt 0 ] || fail "no process in the ISC's groups"
+kill -9 "$pid"
+for i in $(seq 50); do iscadm list -p | grep -q '^it-stale:installed' && break; sleep 0.1; done
+out=$(iscadm pool close 2>&1) || fail "pool close: $out"
+printf '%s' "$out" | grep -qx "iscadm: removed the cgroups of ISC it-stale, whose supervisor had died" ||
+	fail "pool close said: $out"
+[ -e "$grp" ] && fail "cgroup $grp left"
+ls -d /sys/fs/cgroup/*/isc /sys/fs/cgroup/isc 2>/dev/null | grep . && fail "the shared parent group left"
+ok "pool close removes a dead supervisor's cgroups and the processes in them"
