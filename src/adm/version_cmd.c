@@ -57,15 +57,18 @@ static bool digest_used_elsewhere(struct pool *p, const char *self, const char *
 }
 
 /* Keep version i, and what its layers stand on. */
-static void keep_with_lowers(const struct isc_config *c, size_t i, bool *keep)
+static int keep_with_lowers(const struct isc_config *c, size_t i, bool *keep)
 {
 	char layers[ISC_MAX_LAYERS][65];
 	int n = config_layers(c, c->versions[i].digest, layers, ISC_MAX_LAYERS);
+	if (n < 0)
+		return n;
 	keep[i] = true;
 	for (int l = 1; l < n; l++)
 		for (size_t j = 0; j < c->nversions; j++)
 			if (STREQ(c->versions[j].digest, layers[l]))
 				keep[j] = true;
+	return 0;
 }
 
 static int history_prune(struct pool *p, struct isc_config *c, long keep, struct isc_err *e)
@@ -78,8 +81,10 @@ static int history_prune(struct pool *p, struct isc_config *c, long keep, struct
 	/* the newest KEEP and the current version stay, whatever its age, with
 	 * the versions their layers are deltas on */
 	for (size_t i = 0; i < c->nversions; i++)
-		if (i >= first || STREQ(c->versions[i].digest, c->digest))
-			keep_with_lowers(c, i, keepv);
+		if ((i >= first || STREQ(c->versions[i].digest, c->digest)) &&
+		    keep_with_lowers(c, i, keepv) < 0)
+			return err_set(e, ELOOP, "ISC %s: version %.12s has more than %d layers: "
+				       "nothing pruned", c->name, c->versions[i].digest, ISC_MAX_LAYERS);
 	for (size_t i = 0; i < c->nversions; i++) {
 		if (keepv[i])
 			kept[nk++] = c->versions[i];

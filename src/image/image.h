@@ -46,12 +46,13 @@ int image_list(const struct pool *p, struct image_info **out, size_t *n, struct 
  * keep_blob is true (the caller knows an ISC still uses the digest). */
 int image_remove(const struct pool *p, const char *name, bool keep_blob, struct isc_err *e);
 
-/* Store a delta layer: tree is a session's upper (whiteouts and opaque
- * directories as overlayfs writes them), to be stacked on the layers of
- * version lower.  Salted with lower, so the same change on two versions
- * gives two digests and a digest names one stack. */
-int image_store_delta(const struct pool *p, const char *tree, const char *lower,
-		      char digest[IMAGE_DIGEST_LEN + 1], struct isc_err *e);
+/* Store a layer of an ISC's version: with lower, tree is a session's
+ * upper (whiteouts and opaque directories as overlayfs writes them), to be
+ * stacked on the layers of version lower, and the blob is salted with it,
+ * so the same change on two versions gives two digests and a digest names
+ * one stack; without, tree is a whole root.  *created: the blob is new. */
+int image_store_layer(const struct pool *p, const char *tree, const char *lower,
+		      char digest[IMAGE_DIGEST_LEN + 1], bool *created, struct isc_err *e);
 /* Drop images/<digest>.{erofs,manifest} unless a tag other than except uses it. */
 int image_blob_drop_unused(const struct pool *p, const char *digest, const char *except,
 			   struct isc_err *e);

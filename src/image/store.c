@@ -24,18 +24,18 @@ static void progress_say(image_progress_fn progress, void *pdata, const char *wh
 /* ---- building a blob ------------------------------------------------------ */
 
 /* A filesystem UUID derived from the content, so equal trees give equal images. */
-static void uuid_from_text(const char *text, size_t len, int64_t epoch, const char *salt,
-			   char out[37])
+static int uuid_from_text(const char *text, size_t len, int64_t epoch, const char *salt,
+			  char out[37])
 {
 	char hex[IMAGE_DIGEST_LEN + 1];
 	_cleanup_free_ char *buf = NULL;
 	if (asprintf(&buf, "%" PRId64 "\n%s%.*s", epoch, salt ? salt : "", (int)len, text) < 0)
-		image_sha256_buf(text, len, hex);
-	else
-		image_sha256_buf(buf, strlen(buf), hex);
+		return -ENOMEM;
+	image_sha256_buf(buf, strlen(buf), hex);
 	hex[12] = '8';  /* RFC 9562 version 8: vendor-specific */
 	hex[16] = "89ab"[hex[16] % 4];
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+	return 0;
 }
 
 static int mkfs_run(const char *out, const char *tree, const char *uuid, int64_t epoch,
@@ -107,9 +107,13 @@ static int blob_build(const struct pool *p, const char *tree, int64_t epoch, con
 		return err_set(e, errno, "%s: %s", tmp, strerror(errno));
 	close(fd);  /* mkfs.erofs reopens it by name */
 	const char *rel = tmp + strlen(p->path) + 1;
-	uuid_from_text(mtext, mlen, epoch, salt, uuid);
+	int r = uuid_from_text(mtext, mlen, epoch, salt, uuid);
+	if (r < 0) {
+		unlinkat(p->dirfd, rel, 0);
+		return err_set(e, ENOMEM, "out of memory");
+	}
 	progress_say(progress, pdata, "mkfs.erofs");
-	int r = mkfs_run(tmp, tree, uuid, epoch, e);
+	r = mkfs_run(tmp, tree, uuid, epoch, e);
 	if (r == 0)
 		r = blob_commit(p, rel, digest, created, progress, pdata, e);
 	if (r < 0)
@@ -168,14 +172,13 @@ int image_store_tree(const struct pool *p, const char *tree, char digest[IMAGE_D
 	return store_tree(p, tree, -1, NULL, digest, &created, progress, pdata, e);
 }
 
-int image_store_delta(const struct pool *p, const char *tree, const char *lower,
-		      char digest[IMAGE_DIGEST_LEN + 1], struct isc_err *e)
+int image_store_layer(const struct pool *p, const char *tree, const char *lower,
+		      char digest[IMAGE_DIGEST_LEN + 1], bool *created, struct isc_err *e)
 {
-	bool created;
 	char salt[IMAGE_DIGEST_LEN + 8];
 	/* the same change on another version is another layer */
-	snprintf(salt, sizeof(salt), "lower %s\n", lower);
-	return store_tree(p, tree, -1, salt, digest, &created, NULL, NULL, e);
+	snprintf(salt, sizeof(salt), "lower %s\n", lower ? lower : "");
+	return store_tree(p, tree, -1, lower ? salt : NULL, digest, created, NULL, NULL, e);
 }
 
 /* ---- tags ------------------------------------------------------------------ */

@@ -160,6 +160,7 @@ static int commit_locked(struct pool *p, const char *name, const char *how, cons
 	}
 	int img[ISC_MAX_LAYERS];
 	size_t nimg = 0;
+	bool created = false;
 	if ((r = layers_open_verified(p, &c, c.digest, img, &nimg, e)) < 0)
 		goto out;
 	/* a delta on the version the session ran on, while the stack is not
@@ -169,10 +170,7 @@ static int commit_locked(struct pool *p, const char *name, const char *how, cons
 	umount2(mnt, MNT_DETACH);
 	if ((r = sandbox_commit_view(img, delta ? 0 : nimg, upper, c.uid, mnt, e)) < 0)
 		goto out;
-	if (delta)
-		r = image_store_delta(p, mnt, c.digest, digest, e);
-	else
-		r = image_store_tree(p, mnt, digest, NULL, NULL, e);
+	r = image_store_layer(p, mnt, delta ? c.digest : NULL, digest, &created, e);
 	umount2(mnt, MNT_DETACH);
 	if (r < 0)
 		goto out;
@@ -193,7 +191,13 @@ static int commit_locked(struct pool *p, const char *name, const char *how, cons
 		*made = true;
 	}
 	r = commit_discard(p, name, e);
+	created = false;   /* recorded: the blob is the ISC's now */
 out:
+	/* a blob of this commit that no config records goes again (a kill
+	 * right here leaves it: content-addressed, it is found again by the
+	 * same commit) */
+	if (r < 0 && created && !*made)
+		image_blob_drop_unused(p, digest, NULL, NULL);
 	layers_close(img, &nimg);
 	config_free(&c);
 	return r < 0 ? err_prefix(e, "commit of ISC %s", name) : 0;

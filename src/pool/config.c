@@ -234,8 +234,8 @@ static int set_one(struct isc_config *c, const char *k, const char *v, bool oper
 		int r = config_version_add(c, f[0], strtoll(f[1], NULL, 10), f[2], strtoull(f[3], NULL, 10),
 					   nf == 5 ? f[4] : NULL);
 		if (r == -EINVAL)
-			return err_set(e, EINVAL, "version %.12s: its lower %.12s is not an earlier version",
-				       f[0], f[4]);
+			return err_set(e, EINVAL, "version %.12s: its lower is not an earlier version, "
+				       "or not the lower it had before", f[0]);
 		return r < 0 ? err_set(e, -r, "at most %d versions", ISC_MAX_VERSIONS) : 0;
 bad_version:
 		return err_set(e, EINVAL, "version '%.200s': expected DIGEST,TIME,HOW,BYTES[,LOWER]", v);
@@ -325,16 +325,23 @@ int config_version_add(struct isc_config *c, const char *digest, int64_t made, c
 {
 	if (c->nversions >= ISC_MAX_VERSIONS)
 		return -ENOSPC;
-	/* only an earlier version can be a lower: the stacks have no cycles */
-	bool known = !lower || !*lower;
-	for (size_t i = 0; !known && i < c->nversions; i++)
-		known = STREQ(c->versions[i].digest, lower) && !STREQ(lower, digest);
+	/* only an earlier version can be a lower, and a digest names one
+	 * stack (a digest seen before has the same lower): no cycles */
+	if (!lower)
+		lower = "";
+	bool known = !*lower;
+	for (size_t i = 0; i < c->nversions; i++) {
+		if (STREQ(c->versions[i].digest, lower) && !STREQ(lower, digest))
+			known = true;
+		if (STREQ(c->versions[i].digest, digest) && !STREQ(c->versions[i].lower, lower))
+			return -EINVAL;
+	}
 	if (!known)
 		return -EINVAL;
 	struct isc_version *v = &c->versions[c->nversions++];
 	snprintf(v->digest, sizeof(v->digest), "%s", digest);
 	snprintf(v->how, sizeof(v->how), "%s", how);
-	snprintf(v->lower, sizeof(v->lower), "%s", lower ? lower : "");
+	snprintf(v->lower, sizeof(v->lower), "%s", lower);
 	v->made = made;
 	v->change = change;
 	return 0;

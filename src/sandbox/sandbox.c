@@ -141,6 +141,22 @@ static int layer_dirs(const struct sandbox_spec *s, const char *layer, int lower
 	return 0;
 }
 
+/* Overlay features fixed rather than left to the kernel's defaults: an
+ * upper becomes an image layer at commit, read by later boots, so it may
+ * hold nothing that only the same options could read back (metacopy
+ * files, redirected directories, index entries) nor a random uuid that
+ * would make two equal changes two different layers. */
+static bool ovl_options(int fs)
+{
+	static const char *const opt[][2] = {
+		{ "redirect_dir", "off" }, { "metacopy", "off" }, { "index", "off" }, { "uuid", "off" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(opt); i++)
+		if (fsconfig(fs, FSCONFIG_SET_STRING, opt[i][0], opt[i][1], 0) < 0)
+			return false;
+	return true;
+}
+
 /* An overlay on lowers (top first: the image's subtree, or the image's
  * layers) with a persistent upper; with layer NULL, lowers only, read-only.
  * The overlay is made by host root on layers given as descriptors; the
@@ -156,7 +172,7 @@ static int mount_overlay(const struct sandbox_spec *s, const int *lowers, size_t
 			return r;
 	}
 	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
-	bool ok = fs >= 0;
+	bool ok = fs >= 0 && ovl_options(fs);
 	for (size_t i = 0; ok && i < nl; i++)
 		ok = fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lowers[i]) == 0;
 	if (ok && layer)
@@ -525,7 +541,7 @@ int sandbox_commit_view(const int *image_fds, size_t nimage, const char *upper, 
 				return err_set(e, -r, "commit: %s", why);
 			}
 		_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
-		bool ok = fs >= 0;
+		bool ok = fs >= 0 && ovl_options(fs);
 		for (size_t i = 0; ok && i < k; i++)
 			ok = fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lowers[i]) == 0;
 		ok = ok && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0;
