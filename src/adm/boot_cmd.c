@@ -292,6 +292,81 @@ static void pty_proxy(int master)
 		tcsetattr(0, TCSANOW, &saved_tio);
 }
 
+/* Copy from one fd to another until EOF (a relay child's whole life). */
+static void copy_until_eof(int from, int to)
+{
+	char buf[4096];
+	for (;;) {
+		ssize_t n = read(from, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || write_all(to, buf, (size_t)n) < 0)
+			return;
+	}
+}
+
+/* Without a pty a session gets our stdio as they are -- but never a
+ * terminal: a process it leaves behind could keep one and read what the
+ * operator types later, or write escapes to the screen.  A terminal among
+ * fds 0-2 is relayed through a pipe by a child of ours instead: out[]
+ * holds what the session gets, pids[] the relays (-1: none). */
+static int stdio_relays(int out[3], pid_t pids[3])
+{
+	for (int i = 0; i < 3; i++) {
+		out[i] = i;
+		pids[i] = -1;
+	}
+	for (int i = 0; i < 3; i++) {
+		int p[2];
+		if (!isatty(i))
+			continue;
+		int r = pipe2(p, O_CLOEXEC);
+		pid_t pid = r < 0 ? -1 : fork();
+		if (pid < 0) {
+			int err = errno;
+			if (r == 0) {
+				close(p[0]);
+				close(p[1]);
+			}
+			for (int k = 0; k < i; k++)
+				if (pids[k] > 0)
+					close(out[k]);   /* the relays end with stdio_relays_end */
+			return -err;
+		}
+		if (pid == 0) {
+			if (i == 0) {
+				close(p[0]);
+				copy_until_eof(0, p[1]);
+			} else {
+				close(p[1]);
+				copy_until_eof(p[0], i);
+			}
+			_exit(0);
+		}
+		close(i == 0 ? p[1] : p[0]);
+		out[i] = i == 0 ? p[0] : p[1];
+		pids[i] = pid;
+	}
+	return 0;
+}
+
+/* The session is over: what it wrote reaches our stdout and stderr (a
+ * moment at most: a process it left may hold the pipe), and the relay
+ * reading the terminal stops. */
+static void stdio_relays_end(pid_t pids[3])
+{
+	if (pids[0] > 0)
+		kill(pids[0], SIGKILL);
+	for (int t = 0; t < 50 && ((pids[1] > 0 && waitpid(pids[1], NULL, WNOHANG) == 0) ||
+				   (pids[2] > 0 && waitpid(pids[2], NULL, WNOHANG) == 0)); t++)
+		usleep(4000);
+	for (int i = 0; i < 3; i++)
+		if (pids[i] > 0) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, 0);
+		}
+}
+
 int cmd_login(struct adm *a)
 {
 	static const char usage[] = "login [-T] ISC [-- CMD...]";
@@ -336,20 +411,35 @@ int cmd_login(struct adm *a)
 		err_set(&e, E2BIG, "command too long");
 		return adm_fail(&e);
 	}
-	static const int stdio[3] = { 0, 1, 2 };
+	int stdio[3];
+	pid_t relays[3] = { -1, -1, -1 };
+	int rr = l.tty ? 0 : stdio_relays(stdio, relays);
+	if (rr < 0) {
+		stdio_relays_end(relays);
+		err_sys(&e, -rr, "ISC %s: relay the terminal", name);
+		return adm_fail(&e);
+	}
 	/* status 'T': a trusted session (only the host can ask for one) */
-	if (ipc_send(fd, IPC_LOGIN, trusted ? 'T' : 0, buf, len, l.tty ? NULL : stdio, l.tty ? 0 : 3) < 0) {
-		err_sys(&e, errno, "ISC %s: send", name);
+	int sent = ipc_send(fd, IPC_LOGIN, trusted ? 'T' : 0, buf, len, l.tty ? NULL : stdio, l.tty ? 0 : 3);
+	int err = errno;
+	for (int i = 0; i < 3; i++)
+		if (relays[i] > 0)
+			close(stdio[i]);   /* the session has its copy now */
+	if (sent < 0) {
+		stdio_relays_end(relays);
+		err_sys(&e, err, "ISC %s: send", name);
 		return adm_fail(&e);
 	}
 	struct ipc_hdr h;
 	int fds[1];
 	size_t nfds = 1;
 	if (ipc_recv(fd, &h, buf, fds, &nfds) < 0) {
+		stdio_relays_end(relays);
 		err_set(&e, EIO, "ISC %s: no answer from supervisor", name);
 		return adm_fail(&e);
 	}
 	if (h.type == IPC_ERR) {
+		stdio_relays_end(relays);
 		err_set(&e, EIO, "ISC %s: %s", name, buf);
 		return adm_fail(&e);
 	}
@@ -358,7 +448,9 @@ int cmd_login(struct adm *a)
 		close(fds[0]);
 	}
 	nfds = 0;
-	if (ipc_recv(fd, &h, buf, NULL, NULL) < 0 || h.type != IPC_EXIT)
+	int got = ipc_recv(fd, &h, buf, NULL, NULL);
+	stdio_relays_end(relays);
+	if (got < 0 || h.type != IPC_EXIT)
 		return EXIT_FAIL;
 	return h.status;
 }

@@ -139,7 +139,7 @@ static int create_key(struct pool *p, const char *name, const struct isc_create_
 		str_copy(c->encryption_root, sizeof(c->encryption_root), root);
 		config_free(&other);
 		struct wrapped w;
-		if (r == 0 && (r = isc_key_ready(p, c, true, e)) == 0 &&
+		if (r == 0 && (r = keyring_load(p, root, true, e)) == 0 &&
 		    (r = keyring_read(p, root, &w, e)) == 0)
 			memcpy(id, w.id, CRYPT_ID_SIZE);
 		return r;

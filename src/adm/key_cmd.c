@@ -161,8 +161,11 @@ int cmd_key(struct adm *a)
 	if (!change && (STREQ(verb, "status") ? a->argc > 3 : a->argc != 3))
 		return key_usage();
 	struct pool p;
-	/* exclusive: no create, destroy or boot races a key change */
-	int r = adm_pool(a, &p, change ? POOL_LOCK_EXCLUSIVE : POOL_LOCK_SHARED);
+	/* exclusive: no create, destroy or boot races a key change, or an
+	 * unload between its "is it running" check and the removal (a
+	 * supervisor takes its ISC's lock before it opens the pool) */
+	bool excl = change || STREQ(verb, "unload");
+	int r = adm_pool(a, &p, excl ? POOL_LOCK_EXCLUSIVE : POOL_LOCK_SHARED);
 	if (r)
 		return r;
 	struct isc_err e = { 0 };

@@ -60,6 +60,7 @@ static inline void strv_freep(char ***v) { strv_free(*v); }
 
 /* ---- strings ------------------------------------------------------------ */
 bool str_has_prefix(const char *s, const char *prefix);
+bool str_has_suffix(const char *s, const char *suffix);
 /* Copy with truncation check: -ENAMETOOLONG if src does not fit. */
 int str_copy(char *dst, size_t size, const char *src);
 /* "8G", "512M", "64k", "1024" -> bytes. */

@@ -95,13 +95,21 @@ int confine_seccomp(int *listener, struct isc_err *e)
 	return r < 0 ? err_sys(e, -r, "seccomp filter") : 0;
 }
 
+/* libseccomp reports a failed ioctl as -ECANCELED (no filter of this
+ * process set SCMP_FLTATR_API_SYSRAWRC): the ioctl's errno says more. */
+static int notify_rc(int r)
+{
+	int err = errno;
+	return r == -ECANCELED && err > 0 ? -err : r;
+}
+
 int confine_notify_deny(int listener, char *what, size_t n)
 {
 	struct seccomp_notif *req = NULL;
 	struct seccomp_notif_resp *resp = NULL;
 	if (seccomp_notify_alloc(&req, &resp) < 0)
 		return -ENOMEM;
-	int r = seccomp_notify_receive(listener, req);
+	int r = notify_rc(seccomp_notify_receive(listener, req));
 	if (r == 0) {
 		char *name = seccomp_syscall_resolve_num_arch(req->data.arch, req->data.nr);
 		char comm[32] = "?", path[64];
@@ -114,13 +122,20 @@ int confine_notify_deny(int listener, char *what, size_t n)
 			comm[strcspn(comm, "\n")] = '\0';
 			close(fd);
 		}
+		/* the name is the ISC's to choose: no control bytes reach the log */
+		for (char *c = comm; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		/* the pid may have been reused since the call: then the name is not its */
+		if (seccomp_notify_id_valid(listener, req->id) != 0)
+			snprintf(comm, sizeof(comm), "?");
 		snprintf(what, n, "%s by pid %u (%s)", name ? name : "?", req->pid, comm);
 		free(name);
 		resp->id = req->id;
 		resp->error = -EPERM;
 		resp->val = 0;
 		resp->flags = 0;
-		r = seccomp_notify_respond(listener, resp);
+		r = notify_rc(seccomp_notify_respond(listener, resp));
 		if (r == -ENOENT)
 			r = 0;   /* it died waiting; still worth reporting */
 	}

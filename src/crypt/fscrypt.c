@@ -105,7 +105,11 @@ int fscrypt_policy_get(int dirfd, uint8_t id[CRYPT_ID_SIZE])
 	struct fscrypt_get_policy_ex_arg arg = { .policy_size = sizeof(arg.policy) };
 	if (ioctl(dirfd, FS_IOC_GET_ENCRYPTION_POLICY_EX, &arg) < 0)
 		return -errno;
-	if (arg.policy.version != FSCRYPT_POLICY_V2)
+	/* isc's policy and no other: a weaker one is as bad as none */
+	if (arg.policy.version != FSCRYPT_POLICY_V2 ||
+	    arg.policy.v2.contents_encryption_mode != FSCRYPT_MODE_AES_256_XTS ||
+	    arg.policy.v2.filenames_encryption_mode != FSCRYPT_MODE_AES_256_CTS ||
+	    arg.policy.v2.flags != FSCRYPT_POLICY_FLAGS_PAD_32)
 		return -EPROTO;
 	memcpy(id, arg.policy.v2.master_key_identifier, CRYPT_ID_SIZE);
 	return 0;

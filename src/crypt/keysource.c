@@ -2,8 +2,11 @@
 #include "crypt.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <signal.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <termios.h>
 
 static const char *const format_names[] = {
@@ -95,8 +98,9 @@ static int material_from(const struct keysource *ks, const unsigned char *in, si
 		if (len && in[len - 1] == '\r')
 			len--;
 		if (len < CRYPT_PASS_MIN || len > CRYPT_PASS_MAX)
-			return err_set(e, EINVAL, "%s: a passphrase is %d to %d bytes (got %zu)",
-				       where, CRYPT_PASS_MIN, CRYPT_PASS_MAX, len);
+			/* not how long it was: that says something about it */
+			return err_set(e, EINVAL, "%s: a passphrase is %d to %d bytes",
+				       where, CRYPT_PASS_MIN, CRYPT_PASS_MAX);
 		if ((r = secret_alloc(out, len)) < 0)
 			return err_set(e, -r, "out of locked memory");
 		memcpy(out->buf, in, len);
@@ -108,11 +112,17 @@ static int material_from(const struct keysource *ks, const unsigned char *in, si
 static int read_key_file(const struct keysource *ks, struct secret *out, struct isc_err *e)
 {
 	/* O_NONBLOCK: a FIFO planted at the path must not hang us before the
-	 * regular-file check (reads of regular files ignore the flag) */
-	_cleanup_close_ int fd = open(ks->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	 * regular-file check (reads of regular files ignore the flag).  No
+	 * symlink anywhere in the path: what is read is what the path names. */
+	struct open_how how = { .flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, AT_FDCWD, ks->path, &how, sizeof(how));
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return err_set(e, ENOKEY, "key not found at %s", ks->path);
+		if (errno == ELOOP)
+			return err_set(e, ELOOP, "key file %s: its path goes through a symlink "
+				       "(give the real path)", ks->path);
 		return err_sys(e, errno, "key file %s", ks->path);
 	}
 	struct stat st;
@@ -138,12 +148,26 @@ static int read_key_file(const struct keysource *ks, struct secret *out, struct 
 	return material_from(ks, raw.buf, (size_t)n, ks->path, out, e);
 }
 
-/* One line from the terminal with echo off; the buffer is locked memory. */
+static volatile sig_atomic_t tty_signal;
+static void on_tty_signal(int sig)
+{
+	tty_signal = sig;
+}
+
+/* One line from the terminal with echo off; the buffer is locked memory.
+ * ^C, ^Z and the like end the read: the terminal gets its echo back
+ * first, then the signal takes its course (-EINTR if it returns). */
 static int tty_read_line(int tty, const char *prompt, struct secret *line, size_t *len)
 {
+	static const int sigs[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP };
+	struct sigaction sa = { .sa_handler = on_tty_signal }, saved[ARRAY_SIZE(sigs)];
 	struct termios old, quiet;
 	if (tcgetattr(tty, &old) < 0)
 		return -errno;
+	tty_signal = 0;
+	sigemptyset(&sa.sa_mask);   /* no SA_RESTART: the read returns EINTR */
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, &saved[i]);
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
@@ -157,7 +181,7 @@ static int tty_read_line(int tty, const char *prompt, struct secret *line, size_
 	for (;;) {
 		char c;
 		ssize_t k = read(tty, &c, 1);
-		if (k < 0 && errno == EINTR)
+		if (k < 0 && errno == EINTR && !tty_signal)
 			continue;
 		if (k <= 0) {
 			r = k < 0 ? -errno : -ENODATA;
@@ -171,6 +195,12 @@ static int tty_read_line(int tty, const char *prompt, struct secret *line, size_
 	}
 	tcsetattr(tty, TCSANOW, &old);
 	(void)!write(tty, "\n", 1);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &saved[i], NULL);
+	if (tty_signal) {
+		raise(tty_signal);   /* with the terminal as it was */
+		r = -EINTR;
+	}
 	*len = n;
 	return r;
 }

@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <sodium.h>
 
-#define WRAP_MAGIC "isc-wrapped-key 1"
+#define WRAP_MAGIC "isc-wrapped-key 2"
 /* Argon2id cost for passphrases: a few hundred ms on a small server, and
  * 128 MiB of memory per guess for whoever steals the pool. */
 #define WRAP_OPSLIMIT 3ULL
@@ -167,13 +167,21 @@ static int kek_derive(const struct wrapped *w, const struct secret *material, st
 	return 0;
 }
 
-static void ad_make(const struct wrapped *w, const char *ad, char *buf, size_t n)
+/* The associated data: the root's name and every field of the record but
+ * the nonce and the sealed key itself.  A record copied onto another root,
+ * or with its keysource, generated flag, identifier or costs changed, no
+ * longer opens. */
+static char *ad_make(const struct wrapped *w, const char *ad)
 {
-	char id[2 * CRYPT_ID_SIZE + 1];
+	char id[2 * CRYPT_ID_SIZE + 1], salt[33];
 	sodium_bin2hex(id, sizeof(id), w->id, sizeof(w->id));
-	/* bound to the root's name and key identifier: a record copied onto
-	 * another root does not open */
-	snprintf(buf, n, "isc master key v1 %s %s", ad, id);
+	sodium_bin2hex(salt, sizeof(salt), w->salt, sizeof(w->salt));
+	char *out = NULL;
+	if (asprintf(&out, "isc master key v2\nroot=%s\nkeysource=%s\ngenerated=%d\nidentifier=%s\n"
+		     "kdf=%d\nsalt=%s\nopslimit=%" PRIu64 "\nmemlimit=%" PRIu64 "\n", ad, w->keysource,
+		     w->generated, id, w->kdf, salt, w->opslimit, w->memlimit) < 0)
+		return NULL;
+	return out;
 }
 
 int wrap_seal(struct wrapped *w, const struct keysource *ks, const struct secret *material,
@@ -198,8 +206,9 @@ int wrap_seal(struct wrapped *w, const struct keysource *ks, const struct secret
 		return r;
 	if (master->len != CRYPT_KEY_SIZE)
 		return err_set(e, EINVAL, "master key of the wrong size");
-	char adbuf[256];
-	ad_make(w, ad, adbuf, sizeof(adbuf));
+	_cleanup_free_ char *adbuf = ad_make(w, ad);
+	if (!adbuf)
+		return err_set(e, ENOMEM, "out of memory");
 	unsigned long long clen = 0;
 	crypto_aead_xchacha20poly1305_ietf_encrypt(w->sealed, &clen, master->buf, master->len,
 						   (const unsigned char *)adbuf, strlen(adbuf), NULL,
@@ -218,8 +227,11 @@ int wrap_open(const struct wrapped *w, const struct secret *material, const char
 		return r;
 	if (secret_alloc(master, CRYPT_KEY_SIZE) < 0)
 		return err_set(e, ENOMEM, "out of locked memory");
-	char adbuf[256];
-	ad_make(w, ad, adbuf, sizeof(adbuf));
+	_cleanup_free_ char *adbuf = ad_make(w, ad);
+	if (!adbuf) {
+		secret_free(master);
+		return err_set(e, ENOMEM, "out of memory");
+	}
 	unsigned long long mlen = 0;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(master->buf, &mlen, NULL, w->sealed,
 						       sizeof(w->sealed), (const unsigned char *)adbuf,

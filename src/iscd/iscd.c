@@ -62,6 +62,12 @@ struct iscd {
 	char ready_text[256];   /* what it will be told */
 	time_t deny_second;     /* seccomp denials logged per second, bounded */
 	unsigned deny_logged, deny_dropped;
+	/* and answered per second, bounded too: past the budget the listeners
+	 * rest until deny_timer fires, and a looping caller waits in the
+	 * kernel at its own cost instead of ours */
+	unsigned deny_answered;
+	int deny_timer;
+	bool deny_paused;
 	int exit_status;
 	struct client clients[MAX_CLIENTS];
 	/* sessions whose client went away: still our children, to be reaped
@@ -230,7 +236,9 @@ static void isc_teardown(struct iscd *d)
 	orphans_reap(d);
 	if (d->deny_dropped)   /* a flood that stopped: its count still reaches the log */
 		console_note(d, "isc: seccomp: %u more denials not logged", d->deny_dropped);
-	d->deny_dropped = d->deny_logged = 0;
+	d->deny_dropped = d->deny_logged = d->deny_answered = 0;
+	d->deny_paused = false;
+	timerfd_settime(d->deny_timer, 0, &(struct itimerspec){ 0 }, NULL);
 	sandbox_cleanup(&d->spec, &d->sb);
 	varfs_detach(d->varfs);
 	/* every boot has a new /scratch: the old one's key goes now */
@@ -583,28 +591,68 @@ static void on_devlog(struct iscd *d)
 	}
 }
 
+#define DENY_LOGGED_PER_SECOND 20
+#define DENY_ANSWERED_PER_SECOND 2000
+
+/* Every seccomp listener we watch: isc-init's and the sessions'. */
+static void listeners_watch(struct iscd *d, bool on)
+{
+	struct epoll_event ev = { .events = on ? EPOLLIN : 0 };
+	int fds[MAX_CLIENTS + 1];
+	size_t n = 0;
+	if (d->sb.notify >= 0)
+		fds[n++] = d->sb.notify;
+	for (size_t i = 0; i < MAX_CLIENTS; i++)
+		if (d->clients[i].notify >= 0)
+			fds[n++] = d->clients[i].notify;
+	for (size_t i = 0; i < n; i++) {
+		ev.data.fd = fds[i];
+		epoll_ctl(d->ep, EPOLL_CTL_MOD, fds[i], &ev);
+	}
+	d->deny_paused = !on;
+}
+
+static void on_deny_timer(struct iscd *d)
+{
+	uint64_t x;
+	(void)!read(d->deny_timer, &x, sizeof(x));
+	d->deny_answered = 0;
+	listeners_watch(d, true);
+}
+
 /* A system call the filter denies: answer EPERM, and say so in the
- * console log (bounded: a loop of denials must not flood it). */
+ * console log (bounded: a loop of denials must not flood it, nor keep
+ * the supervisor busy outside the ISC's CPU share). */
 static void on_notify(struct iscd *d, int fd, uint32_t events)
 {
 	char what[160];
-	int r = confine_notify_deny(fd, what, sizeof(what));
-	if (r < 0) {
-		if (events & (EPOLLHUP | EPOLLERR))
-			epoll_ctl(d->ep, EPOLL_CTL_DEL, fd, NULL);   /* no process uses it any more */
+	if (!(events & EPOLLIN)) {
+		/* hung up: no process uses the filter any more (receiving now
+		 * would block on older kernels); its owner closes it */
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, fd, NULL);
 		return;
 	}
+	int r = confine_notify_deny(fd, what, sizeof(what));
+	if (r < 0)
+		return;
 	time_t now = time(NULL);
 	if (now != d->deny_second) {
 		if (d->deny_dropped)
 			console_note(d, "isc: seccomp: %u more denials not logged", d->deny_dropped);
 		d->deny_second = now;
 		d->deny_logged = d->deny_dropped = 0;
+		if (!d->deny_paused)
+			d->deny_answered = 0;
 	}
-	if (d->deny_logged++ < 20)
+	if (d->deny_logged++ < DENY_LOGGED_PER_SECOND)
 		console_note(d, "isc: seccomp: denied %s", what);
 	else
 		d->deny_dropped++;
+	if (++d->deny_answered >= DENY_ANSWERED_PER_SECOND && !d->deny_paused) {
+		struct itimerspec t = { .it_value = { .tv_sec = 1 } };
+		listeners_watch(d, false);
+		timerfd_settime(d->deny_timer, 0, &t, NULL);
+	}
 }
 
 static int loop(struct iscd *d)
@@ -632,6 +680,8 @@ static int loop(struct iscd *d)
 				on_notify(d, fd, ev[i].events);
 			} else if (fd == d->ctl) {
 				on_accept(d);
+			} else if (fd == d->deny_timer) {
+				on_deny_timer(d);
 			} else if (fd == d->timer) {
 				uint64_t x;
 				read(fd, &x, sizeof(x));
@@ -794,8 +844,10 @@ static int setup(struct iscd *d, const char *root, const char *name, struct isc_
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	d->sigfd = signalfd(-1, &ss, SFD_CLOEXEC);
 	d->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	d->deny_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	ep_add(d, d->sigfd);
 	ep_add(d, d->timer);
+	ep_add(d, d->deny_timer);
 	if (!d->run_mode && (r = ctl_listen(d, e)) < 0)
 		return r;
 	return isc_start(d, e);

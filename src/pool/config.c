@@ -523,7 +523,10 @@ int isc_key_ready(const struct pool *p, const struct isc_config *c, bool interac
 		  struct isc_err *e)
 {
 	if (!STREQ(config_key_root(c), ISC_KEY_EPHEMERAL)) {
-		return keyring_load(p, config_key_root(c), interactive, e);
+		char data[128];
+		snprintf(data, sizeof(data), "isc/%s/data", c->name);
+		int r = keyring_load(p, config_key_root(c), interactive, e);
+		return r < 0 ? r : keyring_check_dir(p, config_key_root(c), data, e);
 	}
 	/* run --rm: the key was never stored; once gone, the data is too */
 	char path[128];

@@ -42,12 +42,14 @@ int keyring_read(const struct pool *p, const char *root, struct wrapped *w, stru
 	_cleanup_free_ char *text = NULL;
 	wrapped_path(root, path, sizeof(path));
 	whom_of(root, whom, sizeof(whom));
-	int r = read_file_at(p->dirfd, path, &text, NULL, 1 << 14);
+	size_t len = 0;
+	int r = read_file_at(p->dirfd, path, &text, &len, 1 << 14);
 	if (r == -ENOENT)
 		return err_set(e, ENOKEY, "%s has no wrapped key in the pool", whom);
 	if (r < 0)
 		return err_sys(e, -r, "read the wrapped key of %s", whom);
-	r = wrapped_parse(text, w, e);
+	/* a text record: a NUL would hide what follows it from the parser */
+	r = strlen(text) == len ? wrapped_parse(text, w, e) : err_set(e, EINVAL, "a NUL byte in the record");
 	return r < 0 ? err_prefix(e, "wrapped key of %s", whom) : 0;
 }
 
@@ -155,12 +157,33 @@ int keyring_unload(const struct pool *p, const char *root, struct isc_err *e)
 }
 
 /* ks NULL: a random raw key made in the key directory. */
+/* An operator's keysource: KEYDIR/NAME.key files are isc's own generated
+ * ones, each removed with its root: one named for another root (or the
+ * pool) would be lost with it. */
+static int keysource_operator(const char *root, const char *text, struct keysource *ks,
+			      struct isc_err *e)
+{
+	int r = keysource_parse(text, ks, e);
+	if (r < 0 || ks->location != KS_FILE)
+		return r;
+	const char *dir = keydir_default(), *slash = strrchr(ks->path, '/');
+	size_t dl = strlen(dir);
+	char own[PATH_MAX];
+	snprintf(own, sizeof(own), "%s/%s.key", dir, root);
+	if (slash && (size_t)(slash - ks->path) == dl && strncmp(ks->path, dir, dl) == 0 &&
+	    str_has_suffix(slash + 1, ".key") && !STREQ(ks->path, own))
+		return err_set(e, EINVAL, "%s: the NAME.key files of %s are the keys isc generates "
+			       "(each removed with its ISC); keep your own key elsewhere or under another name",
+			       ks->path, dir);
+	return 0;
+}
+
 static int keysource_pick(const char *root, const char *text, struct keysource *ks,
 			  bool *generated, struct isc_err *e)
 {
 	*generated = false;
 	if (text)
-		return keysource_parse(text, ks, e);
+		return keysource_operator(root, text, ks, e);
 	char buf[PATH_MAX + 32];
 	snprintf(buf, sizeof(buf), "raw,file://%s/%s.key", keydir_default(), root);
 	int r = keysource_parse(buf, ks, e);
@@ -224,7 +247,7 @@ int keyring_change(const struct pool *p, const char *root, const char *keysource
 	int r = keyring_read(p, root, &old, e);
 	if (r < 0)
 		return r;
-	if ((r = keysource_parse(keysource, &ks, e)) < 0)
+	if ((r = keysource_operator(root, keysource, &ks, e)) < 0)
 		return r;
 	struct secret master _cleanup_secret_ = { 0 }, material _cleanup_secret_ = { 0 };
 	if ((r = master_open(&old, root, true, &master, e)) < 0)
@@ -263,5 +286,29 @@ int keyring_remove(const struct pool *p, const char *root, struct isc_err *e)
 	fsync_dir_at(p->dirfd, "keys");
 	generated_unlink(root, &w);
 	err_clear(e);
+	return 0;
+}
+
+int keyring_check_dir(const struct pool *p, const char *root, const char *dir, struct isc_err *e)
+{
+	struct wrapped w;
+	uint8_t id[CRYPT_ID_SIZE];
+	int r = keyring_read(p, root, &w, e);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = openat(p->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "open %s/%s", p->path, dir);
+	r = fscrypt_policy_get(fd, id);
+	if (r == -ENODATA)
+		return err_set(e, EPROTO, "%s/%s is not encrypted: refusing to use it", p->path, dir);
+	if (r == -EPROTO)
+		return err_set(e, EPROTO, "%s/%s has an encryption policy isc did not set: refusing to use it",
+			       p->path, dir);
+	if (r < 0)
+		return err_sys(e, -r, "encryption policy of %s/%s", p->path, dir);
+	if (memcmp(id, w.id, sizeof(id)) != 0)
+		return err_set(e, EPROTO, "%s/%s is encrypted under another key than its wrapped record's: "
+			       "refusing to use it", p->path, dir);
 	return 0;
 }

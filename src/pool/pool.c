@@ -161,6 +161,9 @@ static int pool_images_open(struct pool *p, struct isc_err *e)
 			       "recreate it", p->path);
 	if (r < 0)
 		return err_sys(e, -r, "encryption policy of %s/images", p->path);
+	/* under the pool key's policy, not one slipped in its place */
+	if ((r = keyring_check_dir(p, POOL_KEY_ROOT, "images", e)) < 0)
+		return r;
 	enum fscrypt_status st;
 	if ((r = fscrypt_key_status(p->dirfd, id, &st, e)) < 0)
 		return r;

@@ -67,5 +67,9 @@ int keyring_status(const struct pool *p, const char *root, bool *available, stru
 		   struct isc_err *e);
 /* Re-wrap the master key under a new keysource (needs the old one). */
 int keyring_change(const struct pool *p, const char *root, const char *keysource, struct isc_err *e);
+/* Is dir (relative to the pool) under root's key and isc's policy?  A
+ * pool changed behind isc's back (a directory swapped for a clear one)
+ * must not get anyone's data in clear. */
+int keyring_check_dir(const struct pool *p, const char *root, const char *dir, struct isc_err *e);
 /* Unload, drop the wrapped record and a generated key file. */
 int keyring_remove(const struct pool *p, const char *root, struct isc_err *e);

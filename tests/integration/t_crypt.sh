@@ -102,6 +102,15 @@ iscadm boot $N || fail "boot after load"
 expect_err 1 "is running" iscadm key unload $N
 ok "after key load the ISC boots with its data; unload of a running ISC is refused"
 iscadm halt $N
+# a pool changed behind isc's back: the data directory swapped for a clear one
+D=$ISC_ROOT/pool/isc/$N/data
+mv "$D" "$D.real" && mkdir "$D" || fail "swap the data directory"
+expect_err 1 "is not encrypted: refusing" iscadm boot $N
+[ -z "$(ls -A "$D")" ] || fail "a refused boot wrote into the clear directory"
+rmdir "$D" && mv "$D.real" "$D" || fail "restore the data directory"
+iscadm boot $N || fail "boot with the data directory restored"
+iscadm halt $N
+ok "a data directory not under the ISC's key: boot refused, nothing written in clear"
 
 # ---- wrong keys, passphrases, key change ----------------------------------------
 head -c 32 /dev/urandom > "$T/k1"; chmod 600 "$T/k1"
@@ -182,6 +191,9 @@ expect_err 1 "no terminal" setsid -w "$ISCADM" create bad --image base --key "pa
 expect_err 1 "exclude each other" iscadm create bad --image base --key "raw,file://$T/k1" --encryption-root it-raw
 expect_err 1 "no ISC named nope" iscadm create bad --image base --encryption-root nope
 expect_err 2 "see iscadm --help" iscadm key frobnicate
+# another root's generated key file (removed with that root) or the pool's
+expect_err 1 "are the keys isc generates" iscadm create bad --image base --key "raw,file://$ISC_KEYDIR/$N.key"
+expect_err 1 "are the keys isc generates" iscadm key change it-raw --key "raw,file://$ISC_KEYDIR/.pool.key"
 [ "$(iscadm list -p; ls -A "$ISC_ROOT/pool/keys" "$ISC_KEYDIR")" = "$before" ] || fail "bad input left state"
 [ ! -e "$ISC_ROOT/pool/isc/bad" ] && [ -z "$(ls -A "$ISC_ROOT/pool/tmp")" ] || fail "half-made ISC"
 ok "bad keysources: one line each, nothing created"

@@ -47,6 +47,15 @@ ok "no host path in the ISC mount table"
 [ "$(printf hi | in_isc $N 'wc -c')" = 2 ] || fail "stdin"
 in_isc $N 'exit 7'; [ $? -eq 7 ] || fail "exit status not returned"
 ok "login returns the command's status"
+# with a terminal on stdin but stdout redirected there is no pty: the session then gets a
+# pipe relayed by iscadm, never the operator's terminal itself
+if command -v script >/dev/null; then
+	echo typed | script -qec "$ISCADM login $N -- sh -c 'readlink /proc/self/fd/0; readlink /proc/self/fd/2; read l; echo got \$l' > $T/relay.out" /dev/null >/dev/null
+	grep -q '^/dev/pts' "$T/relay.out" && fail "the operator's terminal went in: $(cat "$T/relay.out")"
+	[ "$(grep -c '^pipe:' "$T/relay.out")" = 2 ] || fail "not relayed: $(cat "$T/relay.out")"
+	grep -qx "got typed" "$T/relay.out" || fail "input not relayed: $(cat "$T/relay.out")"
+	ok "a terminal is relayed through pipes, never passed in"
+fi
 iscadm console $N | grep -q "isc-init: httpd online" || fail "console: $(iscadm console $N)"
 in_isc $N 'logger -t probe hello-from-inside'
 sleep 0.3
