@@ -48,6 +48,31 @@ static const unsigned long denied_ioctls[] = {
 	FS_IOC_GET_ENCRYPTION_PWSALT,
 };
 
+/* personality(2): only what Docker allows -- PER_LINUX with PER_LINUX32
+ * (0x8) and/or UNAME26 (0x20000), and the query 0xffffffff.  The rest
+ * turns off address randomisation (ADDR_NO_RANDOMIZE) or makes readable
+ * memory executable (READ_IMPLIES_EXEC).  A filter cannot say "none of
+ * these values" in one comparison, so each rule tests one bit together
+ * with bit 31, and the rules add up to exactly that set (the persona is
+ * an unsigned int: the upper half of the register is not compared). */
+static int personality_rules(scmp_filter_ctx ctx, uint32_t deny)
+{
+	const uint32_t top = 1U << 31, ok = 0x8 | 0x20000;
+	int r = 0;
+	for (int b = 0; b < 31 && r == 0; b++) {
+		uint32_t bit = 1U << b;
+		/* bit 31 clear: any bit beyond the allowed two is denied */
+		if (!(ok & bit))
+			r = seccomp_rule_add(ctx, deny, SCMP_SYS(personality), 1,
+					     SCMP_A0(SCMP_CMP_MASKED_EQ, bit | top, bit));
+		/* bit 31 set: only all 32 bits set (the query) passes */
+		if (r == 0)
+			r = seccomp_rule_add(ctx, deny, SCMP_SYS(personality), 1,
+					     SCMP_A0(SCMP_CMP_MASKED_EQ, bit | top, top));
+	}
+	return r;
+}
+
 static int rules_add(scmp_filter_ctx ctx)
 {
 	const uint32_t deny = SCMP_ACT_NOTIFY;
@@ -73,6 +98,8 @@ static int rules_add(scmp_filter_ctx ctx)
 				     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (r == 0)
+		r = personality_rules(ctx, deny);
 	return r;
 }
 

@@ -518,6 +518,16 @@ static const char *p_syslog(char **a)
 	return res(syscall(SYS_syslog, 10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0));
 }
 
+/* personality HEX: set the persona (ADDR_NO_RANDOMIZE is 40000) */
+static const char *p_personality(char **a)
+{
+	unsigned long v = strtoul(a[0], NULL, 16);
+	long r = syscall(SYS_personality, v);
+	if (r >= 0 && v != 0xffffffffUL)
+		syscall(SYS_personality, 0UL);   /* back to PER_LINUX */
+	return res(r < 0 ? -1 : 0);
+}
+
 static const char *p_quotactl(char **a)
 {
 	char buf[256];
@@ -1128,6 +1138,7 @@ static const struct probe probes[] = {
 	{ "reboot", 0, "EPERM", p_reboot },
 	{ "acct", 1, "EPERM", p_acct },
 	{ "syslog", 0, "EPERM", p_syslog },
+	{ "personality", 1, "EPERM", p_personality },
 	{ "quotactl", 1, "EPERM", p_quotactl },
 	{ "clock-settime", 0, "EPERM", p_clock_settime },
 	{ "settimeofday", 0, "EPERM", p_settimeofday },

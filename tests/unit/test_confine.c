@@ -381,6 +381,7 @@ static void test_landlock_file_refused(void **state)
 /* What the child got from each call, sent to the parent in one piece. */
 struct sc_result {
 	int keyctl, umount, ioctl_deny, ioctl_high, unshare_user, ioctl_ok, clone3;
+	int persona_norandom, persona_high, persona_query, persona_ok;
 	pid_t getpid;
 	char fail[256];
 };
@@ -415,7 +416,13 @@ static void sc_child(int sock)
 				  0xdead00000000UL | (unsigned long)FS_IOC_GET_ENCRYPTION_POLICY, &pol));
 	close(dfd);
 	res.unshare_user = errno_of(unshare(CLONE_NEWUSER));
+	/* address randomisation off; a value with bit 31 that is not the query */
+	res.persona_norandom = errno_of((int)syscall(SYS_personality, 0x0040000UL));
+	res.persona_high = errno_of((int)syscall(SYS_personality, 0xfffffffeUL));
 	/* allowed, and quiet */
+	res.persona_query = errno_of((int)syscall(SYS_personality, 0xffffffffUL) < 0 ? -1 : 0);
+	res.persona_ok = errno_of((int)syscall(SYS_personality, 0x20008UL) < 0 ? -1 : 0);
+	syscall(SYS_personality, 0UL);
 	res.getpid = (pid_t)syscall(SYS_getpid);
 	int p[2];
 	if (pipe(p) == 0) {
@@ -447,7 +454,8 @@ static void test_seccomp_notify(void **state)
 	close(sv[1]);
 
 	/* nothing asserted until the child is reaped */
-	static const char *const denied[] = { "keyctl", "umount2", "ioctl", "ioctl", "unshare" };
+	static const char *const denied[] = { "keyctl", "umount2", "ioctl", "ioctl", "unshare",
+					      "personality", "personality" };
 	char what[ARRAY_SIZE(denied)][128], problem[256] = "", how[64];
 	struct sc_result res = { 0 };
 	int listener = -1, quiet = -1;
@@ -505,6 +513,10 @@ out:
 	assert_int_equal(res.ioctl_deny, EPERM);
 	assert_int_equal(res.ioctl_high, EPERM);
 	assert_int_equal(res.unshare_user, EPERM);
+	assert_int_equal(res.persona_norandom, EPERM);
+	assert_int_equal(res.persona_high, EPERM);
+	assert_int_equal(res.persona_query, 0);
+	assert_int_equal(res.persona_ok, 0);
 	assert_int_equal(quiet, 0);   /* getpid, FIONREAD and clone3 were not reported */
 	assert_int_equal(res.getpid, pid);
 	assert_int_equal(res.ioctl_ok, 0);
