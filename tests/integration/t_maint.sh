@@ -9,6 +9,10 @@ images() { ls "$ISC_ROOT/pool/images" | grep -c '\.erofs$'; }
 staging() { ls -A "$ISC_ROOT/pool/images" | grep -c '^\.\(new\|build\)-'; }
 
 # ---- boot -w: the whole root writable until halt, then committed ----------------------
+# a blob nothing names (what a crash between storing and recording one leaves) goes at the
+# next commit
+orphan=$(printf 'f%.0s' $(seq 64))
+echo x > "$ISC_ROOT/pool/images/$orphan.erofs"; echo x > "$ISC_ROOT/pool/images/$orphan.manifest"
 iscadm boot -w $N || fail "boot -w"
 iscadm list -p | grep -qx "$N:running:fixed-configuration:W:base" || fail "list -p does not show W"
 iscadm console $N | grep -q "NOTICE: Read-only ISC booted read-write" || fail "no -w notice"
@@ -16,6 +20,10 @@ in_isc $N 'echo v2 > /etc/version' || fail "write /etc/version under -w"
 in_isc $N 'isc-svc info' | grep -qx "mode: read-write" || fail "info mode under -w"
 iscadm halt $N || fail "halt -w"
 [ "$(versions)" = 2 ] || fail "history after -w: $(iscadm history $N)"
+[ ! -e "$ISC_ROOT/pool/images/$orphan.erofs" ] && [ ! -e "$ISC_ROOT/pool/images/$orphan.manifest" ] ||
+	fail "an unreferenced blob survived a commit"
+[ -e "$ISC_ROOT/pool/images/$(iscadm history $N | head -1 | cut -d' ' -f1).erofs" ] ||
+	fail "the commit removed the image"
 iscadm history $N | tail -1 | grep -q " -w [0-9]* current$" || fail "last version not -w/current"
 iscadm boot $N || fail "boot"
 iscadm list -p | grep -qx "$N:running:fixed-configuration:R:base" || fail "list -p does not show R"
