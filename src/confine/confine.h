@@ -30,6 +30,10 @@ int confine_apply(const struct confine *c, int *listener, struct isc_err *e);
 int confine_limitpriv(const char *spec, uint64_t *caps, struct isc_err *e);
 uint64_t confine_default_caps(void);
 
+/* Compile the seccomp filter once, in the supervisor before it forks:
+ * confine_apply in its children then loads the compiled program. */
+int confine_seccomp_prepare(struct isc_err *e);
+
 /* Parts of confine_apply, exposed for tests. */
 int confine_landlock(const char *const *writable, struct isc_err *e);
 int confine_seccomp(int *listener, struct isc_err *e);

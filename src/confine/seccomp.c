@@ -2,10 +2,15 @@
 #include "confine.h"
 
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/fscrypt.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 /* Denied for every ISC process; each denial is reported to the supervisor
  * (SECCOMP_RET_USER_NOTIF) and answered EPERM.  The model is Docker's
@@ -103,19 +108,79 @@ static int rules_add(scmp_filter_ctx ctx)
 	return r;
 }
 
+static scmp_filter_ctx filter_build(int *r)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx) {
+		*r = -ENOMEM;
+		return NULL;
+	}
+	/* a binary tree of syscall numbers, not a list: a denied call is
+	 * found in log(n) steps (allowed ones are cached by the kernel) */
+	*r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (*r == 0)
+		*r = rules_add(ctx);
+	if (*r < 0) {
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* The filter compiled once by the supervisor, before it forks: its
+ * children load the program as it is instead of compiling it again (the
+ * compile is most of what confinement adds to a start). */
+static struct sock_filter *prepared;
+static unsigned short prepared_len;
+
+int confine_seccomp_prepare(struct isc_err *e)
+{
+	if (prepared)
+		return 0;
+	int r;
+	scmp_filter_ctx ctx = filter_build(&r);
+	if (!ctx)
+		return err_sys(e, -r, "seccomp filter");
+	_cleanup_close_ int fd = memfd_create("isc-seccomp", MFD_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || (r = seccomp_export_bpf(ctx, fd)) < 0 || fstat(fd, &st) < 0) {
+		seccomp_release(ctx);
+		return err_sys(e, r < 0 ? -r : errno, "export the seccomp filter");
+	}
+	seccomp_release(ctx);
+	size_t n = (size_t)st.st_size / sizeof(struct sock_filter);
+	if (n == 0 || n > BPF_MAXINSNS || (size_t)st.st_size % sizeof(struct sock_filter))
+		return err_set(e, EPROTO, "exported seccomp filter of %lld bytes", (long long)st.st_size);
+	struct sock_filter *prog = malloc((size_t)st.st_size);
+	if (!prog)
+		return err_set(e, ENOMEM, "out of memory");
+	if (pread(fd, prog, (size_t)st.st_size, 0) != st.st_size) {
+		free(prog);
+		return err_sys(e, errno ? errno : EIO, "read the exported seccomp filter");
+	}
+	prepared = prog;
+	prepared_len = (unsigned short)n;
+	return 0;
+}
+
 int confine_seccomp(int *listener, struct isc_err *e)
 {
 	*listener = -1;
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (prepared) {
+		/* no_new_privs is set already (confine_apply) */
+		struct sock_fprog prog = { .len = prepared_len, .filter = prepared };
+		int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+				      &prog);
+		if (fd < 0)
+			return err_sys(e, errno, "seccomp filter");
+		*listener = fd;
+		return 0;
+	}
+	int r;
+	scmp_filter_ctx ctx = filter_build(&r);
 	if (!ctx)
-		return err_set(e, ENOMEM, "seccomp_init");
-	/* a binary tree of syscall numbers, not a list: a denied call is
-	 * found in log(n) steps (allowed ones are cached by the kernel) */
-	int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-	if (r == 0)
-		r = rules_add(ctx);
-	if (r == 0)
-		r = seccomp_load(ctx);
+		return err_sys(e, -r, "seccomp filter");
+	r = seccomp_load(ctx);
 	if (r == 0 && (*listener = seccomp_notify_fd(ctx)) < 0)
 		r = -EIO;
 	seccomp_release(ctx);   /* keeps the listener open */

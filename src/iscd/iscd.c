@@ -793,6 +793,9 @@ static int setup(struct iscd *d, const char *root, const char *name, struct isc_
 		return d->init_fd;
 	cgroup_init(&d->cg, name);
 	confine_default(&d->confine);
+	/* once, here: every boot and session then loads it compiled */
+	if ((r = confine_seccomp_prepare(e)) < 0)
+		return r;
 	static char *init_argv[] = { "isc-init", NULL };
 	char **argv = init_argv;
 	if (d->run_mode) {

@@ -440,7 +440,12 @@ out:
 
 static void test_seccomp_notify(void **state)
 {
-	(void)state;
+	/* second run: compiled once in the parent, loaded as a program */
+	if (state && *state) {
+		struct isc_err e = { 0 };
+		if (confine_seccomp_prepare(&e) < 0)
+			fail_msg("confine_seccomp_prepare: %s", e.msg);
+	}
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	pid_t pid = fork();
@@ -707,6 +712,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_landlock_symlink, ll_setup, ll_teardown),
 		cmocka_unit_test_setup_teardown(test_landlock_file_refused, ll_setup, ll_teardown),
 		cmocka_unit_test(test_seccomp_notify),
+		{ "test_seccomp_notify (compiled once, loaded as a program)", test_seccomp_notify, NULL, NULL,
+		  (void *)"prepared" },
 		cmocka_unit_test(test_seccomp_baseline),
 #if defined(__x86_64__)
 		cmocka_unit_test(test_seccomp_other_abis),
