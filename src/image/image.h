@@ -53,6 +53,15 @@ int image_remove(const struct pool *p, const char *name, bool keep_blob, struct 
  * one stack; without, tree is a whole root.  *created: the blob is new. */
 int image_store_layer(const struct pool *p, const char *tree, const char *lower,
 		      char digest[IMAGE_DIGEST_LEN + 1], bool *created, struct isc_err *e);
+/* Several delta layers made into one, without the base below them: deltas
+ * (mounted, top first) are overlayfs uppers or delta layers, merged is
+ * the whole tree they make over base (all mounted), out an empty
+ * directory.  Afterwards out is one delta with the same effect over base:
+ * every path a delta touches, as merged shows it; a whiteout where merged
+ * has nothing and base has something; directories opaque where a delta
+ * hid the base's.  It costs the size of the deltas, not of the tree. */
+int image_squash(const char *merged, const char *base, const char *const *deltas, size_t n,
+		 const char *out, struct isc_err *e);
 /* Drop images/<digest>.{erofs,manifest} unless a tag other than except uses it. */
 int image_blob_drop_unused(const struct pool *p, const char *digest, const char *except,
 			   struct isc_err *e);

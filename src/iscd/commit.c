@@ -190,6 +190,64 @@ static void unreferenced_blobs_remove(const struct pool *p)
 	closedir(d);
 }
 
+/* The deltas of a stack (the layers above its base) are small next to
+ * the base: squashing them costs less than writing the whole tree. */
+static bool deltas_small(const int *img, size_t nimg)
+{
+	struct stat st;
+	uint64_t deltas = 0;
+	for (size_t i = 0; i + 1 < nimg; i++)
+		if (fstat(img[i], &st) == 0)
+			deltas += (uint64_t)st.st_size;
+	return fstat(img[nimg - 1], &st) == 0 && deltas <= (uint64_t)st.st_size / 2;
+}
+
+/* The session's upper and every delta of the stack made into one layer on
+ * the stack's base (img[nimg - 1]): mounted views in rundir, the new tree
+ * staged in images/ (encrypted, and cleaned up after a crash like a
+ * build's staging). */
+static int store_squashed(const struct pool *p, const char *rundir, const int *img, size_t nimg,
+			  const char *upper, uint32_t uid, const char *base_digest,
+			  char digest[IMAGE_DIGEST_LEN + 1], bool *created, struct isc_err *e)
+{
+	char merged[200], up[200], base[200], lay[ISC_MAX_LAYERS][200], stage[PATH_MAX];
+	const char *deltas[ISC_MAX_LAYERS + 1];
+	size_t nd = 0, nl = 0;
+	snprintf(merged, sizeof(merged), "%s/commit", rundir);
+	snprintf(up, sizeof(up), "%s/commit-up", rundir);
+	snprintf(base, sizeof(base), "%s/commit-base", rundir);
+	umount2(merged, MNT_DETACH);
+	umount2(up, MNT_DETACH);
+	umount2(base, MNT_DETACH);
+	snprintf(stage, sizeof(stage), "%s/images/.build-squash-XXXXXX", p->path);
+	if (!mkdtemp(stage))
+		return err_sys(e, errno, "commit: staging in %s/images", p->path);
+	int r = sandbox_commit_view(img, nimg, upper, uid, merged, e);
+	if (r == 0 && (r = sandbox_commit_view(NULL, 0, upper, uid, up, e)) == 0)
+		deltas[nd++] = up;
+	for (size_t i = 0; r == 0 && i + 1 < nimg; i++) {
+		snprintf(lay[i], sizeof(lay[i]), "%s/commit-l%zu", rundir, i);
+		umount2(lay[i], MNT_DETACH);
+		if ((r = sandbox_layer_mount(img[i], lay[i], e)) == 0) {
+			deltas[nd++] = lay[i];
+			nl++;
+		}
+	}
+	if (r == 0)
+		r = sandbox_layer_mount(img[nimg - 1], base, e);
+	if (r == 0)
+		r = image_squash(merged, base, deltas, nd, stage, e);
+	if (r == 0)
+		r = image_store_layer(p, stage, base_digest, digest, created, e);
+	umount2(merged, MNT_DETACH);
+	umount2(up, MNT_DETACH);
+	umount2(base, MNT_DETACH);
+	for (size_t i = 0; i < nl; i++)
+		umount2(lay[i], MNT_DETACH);
+	rm_rf_at(p->dirfd, stage + strlen(p->path) + 1);
+	return r;
+}
+
 static int commit_locked(struct pool *p, const char *name, const char *how, const char *rundir,
 			 bool *made, struct isc_err *e)
 {
@@ -219,15 +277,25 @@ static int commit_locked(struct pool *p, const char *name, const char *how, cons
 	bool created = false;
 	if ((r = layers_open_verified(p, &c, c.digest, img, &nimg, e)) < 0)
 		goto out;
-	/* a delta on the version the session ran on, while the stack is not
-	 * too deep; then the whole merged tree again */
-	bool delta = nimg < ISC_MAX_LAYERS;
-	snprintf(mnt, sizeof(mnt), "%s/commit", rundir);
-	umount2(mnt, MNT_DETACH);
-	if ((r = sandbox_commit_view(img, delta ? 0 : nimg, upper, c.uid, mnt, e)) < 0)
-		goto out;
-	r = image_store_layer(p, mnt, delta ? c.digest : NULL, digest, &created, e);
-	umount2(mnt, MNT_DETACH);
+	/* A delta on the version the session ran on, while the stack is not
+	 * too deep.  Then, while its deltas are small next to its base, all
+	 * of them and the session squashed into one delta on the base; else
+	 * the whole merged tree again. */
+	char layers[ISC_MAX_LAYERS][65];
+	bool delta = nimg < ISC_MAX_LAYERS, squash = false;
+	if (!delta && config_layers(&c, c.digest, layers, ISC_MAX_LAYERS) == (int)nimg)
+		squash = deltas_small(img, nimg);
+	const char *lower = delta ? c.digest : squash ? layers[nimg - 1] : NULL;
+	if (squash) {
+		r = store_squashed(p, rundir, img, nimg, upper, c.uid, lower, digest, &created, e);
+	} else {
+		snprintf(mnt, sizeof(mnt), "%s/commit", rundir);
+		umount2(mnt, MNT_DETACH);
+		if ((r = sandbox_commit_view(img, delta ? 0 : nimg, upper, c.uid, mnt, e)) < 0)
+			goto out;
+		r = image_store_layer(p, mnt, lower, digest, &created, e);
+		umount2(mnt, MNT_DETACH);
+	}
 	if (r < 0)
 		goto out;
 	if (!STREQ(digest, c.digest)) {
@@ -235,7 +303,7 @@ static int commit_locked(struct pool *p, const char *name, const char *how, cons
 		if (c.nversions == 0)
 			config_version_add(&c, c.digest, c.created, "build", 0, NULL);
 		/* the commit point: one atomic rename of the config */
-		if ((r = config_version_add(&c, digest, time(NULL), how, change, delta ? c.digest : NULL)) < 0) {
+		if ((r = config_version_add(&c, digest, time(NULL), how, change, lower)) < 0) {
 			r = r == -ENOSPC ? err_set(e, ENOSPC, "ISC %s has %d image versions: prune some "
 						   "(iscadm history %s --prune KEEP)", name, ISC_MAX_VERSIONS, name)
 					 : err_set(e, -r, "version %.12s: bad lower", digest);

@@ -559,6 +559,18 @@ int sandbox_commit_view(const int *image_fds, size_t nimage, const char *upper, 
 	return 0;
 }
 
+int sandbox_layer_mount(int image_fd, const char *mountpoint, struct isc_err *e)
+{
+	char why[256] = "";
+	_cleanup_close_ int m = mount_image(image_fd, -1, why, sizeof(why));
+	if (m < 0)
+		return err_set(e, -m, "commit: %s", why);
+	if (mkdir_p_at(AT_FDCWD, mountpoint, 0700) < 0 ||
+	    move_mount(m, "", AT_FDCWD, mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return err_sys(e, errno, "commit: mount on %s", mountpoint);
+	return 0;
+}
+
 void sandbox_cleanup(const struct sandbox_spec *s, struct sandbox *sb)
 {
 	if (s->stage)

@@ -85,6 +85,9 @@ void scratch_destroy(const char *img, struct scratch *s);
  * Unmount with umount2(MNT_DETACH). */
 int sandbox_commit_view(const int *image_fds, size_t nimage, const char *upper, uint32_t uid,
 			const char *mountpoint, struct isc_err *e);
+/* One erofs layer, as stored (the image's own ids), read-only on
+ * mountpoint (in the caller's private mount namespace). */
+int sandbox_layer_mount(int image_fd, const char *mountpoint, struct isc_err *e);
 
 /* A bounded /var (var-size): an ext4 of size bytes in img, made at first
  * use, mounted on mountpoint for the var layer.  img lives in the ISC's

@@ -118,30 +118,73 @@ iscadm halt $N
 ok "revert brings the old version back; prune keeps the current, the newest and what they stand on"
 
 # ---- layers: deletions and replaced directories carry through the stack; a commit on a
-# version of MAXL layers writes the whole tree again ----------------------------------------
+# version of MAXL layers squashes the deltas into one on the base (or, when they have grown
+# big next to it, writes the whole tree again) ----------------------------------------------
 MAXL=8
 wsession() { iscadm boot -w $N || fail "boot -w ($1)"; in_isc $N "$1" || fail "under -w: $1"; iscadm halt $N; }
-last_is_delta() { tail -1 "$ISC_ROOT/pool/isc/$N/config" | grep -q '^version=.*,[0-9a-f]\{64\}$'; }
+last_lower() { tail -1 "$ISC_ROOT/pool/isc/$N/config" | sed -n 's/^version=[^,]*,[^,]*,[^,]*,[^,]*,\([0-9a-f]*\)$/\1/p'; }
+last_digest() { tail -1 "$ISC_ROOT/pool/isc/$N/config" | sed 's/^version=\([0-9a-f]*\),.*/\1/'; }
+# the whole root as the ISC sees it: every path, type and mode, owner, and for files size
+# and content
+listing() {
+	in_isc $N 'cd / && find . -xdev | sort | while read -r f; do
+		stat -c "%N %f %u %g" "$f" | tr "\n" " "
+		if [ -f "$f" ] && [ ! -L "$f" ]; then stat -c %s "$f" | tr "\n" " "; md5sum < "$f"; else echo; fi
+	done' | grep -v "^'\?\./opt/n7'\? "
+}
 # the current version is a delta on the image: 2 layers; 6 commits make MAXL
-wsession 'mkdir -p /opt/x && echo 1 > /opt/x/a && echo keep > /opt/keep'
-wsession 'rm -rf /opt/x && mkdir /opt/x && echo 2 > /opt/x/b && rm /etc/branch'
-for i in 3 4 5 6; do wsession "echo $i > /opt/n$i"; done
-last_is_delta || fail "commits below $MAXL layers are not deltas"
+wsession 'mkdir -p /opt/x && echo 1 > /opt/x/a && echo keep > /opt/keep && ln /opt/keep /opt/keep2'
+wsession 'rm -rf /opt/x && mkdir /opt/x && echo 2 > /opt/x/b && rm /etc/branch && chmod 700 /opt'
+for i in 3 4 5 6; do wsession "echo $i > /opt/n$i; rm -f /opt/n$((i - 1))"; done
+[ -n "$(last_lower)" ] || fail "commits below $MAXL layers are not deltas"
 iscadm boot $N || fail "boot on $MAXL layers"
 [ "$(in_isc $N 'ls /opt/x')" = b ] || fail "replaced directory shows: $(in_isc $N 'ls /opt/x')"
 in_isc $N 'test -e /etc/branch' && fail "a file deleted in a middle layer came back"
-[ "$(in_isc $N 'cat /opt/keep /opt/n3')" = "keep
-3" ] || fail "files of lower layers lost"
+[ "$(in_isc $N 'cat /opt/keep /opt/n6')" = "keep
+6" ] || fail "files of lower layers lost"
+before=$(listing)
 iscadm halt $N
 wsession 'echo 7 > /opt/n7'
-last_is_delta && fail "the commit on $MAXL layers is still a delta"
+[ "$(last_lower)" = "$first" ] || fail "the commit on $MAXL layers is not one delta on the image"
+[ "$(stat -c %s "$ISC_ROOT/pool/images/$(last_digest).erofs")" -lt 65536 ] || fail "squashed layer is big"
+iscadm boot $N || fail "boot on the squashed layer"
+after=$(listing)
+[ "$after" = "$before" ] || fail "the squashed root differs: $(diff <(echo "$before") <(echo "$after") | head -5)"
+[ "$(in_isc $N 'cat /opt/n7; stat -c %h /opt/keep')" = "7
+2" ] || fail "the last change or a hard link lost in the squash"
+iscadm halt $N
+ok "deletions, replaced directories and links carry through $MAXL layers; then one squashed delta, same tree"
+# deltas grown big next to the image: the commit at MAXL layers writes the whole tree
+wsession 'dd if=/dev/urandom of=/opt/big bs=1M count=3 2>/dev/null'
+for i in 3 4 5 6 7; do wsession "echo $i > /opt/m$i"; done
+[ -n "$(last_lower)" ] || fail "commits below $MAXL layers are not deltas"
+wsession 'echo 8 > /opt/m8'
+[ -z "$(last_lower)" ] || fail "big deltas were squashed, not written whole"
 iscadm boot $N || fail "boot on the whole tree"
-[ "$(in_isc $N 'ls /opt/x; cat /opt/keep /opt/n7')" = "b
+[ "$(in_isc $N 'ls /opt/x; cat /opt/keep /opt/m8; wc -c < /opt/big')" = "b
 keep
-7" ] || fail "the whole tree differs from the stack"
+8
+3145728" ] || fail "the whole tree differs from the stack"
 in_isc $N 'test -e /etc/branch' && fail "the whole tree has a deleted file"
 iscadm halt $N
-ok "deletions and replaced directories carry through $MAXL layers; then the whole tree again"
+ok "big deltas at $MAXL layers: the whole tree again"
+# on that whole tree as base: a directory of the base replaced, files of the base deleted,
+# then squashed at MAXL layers -- the same tree as the stack showed
+whole=$(last_digest)
+wsession 'rm -rf /opt/x && mkdir /opt/x && echo c > /opt/x/c && rm /opt/keep /opt/big'
+for i in 3 4 5 6 7 8; do wsession "echo $i > /opt/p$i"; done
+iscadm boot $N || fail "boot on $MAXL layers over the whole tree"
+[ "$(in_isc $N 'ls /opt/x; test -e /opt/keep || echo gone')" = "c
+gone" ] || fail "base directory not replaced: $(in_isc $N 'ls /opt/x /opt')"
+before=$(listing)
+iscadm halt $N
+wsession 'echo 7 > /opt/n7'
+[ "$(last_lower)" = "$whole" ] || fail "not squashed onto the whole tree"
+iscadm boot $N || fail "boot on the second squash"
+after=$(listing)
+[ "$after" = "$before" ] || fail "the squashed root differs: $(diff <(echo "$before") <(echo "$after") | head -5)"
+iscadm halt $N
+ok "a base directory replaced and base files deleted survive a squash: same tree"
 
 # ---- a supervisor killed in the middle of a commit ----------------------------------------
 iscadm boot -w $N || fail "boot -w 2"

@@ -1,0 +1,284 @@
+/* squash.c - several overlayfs delta layers made into one, without the base they stand on; iscd (commits). */
+#include "image-internal.h"
+
+#include <fcntl.h>
+#include <linux/limits.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#define OPAQUE_XATTR "trusted.overlay.opaque"
+
+/* A path some delta touches, and what the deltas say of it. */
+struct touched {
+	char *path;             /* absolute within the tree: "/etc/motd" */
+	bool opaque;            /* an opaque directory in some delta */
+	bool nondir;            /* not a directory (or a whiteout) in some delta */
+};
+
+struct squash {
+	struct touched *v;
+	size_t n, cap;
+	struct isc_err *e;
+};
+
+static int collect_fn(const char *path, int parentfd, const char *name, const struct stat *st,
+		      void *data)
+{
+	struct squash *s = data;
+	if (STREQ(path, "/"))
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		struct touched *v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return err_set(s->e, ENOMEM, "out of memory");
+		s->v = v;
+		s->cap = cap;
+	}
+	struct touched t = { .path = strdup(path), .nondir = !S_ISDIR(st->st_mode) };
+	if (!t.path)
+		return err_set(s->e, ENOMEM, "out of memory");
+	if (S_ISDIR(st->st_mode)) {
+		char val[4], proc[64];
+		_cleanup_close_ int fd = openat(parentfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		ssize_t k = fd < 0 ? -1 : getxattr(proc, OPAQUE_XATTR, val, sizeof(val));
+		t.opaque = k == 1 && val[0] == 'y';
+	}
+	s->v[s->n++] = t;
+	return 0;
+}
+
+static int touched_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct touched *)a)->path, ((const struct touched *)b)->path);
+}
+
+/* Every xattr of the entry at path in from, set on the same entry in to
+ * (what the overlay view shows: its own trusted.overlay.* are hidden). */
+static int xattrs_copy(const char *from, const char *to, struct isc_err *e)
+{
+	ssize_t n = llistxattr(from, NULL, 0);
+	if (n <= 0)
+		return n == 0 || errno == ENOTSUP ? 0 : err_set(e, errno, "%s: list xattrs: %s", from, strerror(errno));
+	_cleanup_free_ char *names = malloc((size_t)n);
+	_cleanup_free_ char *val = malloc(XATTR_SIZE_MAX);
+	if (!names || !val)
+		return err_set(e, ENOMEM, "out of memory");
+	if ((n = llistxattr(from, names, (size_t)n)) < 0)
+		return err_set(e, errno, "%s: list xattrs: %s", from, strerror(errno));
+	for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) {
+		ssize_t k = lgetxattr(from, names + off, val, XATTR_SIZE_MAX);
+		if (k < 0 || lsetxattr(to, names + off, val, (size_t)k, 0) < 0)
+			return err_set(e, errno, "%s: xattr %s: %s", from, names + off, strerror(errno));
+	}
+	return 0;
+}
+
+static int file_copy(const char *from, const char *to, struct isc_err *e)
+{
+	_cleanup_close_ int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (in < 0 || out < 0)
+		return err_set(e, errno, "copy %s: %s", from, strerror(errno));
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t k = read(in, buf, sizeof(buf));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return err_set(e, errno, "read %s: %s", from, strerror(errno));
+		if (k == 0)
+			return 0;
+		int r = write_all(out, buf, (size_t)k);
+		if (r < 0)
+			return err_set(e, -r, "write %s: %s", to, strerror(-r));
+	}
+}
+
+/* Make the entry at rel, as the merged tree shows it, in out: its type,
+ * content, owner, mode, xattrs and times (a directory's times are set
+ * after its children, by the caller). */
+static int entry_copy(const char *merged, const char *out, const char *rel, const struct stat *st,
+		      struct isc_err *e)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	snprintf(from, sizeof(from), "%s%s", merged, rel);
+	snprintf(to, sizeof(to), "%s%s", out, rel);
+	int r = 0;
+	switch (st->st_mode & S_IFMT) {
+	case S_IFDIR:
+		r = mkdir(to, 0700) < 0 ? -errno : 0;
+		break;
+	case S_IFREG:
+		if ((r = file_copy(from, to, e)) < 0)
+			return r;
+		break;
+	case S_IFLNK: {
+		char target[PATH_MAX];
+		ssize_t k = readlink(from, target, sizeof(target) - 1);
+		if (k < 0)
+			return err_set(e, errno, "readlink %s: %s", from, strerror(errno));
+		target[k] = '\0';
+		r = symlink(target, to) < 0 ? -errno : 0;
+		break;
+	}
+	default:   /* devices, fifos, sockets */
+		r = mknod(to, st->st_mode & S_IFMT, st->st_rdev) < 0 ? -errno : 0;
+		break;
+	}
+	if (r < 0 || lchown(to, st->st_uid, st->st_gid) < 0 ||
+	    (!S_ISLNK(st->st_mode) && chmod(to, st->st_mode & 07777) < 0))
+		return err_set(e, r < 0 ? -r : errno, "%s: %s", to, strerror(r < 0 ? -r : errno));
+	if ((r = xattrs_copy(from, to, e)) < 0)
+		return r;
+	if (!S_ISDIR(st->st_mode)) {
+		struct timespec t[2] = { st->st_atim, st->st_mtim };
+		if (utimensat(AT_FDCWD, to, t, AT_SYMLINK_NOFOLLOW) < 0)
+			return err_set(e, errno, "%s: times: %s", to, strerror(errno));
+	}
+	return 0;
+}
+
+/* A directory to finish once its children exist. */
+struct dir_time {
+	char *path;
+	struct timespec t[2];
+};
+
+static int dir_time_cmp(const void *key, const void *elem)
+{
+	const struct dir_time *d = elem;
+	return strcmp(key, d->path ? d->path : "");
+}
+
+/* Was path made here as a directory?  dirs are in path order. */
+static bool dir_made(const struct dir_time *dirs, size_t n, const char *path)
+{
+	return bsearch(path, dirs, n, sizeof(*dirs), dir_time_cmp) != NULL;
+}
+
+/* Does the base have an entry at path (through real directories only)? */
+static bool in_base(int basefd, const char *path)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, basefd, path + 1, &how, sizeof(how));
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static int squash_build(struct squash *s, const char *merged, const char *base, const char *out)
+{
+	struct isc_err *e = s->e;
+	_cleanup_close_ int basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (basefd < 0)
+		return err_set(e, errno, "%s: %s", base, strerror(errno));
+	struct dir_time *dirs = calloc(s->n + 1, sizeof(*dirs));
+	struct { dev_t dev; ino_t ino; char *path; } *links = calloc(s->n + 1, sizeof(*links));
+	size_t nd = 0, nl = 0;
+	int r = dirs && links ? 0 : err_set(e, ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->n && r == 0; i++) {
+		const struct touched *t = &s->v[i];
+		char m[PATH_MAX], o[PATH_MAX], parent[PATH_MAX];
+		struct stat st;
+		/* Under a path where the merged tree has no directory (removed,
+		 * or replaced by a file or symlink) nothing of it shows.  Only a
+		 * directory made here a moment ago counts: no path is ever
+		 * resolved through a symlink, in the merged tree or in out
+		 * (an absolute one would lead out of both, into the host). */
+		snprintf(parent, sizeof(parent), "%s%s", out, t->path);
+		*strrchr(parent, '/') = '\0';
+		if (!STREQ(parent, out) && !dir_made(dirs, nd, parent))
+			continue;
+		snprintf(m, sizeof(m), "%s%s", merged, t->path);
+		snprintf(o, sizeof(o), "%s%s", out, t->path);
+		if (lstat(m, &st) < 0) {
+			if (errno != ENOENT) {
+				r = err_set(e, errno, "%s: %s", m, strerror(errno));
+				break;
+			}
+			/* gone: a whiteout, if the base has something to hide */
+			if (in_base(basefd, t->path) && mknod(o, S_IFCHR | 0, makedev(0, 0)) < 0)
+				r = err_set(e, errno, "whiteout %s: %s", o, strerror(errno));
+			continue;
+		}
+		/* a file linked twice in the deltas stays one file */
+		bool linked = false;
+		for (size_t k = 0; !S_ISDIR(st.st_mode) && st.st_nlink > 1 && k < nl && !linked; k++)
+			if (links[k].dev == st.st_dev && links[k].ino == st.st_ino) {
+				if (link(links[k].path, o) < 0)
+					r = err_set(e, errno, "link %s: %s", o, strerror(errno));
+				linked = true;
+			}
+		if (linked)
+			continue;
+		if ((r = entry_copy(merged, out, t->path, &st, e)) < 0)
+			break;
+		if (!S_ISDIR(st.st_mode) && st.st_nlink > 1)
+			links[nl++] = (typeof(*links)){ st.st_dev, st.st_ino, strdup(o) };
+		if (S_ISDIR(st.st_mode)) {
+			/* The base's directory shows through only if no delta
+			 * hid it: an opaque one, or a file or whiteout in its
+			 * place, stops the merge below it. */
+			if ((t->opaque || t->nondir) && lsetxattr(o, OPAQUE_XATTR, "y", 1, 0) < 0)
+				r = err_set(e, errno, "%s: opaque: %s", o, strerror(errno));
+			dirs[nd++] = (struct dir_time){ strdup(o), { st.st_atim, st.st_mtim } };
+		}
+	}
+	/* children first: a directory's time is its own again */
+	for (size_t i = nd; i-- > 0;) {
+		if (r == 0 && (!dirs[i].path || utimensat(AT_FDCWD, dirs[i].path, dirs[i].t, 0) < 0))
+			r = err_set(e, dirs[i].path ? errno : ENOMEM, "%s: times: %s", dirs[i].path ? dirs[i].path : "?",
+				    strerror(dirs[i].path ? errno : ENOMEM));
+		free(dirs[i].path);
+	}
+	for (size_t i = 0; i < nl; i++)
+		free(links[i].path);
+	free(dirs);
+	free(links);
+	return r;
+}
+
+int image_squash(const char *merged, const char *base, const char *const *deltas, size_t n,
+		 const char *out, struct isc_err *e)
+{
+	struct squash s = { .e = e };
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		_cleanup_close_ int fd = open(deltas[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		r = fd < 0 ? err_set(e, errno, "%s: %s", deltas[i], strerror(errno))
+			   : tree_walk(fd, collect_fn, &s, e);
+	}
+	if (r == 0) {
+		/* parents before children; one entry per path, flags joined */
+		qsort(s.v, s.n, sizeof(*s.v), touched_cmp);
+		size_t k = 0;
+		for (size_t i = 0; i < s.n; i++) {
+			if (k && STREQ(s.v[k - 1].path, s.v[i].path)) {
+				s.v[k - 1].opaque |= s.v[i].opaque;
+				s.v[k - 1].nondir |= s.v[i].nondir;
+				free(s.v[i].path);
+			} else {
+				s.v[k++] = s.v[i];
+			}
+		}
+		s.n = k;
+		r = squash_build(&s, merged, base, out);
+	}
+	/* the root directory: as the merged tree has it */
+	struct stat st;
+	if (r == 0 && stat(merged, &st) == 0 &&
+	    (chown(out, st.st_uid, st.st_gid) < 0 || chmod(out, st.st_mode & 07777) < 0 ||
+	     utimensat(AT_FDCWD, out, (struct timespec[2]){ st.st_atim, st.st_mtim }, 0) < 0))
+		r = err_set(e, errno, "%s: %s", out, strerror(errno));
+	for (size_t i = 0; i < s.n; i++)
+		free(s.v[i].path);
+	free(s.v);
+	return r;
+}
