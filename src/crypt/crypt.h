@@ -67,6 +67,7 @@ int keysource_generate(const char *path, struct isc_err *e);
  * XChaCha20-Poly1305 under a key from the keysource (Argon2id for
  * passphrases).  Text, one key=value per line; see docs/encryption.md. */
 struct wrapped {
+	int format;                   /* 2; 1: read, its AD bound name and identifier only */
 	char keysource[PATH_MAX + 32];
 	bool generated;               /* keysource file made by isc: removed with the root */
 	uint8_t id[CRYPT_ID_SIZE];    /* fscrypt identifier of the master key */

@@ -5,6 +5,9 @@
 #include <sodium.h>
 
 #define WRAP_MAGIC "isc-wrapped-key 2"
+/* Records of format 1 (their AD bound the root's name and the identifier
+ * only) are still read; they are sealed again as format 2 when opened. */
+#define WRAP_MAGIC_V1 "isc-wrapped-key 1"
 /* Argon2id cost for passphrases: a few hundred ms on a small server, and
  * 128 MiB of memory per guess for whoever steals the pool. */
 #define WRAP_OPSLIMIT 3ULL
@@ -87,9 +90,13 @@ static int wrapped_field(struct wrapped *w, const char *key, const char *val, un
 int wrapped_parse(const char *text, struct wrapped *w, struct isc_err *e)
 {
 	memset(w, 0, sizeof(*w));
-	if (!str_has_prefix(text, WRAP_MAGIC "\n"))
+	if (str_has_prefix(text, WRAP_MAGIC "\n"))
+		w->format = 2;
+	else if (str_has_prefix(text, WRAP_MAGIC_V1 "\n"))
+		w->format = 1;
+	else
 		return err_set(e, EINVAL, "not an isc wrapped key (bad first line)");
-	const char *p = text + strlen(WRAP_MAGIC) + 1;
+	const char *p = text + strlen(WRAP_MAGIC) + 1;   /* both magics have one length */
 	unsigned seen = 0;
 	int line = 1;
 	while (*p) {
@@ -137,14 +144,14 @@ char *wrapped_dump(const struct wrapped *w)
 	char *out = NULL;
 	int r;
 	if (w->kdf)
-		r = asprintf(&out, WRAP_MAGIC "\nkeysource=%s\ngenerated=%s\nidentifier=%s\nkdf=argon2id\n"
+		r = asprintf(&out, "%s\nkeysource=%s\ngenerated=%s\nidentifier=%s\nkdf=argon2id\n"
 			     "salt=%s\nopslimit=%" PRIu64 "\nmemlimit=%" PRIu64 "\nnonce=%s\nsealed=%s\n",
-			     w->keysource, w->generated ? "yes" : "no", id, salt, w->opslimit,
+			     w->format == 1 ? WRAP_MAGIC_V1 : WRAP_MAGIC, w->keysource, w->generated ? "yes" : "no", id, salt, w->opslimit,
 			     w->memlimit, nonce, sealed);
 	else
-		r = asprintf(&out, WRAP_MAGIC "\nkeysource=%s\ngenerated=%s\nidentifier=%s\nkdf=none\n"
+		r = asprintf(&out, "%s\nkeysource=%s\ngenerated=%s\nidentifier=%s\nkdf=none\n"
 			     "nonce=%s\nsealed=%s\n",
-			     w->keysource, w->generated ? "yes" : "no", id, nonce, sealed);
+			     w->format == 1 ? WRAP_MAGIC_V1 : WRAP_MAGIC, w->keysource, w->generated ? "yes" : "no", id, nonce, sealed);
 	return r < 0 ? NULL : out;
 }
 
@@ -177,6 +184,8 @@ static char *ad_make(const struct wrapped *w, const char *ad)
 	sodium_bin2hex(id, sizeof(id), w->id, sizeof(w->id));
 	sodium_bin2hex(salt, sizeof(salt), w->salt, sizeof(w->salt));
 	char *out = NULL;
+	if (w->format == 1)
+		return asprintf(&out, "isc master key v1 %s %s", ad, id) < 0 ? NULL : out;
 	if (asprintf(&out, "isc master key v2\nroot=%s\nkeysource=%s\ngenerated=%d\nidentifier=%s\n"
 		     "kdf=%d\nsalt=%s\nopslimit=%" PRIu64 "\nmemlimit=%" PRIu64 "\n", ad, w->keysource,
 		     w->generated, id, w->kdf, salt, w->opslimit, w->memlimit) < 0)
@@ -189,6 +198,7 @@ int wrap_seal(struct wrapped *w, const struct keysource *ks, const struct secret
 {
 	if (sodium_init() < 0)
 		return err_set(e, ENOSYS, "libsodium failed to initialise");
+	w->format = 2;
 	keysource_format(ks, w->keysource, sizeof(w->keysource));
 	w->kdf = ks->format == KS_PASSPHRASE;
 	if (w->kdf) {

@@ -78,25 +78,47 @@ static int xattrs_copy(const char *from, const char *to, struct isc_err *e)
 	return 0;
 }
 
-static int file_copy(const char *from, const char *to, struct isc_err *e)
+/* The file's data, its holes left holes: a sparse file of a terabyte
+ * costs what it holds, here as in the upper it came from. */
+static int file_copy(const char *from, const char *to, off_t size, struct isc_err *e)
 {
 	_cleanup_close_ int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (in < 0 || out < 0)
 		return err_set(e, errno, "copy %s: %s", from, strerror(errno));
 	char buf[1 << 16];
-	for (;;) {
-		ssize_t k = read(in, buf, sizeof(buf));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return err_set(e, errno, "read %s: %s", from, strerror(errno));
-		if (k == 0)
-			return 0;
-		int r = write_all(out, buf, (size_t)k);
-		if (r < 0)
-			return err_set(e, -r, "write %s: %s", to, strerror(-r));
+	for (off_t off = 0; off < size;) {
+		off_t data = lseek(in, off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;   /* a hole to the end */
+		if (data < 0)
+			data = off;
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0 || hole > size)
+			hole = size;
+		while (data < hole) {
+			size_t want = (size_t)(hole - data) < sizeof(buf) ? (size_t)(hole - data) : sizeof(buf);
+			ssize_t k = pread(in, buf, want, data);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				return err_set(e, k < 0 ? errno : EIO, "read %s: %s", from,
+					       k < 0 ? strerror(errno) : "shorter than it said");
+			for (ssize_t w = 0; w < k;) {
+				ssize_t n = pwrite(out, buf + w, (size_t)(k - w), data + w);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0)
+					return err_set(e, errno, "write %s: %s", to, strerror(errno));
+				w += n;
+			}
+			data += k;
+		}
+		off = hole;
 	}
+	if (ftruncate(out, size) < 0)
+		return err_set(e, errno, "%s: %s", to, strerror(errno));
+	return 0;
 }
 
 /* Make the entry at rel, as the merged tree shows it, in out: its type,
@@ -114,26 +136,32 @@ static int entry_copy(const char *merged, const char *out, const char *rel, cons
 		r = mkdir(to, 0700) < 0 ? -errno : 0;
 		break;
 	case S_IFREG:
-		if ((r = file_copy(from, to, e)) < 0)
+		if ((r = file_copy(from, to, st->st_size, e)) < 0)
 			return r;
 		break;
 	case S_IFLNK: {
 		char target[PATH_MAX];
 		ssize_t k = readlink(from, target, sizeof(target) - 1);
-		if (k < 0)
-			return err_set(e, errno, "readlink %s: %s", from, strerror(errno));
+		if (k < 0 || k == (ssize_t)sizeof(target) - 1)
+			return err_set(e, k < 0 ? errno : ENAMETOOLONG, "readlink %s: %s", from,
+				       strerror(k < 0 ? errno : ENAMETOOLONG));
 		target[k] = '\0';
 		r = symlink(target, to) < 0 ? -errno : 0;
 		break;
 	}
-	default:   /* devices, fifos, sockets */
-		r = mknod(to, st->st_mode & S_IFMT, st->st_rdev) < 0 ? -errno : 0;
+	case S_IFCHR:
+	case S_IFBLK:   /* images never hold devices; an ISC cannot make them */
+		return err_set(e, EPERM, "%s: a device node", from);
+	default:   /* fifos, sockets */
+		r = mknod(to, st->st_mode & S_IFMT, 0) < 0 ? -errno : 0;
 		break;
 	}
 	if (r < 0 || lchown(to, st->st_uid, st->st_gid) < 0 ||
 	    (!S_ISLNK(st->st_mode) && chmod(to, st->st_mode & 07777) < 0))
 		return err_set(e, r < 0 ? -r : errno, "%s: %s", to, strerror(r < 0 ? -r : errno));
-	if ((r = xattrs_copy(from, to, e)) < 0)
+	/* a directory's xattrs come once its children exist: a default ACL
+	 * set now would be inherited by them */
+	if (!S_ISDIR(st->st_mode) && (r = xattrs_copy(from, to, e)) < 0)
 		return r;
 	if (!S_ISDIR(st->st_mode)) {
 		struct timespec t[2] = { st->st_atim, st->st_mtim };
@@ -145,7 +173,8 @@ static int entry_copy(const char *merged, const char *out, const char *rel, cons
 
 /* A directory to finish once its children exist. */
 struct dir_time {
-	char *path;
+	char *path;             /* in out */
+	char *from;             /* in the merged tree */
 	struct timespec t[2];
 };
 
@@ -192,11 +221,14 @@ static int squash_build(struct squash *s, const char *merged, const char *base, 
 		 * directory made here a moment ago counts: no path is ever
 		 * resolved through a symlink, in the merged tree or in out
 		 * (an absolute one would lead out of both, into the host). */
-		snprintf(parent, sizeof(parent), "%s%s", out, t->path);
+		if (snprintf(parent, sizeof(parent), "%s%s", out, t->path) >= (int)sizeof(parent) ||
+		    snprintf(m, sizeof(m), "%s%s", merged, t->path) >= (int)sizeof(m)) {
+			r = err_set(e, ENAMETOOLONG, "%s: path too long", t->path);
+			break;
+		}
 		*strrchr(parent, '/') = '\0';
 		if (!STREQ(parent, out) && !dir_made(dirs, nd, parent))
 			continue;
-		snprintf(m, sizeof(m), "%s%s", merged, t->path);
 		snprintf(o, sizeof(o), "%s%s", out, t->path);
 		if (lstat(m, &st) < 0) {
 			if (errno != ENOENT) {
@@ -228,15 +260,19 @@ static int squash_build(struct squash *s, const char *merged, const char *base, 
 			 * place, stops the merge below it. */
 			if ((t->opaque || t->nondir) && lsetxattr(o, OPAQUE_XATTR, "y", 1, 0) < 0)
 				r = err_set(e, errno, "%s: opaque: %s", o, strerror(errno));
-			dirs[nd++] = (struct dir_time){ strdup(o), { st.st_atim, st.st_mtim } };
+			dirs[nd++] = (struct dir_time){ strdup(o), strdup(m), { st.st_atim, st.st_mtim } };
+			if (!dirs[nd - 1].path || !dirs[nd - 1].from)
+				r = err_set(e, ENOMEM, "out of memory");
 		}
 	}
-	/* children first: a directory's time is its own again */
+	/* children first: then a directory's xattrs, and its time is its own again */
 	for (size_t i = nd; i-- > 0;) {
-		if (r == 0 && (!dirs[i].path || utimensat(AT_FDCWD, dirs[i].path, dirs[i].t, 0) < 0))
-			r = err_set(e, dirs[i].path ? errno : ENOMEM, "%s: times: %s", dirs[i].path ? dirs[i].path : "?",
-				    strerror(dirs[i].path ? errno : ENOMEM));
+		if (r == 0)
+			r = xattrs_copy(dirs[i].from, dirs[i].path, e);
+		if (r == 0 && utimensat(AT_FDCWD, dirs[i].path, dirs[i].t, 0) < 0)
+			r = err_set(e, errno, "%s: times: %s", dirs[i].path, strerror(errno));
 		free(dirs[i].path);
+		free(dirs[i].from);
 	}
 	for (size_t i = 0; i < nl; i++)
 		free(links[i].path);
@@ -273,10 +309,10 @@ int image_squash(const char *merged, const char *base, const char *const *deltas
 	}
 	/* the root directory: as the merged tree has it */
 	struct stat st;
-	if (r == 0 && stat(merged, &st) == 0 &&
-	    (chown(out, st.st_uid, st.st_gid) < 0 || chmod(out, st.st_mode & 07777) < 0 ||
-	     utimensat(AT_FDCWD, out, (struct timespec[2]){ st.st_atim, st.st_mtim }, 0) < 0))
-		r = err_set(e, errno, "%s: %s", out, strerror(errno));
+	if (r == 0 && (stat(merged, &st) < 0 || chown(out, st.st_uid, st.st_gid) < 0 ||
+		       chmod(out, st.st_mode & 07777) < 0 || (r = xattrs_copy(merged, out, e)) < 0 ||
+		       utimensat(AT_FDCWD, out, (struct timespec[2]){ st.st_atim, st.st_mtim }, 0) < 0))
+		r = r < 0 ? r : err_set(e, errno, "%s: %s", out, strerror(errno));
 	for (size_t i = 0; i < s.n; i++)
 		free(s.v[i].path);
 	free(s.v);

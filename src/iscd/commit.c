@@ -190,12 +190,13 @@ static void unreferenced_blobs_remove(const struct pool *p)
 	closedir(d);
 }
 
-/* The deltas of a stack (the layers above its base) are small next to
- * the base: squashing them costs less than writing the whole tree. */
-static bool deltas_small(const int *img, size_t nimg)
+/* The deltas of a stack (the layers above its base, and the session's
+ * change, counted at its full size) are small next to the base:
+ * squashing them costs less than writing the whole tree. */
+static bool deltas_small(const int *img, size_t nimg, uint64_t change)
 {
 	struct stat st;
-	uint64_t deltas = 0;
+	uint64_t deltas = change;
 	for (size_t i = 0; i + 1 < nimg; i++)
 		if (fstat(img[i], &st) == 0)
 			deltas += (uint64_t)st.st_size;
@@ -284,10 +285,16 @@ static int commit_locked(struct pool *p, const char *name, const char *how, cons
 	char layers[ISC_MAX_LAYERS][65];
 	bool delta = nimg < ISC_MAX_LAYERS, squash = false;
 	if (!delta && config_layers(&c, c.digest, layers, ISC_MAX_LAYERS) == (int)nimg)
-		squash = deltas_small(img, nimg);
+		squash = deltas_small(img, nimg, change);
 	const char *lower = delta ? c.digest : squash ? layers[nimg - 1] : NULL;
+	if (squash && store_squashed(p, rundir, img, nimg, upper, c.uid, lower, digest, &created, e) < 0) {
+		/* whatever stopped the squash, the whole tree still commits */
+		err_clear(e);
+		squash = false;
+		lower = NULL;
+	}
 	if (squash) {
-		r = store_squashed(p, rundir, img, nimg, upper, c.uid, lower, digest, &created, e);
+		r = 0;
 	} else {
 		snprintf(mnt, sizeof(mnt), "%s/commit", rundir);
 		umount2(mnt, MNT_DETACH);

@@ -83,8 +83,14 @@ int keyring_status(const struct pool *p, const char *root, bool *available, stru
 }
 
 /* The master key from the keysource and the wrapped record. */
-static int master_open(const struct wrapped *w, const char *root, bool interactive,
-		       struct secret *master, struct isc_err *e)
+static int wrapped_write(const struct pool *p, const char *root, const struct wrapped *w,
+			 struct isc_err *e);
+
+/* Unwrap root's master key.  A record of format 1 that opens is sealed
+ * again, as format 2, with the same keysource (best effort: it still
+ * opens as it is). */
+static int master_open(const struct pool *p, const struct wrapped *w, const char *root,
+		       bool interactive, struct secret *master, struct isc_err *e)
 {
 	char whom[96];
 	struct keysource ks;
@@ -100,6 +106,13 @@ static int master_open(const struct wrapped *w, const char *root, bool interacti
 		return err_prefix(e, "%s", whom);
 	if ((r = wrap_open(w, &material, root, master, e)) < 0)
 		return err_prefix(e, "%s: %s", whom, w->keysource);
+	if (w->format == 1 && p) {
+		struct wrapped nw = { .generated = w->generated };
+		struct isc_err ignore = { 0 };
+		memcpy(nw.id, w->id, sizeof(nw.id));
+		if (wrap_seal(&nw, &ks, &material, master, root, &ignore) == 0)
+			wrapped_write(p, root, &nw, &ignore);
+	}
 	return 0;
 }
 
@@ -111,7 +124,7 @@ int keyring_load(const struct pool *p, const char *root, bool interactive, struc
 	if (r < 0 || available)
 		return r;
 	struct secret master _cleanup_secret_ = { 0 };
-	if ((r = master_open(&w, root, interactive, &master, e)) < 0)
+	if ((r = master_open(p, &w, root, interactive, &master, e)) < 0)
 		return r;
 	uint8_t id[CRYPT_ID_SIZE];
 	if ((r = fscrypt_key_add(p->dirfd, &master, id, e)) < 0)
@@ -250,7 +263,7 @@ int keyring_change(const struct pool *p, const char *root, const char *keysource
 	if ((r = keysource_operator(root, keysource, &ks, e)) < 0)
 		return r;
 	struct secret master _cleanup_secret_ = { 0 }, material _cleanup_secret_ = { 0 };
-	if ((r = master_open(&old, root, true, &master, e)) < 0)
+	if ((r = master_open(NULL, &old, root, true, &master, e)) < 0)
 		return r;
 	if ((r = keysource_read(&ks, whom, true, &material, e)) < 0)
 		return err_prefix(e, "%s", whom);

@@ -984,6 +984,14 @@ static void test_wrap_known_answer(void **state)
 	assert_false(w.kdf);
 	opens_to(&w, &key, "web", want);
 	rejected(&w, &key, "db");
+	/* a record of format 1 (AD: name and identifier only) still opens */
+	struct wrapped v1;
+	wrapped_of("isc-wrapped-key 1\n" W_KS W_GEN W_ID W_NONE W_NONCE
+		   "sealed=f2f88d057e7ff3b97237ecee66e05deff654ecfc37ac7adb511b87ae9ea4e4a5"
+		   "8ca8df46a1f340eb947c105b7e1989f3\n", &v1);
+	assert_int_equal(v1.format, 1);
+	opens_to(&v1, &key, "web", want);
+	rejected(&v1, &key, "db");
 	/* every field but the nonce and the sealed key is bound */
 	struct wrapped tw = w;
 	tw.generated = false;
@@ -1048,7 +1056,7 @@ struct bad_wrapped {
 static const struct bad_wrapped bad_records[] = {
 	{ "empty", "", "not an isc wrapped key (bad first line)" },
 	{ "magic without newline", "isc-wrapped-key 2", "not an isc wrapped key (bad first line)" },
-	{ "other version", "isc-wrapped-key 1\n" W_KS W_GEN W_ID W_NONE W_NONCE W_SEALED,
+	{ "other version", "isc-wrapped-key 3\n" W_KS W_GEN W_ID W_NONE W_NONCE W_SEALED,
 	  "not an isc wrapped key (bad first line)" },
 	{ "no magic", W_KS W_GEN W_ID W_NONE W_NONCE W_SEALED, "not an isc wrapped key (bad first line)" },
 	{ "magic with CR", "isc-wrapped-key 2\r\n" W_KS W_ID W_NONCE W_SEALED,

@@ -118,6 +118,14 @@ static void test_squash(void **state)
 	mk(f->merged, "srv", NULL);
 	mk(f->merged, "srv/keep", "keep");
 	assert_int_equal(chmod(f->merged, 0711), 0);
+	/* a sparse file, new in the top delta */
+	char sp[PATH_MAX * 2];
+	mk(f->top, "etc/sparse", "");
+	snprintf(sp, sizeof(sp), "%s/etc/sparse", f->merged);
+	int fd = open(sp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "x", 1, 1LL << 40), 1);
+	close(fd);
 
 	const char *deltas[] = { f->top, f->low };
 	if (image_squash(f->merged, f->base, deltas, 2, f->out, &e) < 0)
@@ -133,6 +141,9 @@ static void test_squash(void **state)
 	assert_true(is_opaque(f->out, "etc/d"));
 	assert_false(is_opaque(f->out, "etc"));
 	assert_false(exists(f->out, "etc/d/x", &st));
+	/* a sparse file stays sparse: a terabyte of hole costs nothing */
+	assert_true(exists(f->out, "etc/sparse", &st) && st.st_size == (1LL << 40) + 1);
+	assert_true(st.st_blocks < 1024);
 	/* untouched: left to the base */
 	assert_false(exists(f->out, "srv", &st));
 	/* the root as merged has it */
