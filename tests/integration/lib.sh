@@ -20,6 +20,11 @@ cleanup() {
 		iscadm destroy -f "$n" >/dev/null 2>&1
 		rm -rf "/run/isc/$n"
 	done
+	# the host-wide verification records of this pool's images
+	local f
+	for f in "$ISC_ROOT"/pool/images/*.erofs; do
+		[ -e "$f" ] && rm -f "/run/isc/verified/$(basename "$f" .erofs)"
+	done
 	# what a dead supervisor left is removed here, and said (run.sh shows it)
 	iscadm pool close 2>&1 >/dev/null | grep "whose supervisor had died" | sed 's/^/cleanup: /'
 	rm -rf "$T"
