@@ -334,6 +334,10 @@ int image_blob_drop_unused(const struct pool *p, const char *digest, const char 
 		if (unlinkat(p->dirfd, name, 0) < 0 && errno != ENOENT)
 			return err_set(e, errno, "%s/%s: %s", p->path, name, strerror(errno));
 	}
+	/* and its verification record: it names a file that is gone */
+	char rec[128];
+	snprintf(rec, sizeof(rec), ISC_RUN_DIR "/verified/%s", digest);
+	unlink(rec);
 	r = fsync_dir_at(p->dirfd, "images");
 	return r < 0 ? err_set(e, r, "%s/images: fsync: %s", p->path, strerror(-r)) : 0;
 }

@@ -186,6 +186,9 @@ static void unreferenced_blobs_remove(const struct pool *p)
 		snprintf(manifest, sizeof(manifest), "%s.manifest", digest);
 		unlinkat(dirfd(d), manifest, 0);
 		unlinkat(dirfd(d), de->d_name, 0);
+		char rec[128];
+		snprintf(rec, sizeof(rec), ISC_RUN_DIR "/verified/%s", digest);
+		unlink(rec);
 	}
 	closedir(d);
 }
