@@ -39,7 +39,13 @@ else
 		rc=$?
 		secs=$(( $(date +%s) - start ))
 		# each scenario cleans up after itself: name the one that did not
+		# (a loop device detaches itself a moment after its last user: wait a little)
 		left=$(leftovers)
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			[ -z "$left" ] && break
+			sleep 0.5
+			left=$(leftovers)
+		done
 		if [ -n "$left" ] && [ "$rc" -eq 0 ]; then
 			rc=1; out="$out
 left behind by $(basename "$t"):
