@@ -32,30 +32,6 @@ static int version_find(const struct isc_config *c, const char *want, size_t *id
 	return 0;
 }
 
-/* Is digest used by another ISC (current or history)? */
-static bool digest_used_elsewhere(struct pool *p, const char *self, const char *digest)
-{
-	_cleanup_strv_ char **names = NULL;
-	struct isc_err e = { 0 };
-	bool used = false;
-	if (isc_names(p, &names, &e) < 0)
-		return true;   /* unsure: keep it */
-	for (size_t i = 0; names[i] && !used; i++) {
-		struct isc_config c;
-		if (STREQ(names[i], self))
-			continue;
-		if (isc_config_load(p, names[i], &c, &e) < 0) {
-			used = true;
-			continue;
-		}
-		used = STREQ(c.digest, digest);
-		for (size_t j = 0; j < c.nversions && !used; j++)
-			used = STREQ(c.versions[j].digest, digest);
-		config_free(&c);
-	}
-	return used;
-}
-
 /* Keep version i, and what its layers stand on. */
 static int keep_with_lowers(const struct isc_config *c, size_t i, bool *keep)
 {
@@ -98,7 +74,7 @@ static int history_prune(struct pool *p, struct isc_config *c, long keep, struct
 		bool still = false;
 		for (size_t j = 0; j < nk; j++)
 			still = still || STREQ(kept[j].digest, gone[i]);
-		if (!still && !digest_used_elsewhere(p, c->name, gone[i]))
+		if (!still && !isc_digest_used(p, gone[i], c->name))
 			image_blob_drop_unused(p, gone[i], NULL, NULL);   /* kept if a tag names it */
 	}
 	return r;

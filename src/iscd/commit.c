@@ -135,62 +135,33 @@ void layers_close(int fds[ISC_MAX_LAYERS], size_t *n)
 	*n = 0;
 }
 
-static bool digest_in(char **set, const char *d)
-{
-	for (size_t i = 0; set && set[i]; i++)
-		if (STREQ(set[i], d))
-			return true;
-	return false;
-}
-
 /* Blobs that no tag and no ISC (current image or any version) names: what
  * a crash between storing a blob and recording it left.  Only while we
  * hold the pool lock exclusively (no build, create or commit of anyone
- * else is half-way); nothing is removed if any record cannot be read. */
+ * else is half-way); a blob is kept when any record cannot be read. */
 static void unreferenced_blobs_remove(const struct pool *p)
 {
-	_cleanup_strv_ char **used = calloc(1, sizeof(char *)), **names = NULL;
-	_cleanup_free_ struct image_info *tags = NULL;
-	struct isc_err e = { 0 };
-	size_t ntags = 0;
-	if (!used || image_list(p, &tags, &ntags, &e) < 0 || isc_names(p, &names, &e) < 0)
-		return;
-	for (size_t i = 0; i < ntags; i++)
-		if (strv_push(&used, tags[i].digest) < 0)
-			return;
-	for (size_t i = 0; names[i]; i++) {
-		struct isc_config c;
-		if (isc_config_load(p, names[i], &c, &e) < 0)
-			return;
-		int r = strv_push(&used, c.digest);
-		for (size_t v = 0; r == 0 && v < c.nversions; v++)
-			r = strv_push(&used, c.versions[v].digest);
-		config_free(&c);
-		if (r < 0)
-			return;
-	}
+	_cleanup_strv_ char **blobs = calloc(1, sizeof(char *));
 	_cleanup_close_ int fd = openat(p->dirfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = fd >= 0 && blobs ? fdopendir(fd) : NULL;
 	if (!d)
 		return;
 	fd = -1;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		char digest[IMAGE_DIGEST_LEN + 1], manifest[IMAGE_DIGEST_LEN + 16];
-		size_t n = strlen(de->d_name);
-		if (n != IMAGE_DIGEST_LEN + 6 || !str_has_suffix(de->d_name, ".erofs"))
+		char digest[IMAGE_DIGEST_LEN + 1];
+		if (strlen(de->d_name) != IMAGE_DIGEST_LEN + 6 || !str_has_suffix(de->d_name, ".erofs"))
 			continue;
 		snprintf(digest, sizeof(digest), "%.*s", IMAGE_DIGEST_LEN, de->d_name);
-		if (strspn(digest, "0123456789abcdef") != IMAGE_DIGEST_LEN || digest_in(used, digest))
-			continue;
-		snprintf(manifest, sizeof(manifest), "%s.manifest", digest);
-		unlinkat(dirfd(d), manifest, 0);
-		unlinkat(dirfd(d), de->d_name, 0);
-		char rec[128];
-		snprintf(rec, sizeof(rec), ISC_RUN_DIR "/verified/%s", digest);
-		unlink(rec);
+		if (strspn(digest, "0123456789abcdef") == IMAGE_DIGEST_LEN && strv_push(&blobs, digest) < 0)
+			break;
 	}
 	closedir(d);
+	for (size_t i = 0; blobs[i]; i++) {
+		struct isc_err ignore = { 0 };
+		if (!isc_digest_used(p, blobs[i], NULL))
+			image_blob_drop_unused(p, blobs[i], NULL, &ignore);   /* kept if a tag names it */
+	}
 }
 
 /* The deltas of a stack (the layers above its base, and the session's

@@ -519,6 +519,29 @@ int isc_names(const struct pool *p, char ***names, struct isc_err *e)
 	return 0;
 }
 
+bool isc_digest_used(const struct pool *p, const char *digest, const char *except)
+{
+	_cleanup_strv_ char **names = NULL;
+	struct isc_err e = { 0 };
+	bool used = false;
+	if (isc_names(p, &names, &e) < 0)
+		return true;   /* unsure: keep it */
+	for (size_t i = 0; names[i] && !used; i++) {
+		struct isc_config c;
+		if (except && STREQ(names[i], except))
+			continue;
+		if (isc_config_load(p, names[i], &c, &e) < 0) {
+			used = true;
+			continue;
+		}
+		used = STREQ(c.digest, digest);
+		for (size_t j = 0; j < c.nversions && !used; j++)
+			used = STREQ(c.versions[j].digest, digest);
+		config_free(&c);
+	}
+	return used;
+}
+
 int isc_key_ready(const struct pool *p, const struct isc_config *c, bool interactive,
 		  struct isc_err *e)
 {

@@ -75,6 +75,10 @@ int isc_config_save(const struct pool *p, const struct isc_config *c, struct isc
 /* Names of every ISC, sorted; strv_free(). */
 int isc_names(const struct pool *p, char ***names, struct isc_err *e);
 
+/* Does an ISC other than except (NULL: any) boot digest now or keep it
+ * as a version?  true when some configuration cannot be read. */
+bool isc_digest_used(const struct pool *p, const char *digest, const char *except);
+
 /* Append a version (the digest becomes current), a delta on lower (an
  * earlier version) or a whole tree (lower NULL or "").  -ENOSPC when full,
  * -EINVAL when lower is not an earlier version. */

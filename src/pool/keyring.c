@@ -18,6 +18,12 @@ static void whom_of(const char *root, char *buf, size_t n)
 		snprintf(buf, n, "ISC %s", root);
 }
 
+/* KEYDIR/ROOT.key: where isc generates root's key file, and nowhere else. */
+static void generated_path(const char *root, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s.key", keydir_default(), root);
+}
+
 /* A generated key file is removed with its root, but only at the one path
  * isc would have made it: a doctored record cannot aim the unlink elsewhere. */
 static void generated_unlink(const char *root, const struct wrapped *w)
@@ -25,7 +31,7 @@ static void generated_unlink(const char *root, const struct wrapped *w)
 	struct keysource ks;
 	struct isc_err ignore;
 	char want[PATH_MAX];
-	snprintf(want, sizeof(want), "%s/%s.key", keydir_default(), root);
+	generated_path(root, want, sizeof(want));
 	if (w->generated && keysource_parse(w->keysource, &ks, &ignore) == 0 &&
 	    ks.location == KS_FILE && STREQ(ks.path, want))
 		unlink(ks.path);
@@ -182,7 +188,7 @@ static int keysource_operator(const char *root, const char *text, struct keysour
 	const char *dir = keydir_default(), *slash = strrchr(ks->path, '/');
 	size_t dl = strlen(dir);
 	char own[PATH_MAX];
-	snprintf(own, sizeof(own), "%s/%s.key", dir, root);
+	generated_path(root, own, sizeof(own));
 	if (slash && (size_t)(slash - ks->path) == dl && strncmp(ks->path, dir, dl) == 0 &&
 	    str_has_suffix(slash + 1, ".key") && !STREQ(ks->path, own))
 		return err_set(e, EINVAL, "%s: the NAME.key files of %s are the keys isc generates "
@@ -197,8 +203,9 @@ static int keysource_pick(const char *root, const char *text, struct keysource *
 	*generated = false;
 	if (text)
 		return keysource_operator(root, text, ks, e);
-	char buf[PATH_MAX + 32];
-	snprintf(buf, sizeof(buf), "raw,file://%s/%s.key", keydir_default(), root);
+	char path[PATH_MAX], buf[PATH_MAX + 32];
+	generated_path(root, path, sizeof(path));
+	snprintf(buf, sizeof(buf), "raw,file://%s", path);
 	int r = keysource_parse(buf, ks, e);
 	if (r < 0)
 		return r;
