@@ -3,6 +3,24 @@
 
 #include "cgroup.h"
 
+/* A group is named relative to the ISC's own: sub is "payload", "login"
+ * or "login/s<id>"; NULL is the ISC's group itself (with all below it). */
+struct cgroup_ops {
+	const char *kind;
+	/* the ISC's group with payload/ and login/ (parents made as needed) */
+	int (*create)(struct cgroup *cg, const struct cgroup_limits *l);
+	/* one new group below an existing one (never made again if its
+	 * parent is gone); -EEXIST, with nothing changed, if it exists */
+	int (*add)(struct cgroup *cg, const char *sub, uint64_t memory, uint64_t pids);
+	int (*attach)(struct cgroup *cg, const char *sub, pid_t pid);
+	/* close sub's tree to forks, SIGKILL every process in it */
+	int (*kill)(struct cgroup *cg, const char *sub);
+	int (*populated)(struct cgroup *cg, const char *sub);   /* >0 if any process remains in the tree */
+	/* rmdir sub's tree, children first; with NULL also the shared parent if empty */
+	int (*remove)(struct cgroup *cg, const char *sub);
+	int (*stats)(struct cgroup *cg, struct cgroup_stats *st);
+};
+
 extern const struct cgroup_ops cgroup_v1_ops;
 extern const struct cgroup_ops cgroup_v2_ops;
 
@@ -19,5 +37,13 @@ int cg_rmdir(const char *dir);
 int cg_kill_procs(const char *dir);
 /* Number of pids in dir/cgroup.procs. */
 int cg_count_procs(const char *dir);
+/* fn(d) for dir and every group below it, children before their parent
+ * (the order rmdir needs).  Returns the sum of fn's results, or the first
+ * error (the walk still goes on).  No group, nothing done: 0. */
+int cg_tree_each(const char *dir, int (*fn)(const char *d));
+/* base/sub, or base alone when sub is NULL. */
+void cg_path(char *buf, size_t n, const char *base, const char *sub);
+
+enum cgroup_part { CG_PAYLOAD, CG_LOGIN };
 #define CG_NPARTS 2
 extern const char *const cg_parts[CG_NPARTS];   /* "payload", "login" */

@@ -139,6 +139,65 @@ int cg_rmdir(const char *dir)
 	return -EBUSY;
 }
 
+void cg_path(char *buf, size_t n, const char *base, const char *sub)
+{
+	if (sub)
+		snprintf(buf, n, "%s/%s", base, sub);
+	else
+		snprintf(buf, n, "%s", base);
+}
+
+/* Names of dir's child groups (strv_free); none if dir is gone. */
+static int cg_children(const char *dir, char ***names)
+{
+	*names = calloc(1, sizeof(char *));
+	if (!*names)
+		return -ENOMEM;
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (de = readdir(d)))
+		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			r = strv_push(names, de->d_name);
+	closedir(d);
+	return r;
+}
+
+/* Deeper than any tree isc makes (isc/NAME/login/s<id>), with room for
+ * groups a payload might have made below its own. */
+#define CG_TREE_DEPTH 16
+
+static void cg_tally(int r, int *first, int *sum)
+{
+	if (r < 0 && *first == 0)
+		*first = r;
+	else if (r > 0)
+		*sum += r;
+}
+
+static int cg_tree_walk(const char *dir, int (*fn)(const char *d), int depth)
+{
+	_cleanup_strv_ char **kids = NULL;
+	int first = 0, sum = 0;
+	cg_tally(depth < CG_TREE_DEPTH ? cg_children(dir, &kids) : -ELOOP, &first, &sum);
+	for (size_t i = 0; kids && kids[i]; i++) {
+		char sub[PATH_MAX];
+		if (snprintf(sub, sizeof(sub), "%s/%s", dir, kids[i]) >= (int)sizeof(sub))
+			cg_tally(-ENAMETOOLONG, &first, &sum);
+		else
+			cg_tally(cg_tree_walk(sub, fn, depth + 1), &first, &sum);
+	}
+	cg_tally(fn(dir), &first, &sum);
+	return first < 0 ? first : sum;
+}
+
+int cg_tree_each(const char *dir, int (*fn)(const char *d))
+{
+	return cg_tree_walk(dir, fn, 0);
+}
+
 int cgroup_init(struct cgroup *cg, const char *isc_name)
 {
 	struct statfs sf;
@@ -158,14 +217,63 @@ int cgroup_create(struct cgroup *cg, const struct cgroup_limits *l, struct isc_e
 
 int cgroup_attach(struct cgroup *cg, pid_t pid, struct isc_err *e)
 {
-	int r = cg->ops->attach(cg, CG_PAYLOAD, pid);
+	int r = cg->ops->attach(cg, cg_parts[CG_PAYLOAD], pid);
 	return r < 0 ? err_sys(e, -r, "move pid %d into cgroup %s", pid, cg->name) : 0;
 }
 
 int cgroup_attach_login(struct cgroup *cg, pid_t pid, struct isc_err *e)
 {
-	int r = cg->ops->attach(cg, CG_LOGIN, pid);
+	int r = cg->ops->attach(cg, cg_parts[CG_LOGIN], pid);
 	return r < 0 ? err_sys(e, -r, "move pid %d into cgroup %s/login", pid, cg->name) : 0;
+}
+
+static void session_sub(unsigned id, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/s%u", cg_parts[CG_LOGIN], id);
+}
+
+int cgroup_session_create(struct cgroup *cg, unsigned id, struct isc_err *e)
+{
+	char sub[32];
+	session_sub(id, sub, sizeof(sub));
+	int r = cg->ops->add(cg, sub, CGROUP_SESSION_MEMORY, CGROUP_SESSION_PIDS);
+	if (r == -EEXIST)
+		return err_set(e, EEXIST, "cgroup %s/%s exists: a session with id %u was not ended", cg->name,
+			       sub, id);
+	if (r < 0) {
+		cg->ops->remove(cg, sub);   /* the half made, still empty */
+		return err_sys(e, -r, "create cgroup %s/%s (%s)", cg->name, sub, cg->ops->kind);
+	}
+	return 0;
+}
+
+int cgroup_session_attach(struct cgroup *cg, unsigned id, pid_t pid, struct isc_err *e)
+{
+	char sub[32];
+	session_sub(id, sub, sizeof(sub));
+	int r = cg->ops->attach(cg, sub, pid);
+	return r < 0 ? err_sys(e, -r, "move pid %d into cgroup %s/%s", pid, cg->name, sub) : 0;
+}
+
+/* Kill until sub's tree is empty, then remove it.  Bounded: kill closes
+ * the tree to forks first (and pids.max bounds what a fork bomb made
+ * before), so each round leaves fewer; 200 rounds of 10 ms at most. */
+static int cg_end(struct cgroup *cg, const char *sub)
+{
+	for (int i = 0; i < 200; i++) {
+		cg->ops->kill(cg, sub);
+		if (cg->ops->populated(cg, sub) <= 0)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
+	return cg->ops->remove(cg, sub);
+}
+
+int cgroup_session_end(struct cgroup *cg, unsigned id)
+{
+	char sub[32];
+	session_sub(id, sub, sizeof(sub));
+	return cg_end(cg, sub);
 }
 
 int cgroup_stats(struct cgroup *cg, struct cgroup_stats *st, struct isc_err *e)
@@ -177,14 +285,8 @@ int cgroup_stats(struct cgroup *cg, struct cgroup_stats *st, struct isc_err *e)
 
 int cgroup_destroy(struct cgroup *cg, struct isc_err *e)
 {
-	/* Nothing of the ISC may outlive it: kill until empty (bounded). */
-	for (int i = 0; i < 200; i++) {
-		cg->ops->kill_all(cg);
-		if (cg->ops->populated(cg) <= 0)
-			break;
-		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
-	}
-	int r = cg->ops->destroy(cg);
+	/* Nothing of the ISC may outlive it, sessions included. */
+	int r = cg_end(cg, NULL);
 	return r < 0 && e ? err_sys(e, -r, "remove cgroup %s", cg->name) : r;
 }
 
@@ -216,5 +318,5 @@ void cgroup_remove_parent(void)
 	 * the parent is empty */
 	struct cgroup none;
 	cgroup_init(&none, ".none");
-	none.ops->destroy(&none);
+	none.ops->remove(&none, NULL);
 }

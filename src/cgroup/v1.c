@@ -1,17 +1,18 @@
 /* v1.c - cgroup v1 back end: the same tree in each controller's hierarchy (memory, pids, cpu, cpuacct); iscd and iscadm. */
 #include "cgroup-internal.h"
 
+#include <sys/stat.h>
+
 /* The controllers an ISC is accounted and limited in.  Moving a task costs
  * one RCU grace period however many hierarchies it joins. */
 static const char *const v1_ctrl[] = { "memory", "pids", "cpu", "cpuacct" };
 
-/* part < 0: the ISC's own group */
-static void v1_dir(const struct cgroup *cg, const char *ctrl, int part, char *buf, size_t n)
+/* The group sub (NULL: the ISC's own) in ctrl's hierarchy. */
+static void v1_dir(const struct cgroup *cg, const char *ctrl, const char *sub, char *buf, size_t n)
 {
-	if (part < 0)
-		snprintf(buf, n, "/sys/fs/cgroup/%s/%s", ctrl, cg->name);
-	else
-		snprintf(buf, n, "/sys/fs/cgroup/%s/%s/%s", ctrl, cg->name, cg_parts[part]);
+	char base[PATH_MAX];
+	snprintf(base, sizeof(base), "/sys/fs/cgroup/%s/%s", ctrl, cg->name);
+	cg_path(buf, n, base, sub);
 }
 
 /* v1 has no swap.max: memory+swap capped at the memory limit leaves a
@@ -31,20 +32,20 @@ static int v1_limits(struct cgroup *cg, const struct cgroup_limits *l)
 {
 	char top[PATH_MAX], pay[PATH_MAX], login[PATH_MAX];
 	int r;
-	v1_dir(cg, "memory", -1, top, sizeof(top));
-	v1_dir(cg, "memory", CG_PAYLOAD, pay, sizeof(pay));
-	v1_dir(cg, "memory", CG_LOGIN, login, sizeof(login));
+	v1_dir(cg, "memory", NULL, top, sizeof(top));
+	v1_dir(cg, "memory", cg_parts[CG_PAYLOAD], pay, sizeof(pay));
+	v1_dir(cg, "memory", cg_parts[CG_LOGIN], login, sizeof(login));
 	if ((r = v1_memory(top, l->memory + CGROUP_LOGIN_MEMORY)) < 0 ||
 	    (r = v1_memory(pay, l->memory)) < 0 || (r = v1_memory(login, CGROUP_LOGIN_MEMORY)) < 0)
 		return r;
-	v1_dir(cg, "pids", -1, top, sizeof(top));
-	v1_dir(cg, "pids", CG_PAYLOAD, pay, sizeof(pay));
-	v1_dir(cg, "pids", CG_LOGIN, login, sizeof(login));
+	v1_dir(cg, "pids", NULL, top, sizeof(top));
+	v1_dir(cg, "pids", cg_parts[CG_PAYLOAD], pay, sizeof(pay));
+	v1_dir(cg, "pids", cg_parts[CG_LOGIN], login, sizeof(login));
 	if ((r = cg_write_u64(top, "pids.max", l->pids + CGROUP_LOGIN_PIDS)) < 0 ||
 	    (r = cg_write_u64(pay, "pids.max", l->pids)) < 0 ||
 	    (r = cg_write_u64(login, "pids.max", CGROUP_LOGIN_PIDS)) < 0)
 		return r;
-	v1_dir(cg, "cpu", -1, top, sizeof(top));
+	v1_dir(cg, "cpu", NULL, top, sizeof(top));
 	/* v2's weight 100 is v1's 1024 shares */
 	uint64_t shares = (uint64_t)l->cpu_weight * 1024 / 100;
 	if ((r = cg_write_u64(top, "cpu.shares", shares < 2 ? 2 : shares)) < 0)
@@ -60,7 +61,7 @@ static int v1_create(struct cgroup *cg, const struct cgroup_limits *l)
 	for (size_t i = 0; i < ARRAY_SIZE(v1_ctrl); i++) {
 		for (int part = -1; part < (int)ARRAY_SIZE(cg_parts); part++) {
 			char d[PATH_MAX];
-			v1_dir(cg, v1_ctrl[i], part, d, sizeof(d));
+			v1_dir(cg, v1_ctrl[i], part < 0 ? NULL : cg_parts[part], d, sizeof(d));
 			int r = cg_mkdir(d);
 			if (r < 0)
 				return r;
@@ -69,13 +70,32 @@ static int v1_create(struct cgroup *cg, const struct cgroup_limits *l)
 	return v1_limits(cg, l);
 }
 
-static int v1_attach(struct cgroup *cg, enum cgroup_part part, pid_t pid)
+static int v1_add(struct cgroup *cg, const char *sub, uint64_t memory, uint64_t pids)
+{
+	char d[PATH_MAX];
+	/* plain mkdir: a parent that is gone stays gone (no group without
+	 * its limits above it).  The first hierarchy says whether the group
+	 * exists; in the others one may be left of a failed rollback. */
+	for (size_t i = 0; i < ARRAY_SIZE(v1_ctrl); i++) {
+		v1_dir(cg, v1_ctrl[i], sub, d, sizeof(d));
+		if (mkdir(d, 0755) < 0 && (errno != EEXIST || i == 0))
+			return -errno;
+	}
+	v1_dir(cg, "memory", sub, d, sizeof(d));
+	int r = v1_memory(d, memory);
+	if (r < 0)
+		return r;
+	v1_dir(cg, "pids", sub, d, sizeof(d));
+	return cg_write_u64(d, "pids.max", pids);
+}
+
+static int v1_attach(struct cgroup *cg, const char *sub, pid_t pid)
 {
 	char v[32];
 	snprintf(v, sizeof(v), "%d", pid);
 	for (size_t i = 0; i < ARRAY_SIZE(v1_ctrl); i++) {
 		char d[PATH_MAX];
-		v1_dir(cg, v1_ctrl[i], (int)part, d, sizeof(d));
+		v1_dir(cg, v1_ctrl[i], sub, d, sizeof(d));
 		int r = cg_write(d, "cgroup.procs", v);
 		if (r < 0)
 			return r;
@@ -83,43 +103,39 @@ static int v1_attach(struct cgroup *cg, enum cgroup_part part, pid_t pid)
 	return 0;
 }
 
-static int v1_kill_all(struct cgroup *cg)
+static int v1_kill(struct cgroup *cg, const char *sub)
 {
-	int n = 0;
-	/* every ISC process is in each hierarchy; pids is as good as any */
-	for (int part = -1; part < (int)ARRAY_SIZE(cg_parts); part++) {
-		char d[PATH_MAX];
-		v1_dir(cg, "pids", part, d, sizeof(d));
-		n += cg_kill_procs(d);
-	}
-	return n;
+	char d[PATH_MAX];
+	/* every ISC process is in each hierarchy; pids is as good as any.
+	 * pids.max 0 (allowed below pids.current) fails every fork in the
+	 * tree with EAGAIN, so what is killed is not replaced: no freezer
+	 * hierarchy needed.  A group already gone: nothing to kill. */
+	v1_dir(cg, "pids", sub, d, sizeof(d));
+	cg_write(d, "pids.max", "0");
+	return cg_tree_each(d, cg_kill_procs);
 }
 
-static int v1_populated(struct cgroup *cg)
+static int v1_populated(struct cgroup *cg, const char *sub)
 {
-	int n = 0;
-	for (int part = -1; part < (int)ARRAY_SIZE(cg_parts); part++) {
-		char d[PATH_MAX];
-		v1_dir(cg, "pids", part, d, sizeof(d));
-		n += cg_count_procs(d);
-	}
-	return n;
+	char d[PATH_MAX];
+	v1_dir(cg, "pids", sub, d, sizeof(d));
+	return cg_tree_each(d, cg_count_procs);
 }
 
-static int v1_destroy(struct cgroup *cg)
+static int v1_remove(struct cgroup *cg, const char *sub)
 {
 	int r = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(v1_ctrl); i++) {
 		char d[PATH_MAX];
-		for (int part = (int)ARRAY_SIZE(cg_parts) - 1; part >= -1; part--) {
-			v1_dir(cg, v1_ctrl[i], part, d, sizeof(d));
-			int rr = cg_rmdir(d);
-			if (rr < 0 && r == 0)
-				r = rr;
-		}
+		v1_dir(cg, v1_ctrl[i], sub, d, sizeof(d));
+		int rr = cg_tree_each(d, cg_rmdir);
+		if (rr < 0 && r == 0)
+			r = rr;
 		/* the shared parent goes with the last ISC (busy while others run) */
-		snprintf(d, sizeof(d), "/sys/fs/cgroup/%s/isc", v1_ctrl[i]);
-		cg_rmdir(d);
+		if (!sub) {
+			snprintf(d, sizeof(d), "/sys/fs/cgroup/%s/isc", v1_ctrl[i]);
+			cg_rmdir(d);
+		}
 	}
 	return r;
 }
@@ -129,16 +145,16 @@ static int v1_stats(struct cgroup *cg, struct cgroup_stats *st)
 	char d[PATH_MAX];
 	uint64_t ns = 0;
 	int r;
-	v1_dir(cg, "memory", -1, d, sizeof(d));
+	v1_dir(cg, "memory", NULL, d, sizeof(d));
 	if ((r = cg_read_u64(d, "memory.usage_in_bytes", NULL, &st->memory)) < 0)
 		return r;
-	v1_dir(cg, "memory", CG_PAYLOAD, d, sizeof(d));
+	v1_dir(cg, "memory", cg_parts[CG_PAYLOAD], d, sizeof(d));
 	cg_read_u64(d, "memory.limit_in_bytes", NULL, &st->memory_max);
-	v1_dir(cg, "pids", -1, d, sizeof(d));
+	v1_dir(cg, "pids", NULL, d, sizeof(d));
 	cg_read_u64(d, "pids.current", NULL, &st->pids);
-	v1_dir(cg, "pids", CG_PAYLOAD, d, sizeof(d));
+	v1_dir(cg, "pids", cg_parts[CG_PAYLOAD], d, sizeof(d));
 	cg_read_u64(d, "pids.max", NULL, &st->pids_max);
-	v1_dir(cg, "cpuacct", -1, d, sizeof(d));
+	v1_dir(cg, "cpuacct", NULL, d, sizeof(d));
 	cg_read_u64(d, "cpuacct.usage", NULL, &ns);
 	st->cpu_usec = ns / 1000;
 	return 0;
@@ -147,9 +163,10 @@ static int v1_stats(struct cgroup *cg, struct cgroup_stats *st)
 const struct cgroup_ops cgroup_v1_ops = {
 	.kind = "v1",
 	.create = v1_create,
+	.add = v1_add,
 	.attach = v1_attach,
-	.kill_all = v1_kill_all,
-	.destroy = v1_destroy,
+	.kill = v1_kill,
 	.populated = v1_populated,
+	.remove = v1_remove,
 	.stats = v1_stats,
 };

@@ -1,22 +1,22 @@
 /* v2.c - cgroup v2 back end (unified hierarchy at /sys/fs/cgroup); iscd and iscadm. */
 #include "cgroup-internal.h"
 
+#include <sys/stat.h>
 
-/* part < 0: the ISC's own group */
-static void v2_dir(const struct cgroup *cg, int part, char *buf, size_t n)
+/* The group sub (NULL: the ISC's own). */
+static void v2_dir(const struct cgroup *cg, const char *sub, char *buf, size_t n)
 {
-	if (part < 0)
-		snprintf(buf, n, "/sys/fs/cgroup/%s", cg->name);
-	else
-		snprintf(buf, n, "/sys/fs/cgroup/%s/%s", cg->name, cg_parts[part]);
+	char base[PATH_MAX];
+	snprintf(base, sizeof(base), "/sys/fs/cgroup/%s", cg->name);
+	cg_path(buf, n, base, sub);
 }
 
 static int v2_limits(struct cgroup *cg, const struct cgroup_limits *l)
 {
 	char top[PATH_MAX], pay[PATH_MAX], login[PATH_MAX], cpu[64];
-	v2_dir(cg, -1, top, sizeof(top));
-	v2_dir(cg, CG_PAYLOAD, pay, sizeof(pay));
-	v2_dir(cg, CG_LOGIN, login, sizeof(login));
+	v2_dir(cg, NULL, top, sizeof(top));
+	v2_dir(cg, cg_parts[CG_PAYLOAD], pay, sizeof(pay));
+	v2_dir(cg, cg_parts[CG_LOGIN], login, sizeof(login));
 	int r;
 	/* no swap, in the whole subtree: the ISC's memory never reaches a disk in clear */
 	if ((r = cg_write_u64(top, "memory.max", l->memory + CGROUP_LOGIN_MEMORY)) < 0 ||
@@ -42,77 +42,95 @@ static int v2_create(struct cgroup *cg, const struct cgroup_limits *l)
 {
 	char d[PATH_MAX];
 	for (int part = 0; part < (int)ARRAY_SIZE(cg_parts); part++) {
-		v2_dir(cg, part, d, sizeof(d));
+		v2_dir(cg, cg_parts[part], d, sizeof(d));
 		int r = cg_mkdir(d);
 		if (r < 0)
 			return r;
 	}
 	/* let the ISC groups use the controllers the host offers; the ISC's
 	 * group holds no process itself: its two children do */
-	v2_dir(cg, -1, d, sizeof(d));
+	v2_dir(cg, NULL, d, sizeof(d));
 	cg_write("/sys/fs/cgroup", "cgroup.subtree_control", "+memory +pids +cpu +io");
 	cg_write("/sys/fs/cgroup/isc", "cgroup.subtree_control", "+memory +pids +cpu +io");
 	cg_write(d, "cgroup.subtree_control", "+memory +pids +cpu +io");
 	return v2_limits(cg, l);
 }
 
-static int v2_attach(struct cgroup *cg, enum cgroup_part part, pid_t pid)
+static int v2_add(struct cgroup *cg, const char *sub, uint64_t memory, uint64_t pids)
+{
+	char d[PATH_MAX], parent[PATH_MAX];
+	v2_dir(cg, sub, d, sizeof(d));
+	/* plain mkdir: a parent that is gone stays gone (no group without
+	 * its limits above it) */
+	if (mkdir(d, 0755) < 0)
+		return -errno;
+	/* A group gets memory.max and pids.max only from controllers its
+	 * parent hands down, and a parent that does may hold no process of
+	 * its own (v2's no-internal-process rule): EBUSY if it still does. */
+	snprintf(parent, sizeof(parent), "%s", d);
+	*strrchr(parent, '/') = '\0';
+	int r;
+	if ((r = cg_write(parent, "cgroup.subtree_control", "+memory +pids")) < 0 ||
+	    (r = cg_write_u64(d, "memory.max", memory)) < 0)
+		return r;
+	return cg_write_u64(d, "pids.max", pids);
+}
+
+static int v2_attach(struct cgroup *cg, const char *sub, pid_t pid)
 {
 	char d[PATH_MAX], v[32];
-	v2_dir(cg, (int)part, d, sizeof(d));
+	v2_dir(cg, sub, d, sizeof(d));
 	snprintf(v, sizeof(v), "%d", pid);
 	return cg_write(d, "cgroup.procs", v);
 }
 
-static int v2_kill_all(struct cgroup *cg)
+static int v2_kill(struct cgroup *cg, const char *sub)
 {
 	char d[PATH_MAX];
-	v2_dir(cg, -1, d, sizeof(d));
+	v2_dir(cg, sub, d, sizeof(d));
+	/* cgroup.kill (5.14) SIGKILLs the whole tree, forks in flight and
+	 * tasks migrating in included */
 	if (cg_write(d, "cgroup.kill", "1") == 0)
 		return 0;
-	int n = 0;
-	for (int part = 0; part < (int)ARRAY_SIZE(cg_parts); part++) {
-		v2_dir(cg, part, d, sizeof(d));
-		n += cg_kill_procs(d);
-	}
-	return n;
+	/* older kernels: pids.max 0 (allowed below pids.current) fails every
+	 * fork in the tree, so what is killed is not replaced */
+	cg_write(d, "pids.max", "0");
+	return cg_tree_each(d, cg_kill_procs);
 }
 
-static int v2_populated(struct cgroup *cg)
+static int v2_populated(struct cgroup *cg, const char *sub)
 {
 	char d[PATH_MAX];
-	int n = 0;
-	for (int part = 0; part < (int)ARRAY_SIZE(cg_parts); part++) {
-		v2_dir(cg, part, d, sizeof(d));
-		n += cg_count_procs(d);
-	}
-	return n;
+	uint64_t v;
+	v2_dir(cg, sub, d, sizeof(d));
+	/* "populated" in cgroup.events covers the whole tree; a group gone
+	 * holds nothing */
+	int r = cg_read_u64(d, "cgroup.events", "populated", &v);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	return v > 0;
 }
 
-static int v2_destroy(struct cgroup *cg)
+static int v2_remove(struct cgroup *cg, const char *sub)
 {
 	char d[PATH_MAX];
-	int r = 0;
-	for (int part = (int)ARRAY_SIZE(cg_parts) - 1; part >= -1; part--) {
-		v2_dir(cg, part, d, sizeof(d));
-		int rr = cg_rmdir(d);
-		if (rr < 0 && r == 0)
-			r = rr;
-	}
-	cg_rmdir("/sys/fs/cgroup/isc");   /* the shared parent goes with the last ISC */
+	v2_dir(cg, sub, d, sizeof(d));
+	int r = cg_tree_each(d, cg_rmdir);
+	if (!sub)
+		cg_rmdir("/sys/fs/cgroup/isc");   /* the shared parent goes with the last ISC */
 	return r;
 }
 
 static int v2_stats(struct cgroup *cg, struct cgroup_stats *st)
 {
 	char d[PATH_MAX];
-	v2_dir(cg, -1, d, sizeof(d));
+	v2_dir(cg, NULL, d, sizeof(d));
 	int r = cg_read_u64(d, "memory.current", NULL, &st->memory);
 	if (r < 0)
 		return r;
 	cg_read_u64(d, "pids.current", NULL, &st->pids);
 	cg_read_u64(d, "cpu.stat", "usage_usec", &st->cpu_usec);
-	v2_dir(cg, CG_PAYLOAD, d, sizeof(d));
+	v2_dir(cg, cg_parts[CG_PAYLOAD], d, sizeof(d));
 	cg_read_u64(d, "memory.max", NULL, &st->memory_max);
 	cg_read_u64(d, "pids.max", NULL, &st->pids_max);
 	return 0;
@@ -121,9 +139,10 @@ static int v2_stats(struct cgroup *cg, struct cgroup_stats *st)
 const struct cgroup_ops cgroup_v2_ops = {
 	.kind = "v2",
 	.create = v2_create,
+	.add = v2_add,
 	.attach = v2_attach,
-	.kill_all = v2_kill_all,
-	.destroy = v2_destroy,
+	.kill = v2_kill,
 	.populated = v2_populated,
+	.remove = v2_remove,
 	.stats = v2_stats,
 };
