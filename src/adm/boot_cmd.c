@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 
@@ -305,35 +306,38 @@ static void copy_until_eof(int from, int to)
 	}
 }
 
-/* Without a pty a session gets our stdio as they are -- but never a
- * terminal: a process it leaves behind could keep one and read what the
- * operator types later, or write escapes to the screen.  A terminal among
- * fds 0-2 is relayed through a pipe by a child of ours instead: out[]
- * holds what the session gets, pids[] the relays (-1: none). */
-static int stdio_relays(int out[3], pid_t pids[3])
+/* No descriptor of the host's ever enters an ISC: not a terminal (a
+ * process left behind could read what the operator types later, inject
+ * input with TIOCSTI or write escapes to the screen), not a file (it could
+ * truncate or rewrite it later), not a pipeline end (it could hold it
+ * open).  Each of fds 0-2 named in mask is relayed through a pipe by a
+ * child of ours instead: out[] holds what the session gets, pids[] the
+ * relays (-1: none); the others get /dev/null. */
+static int stdio_relays(unsigned mask, int out[3], pid_t pids[3])
 {
 	for (int i = 0; i < 3; i++) {
-		out[i] = i;
+		out[i] = -1;
 		pids[i] = -1;
 	}
 	for (int i = 0; i < 3; i++) {
 		int p[2];
-		if (!isatty(i))
+		if (!(mask & (1u << i))) {
+			if ((out[i] = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+				goto fail;
 			continue;
-		int r = pipe2(p, O_CLOEXEC);
-		pid_t pid = r < 0 ? -1 : fork();
+		}
+		if (pipe2(p, O_CLOEXEC) < 0)
+			goto fail;
+		pid_t pid = fork();
 		if (pid < 0) {
-			int err = errno;
-			if (r == 0) {
-				close(p[0]);
-				close(p[1]);
-			}
-			for (int k = 0; k < i; k++)
-				if (pids[k] > 0)
-					close(out[k]);   /* the relays end with stdio_relays_end */
-			return -err;
+			close(p[0]);
+			close(p[1]);
+			goto fail;
 		}
 		if (pid == 0) {
+			/* ^C at the terminal is the session's business, not ours */
+			signal(SIGINT, SIG_IGN);
+			signal(SIGPIPE, SIG_DFL);
 			if (i == 0) {
 				close(p[0]);
 				copy_until_eof(0, p[1]);
@@ -348,6 +352,23 @@ static int stdio_relays(int out[3], pid_t pids[3])
 		pids[i] = pid;
 	}
 	return 0;
+fail:;
+	int err = errno;
+	for (int k = 0; k < 3; k++)
+		if (out[k] >= 0) {
+			close(out[k]);   /* the relays end with stdio_relays_end */
+			out[k] = -1;
+		}
+	return -err;
+}
+
+static void close3(int fds[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
 }
 
 /* The session is over: what it wrote reaches our stdout and stderr (a
@@ -411,9 +432,9 @@ int cmd_login(struct adm *a)
 		err_set(&e, E2BIG, "command too long");
 		return adm_fail(&e);
 	}
-	int stdio[3];
+	int stdio[3] = { -1, -1, -1 };
 	pid_t relays[3] = { -1, -1, -1 };
-	int rr = l.tty ? 0 : stdio_relays(stdio, relays);
+	int rr = l.tty ? 0 : stdio_relays(07, stdio, relays);
 	if (rr < 0) {
 		stdio_relays_end(relays);
 		err_sys(&e, -rr, "ISC %s: relay the terminal", name);
@@ -422,9 +443,7 @@ int cmd_login(struct adm *a)
 	/* status 'T': a trusted session (only the host can ask for one) */
 	int sent = ipc_send(fd, IPC_LOGIN, trusted ? 'T' : 0, buf, len, l.tty ? NULL : stdio, l.tty ? 0 : 3);
 	int err = errno;
-	for (int i = 0; i < 3; i++)
-		if (relays[i] > 0)
-			close(stdio[i]);   /* the session has its copy now */
+	close3(stdio);   /* the session has its copy now */
 	if (sent < 0) {
 		stdio_relays_end(relays);
 		err_sys(&e, err, "ISC %s: send", name);
@@ -453,6 +472,97 @@ int cmd_login(struct adm *a)
 	if (got < 0 || h.type != IPC_EXIT)
 		return EXIT_FAIL;
 	return h.status;
+}
+
+static volatile sig_atomic_t run_iscd;
+
+/* SIGTERM or SIGHUP to us, or ^C without a pty: the supervisor stops the ISC. */
+static void on_run_signal(int sig)
+{
+	(void)sig;
+	if (run_iscd > 0)
+		kill(run_iscd, SIGTERM);
+}
+
+/* iscd --run in a session of its own.  With a terminal the ISC gets a pty
+ * of its own, whose master iscd sends back on a socket for us to proxy;
+ * without one, pipes.  Either way nothing of our terminal or session
+ * goes in.  Returns the command's exit status. */
+static int run_supervised(struct adm *a, const char *name, char **cmd, struct isc_err *e)
+{
+	char iscd[PATH_MAX], fdarg[16];
+	if (isc_libexec_path("iscd", iscd, sizeof(iscd)) < 0)
+		return err_set(e, ENOENT, "iscd not found");
+	bool tty = isatty(0) && isatty(1);
+	int sv[2] = { -1, -1 }, stdio[3];
+	pid_t relays[3];
+	if (tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_sys(e, errno, "socketpair");
+	/* with a pty, iscd's own messages still reach our stderr */
+	int r = stdio_relays(tty ? 06 : 07, stdio, relays);
+	if (r < 0) {
+		stdio_relays_end(relays);
+		return err_sys(e, -r, "relay stdio");
+	}
+	char **argv = NULL;
+	const char *fixed[] = { "iscd", "--root", a->root, "--run" };
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		strv_push(&argv, fixed[i]);
+	if (tty) {
+		snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
+		strv_push(&argv, "--tty-fd");
+		strv_push(&argv, fdarg);
+	}
+	strv_push(&argv, name);
+	strv_push(&argv, "--");
+	for (size_t i = 0; cmd[i]; i++)
+		strv_push(&argv, cmd[i]);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		for (int i = 0; i < 3; i++)
+			dup2(stdio[i], i);
+		if (tty)
+			fcntl(sv[1], F_SETFD, 0);
+		sig_reset_for_exec();
+		execv(iscd, argv);
+		_exit(127);
+	}
+	int err = errno;
+	strv_free(argv);
+	close3(stdio);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (pid < 0) {
+		if (sv[0] >= 0)
+			close(sv[0]);
+		stdio_relays_end(relays);
+		return err_sys(e, err, "fork");
+	}
+	run_iscd = pid;
+	struct sigaction sa = { .sa_handler = on_run_signal };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (tty) {
+		int master[1];
+		size_t nf = 1;
+		char m;
+		if (fd_recv(sv[0], &m, 1, master, &nf) == 1 && nf == 1) {
+			struct winsize ws;
+			if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+				ioctl(master[0], TIOCSWINSZ, &ws);
+			pty_proxy(master[0]);
+			close(master[0]);
+		}
+		close(sv[0]);
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	run_iscd = 0;
+	stdio_relays_end(relays);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_FAIL;
 }
 
 int cmd_run(struct adm *a)
@@ -492,34 +602,9 @@ int cmd_run(struct adm *a)
 	pool_close(&p);
 	if (r < 0)
 		return adm_fail(&e);
-	char iscd[PATH_MAX];
-	int status = EXIT_FAIL;
-	if (isc_libexec_path("iscd", iscd, sizeof(iscd)) < 0) {
-		err_set(&e, ENOENT, "iscd not found");
-		adm_fail(&e);
-	} else {
-		size_t n = strv_length(cmd);
-		char **argv = calloc(n + 7, sizeof(char *));
-		size_t k = 0;
-		argv[k++] = "iscd";
-		argv[k++] = "--root";
-		argv[k++] = (char *)a->root;
-		argv[k++] = "--run";
-		argv[k++] = name;
-		argv[k++] = "--";
-		memcpy(argv + k, cmd, n * sizeof(char *));
-		pid_t pid = fork();
-		if (pid == 0) {
-			execv(iscd, argv);
-			_exit(127);
-		}
-		free(argv);
-		int st;
-		signal(SIGINT, SIG_IGN);   /* the ISC's supervisor handles ^C */
-		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		status = pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_FAIL;
-	}
+	int status = run_supervised(a, name, cmd, &e);
+	if (status < 0)
+		status = adm_fail(&e);
 	if (pool_open(&p, a->root, POOL_LOCK_EXCLUSIVE, &e) == 0) {
 		isc_destroy(&p, name, &e);
 		pool_close(&p);

@@ -221,12 +221,6 @@ int cgroup_attach(struct cgroup *cg, pid_t pid, struct isc_err *e)
 	return r < 0 ? err_sys(e, -r, "move pid %d into cgroup %s", pid, cg->name) : 0;
 }
 
-int cgroup_attach_login(struct cgroup *cg, pid_t pid, struct isc_err *e)
-{
-	int r = cg->ops->attach(cg, cg_parts[CG_LOGIN], pid);
-	return r < 0 ? err_sys(e, -r, "move pid %d into cgroup %s/login", pid, cg->name) : 0;
-}
-
 static void session_sub(unsigned id, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s/s%u", cg_parts[CG_LOGIN], id);

@@ -44,10 +44,6 @@ struct cgroup_stats {
 int cgroup_init(struct cgroup *cg, const char *isc_name);
 int cgroup_create(struct cgroup *cg, const struct cgroup_limits *l, struct isc_err *e);
 int cgroup_attach(struct cgroup *cg, pid_t pid, struct isc_err *e);
-/* Superseded by the session API below, kept only until src/sandbox calls
- * cgroup_session_attach: moves pid into login/ itself.  On v2 this fails
- * (EBUSY) once login/ has session groups, which it hands its controllers. */
-int cgroup_attach_login(struct cgroup *cg, pid_t pid, struct isc_err *e);
 /* Make isc/NAME/login/s<id> in every hierarchy with one session's limits
  * (CGROUP_SESSION_PIDS tasks, CGROUP_SESSION_MEMORY bytes).  The ISC's
  * groups must exist (they are never made again here); EEXIST if the

@@ -57,6 +57,8 @@ static inline void strv_freep(char ***v) { strv_free(*v); }
 #define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define STREQ(a, b) (strcmp((a), (b)) == 0)
+#define ISC_STR_(x) #x
+#define ISC_STR(x) ISC_STR_(x)
 
 /* ---- strings ------------------------------------------------------------ */
 bool str_has_prefix(const char *s, const char *prefix);
@@ -90,6 +92,10 @@ int copy_fd(int in, int out);
 /* Run argv (PATH lookup), wait; stdout to /dev/null when quiet.  Returns exit
  * status (0..255), or -errno.  Output of a failing command is kept in out (if given). */
 int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize);
+
+/* ---- processes ----------------------------------------------------------- */
+/* In a child about to exec: default dispositions, nothing blocked. */
+void sig_reset_for_exec(void);
 
 /* ---- loop devices -------------------------------------------------------- */
 /* Attach img to a free loop device with LO_FLAGS_AUTOCLEAR; returns the

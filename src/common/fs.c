@@ -226,6 +226,7 @@ int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize)
 		/* a helper (mkfs, debootstrap) never outlives the command that
 		 * started it: no half-written file keeps growing behind our back */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		sig_reset_for_exec();
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		dup2(null, 0);
 		dup2(quiet ? p[1] : 2, 1);

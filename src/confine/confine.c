@@ -107,12 +107,14 @@ static int caps_apply(uint64_t keep, struct isc_err *e)
 }
 
 /* Lowered, never raised: CAP_SYS_RESOURCE is not ours to use. */
-static int rlimits_apply(struct isc_err *e)
+static int rlimits_apply(const struct confine *c, struct isc_err *e)
 {
-	static const struct { int res; rlim_t max; const char *name; } lim[] = {
+	const struct { int res; rlim_t max; const char *name; } lim[] = {
 		{ RLIMIT_CORE, 0, "core" },             /* no service memory dumped to disk */
 		{ RLIMIT_NOFILE, 65536, "nofile" },
 		{ RLIMIT_MEMLOCK, 8 << 20, "memlock" },
+		/* no file, not even a sparse one, larger than a commit may read */
+		{ RLIMIT_FSIZE, c->fsize ? c->fsize : RLIM_INFINITY, "fsize" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(lim); i++) {
 		struct rlimit rl;
@@ -133,7 +135,7 @@ int confine_apply(const struct confine *c, int *listener, struct isc_err *e)
 	*listener = -1;
 	int r = caps_apply(c->caps, e);
 	if (r == 0)
-		r = rlimits_apply(e);
+		r = rlimits_apply(c, e);
 	if (r < 0)
 		return r;
 	/* setuid binaries inside must never raise privileges */

@@ -12,6 +12,8 @@ struct confine {
 	bool mdwe;              /* PR_SET_MDWE: no memory both writable and executable */
 	bool landlock;
 	bool seccomp;
+	uint64_t fsize;         /* RLIMIT_FSIZE in bytes, 0: as inherited (maintenance
+				 * sessions, whose files become an image, are bounded) */
 	/* Landlock: paths inside the ISC below which writes are allowed */
 	const char *writable[CONFINE_MAX_WRITABLE + 1];
 };

@@ -189,6 +189,7 @@ int image_build(const struct pool *p, const char *name, const char *source,
 		return err_set(e, ENAMETOOLONG, "%s: path too long", p->path);
 	if (!mkdtemp(stage))
 		return err_set(e, errno, "%s: %s", stage, strerror(errno));
+	_cleanup_close_ int lock = image_staging_lock(p->dirfd, stage + strlen(p->path) + 1);
 	r = build_staged(p, stage, name, source, progress, pdata, e);
 	rm_rf_at(p->dirfd, stage + strlen(p->path) + 1);
 	return r;

@@ -46,13 +46,33 @@ int image_list(const struct pool *p, struct image_info **out, size_t *n, struct 
  * keep_blob is true (the caller knows an ISC still uses the digest). */
 int image_remove(const struct pool *p, const char *name, bool keep_blob, struct isc_err *e);
 
-/* Store a layer of an ISC's version: with lower, tree is a session's
- * upper (whiteouts and opaque directories as overlayfs writes them), to be
- * stacked on the layers of version lower, and the blob is salted with it,
- * so the same change on two versions gives two digests and a digest names
- * one stack; without, tree is a whole root.  *created: the blob is new. */
-int image_store_layer(const struct pool *p, const char *tree, const char *lower,
-		      char digest[IMAGE_DIGEST_LEN + 1], bool *created, struct isc_err *e);
+/* A blob built and hashed but not yet in the store: images/.new-XXXXXX,
+ * locked by its maker for as long as it lives (a crash drops the lock, and
+ * the next cleanup under the pool lock removes it). */
+struct image_staged {
+	char tmp[64];                   /* pool-relative, "" once published */
+	int lockfd;
+	char digest[IMAGE_DIGEST_LEN + 1];
+	char *mtext;                    /* its manifest */
+	size_t mlen;
+};
+/* Stage a layer of an ISC's version, without the pool lock: with lower,
+ * tree is a session's upper (whiteouts and opaque directories as overlayfs
+ * writes them), to be stacked on the layers of version lower, and the blob
+ * is salted with it, so the same change on two versions gives two digests
+ * and a digest names one stack; without, tree is a whole root. */
+int image_stage_layer(const struct pool *p, const char *tree, const char *lower,
+		      struct image_staged *st, struct isc_err *e);
+/* Move a staged blob and its manifest into the store (the caller holds
+ * the pool lock exclusively).  *created: the blob is new. */
+int image_staged_publish(const struct pool *p, struct image_staged *st,
+			 char digest[IMAGE_DIGEST_LEN + 1], bool *created, struct isc_err *e);
+/* Remove what is left of a staged blob and release it (idempotent). */
+void image_staged_drop(const struct pool *p, struct image_staged *st);
+/* Staging entries (images/.new-*, .build-*): is name's maker gone?  Take
+ * the lock on a staging file or directory of one's own (fd, or -errno). */
+bool image_staging_stale(int dirfd, const char *name);
+int image_staging_lock(int dirfd, const char *name);
 /* Several delta layers made into one, without the base below them: deltas
  * (mounted, top first) are overlayfs uppers or delta layers, merged is
  * the whole tree they make over base (all mounted), out an empty
@@ -63,6 +83,12 @@ int image_store_layer(const struct pool *p, const char *tree, const char *lower,
 int image_squash(const char *merged, const char *base, const char *const *deltas, size_t n,
 		 const char *out, struct isc_err *e);
 /* Drop images/<digest>.{erofs,manifest} unless a tag other than except uses it. */
+/* Clear setuid/setgid bits of files and remove their security.capability
+ * xattrs in a tree the ISC wrote (its upper, after it stopped); counts the
+ * files changed. */
+struct image_tree_stats { uint64_t bytes, entries; size_t longest, depth; bool devices, setid; };
+int image_tree_measure(int rootfd, struct image_tree_stats *st, struct isc_err *e);
+int image_tree_strip_privileges(int rootfd, unsigned *stripped, struct isc_err *e);
 int image_blob_drop_unused(const struct pool *p, const char *digest, const char *except,
 			   struct isc_err *e);
 

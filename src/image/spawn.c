@@ -2,6 +2,7 @@
 #include "image-internal.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -66,12 +67,24 @@ static int spawn_piped(char *const argv[], char *const extra_env[], int outfd, p
 	_cleanup_free_ char **env = env_build(extra_env);
 	if (!env)
 		return -ENOMEM;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	/* the tool starts with nothing blocked and every signal at its
+	 * default: a supervisor's blocked SIGTERM must not make mkfs.erofs
+	 * unstoppable (see sig_reset_for_exec) */
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, outfd, 1);
 	posix_spawn_file_actions_adddup2(&fa, outfd, 2);
-	int r = posix_spawnp(pid, argv[0], &fa, NULL, argv, env);
+	int r = posix_spawnp(pid, argv[0], &fa, &at, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
 	return -r;
 }
 

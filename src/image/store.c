@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/file.h>
 
 int image_store_dirs(const struct pool *p, struct isc_err *e)
 {
@@ -58,26 +59,16 @@ static int mkfs_run(const char *out, const char *tree, const char *uuid, int64_t
 	return 0;
 }
 
-/* fsync and hash the new blob, then move it to images/<digest>.erofs. */
-static int blob_commit(const struct pool *p, const char *tmpname, char *digest, bool *created,
-		       image_progress_fn progress, void *pdata, struct isc_err *e)
+/* fsync and hash the staged blob. */
+static int blob_seal(const struct pool *p, struct image_staged *st, image_progress_fn progress,
+		     void *pdata, struct isc_err *e)
 {
-	char name[128];
-	_cleanup_close_ int fd = openat(p->dirfd, tmpname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(p->dirfd, st->tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0 || fchmod(fd, 0444) < 0)
-		return err_set(e, errno, "%s/%s: %s", p->path, tmpname, strerror(errno));
+		return err_set(e, errno, "%s/%s: %s", p->path, st->tmp, strerror(errno));
 	progress_say(progress, pdata, "hashing");
-	int r = image_sha256_fd(fd, digest);
-	if (r < 0)
-		return err_set(e, r, "%s/%s: read: %s", p->path, tmpname, strerror(-r));
-	snprintf(name, sizeof(name), "images/%s.erofs", digest);
-	*created = renameat2(p->dirfd, tmpname, p->dirfd, name, RENAME_NOREPLACE) == 0;
-	if (!*created && errno != EEXIST)
-		return err_set(e, errno, "%s/%s: %s", p->path, name, strerror(errno));
-	if (!*created)
-		unlinkat(p->dirfd, tmpname, 0);  /* same content already stored: keep the old inode */
-	r = fsync_dir_at(p->dirfd, "images");
-	return r < 0 ? err_set(e, r, "%s/images: fsync: %s", p->path, strerror(-r)) : 0;
+	int r = image_sha256_fd(fd, st->digest);
+	return r < 0 ? err_set(e, r, "%s/%s: read: %s", p->path, st->tmp, strerror(-r)) : 0;
 }
 
 static int manifest_text(const struct manifest *m, char **text, size_t *len)
@@ -95,9 +86,28 @@ static int manifest_text(const struct manifest *m, char **text, size_t *len)
 	return r;
 }
 
+bool image_staging_stale(int dirfd, const char *name)
+{
+	/* its maker holds a lock on it while it lives; a crash drops the lock */
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+}
+
+int image_staging_lock(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 static int blob_build(const struct pool *p, const char *tree, int64_t epoch, const char *salt,
-		      const char *mtext, size_t mlen, char *digest, bool *created, image_progress_fn progress,
-		      void *pdata, struct isc_err *e)
+		      struct image_staged *st, image_progress_fn progress, void *pdata, struct isc_err *e)
 {
 	char tmp[PATH_MAX], uuid[37];
 	if (snprintf(tmp, sizeof(tmp), "%s/images/.new-XXXXXX", p->path) >= (int)sizeof(tmp))
@@ -106,30 +116,60 @@ static int blob_build(const struct pool *p, const char *tree, int64_t epoch, con
 	if (fd < 0)
 		return err_set(e, errno, "%s: %s", tmp, strerror(errno));
 	close(fd);  /* mkfs.erofs reopens it by name */
-	const char *rel = tmp + strlen(p->path) + 1;
-	int r = uuid_from_text(mtext, mlen, epoch, salt, uuid);
-	if (r < 0) {
-		unlinkat(p->dirfd, rel, 0);
+	snprintf(st->tmp, sizeof(st->tmp), "%s", tmp + strlen(p->path) + 1);
+	/* staged without the pool lock (a commit): held so no cleanup takes it */
+	st->lockfd = image_staging_lock(p->dirfd, st->tmp);
+	if (st->lockfd < 0)
+		return err_set(e, -st->lockfd, "%s: lock: %s", tmp, strerror(-st->lockfd));
+	int r = uuid_from_text(st->mtext, st->mlen, epoch, salt, uuid);
+	if (r < 0)
 		return err_set(e, ENOMEM, "out of memory");
-	}
 	progress_say(progress, pdata, "mkfs.erofs");
 	r = mkfs_run(tmp, tree, uuid, epoch, e);
-	if (r == 0)
-		r = blob_commit(p, rel, digest, created, progress, pdata, e);
-	if (r < 0)
-		unlinkat(p->dirfd, rel, 0);
-	return r;
+	return r < 0 ? r : blob_seal(p, st, progress, pdata, e);
 }
 
-static int store_tree(const struct pool *p, const char *tree, int64_t epoch, const char *salt,
-		      char digest[IMAGE_DIGEST_LEN + 1], bool *created,
-		      image_progress_fn progress, void *pdata, struct isc_err *e)
+void image_staged_drop(const struct pool *p, struct image_staged *st)
+{
+	if (st->tmp[0])
+		unlinkat(p->dirfd, st->tmp, 0);
+	if (st->lockfd >= 0)
+		close(st->lockfd);
+	free(st->mtext);
+	*st = (struct image_staged){ .lockfd = -1 };
+}
+
+int image_staged_publish(const struct pool *p, struct image_staged *st,
+			 char digest[IMAGE_DIGEST_LEN + 1], bool *created, struct isc_err *e)
+{
+	char name[128], mname[128];
+	snprintf(name, sizeof(name), "images/%s.erofs", st->digest);
+	*created = renameat2(p->dirfd, st->tmp, p->dirfd, name, RENAME_NOREPLACE) == 0;
+	if (!*created && errno != EEXIST)
+		return err_set(e, errno, "%s/%s: %s", p->path, name, strerror(errno));
+	if (!*created)
+		unlinkat(p->dirfd, st->tmp, 0);  /* same content already stored: keep the old inode */
+	st->tmp[0] = '\0';
+	int r = fsync_dir_at(p->dirfd, "images");
+	if (r < 0)
+		return err_set(e, r, "%s/images: fsync: %s", p->path, strerror(-r));
+	snprintf(mname, sizeof(mname), "images/%s.manifest", st->digest);
+	r = write_file_atomic(p->dirfd, mname, st->mtext, st->mlen, 0444);
+	if (r < 0) {
+		if (*created)
+			image_blob_drop_unused(p, st->digest, NULL, NULL);
+		return err_set(e, r, "%s/%s: %s", p->path, mname, strerror(-r));
+	}
+	memcpy(digest, st->digest, IMAGE_DIGEST_LEN + 1);
+	return 0;
+}
+
+static int stage_tree(const struct pool *p, const char *tree, int64_t epoch, const char *salt,
+		      struct image_staged *st, image_progress_fn progress, void *pdata, struct isc_err *e)
 {
 	struct manifest m = { 0 };
-	_cleanup_free_ char *mtext = NULL;
-	size_t mlen = 0;
 	int64_t newest;
-	char mname[128];
+	*st = (struct image_staged){ .lockfd = -1 };
 	int r = image_store_dirs(p, e);
 	if (r < 0)
 		return r;
@@ -140,45 +180,49 @@ static int store_tree(const struct pool *p, const char *tree, int64_t epoch, con
 	r = manifest_build_at(treefd, tree, &m, &newest, e);
 	if (r < 0)
 		return r;
-	r = manifest_text(&m, &mtext, &mlen);
+	r = manifest_text(&m, &st->mtext, &st->mlen);
 	manifest_free(&m);
 	if (r < 0)
 		return err_set(e, r, "manifest of %s: %s", tree, strerror(-r));
-	r = blob_build(p, tree, epoch < 0 ? newest : epoch, salt, mtext, mlen, digest, created,
-		       progress, pdata, e);
+	r = blob_build(p, tree, epoch < 0 ? newest : epoch, salt, st, progress, pdata, e);
 	if (r < 0)
-		return r;
-	snprintf(mname, sizeof(mname), "images/%s.manifest", digest);
-	r = write_file_atomic(p->dirfd, mname, mtext, mlen, 0444);
-	if (r < 0) {
-		if (*created)
-			image_blob_drop_unused(p, digest, NULL, NULL);
-		return err_set(e, r, "%s/%s: %s", p->path, mname, strerror(-r));
-	}
-	return 0;
+		image_staged_drop(p, st);
+	return r;
+}
+
+static int store_tree(const struct pool *p, const char *tree, int64_t epoch,
+		      char digest[IMAGE_DIGEST_LEN + 1], bool *created,
+		      image_progress_fn progress, void *pdata, struct isc_err *e)
+{
+	struct image_staged st;
+	int r = stage_tree(p, tree, epoch, NULL, &st, progress, pdata, e);
+	if (r == 0)
+		r = image_staged_publish(p, &st, digest, created, e);
+	image_staged_drop(p, &st);
+	return r;
 }
 
 int image_store_tree_epoch(const struct pool *p, const char *tree, int64_t epoch,
 			   char digest[IMAGE_DIGEST_LEN + 1], bool *created,
 			   image_progress_fn progress, void *pdata, struct isc_err *e)
 {
-	return store_tree(p, tree, epoch, NULL, digest, created, progress, pdata, e);
+	return store_tree(p, tree, epoch, digest, created, progress, pdata, e);
 }
 
 int image_store_tree(const struct pool *p, const char *tree, char digest[IMAGE_DIGEST_LEN + 1],
 		     image_progress_fn progress, void *pdata, struct isc_err *e)
 {
 	bool created;
-	return store_tree(p, tree, -1, NULL, digest, &created, progress, pdata, e);
+	return store_tree(p, tree, -1, digest, &created, progress, pdata, e);
 }
 
-int image_store_layer(const struct pool *p, const char *tree, const char *lower,
-		      char digest[IMAGE_DIGEST_LEN + 1], bool *created, struct isc_err *e)
+int image_stage_layer(const struct pool *p, const char *tree, const char *lower,
+		      struct image_staged *st, struct isc_err *e)
 {
 	char salt[IMAGE_DIGEST_LEN + 8];
 	/* the same change on another version is another layer */
 	snprintf(salt, sizeof(salt), "lower %s\n", lower ? lower : "");
-	return store_tree(p, tree, -1, lower ? salt : NULL, digest, created, NULL, NULL, e);
+	return stage_tree(p, tree, -1, lower ? salt : NULL, st, NULL, NULL, e);
 }
 
 /* ---- tags ------------------------------------------------------------------ */

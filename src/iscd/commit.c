@@ -52,34 +52,6 @@ int commit_discard(const struct pool *p, const char *name, struct isc_err *e)
 	return r < 0 && r != -ENOENT ? err_sys(e, -r, "remove %s/%s", p->path, dir) : 0;
 }
 
-/* Bytes the session wrote (regular files of the upper), and whether it
- * holds anything at all. */
-static void upper_measure(int fd, uint64_t *bytes, bool *any)
-{
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
-			continue;
-		*any = true;
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISREG(st.st_mode))
-			*bytes += (uint64_t)st.st_size;
-		else if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0)
-				upper_measure(sub, bytes, any);
-		}
-	}
-	closedir(d);
-}
-
 /* Has the config moved past the version the session ran on? */
 static bool session_committed(const struct pool *p, const char *name, const struct isc_config *c)
 {
@@ -92,8 +64,8 @@ static bool session_committed(const struct pool *p, const char *name, const stru
 	return on && strncmp(on + 4, c->digest, 64) != 0;
 }
 
-/* Staging a crashed commit or build left in images/: only safe while we
- * hold the pool lock exclusively (no build of anyone else is running). */
+/* Staging a crashed commit or build left in images/ (its maker's lock is
+ * gone; a live one's is held). */
 static void stale_staging_remove(const struct pool *p)
 {
 	_cleanup_close_ int fd = openat(p->dirfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -103,7 +75,8 @@ static void stale_staging_remove(const struct pool *p)
 	fd = -1;
 	struct dirent *de;
 	while ((de = readdir(d)))
-		if (!fnmatch(".new-*", de->d_name, 0) || !fnmatch(".build-*", de->d_name, 0))
+		if ((!fnmatch(".new-*", de->d_name, 0) || !fnmatch(".build-*", de->d_name, 0)) &&
+		    image_staging_stale(dirfd(d), de->d_name))
 			rm_rf_at(dirfd(d), de->d_name);
 	closedir(d);
 }
@@ -181,9 +154,9 @@ static bool deltas_small(const int *img, size_t nimg, uint64_t change)
  * the stack's base (img[nimg - 1]): mounted views in rundir, the new tree
  * staged in images/ (encrypted, and cleaned up after a crash like a
  * build's staging). */
-static int store_squashed(const struct pool *p, const char *rundir, const int *img, size_t nimg,
+static int stage_squashed(const struct pool *p, const char *rundir, const int *img, size_t nimg,
 			  const char *upper, uint32_t uid, const char *base_digest,
-			  char digest[IMAGE_DIGEST_LEN + 1], bool *created, struct isc_err *e)
+			  struct image_staged *st, struct isc_err *e)
 {
 	char merged[200], up[200], base[200], lay[ISC_MAX_LAYERS][200], stage[PATH_MAX];
 	const char *deltas[ISC_MAX_LAYERS + 1];
@@ -197,6 +170,7 @@ static int store_squashed(const struct pool *p, const char *rundir, const int *i
 	snprintf(stage, sizeof(stage), "%s/images/.build-squash-XXXXXX", p->path);
 	if (!mkdtemp(stage))
 		return err_sys(e, errno, "commit: staging in %s/images", p->path);
+	_cleanup_close_ int lock = image_staging_lock(p->dirfd, stage + strlen(p->path) + 1);
 	int r = sandbox_commit_view(img, nimg, upper, uid, merged, e);
 	if (r == 0 && (r = sandbox_commit_view(NULL, 0, upper, uid, up, e)) == 0)
 		deltas[nd++] = up;
@@ -213,7 +187,7 @@ static int store_squashed(const struct pool *p, const char *rundir, const int *i
 	if (r == 0)
 		r = image_squash(merged, base, deltas, nd, stage, e);
 	if (r == 0)
-		r = image_store_layer(p, stage, base_digest, digest, created, e);
+		r = image_stage_layer(p, stage, base_digest, st, e);
 	umount2(merged, MNT_DETACH);
 	umount2(up, MNT_DETACH);
 	umount2(base, MNT_DETACH);
@@ -223,98 +197,170 @@ static int store_squashed(const struct pool *p, const char *rundir, const int *i
 	return r;
 }
 
-static int commit_locked(struct pool *p, const char *name, const char *how, const char *rundir,
-			 bool *made, struct isc_err *e)
+/* What a session left that can never become an image: refused with one
+ * bounded line (EFBIG, ENAMETOOLONG, EPERM), so the caller drops the
+ * session instead of retrying it at every boot. */
+static int upper_check(const struct commit_req *rq, const struct image_tree_stats *st,
+		       struct isc_err *e)
 {
-	char upper[PATH_MAX], rel[220], mnt[200], digest[IMAGE_DIGEST_LEN + 1];
-	struct isc_config c;
-	uint64_t change = 0;
-	bool any = false;
-	*made = false;
-	layer_path(name, "upper", rel, sizeof(rel));
-	snprintf(upper, sizeof(upper), "%s/%s", p->path, rel);
-	int ufd = openat(p->dirfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (ufd >= 0)
-		upper_measure(ufd, &change, &any);
-	if (!any)
-		return commit_discard(p, name, e);   /* nothing changed: no new version */
-	stale_staging_remove(p);
-	unreferenced_blobs_remove(p);
-	int r = isc_config_load(p, name, &c, e);
+	char have[32], most[32];
+	/* a path the builder can still open below the view's mount point */
+	size_t room = PATH_MAX - 1 - strlen(rq->rundir) - sizeof("/commit/");
+	format_size(st->bytes, have, sizeof(have));
+	format_size(rq->limit, most, sizeof(most));
+	if (st->bytes > rq->limit)
+		return err_set(e, EFBIG, "the session wrote %s (sparse files counted at their full "
+			       "size), more than session-size %s", have, most);
+	if (st->longest > room)
+		return err_set(e, ENAMETOOLONG, "the session made a path of %zu bytes (%zu levels "
+			       "deep); mkfs.erofs stores paths up to %zu", st->longest, st->depth, room);
+	if (st->devices)
+		return err_set(e, EPERM, "the session made a device node");
+	return 0;
+}
+
+bool commit_rejected(const struct isc_err *e)
+{
+	return e->code == EFBIG || e->code == ENAMETOOLONG || e->code == EPERM;
+}
+
+/* Phase one, without the pool lock (its length is the session's): the
+ * new layer built and hashed in images/ staging.  *nothing: the session
+ * changed nothing, or was committed before a crash. */
+static int commit_stage(struct pool *p, struct commit_req *rq, struct isc_config *c,
+			struct image_staged *st, char lower[IMAGE_DIGEST_LEN + 1], bool *nothing,
+			struct isc_err *e)
+{
+	struct image_tree_stats ts = { 0 };
+	unsigned stripped = 0;
+	*nothing = false;
+	lower[0] = '\0';
+	_cleanup_close_ int ufd = open(rq->upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ufd < 0 && errno != ENOENT)
+		return err_sys(e, errno, "open %s", rq->upper);
+	int r = ufd < 0 ? 0 : image_tree_measure(ufd, &ts, e);
 	if (r < 0)
 		return r;
-	if (session_committed(p, name, &c)) {   /* a crash after the commit point */
-		config_free(&c);
-		return commit_discard(p, name, e);
+	if (ts.entries <= 1) {   /* the upper's root alone: nothing changed */
+		*nothing = true;
+		return 0;
+	}
+	if ((r = upper_check(rq, &ts, e)) < 0)
+		return r;
+	rq->change = ts.bytes;
+	/* the ISC is gone now: nothing inside races this */
+	if ((r = image_tree_strip_privileges(ufd, &stripped, e)) < 0)
+		return r;
+	if ((r = isc_config_load(p, rq->name, c, e)) < 0)
+		return r;
+	if (session_committed(p, rq->name, c)) {   /* a crash after the commit point */
+		*nothing = true;
+		return 0;
 	}
 	int img[ISC_MAX_LAYERS];
 	size_t nimg = 0;
-	bool created = false;
-	if ((r = layers_open_verified(p, &c, c.digest, img, &nimg, e)) < 0)
-		goto out;
+	char mnt[200], layers[ISC_MAX_LAYERS][65];
+	if ((r = layers_open_verified(p, c, c->digest, img, &nimg, e)) < 0)
+		return r;
 	/* A delta on the version the session ran on, while the stack is not
 	 * too deep.  Then, while its deltas are small next to its base, all
 	 * of them and the session squashed into one delta on the base; else
 	 * the whole merged tree again. */
-	char layers[ISC_MAX_LAYERS][65];
 	bool delta = nimg < ISC_MAX_LAYERS, squash = false;
-	if (!delta && config_layers(&c, c.digest, layers, ISC_MAX_LAYERS) == (int)nimg)
-		squash = deltas_small(img, nimg, change);
-	const char *lower = delta ? c.digest : squash ? layers[nimg - 1] : NULL;
-	if (squash && store_squashed(p, rundir, img, nimg, upper, c.uid, lower, digest, &created, e) < 0) {
+	if (!delta && config_layers(c, c->digest, layers, ISC_MAX_LAYERS) == (int)nimg)
+		squash = deltas_small(img, nimg, ts.bytes);
+	if (delta)
+		snprintf(lower, IMAGE_DIGEST_LEN + 1, "%s", c->digest);
+	else if (squash)
+		snprintf(lower, IMAGE_DIGEST_LEN + 1, "%s", layers[nimg - 1]);
+	if (squash && stage_squashed(p, rq->rundir, img, nimg, rq->upper, c->uid, lower, st, e) < 0) {
 		/* whatever stopped the squash, the whole tree still commits */
 		err_clear(e);
 		squash = false;
-		lower = NULL;
+		lower[0] = '\0';
 	}
-	if (squash) {
-		r = 0;
-	} else {
-		snprintf(mnt, sizeof(mnt), "%s/commit", rundir);
+	if (!squash) {
+		snprintf(mnt, sizeof(mnt), "%s/commit", rq->rundir);
 		umount2(mnt, MNT_DETACH);
-		if ((r = sandbox_commit_view(img, delta ? 0 : nimg, upper, c.uid, mnt, e)) < 0)
-			goto out;
-		r = image_store_layer(p, mnt, lower, digest, &created, e);
+		r = sandbox_commit_view(img, delta ? 0 : nimg, rq->upper, c->uid, mnt, e);
+		if (r == 0)
+			r = image_stage_layer(p, mnt, lower[0] ? lower : NULL, st, e);
 		umount2(mnt, MNT_DETACH);
 	}
+	layers_close(img, &nimg);
+	return r;
+}
+
+/* Phase two, under the pool lock and short: the staged blob into the
+ * store and the new version into the config, one atomic rename. */
+static int commit_publish(struct pool *p, const struct commit_req *rq, const struct isc_config *ran,
+			  struct image_staged *st, const char *lower, bool *made, struct isc_err *e)
+{
+	char digest[IMAGE_DIGEST_LEN + 1];
+	struct isc_config c;
+	bool created = false;
+	int r = isc_config_load(p, rq->name, &c, e);
 	if (r < 0)
+		return r;
+	if (!STREQ(c.digest, ran->digest)) {
+		r = err_set(e, ESTALE, "ISC %s moved to version %.12s while the session ran on %.12s",
+			    rq->name, c.digest, ran->digest);
+		goto out;
+	}
+	stale_staging_remove(p);
+	unreferenced_blobs_remove(p);
+	if ((r = image_staged_publish(p, st, digest, &created, e)) < 0)
 		goto out;
 	if (!STREQ(digest, c.digest)) {
 		/* a config from before versions: its image was the first */
 		if (c.nversions == 0)
 			config_version_add(&c, c.digest, c.created, "build", 0, NULL);
-		/* the commit point: one atomic rename of the config */
-		if ((r = config_version_add(&c, digest, time(NULL), how, change, lower)) < 0) {
+		if ((r = config_version_add(&c, digest, time(NULL), rq->how, rq->change,
+					    lower[0] ? lower : NULL)) < 0) {
 			r = r == -ENOSPC ? err_set(e, ENOSPC, "ISC %s has %d image versions: prune some "
-						   "(iscadm history %s --prune KEEP)", name, ISC_MAX_VERSIONS, name)
+						   "(iscadm history %s --prune KEEP)", rq->name, ISC_MAX_VERSIONS,
+						   rq->name)
 					 : err_set(e, -r, "version %.12s: bad lower", digest);
 			goto out;
 		}
 		memcpy(c.digest, digest, sizeof(c.digest));
+		/* the commit point */
 		if ((r = isc_config_save(p, &c, e)) < 0)
 			goto out;
 		*made = true;
 	}
-	r = commit_discard(p, name, e);
+	r = commit_discard(p, rq->name, e);
 	created = false;   /* recorded: the blob is the ISC's now */
 out:
-	/* a blob of this commit that no config records goes again (a kill
-	 * right here leaves it: content-addressed, it is found again by the
-	 * same commit) */
+	/* a blob of this commit that no config records goes again */
 	if (r < 0 && created && !*made)
 		image_blob_drop_unused(p, digest, NULL, NULL);
-	layers_close(img, &nimg);
 	config_free(&c);
-	return r < 0 ? err_prefix(e, "commit of ISC %s", name) : 0;
+	return r;
 }
 
-int commit_session(struct pool *p, const char *name, const char *how, const char *rundir,
-		   bool *made, struct isc_err *e)
+int commit_session(struct pool *p, const struct commit_req *rq, bool *made, struct isc_err *e)
 {
-	/* no build, destroy or other commit meanwhile */
-	if (flock(p->lockfd, LOCK_EX) < 0)
-		return err_sys(e, errno, "lock the pool");
-	int r = commit_locked(p, name, how, rundir, made, e);
-	flock(p->lockfd, LOCK_UN);
-	return r;
+	struct isc_config c = { 0 };
+	struct image_staged st = { .lockfd = -1 };
+	char lower[IMAGE_DIGEST_LEN + 1];
+	bool nothing;
+	struct commit_req q = *rq;
+	*made = false;
+	int r = commit_stage(p, &q, &c, &st, lower, &nothing, e);
+	if (r == 0 && nothing) {
+		r = commit_discard(p, rq->name, e);
+	} else if (r == 0) {
+		/* no build, destroy or other commit while the store and the
+		 * config change */
+		if (flock(p->lockfd, LOCK_EX) < 0) {
+			r = err_sys(e, errno, "lock the pool");
+		} else {
+			r = commit_publish(p, &q, &c, &st, lower, made, e);
+			flock(p->lockfd, LOCK_UN);
+		}
+	}
+	image_staged_drop(p, &st);
+	config_free(&c);
+	return r < 0 ? err_prefix(e, "commit of ISC %s", rq->name) : 0;
 }

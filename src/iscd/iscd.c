@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -35,6 +36,7 @@ struct client {
 	int session_pidfd;      /* login session this client waits on */
 	pid_t session_pid;
 	int notify;             /* seccomp listener of the session's filter */
+	unsigned session_id;    /* its cgroup: login/s<id>, 0 = none */
 	bool wants_stop;        /* halt or reboot requester: answered when done */
 };
 
@@ -52,7 +54,7 @@ struct iscd {
 	int ep, sigfd, ctl, timer, init_fd;
 	int image_fds[ISC_MAX_LAYERS];   /* the version's erofs layers, top first */
 	size_t nimage;
-	int console_log, sys_log;
+	int console_log, sys_log, notes_log;
 	bool stopping, rebooting, run_mode;
 	/* R read-only, W read-write (-w), T transient (-W: self-assembly,
 	 * commit, then read-only); next_mode is what a reboot brings */
@@ -68,6 +70,7 @@ struct iscd {
 	unsigned deny_answered;
 	int deny_timer;
 	bool deny_paused;
+	unsigned sessions_made; /* login cgroup ids handed out */
 	int exit_status;
 	struct client clients[MAX_CLIENTS];
 	/* sessions whose client went away: still our children, to be reaped
@@ -75,6 +78,13 @@ struct iscd {
 	pid_t orphans[4 * MAX_CLIENTS];
 	char **run_argv;
 	char **init_argv;
+	int tty_sock;           /* run with a terminal: where the pty master goes */
+	char session_fs[200];   /* -w/-W: the session's own filesystem is mounted here */
+	bool session_on;
+	pid_t commit_pid;       /* a commit worker, while one runs */
+	int commit_pidfd, commit_out;
+	char commit_how[4];
+	bool quit;              /* leave the loop (a halt stopped a commit) */
 };
 
 static void log_append(struct iscd *d, int *fd, const char *file, const char *buf, size_t n)
@@ -96,7 +106,7 @@ static void log_append(struct iscd *d, int *fd, const char *file, const char *bu
 }
 
 __attribute__((format(printf, 2, 3)))
-static void console_note(struct iscd *d, const char *fmt, ...)
+static void note(struct iscd *d, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -108,7 +118,10 @@ static void console_note(struct iscd *d, const char *fmt, ...)
 	if ((size_t)n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
-	log_append(d, &d->console_log, "console.log", buf, (size_t)n);
+	/* the supervisor's own record, apart from the console: the console
+	 * is the ISC's byte stream, which can imitate a note or push real
+	 * ones out of its rotation; nothing inside reaches this file */
+	log_append(d, &d->notes_log, "notes.log", buf, (size_t)n);
 }
 
 static int ep_add(struct iscd *d, int fd)
@@ -168,6 +181,22 @@ static void orphan_add(struct iscd *d, pid_t pid)
 }
 
 static int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e);
+static void commit_abort(struct iscd *d);
+static void answer_stoppers(struct iscd *d, enum ipc_type t, const char *msg);
+static void ready_say(struct iscd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* What iscadm passes for an ISC's stdio: pipes or sockets it relays, never
+ * a host file or terminal that a process left inside could keep. */
+static bool fd_is_relay(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+static bool stdio_is_relayed(void)
+{
+	return fd_is_relay(0) && fd_is_relay(1) && fd_is_relay(2);
+}
 
 static int isc_start(struct iscd *d, struct isc_err *e)
 {
@@ -185,6 +214,7 @@ static int isc_start(struct iscd *d, struct isc_err *e)
 		d->spec.var_layers = d->varfs;
 	}
 	d->spec.scratch = d->scratch.mnt;
+	d->spec.session_layers = d->session_on ? d->session_fs : NULL;
 	struct cgroup_limits lim = { .memory = d->cfg.memory, .pids = d->cfg.pids,
 				     .cpu_weight = d->cfg.cpu_weight, .cpu_milli = d->cfg.cpu_milli };
 	if ((r = cgroup_create(&d->cg, &lim, e)) < 0) {
@@ -201,19 +231,26 @@ static int isc_start(struct iscd *d, struct isc_err *e)
 		return r;
 	}
 	ep_add(d, d->sb.pidfd);
+	if (d->tty_sock >= 0 && d->sb.console >= 0) {
+		/* run with a terminal: the pty is the operator's to proxy, not a log */
+		fd_send(d->tty_sock, "M", 1, &d->sb.console, 1);
+		close(d->sb.console);
+		close(d->tty_sock);
+		d->sb.console = d->tty_sock = -1;
+	}
 	if (d->sb.console >= 0)
 		ep_add(d, d->sb.console);
 	ep_add(d, d->sb.devlog);
 	if (d->sb.notify >= 0)
 		ep_add(d, d->sb.notify);
 	write_state(d);
-	console_note(d, "isc: booted %s %s from image %s (%.12s), profile %s", d->cfg.name,
+	note(d, "isc: booted %s %s from image %s (%.12s), profile %s", d->cfg.name,
 		     d->mode == 'R' ? "read-only" : "read-write", d->cfg.image, d->cfg.digest,
 		     profile_name(d->cfg.profile));
 	if (d->mode == 'W')
-		console_note(d, "NOTICE: Read-only ISC booted read-write");
+		note(d, "NOTICE: Read-only ISC booted read-write");
 	else if (d->mode == 'T')
-		console_note(d, "NOTICE: This read-only ISC transiently booted read-write");
+		note(d, "NOTICE: This read-only ISC transiently booted read-write");
 	return 0;
 }
 
@@ -235,7 +272,7 @@ static void isc_teardown(struct iscd *d)
 	cgroup_destroy(&d->cg, &e);
 	orphans_reap(d);
 	if (d->deny_dropped)   /* a flood that stopped: its count still reaches the log */
-		console_note(d, "isc: seccomp: %u more denials not logged", d->deny_dropped);
+		note(d, "isc: seccomp: %u more denials not logged", d->deny_dropped);
 	d->deny_dropped = d->deny_logged = d->deny_answered = 0;
 	d->deny_paused = false;
 	timerfd_settime(d->deny_timer, 0, &(struct itimerspec){ 0 }, NULL);
@@ -251,6 +288,15 @@ static void reply(int fd, enum ipc_type t, int status, const char *msg)
 	ipc_send(fd, t, status, msg, msg ? strlen(msg) : 0, NULL, 0);
 }
 
+/* A session's processes end with it, whatever its stdio: nothing it
+ * left running keeps a pipe open or the login reserve spent. */
+static void session_group_end(struct iscd *d, struct client *c)
+{
+	if (c->session_id)
+		cgroup_session_end(&d->cg, c->session_id);
+	c->session_id = 0;
+}
+
 static void client_close(struct iscd *d, struct client *c)
 {
 	if (c->session_pidfd >= 0) {
@@ -259,6 +305,7 @@ static void client_close(struct iscd *d, struct client *c)
 		close(c->session_pidfd);
 		orphan_add(d, c->session_pid);
 	}
+	session_group_end(d, c);
 	if (c->notify >= 0) {
 		epoll_ctl(d->ep, EPOLL_CTL_DEL, c->notify, NULL);
 		close(c->notify);
@@ -275,7 +322,7 @@ static void stop_begin(struct iscd *d, bool reboot)
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	console_note(d, "isc: %s requested", reboot ? "reboot" : "halt");
+	note(d, "isc: %s requested", reboot ? "reboot" : "halt");
 	pidfd_send_signal(d->sb.pidfd, SIGTERM, NULL, 0);
 	struct itimerspec t = { .it_value.tv_sec = STOP_TIMEOUT_S };
 	timerfd_settime(d->timer, 0, &t, NULL);
@@ -290,7 +337,16 @@ static void do_login(struct iscd *d, struct client *c, const struct ipc_hdr *h,
 		reply(c->fd, IPC_ERR, EBADMSG, "malformed login request");
 		return;
 	}
-	char *shell[] = { "/bin/sh", "-l", NULL };
+	for (size_t i = 0; !l.tty && i < 3; i++)
+		if (!fd_is_relay(fds[i])) {
+			reply(c->fd, IPC_ERR, EINVAL, "login: stdio must be pipes or sockets "
+			      "(iscadm relays them): no host file or terminal enters an ISC");
+			return;
+		}
+	/* a trusted session's shell reads no profile: /etc/profile and
+	 * ~/.profile are the image's there, but a login shell would also
+	 * follow whatever they source */
+	char *shell[] = { "/bin/sh", "-l", NULL }, *trusted_shell[] = { "/bin/sh", NULL };
 	char term[64];
 	snprintf(term, sizeof(term), "TERM=%s", l.term[0] ? l.term : "dumb");
 	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "USER=root",
@@ -302,6 +358,7 @@ static void do_login(struct iscd *d, struct client *c, const struct ipc_hdr *h,
 	tc = d->confine;
 	memset(tc.writable, 0, sizeof(tc.writable));
 	tc.writable[0] = "/";
+	tc.fsize = d->cfg.session_size;
 	if (trusted && !d->spec.trusted_root) {
 		reply(c->fd, IPC_ERR, EINVAL, d->mode != 'R' ? "the ISC is booted read-write already: "
 		      "use a plain login" : "login -T needs a read-only ISC booted by iscadm boot");
@@ -312,14 +369,31 @@ static void do_login(struct iscd *d, struct client *c, const struct ipc_hdr *h,
 		reply(c->fd, IPC_ERR, e.code, e.msg);
 		return;
 	}
+	size_t open = 0;
+	for (size_t i = 0; i < MAX_CLIENTS; i++)
+		open += d->clients[i].session_id != 0;
+	if (open >= CGROUP_MAX_SESSIONS) {
+		reply(c->fd, IPC_ERR, EBUSY, "too many sessions open (the most is "
+		      ISC_STR(CGROUP_MAX_SESSIONS) "): end one first");
+		return;
+	}
+	/* each session its own bounded group, so no session, and nothing an
+	 * earlier one left, can spend what the next login needs */
+	unsigned id = ++d->sessions_made;
+	if (cgroup_session_create(&d->cg, id, &e) < 0) {
+		reply(c->fd, IPC_ERR, e.code, e.msg);
+		return;
+	}
+	c->session_id = id;
 	struct sandbox_login sl = {
-		.init_pidfd = d->sb.pidfd, .cg = &d->cg, .confine = trusted ? &tc : &d->confine,
-		.tty = l.tty, .stdio = fds, .argv = argv[0] ? argv : shell, .envp = envp,
-		.trusted = trusted, .stage = d->stage,
+		.init_pidfd = d->sb.pidfd, .cg = &d->cg, .session = id, .confine = trusted ? &tc : &d->confine,
+		.tty = l.tty, .stdio = fds, .argv = argv[0] ? argv : trusted ? trusted_shell : shell,
+		.envp = envp, .trusted = trusted, .stage = d->stage, .uid = d->cfg.uid,
 	};
 	int master = -1;
 	pid_t pid = sandbox_login_spawn(&sl, &master, &c->notify, &e);
 	if (pid < 0) {
+		session_group_end(d, c);
 		reply(c->fd, IPC_ERR, e.code, e.msg);
 		return;
 	}
@@ -357,13 +431,22 @@ static void on_client(struct iscd *d, struct client *c)
 	case IPC_HALT:
 	case IPC_REBOOT:
 		c->wants_stop = true;
+		if (d->commit_pid > 0) {
+			/* the first halt started this commit; one more stops it */
+			commit_abort(d);
+			answer_stoppers(d, IPC_OK, "halted; the commit was stopped, the session is kept");
+			ready_say(d, "%s", d->ready_text);
+			d->quit = true;
+			break;
+		}
 		/* only the host chooses a writable boot: status 'w' from iscadm */
 		d->next_mode = h.type == IPC_REBOOT && h.status == 'w' ? 'W' : 'R';
 		stop_begin(d, h.type == IPC_REBOOT);
 		break;
 	case IPC_STATUS: {
 		char st[128];
-		snprintf(st, sizeof(st), "%s R %d", d->stopping ? "stopping" : "running", d->sb.pid);
+		snprintf(st, sizeof(st), "%s R %d", d->commit_pid > 0 ? "committing" :
+			 d->stopping ? "stopping" : "running", d->sb.pid);
 		reply(c->fd, IPC_OK, 0, st);
 		break;
 	}
@@ -415,6 +498,8 @@ static void on_session_exit(struct iscd *d, struct client *c)
 	if (si.si_pid == 0)
 		orphan_add(d, c->session_pid);   /* not reapable yet: SIGCHLD will tell */
 	c->session_pidfd = -1;
+	/* before the answer: the relays' pipes close with what held them */
+	session_group_end(d, c);
 	ipc_send(c->fd, IPC_EXIT, st, NULL, 0, NULL, 0);
 }
 
@@ -440,123 +525,266 @@ static void ready_say(struct iscd *d, const char *fmt, ...)
 	d->ready = -1;
 }
 
+/* Where a session's upper lives: a -w/-W session's own filesystem, or
+ * (login -T) the ISC's layers in the pool. */
+static void session_upper(const struct iscd *d, const char *name, char *buf, size_t n)
+{
+	if (d->session_on)
+		snprintf(buf, n, "%s/rootw/upper", d->session_fs);
+	else
+		snprintf(buf, n, "%s/isc/%s/data/layers/rootw/upper", d->pool.path, name);
+}
+
+static void session_img(const struct iscd *d, const char *name, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/isc/%s/data/session.img", d->pool.path, name);
+}
+
+/* A -w/-W session's filesystem: new for a new session, the old one for a
+ * session left to commit. */
+static int session_fs_open(struct iscd *d, const char *name, uint64_t size, struct isc_err *e)
+{
+	char img[PATH_MAX];
+	if (d->session_on)
+		return 0;
+	session_img(d, name, img, sizeof(img));
+	int r = sessionfs_attach(img, size, d->session_fs, e);
+	d->session_on = r == 0;
+	return r;
+}
+
+/* Unmount the session's filesystem; with drop, its file goes too. */
+static void session_fs_close(struct iscd *d, const char *name, bool drop)
+{
+	char img[PATH_MAX];
+	if (d->session_on)
+		varfs_detach(d->session_fs);
+	d->session_on = false;
+	session_img(d, name, img, sizeof(img));
+	if (drop)
+		unlink(img);
+}
+
+/* The session is over without a commit, or after one: nothing of it stays. */
+static int session_drop(struct iscd *d, const char *name, struct isc_err *e)
+{
+	session_fs_close(d, name, true);
+	return commit_discard(&d->pool, name, e);
+}
+
 /* Before a writable boot: its layer records what a crash should leave. */
 static int session_begin(struct iscd *d, struct isc_err *e)
 {
 	if (d->mode == 'R')
 		return 0;
-	return commit_state_write(&d->pool, d->cfg.name, d->mode == 'W' ? "commit -w" : "discard -W",
-				  d->cfg.digest, e);
+	int r = commit_state_write(&d->pool, d->cfg.name, d->mode == 'W' ? "commit -w" : "discard -W",
+				   d->cfg.digest, e);
+	return r < 0 ? r : session_fs_open(d, d->cfg.name, d->cfg.session_size, e);
+}
+
+/* A commit's outcome, as the worker reports it in one line: "MADE DIGEST",
+ * "NONE", "REJECT why" (never committable: dropped) or "ERR why" (kept for
+ * the next boot).  Acts on it and says so; returns 0 or -1 (ERR). */
+static int commit_outcome(struct iscd *d, const char *name, const char *how, const char *line)
+{
+	struct isc_err e = { 0 };
+	if (str_has_prefix(line, "MADE ")) {
+		note(d, "isc: committed image version %.12s (%s)", line + 5, how);
+		snprintf(d->ready_text, sizeof(d->ready_text), "OK committed %.12s\n", line + 5);
+		session_fs_close(d, name, true);
+		return 0;
+	}
+	if (STREQ(line, "NONE")) {
+		note(d, "isc: nothing changed, no new image version");
+		snprintf(d->ready_text, sizeof(d->ready_text), "OK unchanged\n");
+		session_fs_close(d, name, true);
+		return 0;
+	}
+	if (str_has_prefix(line, "REJECT ")) {
+		note(d, "isc: %s; the session is discarded, the ISC stays on its version", line + 7);
+		snprintf(d->ready_text, sizeof(d->ready_text), "FAIL %s; session discarded\n", line + 7);
+		session_drop(d, name, &e);
+		return 0;
+	}
+	note(d, "isc: %s", str_has_prefix(line, "ERR ") ? line + 4 : "commit failed");
+	snprintf(d->ready_text, sizeof(d->ready_text), "FAIL %s\n",
+		 str_has_prefix(line, "ERR ") ? line + 4 : "commit failed");
+	session_fs_close(d, name, false);
+	return -1;
+}
+
+/* The commit itself, in a process of its own so the supervisor keeps
+ * answering (list, halt) and a halt can stop it: writes its outcome line
+ * to out. */
+static __attribute__((noreturn)) void commit_worker(struct iscd *d, const char *name,
+						    const char *how, int out)
+{
+	char upper[PATH_MAX];
+	struct isc_err e = { 0 };
+	struct isc_config c;
+	bool made = false;
+	/* its group goes with it (mkfs.erofs included) when a halt stops it */
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	session_upper(d, name, upper, sizeof(upper));
+	uint64_t limit = 2ULL << 30;
+	if (isc_config_load(&d->pool, name, &c, &e) == 0) {
+		limit = c.session_size;
+		config_free(&c);
+	}
+	struct commit_req rq = { .name = name, .how = how, .rundir = d->rundir, .upper = upper,
+				 .limit = limit };
+	int r = commit_session(&d->pool, &rq, &made, &e);
+	if (r < 0)
+		dprintf(out, "%s %s", commit_rejected(&e) ? "REJECT" : "ERR", e.msg);
+	else if (made && isc_config_load(&d->pool, name, &c, &e) == 0)
+		dprintf(out, "MADE %s", c.digest);
+	else
+		dprintf(out, made ? "MADE ?" : "NONE");
+	_exit(0);
+}
+
+static int commit_begin(struct iscd *d, const char *how)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		commit_worker(d, d->cfg.name, how, p[1]);
+	}
+	close(p[1]);
+	setpgid(pid, pid);   /* before a halt could want to kill its group */
+	d->commit_pid = pid;
+	d->commit_out = p[0];
+	snprintf(d->commit_how, sizeof(d->commit_how), "%s", how);
+	d->commit_pidfd = pidfd_open(pid, 0);
+	ep_add(d, d->commit_pidfd);
+	return 0;
+}
+
+/* The worker's line, once it exited (bounded: one line). */
+static void commit_collect(struct iscd *d, char *line, size_t n)
+{
+	ssize_t k = read_all(d->commit_out, line, n - 1);
+	line[k > 0 ? k : 0] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	waitpid(d->commit_pid, NULL, 0);
+	epoll_ctl(d->ep, EPOLL_CTL_DEL, d->commit_pidfd, NULL);
+	close(d->commit_pidfd);
+	close(d->commit_out);
+	d->commit_pid = 0;
+	d->commit_pidfd = d->commit_out = -1;
+}
+
+/* A halt while a commit runs: stop it at once, and keep the session,
+ * whole, for the next boot to commit (nothing is lost; the ISC stays on
+ * its version meanwhile).  What the worker had mounted or staged goes. */
+static void commit_abort(struct iscd *d)
+{
+	static const char *const views[] = { "commit", "commit-up", "commit-base", "commit-l0",
+		"commit-l1", "commit-l2", "commit-l3", "commit-l4", "commit-l5", "commit-l6", "commit-l7" };
+	char line[64];
+	kill(-d->commit_pid, SIGKILL);
+	commit_collect(d, line, sizeof(line));
+	for (size_t i = 0; i < ARRAY_SIZE(views); i++) {
+		char path[300];
+		snprintf(path, sizeof(path), "%s/%s", d->rundir, views[i]);
+		umount2(path, MNT_DETACH);
+	}
+	session_fs_close(d, d->cfg.name, false);
+	note(d, "isc: commit (%s) stopped by a halt: the session is kept and committed at the next boot",
+	     d->commit_how);
+	snprintf(d->ready_text, sizeof(d->ready_text), "FAIL halted during the commit; the session "
+		 "is kept for the next boot\n");
 }
 
 /* A writable boot ended with init's status st: commit what it changed
- * (-W only if self-assembly succeeded), then come back read-only. */
-static void session_end(struct iscd *d, int st)
+ * (-W only if self-assembly succeeded), then come back read-only.  True
+ * if a commit now runs. */
+static bool session_end(struct iscd *d, int st)
 {
 	struct isc_err e = { 0 };
-	bool made = false;
-	const char *how = d->mode == 'W' ? "-w" : "-W";
 	if (d->mode == 'T' && st != 0) {
-		console_note(d, "NOTICE: Self-assembly failed (status %d): nothing committed, "
-			     "booting read-only", st);
-		commit_discard(&d->pool, d->cfg.name, &e);
+		note(d, "NOTICE: Self-assembly failed (status %d): nothing committed, booting read-only", st);
+		session_drop(d, d->cfg.name, &e);
 		snprintf(d->ready_text, sizeof(d->ready_text),
 			 "FAIL self-assembly failed (status %d); running read-only on the previous version\n", st);
 		d->rebooting = true;
-		return;
+		return false;
 	}
 	if (d->mode == 'T') {
-		console_note(d, "NOTICE: Self-assembly completed, rebooting read-only");
+		note(d, "NOTICE: Self-assembly completed, rebooting read-only");
 		commit_state_write(&d->pool, d->cfg.name, "commit -W", d->cfg.digest, &e);
 		d->rebooting = true;
 	}
-	if (commit_session(&d->pool, d->cfg.name, how, d->rundir, &made, &e) < 0) {
-		console_note(d, "isc: %s", e.msg);
-		snprintf(d->ready_text, sizeof(d->ready_text), "FAIL %s\n", e.msg);
-		return;
+	int r = commit_begin(d, d->mode == 'W' ? "-w" : "-W");
+	if (r < 0) {
+		note(d, "isc: cannot start the commit: %s; the session is kept", strerror(-r));
+		session_fs_close(d, d->cfg.name, false);
 	}
-	struct isc_config c;
-	if (made && isc_config_load(&d->pool, d->cfg.name, &c, &e) == 0) {
-		console_note(d, "isc: committed image version %.12s (%s)", c.digest, how);
-		snprintf(d->ready_text, sizeof(d->ready_text), "OK committed %.12s\n", c.digest);
-		config_free(&c);
-	} else {
-		console_note(d, "isc: nothing changed, no new image version");
-		snprintf(d->ready_text, sizeof(d->ready_text), "OK unchanged\n");
-	}
+	return r == 0;
 }
 
 /* A read-only boot ended: commit what login -T sessions wrote, if any. */
-static void trusted_end(struct iscd *d)
+static bool trusted_end(struct iscd *d)
 {
 	char state[64];
 	struct isc_err e = { 0 };
-	bool made = false;
 	if (!commit_pending(&d->pool, d->cfg.name, state, sizeof(state)))
-		return;
+		return false;
 	if (!STREQ(state, "commit -T")) {
 		commit_discard(&d->pool, d->cfg.name, &e);   /* untouched: nothing could write */
-		return;
+		return false;
 	}
-	if (commit_session(&d->pool, d->cfg.name, "-T", d->rundir, &made, &e) < 0)
-		console_note(d, "isc: %s", e.msg);
-	else if (made)
-		console_note(d, "isc: committed what trusted sessions changed as a new image version (-T)");
+	int r = commit_begin(d, "-T");
+	if (r < 0)
+		note(d, "isc: cannot start the commit: %s; the session is kept", strerror(-r));
+	return r == 0;
 }
 
-/* A supervisor that died left a session layer: finish its commit, or
- * drop it if its self-assembly never completed. */
+/* A supervisor that died left a session layer: finish its commit (in a
+ * worker, waited for: there is nothing else to answer yet), or drop it if
+ * its self-assembly never completed or it can never be committed. */
 static int session_recover(struct iscd *d, const char *name, struct isc_err *e)
 {
-	char state[64];
-	bool made;
+	char state[64], img[PATH_MAX], line[1100];
 	if (!commit_pending(&d->pool, name, state, sizeof(state)))
 		return 0;
-	if (str_has_prefix(state, "commit ")) {
-		int r = commit_session(&d->pool, name, state + 7, d->rundir, &made, e);
-		return r < 0 ? err_prefix(e, "finishing an interrupted commit") : 0;
-	}
-	return commit_discard(&d->pool, name, e);
+	session_img(d, name, img, sizeof(img));
+	if (!str_has_prefix(state, "commit "))
+		return session_drop(d, name, e);
+	if (access(img, F_OK) == 0 && session_fs_open(d, name, 0, e) < 0)
+		return err_prefix(e, "finishing an interrupted commit");
+	snprintf(d->cfg.name, sizeof(d->cfg.name), "%s", name);
+	int r = commit_begin(d, state + 7);
+	if (r < 0)
+		return err_sys(e, -r, "finishing an interrupted commit");
+	commit_collect(d, line, sizeof(line));
+	if (commit_outcome(d, name, state + 7, line) < 0)
+		return err_set(e, EIO, "finishing an interrupted commit: %s",
+			       str_has_prefix(line, "ERR ") ? line + 4 : "failed");
+	return 0;
 }
 
-/* isc-init ended: a requested reboot starts it again, anything else ends us. */
-static bool on_init_exit(struct iscd *d)
+/* After init is gone and any commit is done: boot again, or end. */
+static bool after_stop(struct iscd *d)
 {
-	siginfo_t si = { 0 };
-	waitid(P_PIDFD, (id_t)d->sb.pidfd, &si, WEXITED | WNOHANG);
-	int st = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-	/* reboot(2) inside a pid namespace kills its init with SIGHUP */
-	bool inside_reboot = si.si_code != CLD_EXITED && si.si_status == SIGHUP;
-	d->exit_status = st;
-	struct itimerspec off = { 0 };
-	timerfd_settime(d->timer, 0, &off, NULL);
-	for (size_t i = 0; i < MAX_CLIENTS; i++)
-		if (d->clients[i].session_pidfd >= 0) {
-			epoll_ctl(d->ep, EPOLL_CTL_DEL, d->clients[i].session_pidfd, NULL);
-			close(d->clients[i].session_pidfd);
-			orphan_add(d, d->clients[i].session_pid);
-			d->clients[i].session_pidfd = -1;
-			ipc_send(d->clients[i].fd, IPC_EXIT, 129, NULL, 0, NULL, 0);
-		}
-	isc_teardown(d);
-	if (!d->run_mode)
-		console_note(d, "isc: init exited (status %d)", st);
-	if (d->mode != 'R')
-		session_end(d, st);
-	else if (d->spec.trusted_root)
-		trusted_end(d);
-	/* nothing inside can ask for a writable boot: an inside reboot comes
-	 * back read-only, like every boot the host did not mark -w */
-	if (inside_reboot)
-		d->next_mode = 'R';
-	if ((d->rebooting || inside_reboot) && !d->run_mode) {
+	if (d->rebooting && !d->run_mode) {
 		struct isc_err e = { 0 };
 		d->stopping = d->rebooting = false;
 		d->mode = d->next_mode;
 		d->next_mode = 'R';
 		if (isc_prepare(d, d->cfg.name, &e) < 0 || session_begin(d, &e) < 0 ||
 		    isc_start(d, &e) < 0) {
-			console_note(d, "isc: reboot failed: %s", e.msg);
+			note(d, "isc: reboot failed: %s", e.msg);
 			answer_stoppers(d, IPC_ERR, e.msg);
 			ready_say(d, "ERR %s\n", e.msg);
 			return false;
@@ -568,6 +796,53 @@ static bool on_init_exit(struct iscd *d)
 	ready_say(d, "ERR the ISC did not come back read-only\n");
 	answer_stoppers(d, IPC_OK, "halted");
 	return false;
+}
+
+/* The commit worker exited: its outcome, then what came after the stop. */
+static bool on_commit_done(struct iscd *d)
+{
+	char line[1100];
+	commit_collect(d, line, sizeof(line));
+	commit_outcome(d, d->cfg.name, d->commit_how, line);
+	return after_stop(d);
+}
+
+/* isc-init ended: commit what a session changed, then a requested reboot
+ * starts it again; anything else ends us. */
+static bool on_init_exit(struct iscd *d)
+{
+	siginfo_t si = { 0 };
+	waitid(P_PIDFD, (id_t)d->sb.pidfd, &si, WEXITED | WNOHANG);
+	int st = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+	d->exit_status = st;
+	struct itimerspec off = { 0 };
+	timerfd_settime(d->timer, 0, &off, NULL);
+	for (size_t i = 0; i < MAX_CLIENTS; i++)
+		if (d->clients[i].session_pidfd >= 0) {
+			epoll_ctl(d->ep, EPOLL_CTL_DEL, d->clients[i].session_pidfd, NULL);
+			close(d->clients[i].session_pidfd);
+			orphan_add(d, d->clients[i].session_pid);
+			d->clients[i].session_pidfd = -1;
+			d->clients[i].session_id = 0;   /* the ISC's groups all go now */
+			ipc_send(d->clients[i].fd, IPC_EXIT, 129, NULL, 0, NULL, 0);
+		}
+	isc_teardown(d);
+	if (!d->run_mode)
+		note(d, "isc: init exited (status %d)", st);
+	/* reboot(2) inside a pid namespace kills its init with SIGHUP; nothing
+	 * inside can ask for a writable boot: an inside reboot comes back
+	 * read-only, like every boot the host did not mark -w */
+	if (si.si_code != CLD_EXITED && si.si_status == SIGHUP) {
+		d->next_mode = 'R';
+		d->rebooting = true;
+	}
+	d->stopping = true;   /* no login while a commit runs */
+	bool committing = false;
+	if (d->mode != 'R')
+		committing = session_end(d, st);
+	else if (d->spec.trusted_root)
+		committing = trusted_end(d);
+	return committing || after_stop(d);
 }
 
 static void on_devlog(struct iscd *d)
@@ -638,14 +913,14 @@ static void on_notify(struct iscd *d, int fd, uint32_t events)
 	time_t now = time(NULL);
 	if (now != d->deny_second) {
 		if (d->deny_dropped)
-			console_note(d, "isc: seccomp: %u more denials not logged", d->deny_dropped);
+			note(d, "isc: seccomp: %u more denials not logged", d->deny_dropped);
 		d->deny_second = now;
 		d->deny_logged = d->deny_dropped = 0;
 		if (!d->deny_paused)
 			d->deny_answered = 0;
 	}
 	if (d->deny_logged++ < DENY_LOGGED_PER_SECOND)
-		console_note(d, "isc: seccomp: denied %s", what);
+		note(d, "isc: seccomp: denied %s", what);
 	else
 		d->deny_dropped++;
 	if (++d->deny_answered >= DENY_ANSWERED_PER_SECOND && !d->deny_paused) {
@@ -658,14 +933,21 @@ static void on_notify(struct iscd *d, int fd, uint32_t events)
 static int loop(struct iscd *d)
 {
 	for (;;) {
+		if (d->quit)
+			return d->exit_status;
 		struct epoll_event ev[16];
 		int n = epoll_wait(d->ep, ev, 16, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		for (int i = 0; i < n; i++) {
 			int fd = ev[i].data.fd;
+			if (d->quit)
+				return d->exit_status;
 			if (fd == d->sb.pidfd) {
 				if (!on_init_exit(d))
+					return d->exit_status;
+			} else if (fd == d->commit_pidfd) {
+				if (!on_commit_done(d))
 					return d->exit_status;
 			} else if (fd == d->sb.console) {
 				char buf[4096];
@@ -690,7 +972,12 @@ static int loop(struct iscd *d)
 			} else if (fd == d->sigfd) {
 				struct signalfd_siginfo si;
 				read(fd, &si, sizeof(si));
-				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+				if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && d->commit_pid > 0) {
+					commit_abort(d);
+					answer_stoppers(d, IPC_OK, "halted; the commit was stopped");
+					ready_say(d, "%s", d->ready_text);
+					return d->exit_status;
+				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 					stop_begin(d, false);
 				else if (si.ssi_signo == SIGCHLD)
 					orphans_reap(d);
@@ -756,17 +1043,21 @@ static int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 	d->confine.mdwe = d->cfg.mdwe;
 	d->confine.seccomp = d->cfg.seccomp;
 	d->confine.landlock = d->cfg.landlock;
+	/* a maintenance session's files become an image: none may be larger
+	 * than a commit reads */
+	d->confine.fsize = d->mode != 'R' ? d->cfg.session_size : 0;
 	if (confine_limitpriv(d->cfg.limitpriv, &d->confine.caps, e) < 0)
 		return err_prefix(e, "ISC %s", name);
 	d->spec = (struct sandbox_spec){
 		.name = d->cfg.name, .uid = d->cfg.uid, .profile = d->cfg.profile,
-		.writable = d->mode != 'R',
+		.writable = d->mode != 'R', .image_only = d->mode == 'T',
 		/* a read-only boot's root is the session overlay, read-only to
 		 * the ISC: login -T writes through it (not for run --rm) */
 		.trusted_root = d->mode == 'R' && !d->run_mode && d->cfg.profile != PROFILE_NONE,
 		.image_fds = d->image_fds, .nimage = d->nimage, .layers = d->layers, .volumes_dir = d->volumes,
 		.volumes = d->cfg.volumes, .tmp_size = d->cfg.tmp_size, .stage = d->stage,
-		.init_fd = d->init_fd, .init_argv = d->mode == 'T' ? d->assembly_argv : d->init_argv, .info = d->info, .stdio = d->run_mode ? stdio : NULL,
+		.init_fd = d->init_fd, .init_argv = d->mode == 'T' ? d->assembly_argv : d->init_argv, .info = d->info,
+		.stdio = d->run_mode && d->tty_sock < 0 ? stdio : NULL, .tty = d->tty_sock >= 0,
 		.cg = &d->cg, .confine = &d->confine,
 	};
 	sandbox_confine_paths(&d->spec, &d->confine);
@@ -782,6 +1073,7 @@ static int setup(struct iscd *d, const char *root, const char *name, struct isc_
 	flock(d->pool.lockfd, LOCK_UN);
 	snprintf(d->stage, sizeof(d->stage), "%s/root", d->rundir);
 	snprintf(d->varfs, sizeof(d->varfs), "%s/varfs", d->rundir);
+	snprintf(d->session_fs, sizeof(d->session_fs), "%s/session", d->rundir);
 	snprintf(d->layers, sizeof(d->layers), "%s/isc/%s/data/layers", d->pool.path, name);
 	snprintf(d->volumes, sizeof(d->volumes), "%s/isc/%s/data/volumes", d->pool.path, name);
 	snprintf(d->scratch_img, sizeof(d->scratch_img), "%s/isc/%s/scratch.img", d->pool.path, name);
@@ -860,14 +1152,15 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: iscd --root DIR [--ready-fd N] NAME\n"
 			"       iscd --root DIR [--ready-fd N] --mode W|T NAME [-- CMD...]\n"
-			"       iscd --root DIR --run NAME -- CMD...\n"
+			"       iscd --root DIR --run [--tty-fd N] NAME -- CMD...\n"
 			"iscd is started by iscadm; it is not meant to be run by hand.\n");
 }
 
 int main(int argc, char **argv)
 {
-	static struct iscd d = { .console_log = -1, .sys_log = -1, .ctl = -1, .mode = 'R',
-				 .next_mode = 'R', .ready = -1 };
+	static struct iscd d = { .console_log = -1, .sys_log = -1, .notes_log = -1, .ctl = -1, .ep = -1,
+				 .commit_pidfd = -1, .commit_out = -1, .mode = 'R',
+				 .next_mode = 'R', .ready = -1, .tty_sock = -1 };
 	const char *root = NULL;
 	int ready = -1;
 	static const struct option opts[] = {
@@ -875,6 +1168,7 @@ int main(int argc, char **argv)
 		{ "ready-fd", required_argument, NULL, 'f' },
 		{ "run", no_argument, NULL, 'R' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "tty-fd", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -883,6 +1177,7 @@ int main(int argc, char **argv)
 		case 'r': root = optarg; break;
 		case 'f': ready = atoi(optarg); break;
 		case 'R': d.run_mode = true; break;
+		case 't': d.tty_sock = atoi(optarg); break;
 		case 'm':
 			if (strlen(optarg) != 1 || !strchr("RWT", optarg[0])) {
 				usage();
@@ -900,6 +1195,10 @@ int main(int argc, char **argv)
 	const char *name = argv[optind++];
 	if (ready >= 0 && fcntl(ready, F_SETFD, FD_CLOEXEC) < 0)
 		ready = -1;   /* never leak it into the ISC */
+	if (d.tty_sock >= 0 && (!d.run_mode || fcntl(d.tty_sock, F_SETFD, FD_CLOEXEC) < 0)) {
+		usage();
+		return 2;
+	}
 	if (d.run_mode || d.mode == 'T') {
 		if (optind < argc && STREQ(argv[optind], "--"))
 			optind++;
@@ -916,6 +1215,11 @@ int main(int argc, char **argv)
 	int status = 1;
 	if (!name_valid(name)) {
 		err_set(&e, EINVAL, "invalid ISC name");
+		goto out;
+	}
+	if (d.run_mode && d.tty_sock < 0 && !stdio_is_relayed()) {
+		err_set(&e, EINVAL, "run: stdin, stdout and stderr must be pipes or sockets "
+			"(iscadm relays them): no host file or terminal enters an ISC");
 		goto out;
 	}
 	snprintf(d.rundir, sizeof(d.rundir), ISC_RUN_DIR "/%s", name);

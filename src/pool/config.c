@@ -16,7 +16,7 @@ static const char *const profiles[] = {
 
 const char *const config_keys[] = {
 	"name", "image", "image-digest", "profile", "uid", "created", "encryption-root", "memory",
-	"pids", "cpu", "cpu-weight", "tmp-size", "scratch-size", "var-size", "limitpriv", "mdwe", "seccomp", "landlock", "volume", "version", NULL,
+	"pids", "cpu", "cpu-weight", "tmp-size", "scratch-size", "var-size", "session-size", "limitpriv", "mdwe", "seccomp", "landlock", "volume", "version", NULL,
 };
 
 const char *profile_name(enum isc_profile p)
@@ -40,6 +40,7 @@ void config_init(struct isc_config *c)
 	c->profile = PROFILE_FIXED;
 	c->tmp_size = 64ULL << 20;
 	c->scratch_size = 64ULL << 20;
+	c->session_size = 2ULL << 30;
 	c->memory = 1ULL << 30;
 	/* enough for a normal service, a wall for a fork bomb */
 	c->pids = 1024;
@@ -171,6 +172,13 @@ static int set_one(struct isc_config *c, const char *k, const char *v, bool oper
 		if (parse_size(v, &sz) < 0 || sz < (8 << 20) || sz > (1ULL << 44))
 			return err_set(e, EINVAL, "var-size '%s': expected none or a size from 8M (e.g. 1G)", v);
 		c->var_size = sz;
+		return 0;
+	}
+	if (STREQ(k, "session-size")) {
+		uint64_t s;
+		if (parse_size(v, &s) < 0 || s < (16 << 20) || s > (1ULL << 40))
+			return err_set(e, EINVAL, "session-size '%s': expected a size from 16M to 1T (e.g. 2G)", v);
+		c->session_size = s;
 		return 0;
 	}
 	if (STREQ(k, "scratch-size")) {
@@ -412,6 +420,8 @@ int config_get(const struct isc_config *c, const char *k, char *buf, size_t n)
 		snprintf(buf, n, "%" PRIu64, c->var_size);
 	else if (STREQ(k, "scratch-size"))
 		snprintf(buf, n, "%" PRIu64, c->scratch_size);
+	else if (STREQ(k, "session-size"))
+		snprintf(buf, n, "%" PRIu64, c->session_size);
 	else if (STREQ(k, "version")) {
 		size_t off = 0;
 		for (size_t i = 0; i < c->nversions && off < n; i++)

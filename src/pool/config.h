@@ -41,6 +41,8 @@ struct isc_config {
 	uint64_t tmp_size;          /* each tmpfs (/tmp, /run, ...) */
 	uint64_t scratch_size;      /* the ephemeral encrypted /scratch */
 	uint64_t var_size;          /* 0, or /var's persistent layer in a filesystem of this size */
+	uint64_t session_size;      /* what a maintenance session may write: its filesystem
+				     * (-w, -W), its largest file and its commit (all) */
 	uint64_t memory;            /* cgroup memory limit; never any swap */
 	uint64_t pids;              /* cgroup task limit */
 	uint32_t cpu_milli;         /* CPU quota in thousandths of a CPU, 0: none */

@@ -144,7 +144,7 @@ static void loopback_up(int errfd)
 
 /* A pty from the ISC's devpts; the master goes to the supervisor, the slave
  * becomes our controlling terminal and stdio. */
-static int pty_open(int sock, bool console, char *why, size_t n)
+static int pty_open(int sock, bool console, bool raw, char *why, size_t n)
 {
 	int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0 || unlockpt(master) < 0) {
@@ -156,13 +156,15 @@ static int pty_open(int sock, bool console, char *why, size_t n)
 		snprintf(why, n, "open pty: %s", strerror(errno));
 		return -1;
 	}
-	if (console) {
+	if (raw) {
 		/* the console is a log, not a terminal: no \r\n translation */
 		struct termios t;
 		if (tcgetattr(slave, &t) == 0) {
 			cfmakeraw(&t);
 			tcsetattr(slave, TCSANOW, &t);
 		}
+	}
+	if (console) {
 		int b = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 		if (b < 0 || mnt_attach(b, AT_FDCWD, "/dev/console") < 0) {
 			snprintf(why, n, "bind /dev/console: %s", strerror(errno));
@@ -213,7 +215,7 @@ static void init_main(const struct sandbox_spec *s, int sock, int errfd)
 		die(errfd, "sethostname: %s", strerror(errno));
 	loopback_up(errfd);
 	int slave = -1;
-	if (!s->stdio && (slave = pty_open(sock, true, why, sizeof(why))) < 0)
+	if (!s->stdio && (slave = pty_open(sock, true, !s->tty, why, sizeof(why))) < 0)
 		die(errfd, "console: %s", why);
 	set_stdio(s->stdio, slave, errfd);
 	if (slave > 2)
@@ -233,6 +235,8 @@ static void init_main(const struct sandbox_spec *s, int sock, int errfd)
 	/* nothing of ours crosses into the ISC but stdio (errfd reports a
 	 * failed exec and closes with it; init_fd is the program itself) */
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* the supervisor's blocked signals stay blocked into isc-init, which
+	 * takes them from its own signalfd: a halt that comes early waits */
 	syscall(SYS_execveat, s->init_fd, "", s->init_argv, envp, AT_EMPTY_PATH);
 	die(errfd, "exec isc-init: %s", strerror(errno));
 }
@@ -292,20 +296,57 @@ int sandbox_recv_setup(int sock, pid_t *pid, int *master, int *notify)
 	return 0;
 }
 
+/* A fresh tmpfs on path below root, owned by the ISC's root. */
+static void trusted_tmpfs(int root, const char *path, mode_t mode, uint32_t uid, int errfd)
+{
+	char why[256], o_mode[24], o_uid[24], o_gid[24];
+	snprintf(o_mode, sizeof(o_mode), "mode=%o", mode);
+	snprintf(o_uid, sizeof(o_uid), "uid=%u", uid);
+	snprintf(o_gid, sizeof(o_gid), "gid=%u", uid);
+	const char *opts[] = { "size=64m", o_mode, o_uid, o_gid, NULL };
+	int m = mnt_fs("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why, sizeof(why));
+	if (m < 0 || mnt_attach(m, root, path) < 0)
+		die(errfd, "trusted: %s: %s", path, m < 0 ? why : strerror(errno));
+	close(m);
+}
+
 /* login -T, first half (still host root): a private copy of the supervisor's
- * mount namespace, where the ISC's root is writable (it is the same
- * overlay the ISC sees read-only, so changes show there at once), and a
- * pid namespace of its own: ISC processes cannot see, signal or trace the
- * session.  Network, UTS and IPC are the ISC's. */
+ * mount namespace holding the trusted view, and a pid namespace of its
+ * own: ISC processes cannot see, signal or trace the session.  Network,
+ * UTS and IPC are the ISC's.
+ *
+ * A trusted session writes the root and what it writes becomes an image
+ * version, so it reads nothing the ISC could have written: the view is
+ * the root overlay alone (the image's layers and what trusted sessions
+ * wrote, which the ISC sees read-only), cloned without the mounts on top
+ * of it -- none of the profile's writable layers (/etc, /root, /var ...),
+ * volumes or /scratch -- with a private /tmp, /run and /dev/shm. */
 static void trusted_enter(const struct sandbox_login *l, int errfd)
 {
+	char dev[PATH_MAX];
 	if (unshare(CLONE_NEWNS) < 0)
 		die(errfd, "trusted: mount namespace: %s", strerror(errno));
+	/* not recursive: the root overlay without anything mounted on it */
+	int root = mnt_clone(AT_FDCWD, l->stage, false);
 	/* this copy is ours alone (owned by the host's user namespace): the
-	 * read-only flags the ISC's copies are locked with do not bind it */
-	struct mount_attr a = { .attr_clr = MOUNT_ATTR_RDONLY };
-	if (mount_setattr(AT_FDCWD, l->stage, AT_RECURSIVE, &a, sizeof(a)) < 0)
-		die(errfd, "trusted: writable root: %s", strerror(errno));
+	 * read-only flag the ISC's copies are locked with does not bind it */
+	int r = root < 0 ? root : mnt_setattr(root, 0, MOUNT_ATTR_RDONLY, -1);
+	if (r < 0)
+		die(errfd, "trusted: writable root: %s", strerror(-r));
+	/* /dev is the host's tmpfs of device binds (its shm is the ISC's,
+	 * replaced below) */
+	snprintf(dev, sizeof(dev), "%s/dev", l->stage);
+	int d = mnt_clone(AT_FDCWD, dev, true);
+	if (d < 0 || (r = mnt_attach(d, root, "/dev")) < 0)
+		die(errfd, "trusted: /dev: %s", strerror(d < 0 ? -d : -r));
+	close(d);
+	trusted_tmpfs(root, "/dev/shm", 01777, l->uid, errfd);
+	trusted_tmpfs(root, "/tmp", 01777, l->uid, errfd);
+	trusted_tmpfs(root, "/run", 0755, l->uid, errfd);
+	/* on top of the stage, in this namespace only */
+	if (move_mount(root, "", AT_FDCWD, l->stage, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		die(errfd, "trusted: mount view: %s", strerror(errno));
+	close(root);
 	if (setns(l->init_pidfd, CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
 		die(errfd, "trusted: enter namespaces: %s", strerror(errno));
 	if (unshare(CLONE_NEWPID) < 0)
@@ -351,9 +392,9 @@ pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, int *notif
 		close(sv[0]);
 		close(errp[0]);
 		struct isc_err ce = { 0 };
-		/* the login group: a reserve of its own, so an ISC that spent
-		 * all its pids or memory can still be entered */
-		if (cgroup_attach_login(l->cg, getpid(), &ce) < 0)
+		/* the session's own group in the login reserve, so an ISC that
+		 * spent all its pids or memory can still be entered */
+		if (cgroup_session_attach(l->cg, l->session, getpid(), &ce) < 0)
 			die(errp[1], "%s", ce.msg);
 		if (l->trusted)
 			trusted_enter(l, errp[1]);
@@ -373,7 +414,7 @@ pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, int *notif
 			trusted_root(l, errp[1]);
 		char why[256];
 		int slave = -1;
-		if (l->tty && (slave = pty_open(sv[1], false, why, sizeof(why))) < 0)
+		if (l->tty && (slave = pty_open(sv[1], false, false, why, sizeof(why))) < 0)
 			die(errp[1], "terminal: %s", why);
 		set_stdio(l->tty ? NULL : l->stdio, slave, errp[1]);
 		if (slave > 2)
@@ -386,6 +427,7 @@ pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, int *notif
 		if (listener >= 0 && (fd_send(sv[1], "S", 1, &listener, 1) < 0 || close(listener) < 0))
 			die(errp[1], "send seccomp listener: %s", strerror(errno));
 		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+		sig_reset_for_exec();
 		execvpe(l->argv[0], l->argv, l->envp);
 		die(errp[1], "%s: %s", l->argv[0], strerror(errno));
 	}

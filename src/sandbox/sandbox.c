@@ -108,7 +108,8 @@ static int layer_dirs(const struct sandbox_spec *s, const char *layer, int lower
 {
 	char dir[PATH_MAX], up[PATH_MAX + 8], wk[PATH_MAX + 8];
 	/* a bounded /var keeps its layer in a filesystem of its own */
-	const char *base = s->var_layers && STREQ(layer, "var") ? s->var_layers : s->layers;
+	const char *base = s->var_layers && STREQ(layer, "var") ? s->var_layers :
+			   s->session_layers && STREQ(layer, "rootw") ? s->session_layers : s->layers;
 	snprintf(dir, sizeof(dir), "%s/%s", base, layer);
 	snprintf(up, sizeof(up), "%s/upper", dir);
 	snprintf(wk, sizeof(wk), "%s/work", dir);
@@ -264,6 +265,11 @@ static int build_profile(const struct sandbox_spec *s, int rootfd, char *why, si
 	/* Phase 1: every detached mount, while the image's own tree is still
 	 * what the paths resolve to (clones and lowers come from the image). */
 	for (; ops[k].kind != OP_END && r == 0; k++) {
+		/* self-assembly sees none of the ISC's persistent layers */
+		if (s->image_only && ops[k].kind != OP_TMPFS) {
+			fds[k] = -ENOENT;
+			continue;
+		}
 		fds[k] = op_prepare(s, &ops[k], rootfd, imgclone, why, n);
 		if (fds[k] < 0 && fds[k] != -ENOENT)
 			r = fds[k];
@@ -435,7 +441,7 @@ static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, ch
 		return -errno;
 	}
 	int r = build_profile(s, root, why, n);
-	if (r == 0)
+	if (r == 0 && !s->image_only)
 		r = build_volumes(s, root, why, n);
 	if (r == 0 && s->scratch >= 0 && (r = mnt_attach(s->scratch, root, "/scratch")) < 0)
 		snprintf(why, n, "mount /scratch: %s", r == -ENOENT ? "no /scratch in the image" :

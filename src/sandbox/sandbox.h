@@ -11,12 +11,16 @@ struct sandbox_spec {
 	uint32_t uid;                   /* first host uid/gid of the ISC's range */
 	enum isc_profile profile;
 	bool writable;                  /* maintenance boot: the whole root is an overlay (layer rootw) */
+	bool image_only;                /* with writable: self-assembly (-W), whose commit must
+					 * hold nothing the ISC wrote: no profile layers, no
+					 * volumes, only fresh tmpfs (see docs/maintenance.md) */
 	bool trusted_root;              /* read-only boot whose root is that overlay, mounted
 					 * read-only, so login -T can write through it */
 	const int *image_fds;           /* verified erofs layers of the image, top first */
 	size_t nimage;
 	const char *layers;             /* host path: persistent upper layers */
 	const char *var_layers;         /* host path holding the var layer when /var is bounded */
+	const char *session_layers;     /* host path holding the rootw layer of a -w/-W session */
 	const char *volumes_dir;        /* host path: persistent volumes */
 	char *const *volumes;
 	uint64_t tmp_size;
@@ -26,6 +30,8 @@ struct sandbox_spec {
 	char *const *init_argv;
 	const char *info;               /* ISC_INFO for isc-init: "key: value;..." */
 	const int *stdio;               /* NULL: a console pty */
+	bool tty;                       /* with stdio NULL: that pty is an operator's terminal
+					 * (line discipline on), not a raw console log */
 	struct cgroup *cg;
 	const struct confine *confine;
 };
@@ -53,6 +59,7 @@ void sandbox_cleanup(const struct sandbox_spec *s, struct sandbox *sb);
 struct sandbox_login {
 	int init_pidfd;
 	struct cgroup *cg;
+	unsigned session;               /* its cgroup (cgroup_session_create) */
 	const struct confine *confine;
 	bool tty;
 	const int *stdio;               /* used when !tty */
@@ -61,6 +68,7 @@ struct sandbox_login {
 	int sock;                       /* receives the pty master when tty */
 	bool trusted;                   /* login -T: writable root, own pid ns and devpts */
 	const char *stage;              /* trusted: the host path of the ISC's root */
+	uint32_t uid;                   /* trusted: the ISC root's host uid (owns /tmp, /run) */
 };
 pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, int *notify, struct isc_err *e);
 /* Fill c->writable with the paths the profile, /scratch and the volumes
@@ -94,3 +102,7 @@ int sandbox_layer_mount(int image_fd, const char *mountpoint, struct isc_err *e)
  * encrypted data: its blocks are encrypted once, as that file's. */
 int varfs_attach(const char *img, uint64_t size, const char *mountpoint, struct isc_err *e);
 void varfs_detach(const char *mountpoint);
+/* The same for a maintenance session (-w, -W): its root layer (rootw) in
+ * a filesystem of session-size, so what it writes is bounded; detach with
+ * varfs_detach. */
+int sessionfs_attach(const char *img, uint64_t size, const char *mountpoint, struct isc_err *e);

@@ -103,7 +103,8 @@ int scratch_create(const char *img, uint64_t size, uint32_t uid, struct scratch 
 	return 0;
 }
 
-int varfs_attach(const char *img, uint64_t size, const char *mountpoint, struct isc_err *e)
+static int layerfs_attach(const char *img, uint64_t size, const char *label, unsigned attrs,
+			  const char *mountpoint, struct isc_err *e)
 {
 	char dev[64], why[512] = "", src[80];
 	struct stat st;
@@ -116,7 +117,7 @@ int varfs_attach(const char *img, uint64_t size, const char *mountpoint, struct 
 		close(fd);
 		char out[512];
 		char *argv[] = { "mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard,lazy_itable_init=1",
-				 "-L", "isc-var", (char *)img, NULL };
+				 "-L", (char *)label, (char *)img, NULL };
 		if (r == 0 && (r = run_cmd(argv, true, out, sizeof(out))) != 0) {
 			unlink(img);
 			return err_set(e, r < 0 ? -r : EIO, "mkfs.ext4 %s failed: %s", img, out);
@@ -131,16 +132,28 @@ int varfs_attach(const char *img, uint64_t size, const char *mountpoint, struct 
 		return lfd;
 	snprintf(src, sizeof(src), "source=%s", dev);
 	const char *opts[] = { src, NULL };
-	/* what /var may run or hold is still the overlay's business (noexec,
-	 * nosuid, nodev on the overlay); these flags are for the layer itself */
-	_cleanup_close_ int m = mnt_fs("ext4", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-				       why, sizeof(why));
+	_cleanup_close_ int m = mnt_fs("ext4", opts, attrs, why, sizeof(why));
 	if (m < 0)
-		return err_set(e, -m, "/var filesystem: %s", why);
+		return err_set(e, -m, "%s filesystem: %s", label, why);
 	if (mkdir_p_at(AT_FDCWD, mountpoint, 0700) < 0 ||
 	    move_mount(m, "", AT_FDCWD, mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return err_sys(e, errno, "mount the /var filesystem on %s", mountpoint);
+		return err_sys(e, errno, "mount the %s filesystem on %s", label, mountpoint);
 	return 0;
+}
+
+int varfs_attach(const char *img, uint64_t size, const char *mountpoint, struct isc_err *e)
+{
+	/* what /var may run or hold is still the overlay's business (noexec,
+	 * nosuid, nodev on the overlay); these flags are for the layer itself */
+	return layerfs_attach(img, size, "isc-var", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			      mountpoint, e);
+}
+
+int sessionfs_attach(const char *img, uint64_t size, const char *mountpoint, struct isc_err *e)
+{
+	/* the session's root layer: a maintenance session runs what it
+	 * installs (the root overlay is where exec is decided) */
+	return layerfs_attach(img, size, "isc-session", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, mountpoint, e);
 }
 
 void varfs_detach(const char *mountpoint)

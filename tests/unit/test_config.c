@@ -31,6 +31,7 @@ static const char canonical[] =
 	"tmp-size=134217728\n"
 	"scratch-size=268435456\n"
 	"var-size=1073741824\n"
+	"session-size=536870912\n"
 	"limitpriv=default,-kill,+net_raw\n"
 	"mdwe=off\n"
 	"seccomp=on\n"
@@ -119,6 +120,7 @@ static void test_noncanonical_input(void **state)
 		"limitpriv=default,-kill,+net_raw\n"
 		"cpu-weight=200\n"
 		"var-size=1G\n"
+		"session-size=512M\n"
 		"image-digest=" DIGEST "\n"
 		"image=debian-12\n"
 		"created=1700000000\n"
@@ -140,7 +142,7 @@ static void test_defaults(void **state)
 		"name=web\nimage=debian-12\nimage-digest=" DIGEST "\n"
 		"profile=fixed-configuration\nuid=" UID_OK "\ncreated=0\n"
 		"encryption-root=web\nmemory=1073741824\npids=1024\ncpu=none\ncpu-weight=100\n"
-		"tmp-size=67108864\nscratch-size=67108864\nvar-size=none\nlimitpriv=default\nmdwe=on\nseccomp=on\n"
+		"tmp-size=67108864\nscratch-size=67108864\nvar-size=none\nsession-size=2147483648\nlimitpriv=default\nmdwe=on\nseccomp=on\n"
 		"landlock=on\n");
 	free(d);
 }
@@ -861,7 +863,7 @@ static void test_set_volume_duplicate_and_limit(void **state)
 	strcat(more, "volume=/data/17\n");
 	struct isc_config c2;
 	assert_int_equal(config_parse(more, &c2, &e), -E2BIG);
-	assert_string_equal(e.msg, "config line 35: at most 16 volumes");
+	assert_string_equal(e.msg, "config line 36: at most 16 volumes");
 	free(more);
 	free(d);
 	free(d2);
@@ -925,7 +927,7 @@ static void test_get(void **state)
 		{ "encryption-root", "shared" }, { "memory", "2147483648" },
 		{ "pids", "2048" }, { "cpu", "0.5" }, { "cpu-weight", "200" },
 		{ "tmp-size", "134217728" }, { "scratch-size", "268435456" },
-		{ "var-size", "1073741824" }, { "limitpriv", "default,-kill,+net_raw" }, { "mdwe", "off" }, { "seccomp", "on" },
+		{ "var-size", "1073741824" }, { "session-size", "536870912" }, { "limitpriv", "default,-kill,+net_raw" }, { "mdwe", "off" }, { "seccomp", "on" },
 		{ "landlock", "on" }, { "volume", "/srv/data,/var/lib/postgresql" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(kv); i++) {
@@ -938,7 +940,7 @@ static void test_get(void **state)
 	size_t n = 0;
 	for (; config_keys[n]; n++)
 		assert_int_equal(config_get(&c, config_keys[n], v, sizeof(v)), 0);
-	assert_int_equal(n, 20);
+	assert_int_equal(n, 21);
 	config_free(&c);
 }
 
