@@ -74,6 +74,12 @@ size_t strv_length(char *const *v);
 /* Append a copy of s; returns 0 or -ENOMEM. */
 int strv_push(char ***v, const char *s);
 char **strv_copy(char *const *v);
+/* in[0..inlen) made safe to print in a message or on a terminal: bytes
+ * below 0x20, 0x7f, and high bytes that are not printable UTF-8 (C1 and
+ * bidi controls included) become \xNN, a backslash \\; printable UTF-8 is
+ * kept.  out is always NUL-terminated and never ends in half an escape.
+ * Returns how many bytes of in it holds (inlen unless out was too small). */
+size_t str_escape(const char *in, size_t inlen, char *out, size_t outsize);
 
 /* ---- files -------------------------------------------------------------- */
 /* Crash-safe write: temp file, fsync, rename over name, fsync the directory. */

@@ -126,3 +126,54 @@ char **strv_copy(char *const *v)
 		}
 	return r;
 }
+
+/* Length (2..4) of the valid UTF-8 sequence at s that a terminal shows as
+ * text, or 0: overlong forms, surrogates, C1 controls and the bidi
+ * controls that reorder what follows them are not text. */
+static size_t utf8_printable(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
+		return 0;
+	uint32_t cp = s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f ||
+	    cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069))
+		return 0;
+	return len;
+}
+
+size_t str_escape(const char *in, size_t inlen, char *out, size_t outsize)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, o = 0;
+	if (outsize == 0)
+		return 0;
+	while (i < inlen) {
+		char hex[5];
+		const char *piece = in + i;
+		size_t utf8 = s[i] >= 0x80 ? utf8_printable(s + i, inlen - i) : 0;
+		size_t take = utf8 ? utf8 : 1, plen = take;
+		if (s[i] == '\\') {
+			piece = "\\\\";
+			plen = 2;
+		} else if (!utf8 && (s[i] < 0x20 || s[i] >= 0x7f)) {
+			snprintf(hex, sizeof(hex), "\\x%02x", s[i]);
+			piece = hex;
+			plen = 4;
+		}
+		if (o + plen >= outsize)
+			break;   /* never half an escape */
+		memcpy(out + o, piece, plen);
+		o += plen;
+		i += take;
+	}
+	out[o] = '\0';
+	return i;
+}

@@ -279,6 +279,40 @@ static void test_str_copy_prefix(void **state)
 	assert_false(str_has_prefix("vol", "volume"));
 }
 
+static void test_str_escape(void **state)
+{
+	(void)state;
+	char out[64];
+	static const struct { const char *in, *out; } cases[] = {
+		{ "plain/path", "plain/path" },
+		{ "\x1b[31mred", "\\x1b[31mred" },
+		{ "tab\tnl\ndel\x7f", "tab\\x09nl\\x0adel\\x7f" },
+		{ "back\\slash", "back\\\\slash" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xa7", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xa7" },
+		{ "bad\xff\xc3", "bad\\xff\\xc3" },            /* not UTF-8, cut sequence */
+		{ "\xc0\xaf", "\\xc0\\xaf" },                  /* overlong '/' */
+		{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },         /* surrogate */
+		{ "c1\xc2\x9b", "c1\\xc2\\x9b" },              /* C1 CSI */
+		{ "\xe2\x80\xae" "evil", "\\xe2\\x80\\xae" "evil" },   /* right-to-left override */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		size_t n = strlen(cases[i].in);
+		assert_int_equal(str_escape(cases[i].in, n, out, sizeof(out)), n);
+		assert_string_equal(out, cases[i].out);
+	}
+	/* a NUL inside the given length is escaped too */
+	assert_int_equal(str_escape("a\0b", 3, out, sizeof(out)), 3);
+	assert_string_equal(out, "a\\x00b");
+	/* bounded: never half an escape, and it says how much it took */
+	assert_int_equal(str_escape("ab\x1b", 3, out, 6), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(str_escape("ab\x1b", 3, out, 7), 3);
+	assert_string_equal(out, "ab\\x1b");
+	assert_int_equal(str_escape("\xc3\xa9", 2, out, 2), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(str_escape("x", 1, out, 0), 0);
+}
+
 static void test_strv(void **state)
 {
 	(void)state;
@@ -740,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_format_size),
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_str_copy_prefix),
+		cmocka_unit_test(test_str_escape),
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_write_file_atomic),
 		cmocka_unit_test(test_read_file_at),
