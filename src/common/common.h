@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -90,7 +92,13 @@ int read_file_at(int dirfd, const char *path, char **buf, size_t *len, size_t ma
 int write_all(int fd, const void *buf, size_t len);
 ssize_t read_all(int fd, void *buf, size_t len);
 int mkdir_p_at(int dirfd, const char *path, mode_t mode);
-/* Remove a tree below dirfd without following symlinks or crossing mounts. */
+/* Remove name (below dirfd) and, if it is a directory, everything under it,
+ * however deep: no recursion, at most two descriptors of its own (walk.c).
+ * A symlink is removed, never followed; nothing on another mount is
+ * touched: a mount point below name is -EBUSY.  Stops at the first entry
+ * it cannot remove and returns that error, the rest left in place.  A
+ * locked fscrypt tree (no key) is removed too: nothing is renamed.
+ * A name that does not exist is 0. */
 int rm_rf_at(int dirfd, const char *name);
 int fsync_dir_at(int dirfd, const char *path);
 /* Copy a regular file's bytes from one fd to another (copy_file_range, then read/write). */
@@ -102,6 +110,59 @@ int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize);
 /* ---- processes ----------------------------------------------------------- */
 /* In a child about to exec: default dispositions, nothing blocked. */
 void sig_reset_for_exec(void);
+
+/* ---- tree walks (walk.c) -------------------------------------------------
+ * Depth first over a directory tree someone else may have made, without
+ * recursion.  The walk holds one descriptor, two while it moves between
+ * levels, whatever the depth; it climbs back through "..", checked against
+ * the directory it came down from, so a tree moved under it ends the walk
+ * (-ESTALE) instead of leading it elsewhere.  It never follows a symlink
+ * and never enters another mount (-EXDEV).  Memory grows with the depth
+ * only (a name and a read position per level).
+ *
+ *   dirwalk_open(&w, dirfd, name, false);
+ *   while ((r = dirwalk_next(&w)) > 0)
+ *           if (r == DIRWALK_ENTRY && S_ISDIR(w.st.st_mode)) dirwalk_enter(&w);
+ *   dirwalk_close(&w);
+ *
+ * A walker that removes entries as it goes sets rescan: a directory it
+ * read in pieces (left for a subdirectory and came back) is read once
+ * more from the start, as read positions need not survive removals on
+ * every filesystem. */
+enum dirwalk_event {
+	DIRWALK_END = 0,
+	DIRWALK_ENTRY,          /* an entry of the directory dirwalk_fd(): name, st */
+	DIRWALK_LEAVE,          /* a directory entered earlier is done: name (in dirwalk_fd()) */
+};
+
+struct dirwalk_level;
+
+struct dirwalk {
+	const char *name;       /* of the entry: inside path, valid until the next call */
+	char *path;             /* "/a/b": the entry from the top ("" for the top itself);
+				 * after an error, what failed */
+	size_t len;             /* strlen(path) */
+	size_t depth;           /* of the entry: 1 for an entry of the top */
+	struct stat st;         /* of the entry (DIRWALK_ENTRY) */
+	/* the walk's own */
+	DIR *d;
+	struct dirwalk_level *lv;
+	size_t n, cap, dirlen, pathcap;
+	bool rescan;
+};
+
+/* Walk the directory name below dirfd ("." for dirfd itself).  Call
+ * dirwalk_close() afterwards, also when this fails. */
+int dirwalk_open(struct dirwalk *w, int dirfd, const char *name, bool rescan);
+/* The next event (> 0), DIRWALK_END, or -errno. */
+int dirwalk_next(struct dirwalk *w);
+/* Go into the directory just returned as DIRWALK_ENTRY; its entries come next. */
+int dirwalk_enter(struct dirwalk *w);
+/* The directory being read: the parent of the entry (of the directory left). */
+int dirwalk_fd(const struct dirwalk *w);
+/* The top's dev and inode, as opened. */
+void dirwalk_top(const struct dirwalk *w, dev_t *dev, ino_t *ino);
+void dirwalk_close(struct dirwalk *w);
 
 /* ---- loop devices -------------------------------------------------------- */
 /* Attach img to a free loop device with LO_FLAGS_AUTOCLEAR; returns the

@@ -128,40 +128,16 @@ int mkdir_p_at(int dirfd, const char *path, mode_t mode)
 	return 0;
 }
 
-static int rm_rf_children(int fd, dev_t dev)
+/* One step of a removal: a file goes, a directory is entered now and
+ * removed when the walk leaves it, emptied. */
+static int rm_step(struct dirwalk *w, int event)
 {
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	int r = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			if (st.st_dev != dev) {  /* never descend into another mount */
-				r = -EBUSY;
-				continue;
-			}
-			int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0) {
-				int q = rm_rf_children(sub, dev);
-				if (q < 0 && r == 0)
-					r = q;
-			}
-			if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && r == 0)
-				r = -errno;
-		} else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && r == 0) {
-			r = -errno;
-		}
-	}
-	closedir(d);
-	return r;
+	int fd = dirwalk_fd(w);
+	if (event == DIRWALK_LEAVE)
+		return unlinkat(fd, w->name, AT_REMOVEDIR) < 0 ? -errno : 0;
+	if (S_ISDIR(w->st.st_mode))
+		return dirwalk_enter(w);
+	return unlinkat(fd, w->name, 0) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int rm_rf_at(int dirfd, const char *name)
@@ -171,13 +147,16 @@ int rm_rf_at(int dirfd, const char *name)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISDIR(st.st_mode))
 		return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = rm_rf_children(fd, st.st_dev);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0)
+	/* Depth first, so nothing is renamed: in an fscrypt tree whose key is
+	 * not loaded a rename is ENOKEY, an unlink or rmdir is not. */
+	struct dirwalk w;
+	int r = dirwalk_open(&w, dirfd, name, true);
+	while (r >= 0 && (r = dirwalk_next(&w)) > 0)
+		r = rm_step(&w, r);
+	dirwalk_close(&w);
+	if (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
 		r = -errno;
-	return r;
+	return r == -EXDEV ? -EBUSY : r;   /* a mount point below name */
 }
 
 int copy_fd(int in, int out)

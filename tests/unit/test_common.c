@@ -11,8 +11,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* ---- helpers ----------------------------------------------------------------- */
 
@@ -90,6 +93,32 @@ static int memfd_with(const char *text)
 	assert_true(fd >= 0);
 	assert_int_equal(write_all(fd, text, strlen(text)), 0);
 	return fd;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static bool gone_at(int dirfd, const char *name)
+{
+	struct stat st;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+}
+
+/* rm_rf_at with at most limit descriptors open in the whole process: a
+ * removal that kept one per level would run out. */
+static int rm_rf_limited(int dirfd, const char *name, int limit)
+{
+	struct rlimit old, low = { .rlim_cur = (rlim_t)limit };
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low.rlim_max = old.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int r = rm_rf_at(dirfd, name);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	return r;
 }
 
 /* ---- errors ------------------------------------------------------------------ */
@@ -511,6 +540,155 @@ static void test_rm_rf_at(void **state)
 	tmpdir_remove(d);
 }
 
+/* 20,000 levels: no recursion, no descriptor per level, no PATH_MAX. */
+static void test_rm_rf_deep(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+	int bottom = chain_make_at(dfd, "deep", "a", 20000);
+	put_at(bottom, "file", "at the bottom");
+	assert_int_equal(symlinkat("/", bottom, "root-link"), 0);
+	close(bottom);
+	int before = fd_count();
+	double t0 = now_s();
+	assert_int_equal(rm_rf_limited(dfd, "deep", before + 3), 0);
+	double took = now_s() - t0;
+	assert_true(gone_at(dfd, "deep"));
+	assert_int_equal(fd_count(), before);
+	if (took > 30)
+		fail_msg("removing 20,000 levels took %.1f s", took);
+	close(dfd);
+	tmpdir_remove(d);
+}
+
+/* Wide and deep at once, files, fifos and symlinks (into the tree, to the
+ * outside, dangling) at every level: all of it goes, nothing outside. */
+static void test_rm_rf_wide_links(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+	char target[PATH_MAX], name[32];
+	assert_int_equal(mkdirat(dfd, "outside", 0755), 0);
+	put_at(dfd, "outside/precious", "data");
+	snprintf(target, sizeof(target), "%s/outside", d);
+	assert_int_equal(mkdirat(dfd, "tree", 0755), 0);
+	int tree = openat(dfd, "tree", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(tree >= 0);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "w%d", i);
+		int sub = chain_make_at(tree, name, "s", (size_t)(i % 4));
+		put_at(sub, "f", "x");
+		if (i % 10 == 0) {
+			assert_int_equal(symlinkat(target, sub, "out"), 0);
+			assert_int_equal(symlinkat("../../../../../outside/precious", sub, "up"), 0);
+			assert_int_equal(symlinkat("/nonexistent", sub, "dangling"), 0);
+		}
+		if (i % 100 == 0)
+			assert_int_equal(mkfifoat(sub, "fifo", 0600), 0);
+		if (i % 500 == 0)
+			assert_int_equal(fchmod(sub, 0), 0);   /* root removes it anyway */
+		close(sub);
+	}
+	close(tree);
+	int before = fd_count();
+	double t0 = now_s();
+	assert_int_equal(rm_rf_limited(dfd, "tree", before + 3), 0);
+	if (now_s() - t0 > 30)
+		fail_msg("removing a wide tree took %.1f s", now_s() - t0);
+	assert_int_equal(fd_count(), before);
+	assert_true(gone_at(dfd, "tree"));
+	char *got = slurp_at(dfd, "outside/precious");
+	assert_non_null(got);
+	assert_string_equal(got, "data");
+	free(got);
+	close(dfd);
+	tmpdir_remove(d);
+}
+
+/* A mount below the tree is never entered: -EBUSY, its files stay.  A
+ * bind mount of the same filesystem too (same st_dev). */
+static void test_rm_rf_mounts(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+	char path[PATH_MAX], src[PATH_MAX];
+	int bottom = chain_make_at(dfd, "tree", "m", 3);
+	close(bottom);
+	snprintf(path, sizeof(path), "%s/tree/m/m/m", d);
+	if (mount("tmpfs", path, "tmpfs", 0, "size=1m") < 0) {
+		print_message("cannot mount tmpfs here (%s): skipping\n", strerror(errno));
+		close(dfd);
+		tmpdir_remove(d);
+		skip();
+	}
+	put_at(dfd, "tree/m/m/m/kept", "on another filesystem");
+	assert_int_equal(rm_rf_at(dfd, "tree"), -EBUSY);
+	char *got = slurp_at(dfd, "tree/m/m/m/kept");
+	assert_non_null(got);
+	free(got);
+	assert_int_equal(umount2(path, MNT_DETACH), 0);
+
+	assert_int_equal(mkdirat(dfd, "other", 0755), 0);
+	put_at(dfd, "other/kept", "same filesystem, other mount");
+	snprintf(src, sizeof(src), "%s/other", d);
+	assert_int_equal(mount(src, path, NULL, MS_BIND, NULL), 0);
+	assert_int_equal(rm_rf_at(dfd, "tree"), -EBUSY);
+	assert_false(gone_at(dfd, "other/kept"));
+	assert_int_equal(umount2(path, MNT_DETACH), 0);
+	assert_int_equal(rm_rf_at(dfd, "tree"), 0);
+	assert_true(gone_at(dfd, "tree"));
+	close(dfd);
+	tmpdir_remove(d);
+}
+
+/* The walk under rm_rf_at: events in order, paths, and a tree moved under
+ * it ends the walk instead of leading it elsewhere. */
+static void test_dirwalk(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+	close(chain_make_at(dfd, "t", "x", 2));
+	put_at(dfd, "t/x/f", "");
+	struct dirwalk w;
+	char seen[256] = "";
+	int r;
+	assert_int_equal(dirwalk_open(&w, dfd, "t", false), 0);
+	while ((r = dirwalk_next(&w)) > 0) {
+		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s%s:%zu ",
+			 r == DIRWALK_LEAVE ? "-" : "+", w.path, w.depth);
+		if (r == DIRWALK_ENTRY && S_ISDIR(w.st.st_mode))
+			assert_int_equal(dirwalk_enter(&w), 0);
+	}
+	assert_int_equal(r, DIRWALK_END);
+	dirwalk_close(&w);
+	/* f and x/x come in readdir order */
+	if (!STREQ(seen, "+/x:1 +/x/x:2 -/x/x:2 +/x/f:2 -/x:1 ") &&
+	    !STREQ(seen, "+/x:1 +/x/f:2 +/x/x:2 -/x/x:2 -/x:1 "))
+		fail_msg("walk: %s", seen);
+
+	/* x moved away while the walk is inside x/x: ".." is no longer the
+	 * directory the walk came down from */
+	assert_int_equal(dirwalk_open(&w, dfd, "t", false), 0);
+	while ((r = dirwalk_next(&w)) == DIRWALK_ENTRY && !STREQ(w.path, "/x/x"))
+		if (S_ISDIR(w.st.st_mode))
+			assert_int_equal(dirwalk_enter(&w), 0);
+	assert_int_equal(r, DIRWALK_ENTRY);
+	assert_int_equal(dirwalk_enter(&w), 0);
+	assert_int_equal(renameat(dfd, "t/x", dfd, "moved"), 0);
+	assert_int_equal(mkdirat(dfd, "t/x", 0755), 0);
+	assert_int_equal(renameat(dfd, "moved/x", dfd, "t/x/x"), 0);
+	assert_int_equal(dirwalk_next(&w), -ESTALE);
+	dirwalk_close(&w);
+	assert_int_equal(rm_rf_at(dfd, "moved"), 0);
+	assert_int_equal(rm_rf_at(dfd, "t"), 0);
+	close(dfd);
+	tmpdir_remove(d);
+}
+
 static void test_mkdir_p_at(void **state)
 {
 	(void)state;
@@ -779,6 +957,10 @@ int main(void)
 		cmocka_unit_test(test_write_file_atomic),
 		cmocka_unit_test(test_read_file_at),
 		cmocka_unit_test(test_rm_rf_at),
+		cmocka_unit_test(test_rm_rf_deep),
+		cmocka_unit_test(test_rm_rf_wide_links),
+		cmocka_unit_test(test_rm_rf_mounts),
+		cmocka_unit_test(test_dirwalk),
 		cmocka_unit_test(test_mkdir_p_at),
 		cmocka_unit_test(test_copy_fd),
 		cmocka_unit_test(test_fd_pass),
