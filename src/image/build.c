@@ -59,12 +59,13 @@ struct dev_scan {
 	struct isc_err *e;
 };
 
-static int dev_scan_fn(const char *path, int parentfd, const char *name, const struct stat *st, void *data)
+static int dev_scan_fn(const struct tree_entry *ent, void *data)
 {
 	struct dev_scan *s = data;
-	(void)parentfd, (void)name;
-	if (S_ISBLK(st->st_mode) || S_ISCHR(st->st_mode))
-		return err_set(s->e, EPERM, "dir %s: %s is a device node (devices are refused)", s->src, path);
+	char shown[TREE_PATH_SHOW_SIZE];
+	if (S_ISBLK(ent->st->st_mode) || S_ISCHR(ent->st->st_mode))
+		return err_set(s->e, EPERM, "dir %s: %s is a device node (devices are refused)", s->src,
+			       tree_path_show(ent->path, shown));
 	return 0;
 }
 

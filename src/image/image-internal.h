@@ -16,11 +16,35 @@ int tree_dir_ensure(int rootfd, const char *path, mode_t mode, bool force);
 int tree_write_file(int rootfd, const char *path, const void *data, size_t len, mode_t mode);
 int tree_symlink(int rootfd, const char *target, const char *path);
 
-/* Called for every entry, "/" first, then breadth-first; path is absolute
- * within the tree, parentfd/name locate the entry (name "." for the root). */
-typedef int (*tree_walk_fn)(const char *path, int parentfd, const char *name,
-			    const struct stat *st, void *data);
+/* ---- walks (tree.c) --------------------------------------------------------
+ * tree_walk reports every entry of a tree: "/" first, then depth first,
+ * each directory before what it holds (callers that need an order sort).
+ * Whatever the depth it holds two descriptors (dirwalk in common.h) and
+ * no recursion; it follows no symlink and enters no other mount (EXDEV).
+ * An entry deeper than max_depth levels is ENAMETOOLONG; tree_walk
+ * allows TREE_WALK_MAX_DEPTH, which with one-byte names is a 64 KiB path. */
+#define TREE_WALK_MAX_DEPTH 32768
+
+/* One entry, valid during the call only. */
+struct tree_entry {
+	const char *path;       /* absolute within the tree: "/", "/etc", "/etc/motd" */
+	size_t len;             /* strlen(path), not bounded by PATH_MAX */
+	size_t depth;           /* components: 0 for "/", 2 for "/etc/motd" */
+	int parentfd;           /* with name, locates the entry ("/": the root fd and ".") */
+	const char *name;
+	const struct stat *st;
+};
+/* A negative return ends the walk; the callback sets e itself. */
+typedef int (*tree_walk_fn)(const struct tree_entry *ent, void *data);
+int tree_walk_max(int rootfd, size_t max_depth, tree_walk_fn fn, void *data, struct isc_err *e);
 int tree_walk(int rootfd, tree_walk_fn fn, void *data, struct isc_err *e);
+
+/* A path of a tree fit for a message, whatever an ISC named or nested:
+ * its first TREE_PATH_SHOW bytes, escaped (str_escape), then "... (N
+ * levels)" when it is longer.  "" is "/".  Returns buf, or a literal. */
+#define TREE_PATH_SHOW 64
+#define TREE_PATH_SHOW_SIZE (4 * TREE_PATH_SHOW + 48)
+const char *tree_path_show(const char *path, char buf[TREE_PATH_SHOW_SIZE]);
 /* Newest mtime (seconds) of any entry of the tree. */
 int tree_max_mtime(int rootfd, int64_t *out, struct isc_err *e);
 

@@ -58,31 +58,33 @@ static char manifest_type(mode_t mode)
 }
 
 /* Digest and size of a file's bytes or a symlink's target. */
-static int entry_hash(struct manifest_entry *ent, const char *path, int parentfd,
-		      const char *name, struct isc_err *e)
+static int entry_hash(struct manifest_entry *ent, const struct tree_entry *te, struct isc_err *e)
 {
+	char shown[TREE_PATH_SHOW_SIZE];
 	if (ent->type == 'l') {
-		char target[PATH_MAX];
-		ssize_t n = readlinkat(parentfd, name, target, sizeof(target));
+		char target[PATH_MAX];   /* the kernel's own bound for a link target */
+		ssize_t n = readlinkat(te->parentfd, te->name, target, sizeof(target));
 		if (n < 0 || n == (ssize_t)sizeof(target))
-			return err_set(e, n < 0 ? errno : ENAMETOOLONG, "%s: readlink: %s", path,
-				       strerror(n < 0 ? errno : ENAMETOOLONG));
+			return err_set(e, n < 0 ? errno : ENAMETOOLONG, "%s: readlink: %s",
+				       tree_path_show(te->path, shown), strerror(n < 0 ? errno : ENAMETOOLONG));
 		image_sha256_buf(target, (size_t)n, ent->sha256);
 		ent->size = (uint64_t)n;
 		return 0;
 	}
-	_cleanup_close_ int fd = openat(parentfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(te->parentfd, te->name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return err_set(e, errno, "%s: %s", path, strerror(errno));
+		return err_set(e, errno, "%s: %s", tree_path_show(te->path, shown), strerror(errno));
 	int r = image_sha256_fd(fd, ent->sha256);
 	if (r < 0)
-		return err_set(e, r, "%s: read: %s", path, strerror(-r));
+		return err_set(e, r, "%s: read: %s", tree_path_show(te->path, shown), strerror(-r));
 	return 0;
 }
 
-static int build_fn(const char *path, int parentfd, const char *name, const struct stat *st, void *data)
+static int build_fn(const struct tree_entry *te, void *data)
 {
 	struct build_ctx *c = data;
+	const struct stat *st = te->st;
+	char shown[TREE_PATH_SHOW_SIZE];
 	struct manifest_entry ent = {
 		.type = manifest_type(st->st_mode), .mode = st->st_mode & 07777,
 		.uid = st->st_uid, .gid = st->st_gid,
@@ -91,16 +93,17 @@ static int build_fn(const char *path, int parentfd, const char *name, const stru
 	if (st->st_mtim.tv_sec > c->max_mtime)
 		c->max_mtime = st->st_mtim.tv_sec;
 	if (ent.type == 'f' || ent.type == 'l') {
-		int r = entry_hash(&ent, path, parentfd, name, c->e);
+		int r = entry_hash(&ent, te, c->e);
 		if (r < 0)
 			return r;
 	}
-	if (!(ent.path = strdup(path)))
+	if (!(ent.path = strdup(te->path)))
 		return err_set(c->e, ENOMEM, "out of memory");
 	int r = manifest_push(c->m, &c->cap, &ent);
 	if (r < 0) {
 		free(ent.path);
-		return err_set(c->e, r, "%s: %s", path, r == -E2BIG ? "too many files" : strerror(-r));
+		return err_set(c->e, r, "%s: %s", tree_path_show(te->path, shown),
+			       r == -E2BIG ? "too many files" : strerror(-r));
 	}
 	return 0;
 }

@@ -24,12 +24,30 @@ struct squash {
 	struct isc_err *e;
 };
 
-static int collect_fn(const char *path, int parentfd, const char *name, const struct stat *st,
-		      void *data)
+/* A host path below one of ours, for a message: what an ISC named in it
+ * is escaped, and the whole cut at SHOWN bytes. */
+#define SHOWN 256
+#define SHOWN_SIZE (4 * SHOWN + 4)
+static const char *shown(const char *path, char buf[SHOWN_SIZE])
+{
+	size_t len = strlen(path);
+	if (str_escape(path, len < SHOWN ? len : SHOWN, buf, SHOWN_SIZE) < len)
+		strcat(buf, "...");
+	return buf;
+}
+
+static int collect_fn(const struct tree_entry *ent, void *data)
 {
 	struct squash *s = data;
-	if (STREQ(path, "/"))
+	const struct stat *st = ent->st;
+	char sh[TREE_PATH_SHOW_SIZE];
+	if (ent->depth == 0)
 		return 0;
+	/* squash_build makes host paths (root + this) in PATH_MAX: refuse
+	 * here, before a deep delta has all its paths held in memory */
+	if (ent->len >= PATH_MAX)
+		return err_set(s->e, ENAMETOOLONG, "%s: path longer than %d bytes (cannot be squashed)",
+			       tree_path_show(ent->path, sh), PATH_MAX - 1);
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 256;
 		struct touched *v = realloc(s->v, cap * sizeof(*v));
@@ -38,12 +56,12 @@ static int collect_fn(const char *path, int parentfd, const char *name, const st
 		s->v = v;
 		s->cap = cap;
 	}
-	struct touched t = { .path = strdup(path), .nondir = !S_ISDIR(st->st_mode) };
+	struct touched t = { .path = strdup(ent->path), .nondir = !S_ISDIR(st->st_mode) };
 	if (!t.path)
 		return err_set(s->e, ENOMEM, "out of memory");
 	if (S_ISDIR(st->st_mode)) {
 		char val[4], proc[64];
-		_cleanup_close_ int fd = openat(parentfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int fd = openat(ent->parentfd, ent->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 		ssize_t k = fd < 0 ? -1 : getxattr(proc, OPAQUE_XATTR, val, sizeof(val));
 		t.opaque = k == 1 && val[0] == 'y';
@@ -61,19 +79,22 @@ static int touched_cmp(const void *a, const void *b)
  * (what the overlay view shows: its own trusted.overlay.* are hidden). */
 static int xattrs_copy(const char *from, const char *to, struct isc_err *e)
 {
+	char sh[SHOWN_SIZE], nsh[SHOWN_SIZE];
 	ssize_t n = llistxattr(from, NULL, 0);
 	if (n <= 0)
-		return n == 0 || errno == ENOTSUP ? 0 : err_set(e, errno, "%s: list xattrs: %s", from, strerror(errno));
+		return n == 0 || errno == ENOTSUP ? 0 : err_set(e, errno, "%s: list xattrs: %s",
+								   shown(from, sh), strerror(errno));
 	_cleanup_free_ char *names = malloc((size_t)n);
 	_cleanup_free_ char *val = malloc(XATTR_SIZE_MAX);
 	if (!names || !val)
 		return err_set(e, ENOMEM, "out of memory");
 	if ((n = llistxattr(from, names, (size_t)n)) < 0)
-		return err_set(e, errno, "%s: list xattrs: %s", from, strerror(errno));
+		return err_set(e, errno, "%s: list xattrs: %s", shown(from, sh), strerror(errno));
 	for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) {
 		ssize_t k = lgetxattr(from, names + off, val, XATTR_SIZE_MAX);
 		if (k < 0 || lsetxattr(to, names + off, val, (size_t)k, 0) < 0)
-			return err_set(e, errno, "%s: xattr %s: %s", from, names + off, strerror(errno));
+			return err_set(e, errno, "%s: xattr %s: %s", shown(from, sh), shown(names + off, nsh),
+				       strerror(errno));
 	}
 	return 0;
 }
@@ -82,10 +103,11 @@ static int xattrs_copy(const char *from, const char *to, struct isc_err *e)
  * costs what it holds, here as in the upper it came from. */
 static int file_copy(const char *from, const char *to, off_t size, struct isc_err *e)
 {
+	char sh[SHOWN_SIZE];
 	_cleanup_close_ int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (in < 0 || out < 0)
-		return err_set(e, errno, "copy %s: %s", from, strerror(errno));
+		return err_set(e, errno, "copy %s: %s", shown(from, sh), strerror(errno));
 	char buf[1 << 16];
 	for (off_t off = 0; off < size;) {
 		off_t data = lseek(in, off, SEEK_DATA);
@@ -102,14 +124,14 @@ static int file_copy(const char *from, const char *to, off_t size, struct isc_er
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k <= 0)
-				return err_set(e, k < 0 ? errno : EIO, "read %s: %s", from,
+				return err_set(e, k < 0 ? errno : EIO, "read %s: %s", shown(from, sh),
 					       k < 0 ? strerror(errno) : "shorter than it said");
 			for (ssize_t w = 0; w < k;) {
 				ssize_t n = pwrite(out, buf + w, (size_t)(k - w), data + w);
 				if (n < 0 && errno == EINTR)
 					continue;
 				if (n < 0)
-					return err_set(e, errno, "write %s: %s", to, strerror(errno));
+					return err_set(e, errno, "write %s: %s", shown(to, sh), strerror(errno));
 				w += n;
 			}
 			data += k;
@@ -117,7 +139,7 @@ static int file_copy(const char *from, const char *to, off_t size, struct isc_er
 		off = hole;
 	}
 	if (ftruncate(out, size) < 0)
-		return err_set(e, errno, "%s: %s", to, strerror(errno));
+		return err_set(e, errno, "%s: %s", shown(to, sh), strerror(errno));
 	return 0;
 }
 
@@ -127,7 +149,7 @@ static int file_copy(const char *from, const char *to, off_t size, struct isc_er
 static int entry_copy(const char *merged, const char *out, const char *rel, const struct stat *st,
 		      struct isc_err *e)
 {
-	char from[PATH_MAX], to[PATH_MAX];
+	char from[PATH_MAX], to[PATH_MAX], sh[SHOWN_SIZE];
 	snprintf(from, sizeof(from), "%s%s", merged, rel);
 	snprintf(to, sizeof(to), "%s%s", out, rel);
 	int r = 0;
@@ -143,7 +165,7 @@ static int entry_copy(const char *merged, const char *out, const char *rel, cons
 		char target[PATH_MAX];
 		ssize_t k = readlink(from, target, sizeof(target) - 1);
 		if (k < 0 || k == (ssize_t)sizeof(target) - 1)
-			return err_set(e, k < 0 ? errno : ENAMETOOLONG, "readlink %s: %s", from,
+			return err_set(e, k < 0 ? errno : ENAMETOOLONG, "readlink %s: %s", shown(from, sh),
 				       strerror(k < 0 ? errno : ENAMETOOLONG));
 		target[k] = '\0';
 		r = symlink(target, to) < 0 ? -errno : 0;
@@ -151,14 +173,14 @@ static int entry_copy(const char *merged, const char *out, const char *rel, cons
 	}
 	case S_IFCHR:
 	case S_IFBLK:   /* images never hold devices; an ISC cannot make them */
-		return err_set(e, EPERM, "%s: a device node", from);
+		return err_set(e, EPERM, "%s: a device node", shown(from, sh));
 	default:   /* fifos, sockets */
 		r = mknod(to, st->st_mode & S_IFMT, 0) < 0 ? -errno : 0;
 		break;
 	}
 	if (r < 0 || lchown(to, st->st_uid, st->st_gid) < 0 ||
 	    (!S_ISLNK(st->st_mode) && chmod(to, st->st_mode & 07777) < 0))
-		return err_set(e, r < 0 ? -r : errno, "%s: %s", to, strerror(r < 0 ? -r : errno));
+		return err_set(e, r < 0 ? -r : errno, "%s: %s", shown(to, sh), strerror(r < 0 ? -r : errno));
 	/* a directory's xattrs come once its children exist: a default ACL
 	 * set now would be inherited by them */
 	if (!S_ISDIR(st->st_mode) && (r = xattrs_copy(from, to, e)) < 0)
@@ -166,7 +188,7 @@ static int entry_copy(const char *merged, const char *out, const char *rel, cons
 	if (!S_ISDIR(st->st_mode)) {
 		struct timespec t[2] = { st->st_atim, st->st_mtim };
 		if (utimensat(AT_FDCWD, to, t, AT_SYMLINK_NOFOLLOW) < 0)
-			return err_set(e, errno, "%s: times: %s", to, strerror(errno));
+			return err_set(e, errno, "%s: times: %s", shown(to, sh), strerror(errno));
 	}
 	return 0;
 }
@@ -214,7 +236,7 @@ static int squash_build(struct squash *s, const char *merged, const char *base, 
 	int r = dirs && links ? 0 : err_set(e, ENOMEM, "out of memory");
 	for (size_t i = 0; i < s->n && r == 0; i++) {
 		const struct touched *t = &s->v[i];
-		char m[PATH_MAX], o[PATH_MAX], parent[PATH_MAX];
+		char m[PATH_MAX], o[PATH_MAX], parent[PATH_MAX], sh[SHOWN_SIZE];
 		struct stat st;
 		/* Under a path where the merged tree has no directory (removed,
 		 * or replaced by a file or symlink) nothing of it shows.  Only a
@@ -223,7 +245,7 @@ static int squash_build(struct squash *s, const char *merged, const char *base, 
 		 * (an absolute one would lead out of both, into the host). */
 		if (snprintf(parent, sizeof(parent), "%s%s", out, t->path) >= (int)sizeof(parent) ||
 		    snprintf(m, sizeof(m), "%s%s", merged, t->path) >= (int)sizeof(m)) {
-			r = err_set(e, ENAMETOOLONG, "%s: path too long", t->path);
+			r = err_set(e, ENAMETOOLONG, "%s: path too long", shown(t->path, sh));
 			break;
 		}
 		*strrchr(parent, '/') = '\0';
@@ -232,12 +254,12 @@ static int squash_build(struct squash *s, const char *merged, const char *base, 
 		snprintf(o, sizeof(o), "%s%s", out, t->path);
 		if (lstat(m, &st) < 0) {
 			if (errno != ENOENT) {
-				r = err_set(e, errno, "%s: %s", m, strerror(errno));
+				r = err_set(e, errno, "%s: %s", shown(m, sh), strerror(errno));
 				break;
 			}
 			/* gone: a whiteout, if the base has something to hide */
 			if (in_base(basefd, t->path) && mknod(o, S_IFCHR | 0, makedev(0, 0)) < 0)
-				r = err_set(e, errno, "whiteout %s: %s", o, strerror(errno));
+				r = err_set(e, errno, "whiteout %s: %s", shown(o, sh), strerror(errno));
 			continue;
 		}
 		/* a file linked twice in the deltas stays one file */
@@ -245,7 +267,7 @@ static int squash_build(struct squash *s, const char *merged, const char *base, 
 		for (size_t k = 0; !S_ISDIR(st.st_mode) && st.st_nlink > 1 && k < nl && !linked; k++)
 			if (links[k].dev == st.st_dev && links[k].ino == st.st_ino) {
 				if (link(links[k].path, o) < 0)
-					r = err_set(e, errno, "link %s: %s", o, strerror(errno));
+					r = err_set(e, errno, "link %s: %s", shown(o, sh), strerror(errno));
 				linked = true;
 			}
 		if (linked)
@@ -259,7 +281,7 @@ static int squash_build(struct squash *s, const char *merged, const char *base, 
 			 * hid it: an opaque one, or a file or whiteout in its
 			 * place, stops the merge below it. */
 			if ((t->opaque || t->nondir) && lsetxattr(o, OPAQUE_XATTR, "y", 1, 0) < 0)
-				r = err_set(e, errno, "%s: opaque: %s", o, strerror(errno));
+				r = err_set(e, errno, "%s: opaque: %s", shown(o, sh), strerror(errno));
 			dirs[nd++] = (struct dir_time){ strdup(o), strdup(m), { st.st_atim, st.st_mtim } };
 			if (!dirs[nd - 1].path || !dirs[nd - 1].from)
 				r = err_set(e, ENOMEM, "out of memory");
@@ -267,10 +289,11 @@ static int squash_build(struct squash *s, const char *merged, const char *base, 
 	}
 	/* children first: then a directory's xattrs, and its time is its own again */
 	for (size_t i = nd; i-- > 0;) {
+		char sh[SHOWN_SIZE];
 		if (r == 0)
 			r = xattrs_copy(dirs[i].from, dirs[i].path, e);
 		if (r == 0 && utimensat(AT_FDCWD, dirs[i].path, dirs[i].t, 0) < 0)
-			r = err_set(e, errno, "%s: times: %s", dirs[i].path, strerror(errno));
+			r = err_set(e, errno, "%s: times: %s", shown(dirs[i].path, sh), strerror(errno));
 		free(dirs[i].path);
 		free(dirs[i].from);
 	}

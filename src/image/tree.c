@@ -1,4 +1,4 @@
-/* tree.c - confined file operations and a breadth-first walk over an image tree; iscadm. */
+/* tree.c - confined file operations, walks and measures of an image tree or a layer; iscadm and iscd. */
 #include "image-internal.h"
 
 #include <dirent.h>
@@ -114,97 +114,99 @@ int tree_symlink(int rootfd, const char *target, const char *path)
 	return 0;
 }
 
-struct walk_queue {
-	char **v;
-	size_t head, n, cap;
-};
+/* ---- walks ----------------------------------------------------------------- */
 
-static int walk_push(struct walk_queue *q, const char *path)
+const char *tree_path_show(const char *path, char buf[TREE_PATH_SHOW_SIZE])
 {
-	if (q->n == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 64;
-		char **v = realloc(q->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		q->v = v;
-		q->cap = cap;
+	size_t len = strlen(path), levels = 0;
+	if (len == 0)
+		return "/";
+	size_t held = str_escape(path, len < TREE_PATH_SHOW ? len : TREE_PATH_SHOW, buf,
+				 TREE_PATH_SHOW_SIZE);
+	if (held == len)
+		return buf;
+	for (const char *p = path; (p = strchr(p, '/')); p++)
+		levels++;
+	size_t n = strlen(buf);
+	snprintf(buf + n, TREE_PATH_SHOW_SIZE - n, "... (%zu levels)", levels);
+	return buf;
+}
+
+/* A failure of the walk itself, at w->path. */
+static int walk_fail(const struct dirwalk *w, int r, struct isc_err *e)
+{
+	char shown[TREE_PATH_SHOW_SIZE];
+	const char *p = tree_path_show(w->path ? w->path : "", shown);
+	switch (-r) {
+	case ENOMEM:
+		return err_set(e, ENOMEM, "out of memory");
+	case ESTALE:
+		return err_set(e, ESTALE, "%s: moved while the tree was read", p);
+	case EXDEV:
+		return err_set(e, EXDEV, "%s: a mount point (not walked)", p);
+	default:
+		return err_set(e, -r, "%s: %s", p, strerror(-r));
 	}
-	if (!(q->v[q->n] = strdup(path)))
-		return -ENOMEM;
-	q->n++;
+}
+
+static int walk_entry(struct dirwalk *w, size_t max_depth, tree_walk_fn fn, void *data,
+		      struct isc_err *e)
+{
+	char shown[TREE_PATH_SHOW_SIZE];
+	/* the bound keeps what one path costs (here and in every caller that
+	 * stores paths) in proportion, whatever an ISC nests */
+	if (w->depth > max_depth)
+		return err_set(e, ENAMETOOLONG, "%s: deeper than %zu levels",
+			       tree_path_show(w->path, shown), max_depth);
+	struct tree_entry ent = { w->path, w->len, w->depth, dirwalk_fd(w), w->name, &w->st };
+	int r = fn(&ent, data);
+	if (r < 0)
+		return r;
+	if (S_ISDIR(w->st.st_mode) && (r = dirwalk_enter(w)) < 0)
+		return walk_fail(w, r, e);
 	return 0;
 }
 
-static void walk_queue_free(struct walk_queue *q)
+int tree_walk_max(int rootfd, size_t max_depth, tree_walk_fn fn, void *data, struct isc_err *e)
 {
-	for (size_t i = q->head; i < q->n; i++)
-		free(q->v[i]);
-	free(q->v);
-}
-
-/* Report every child of the directory at path and queue the subdirectories. */
-static int walk_dir(int rootfd, const char *path, struct walk_queue *q, tree_walk_fn fn,
-		    void *data, struct isc_err *e)
-{
-	/* Only real directories are queued, so NO_SYMLINKS fails only on a race. */
-	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
-	const char *rel = path[1] ? path + 1 : ".";
-	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-	if (fd < 0)
-		return err_set(e, errno, "%s: %s", path, strerror(errno));
-	DIR *d = fdopendir((int)fd);
-	if (!d) {
-		int r = err_set(e, errno, "%s: %s", path, strerror(errno));
-		close((int)fd);
+	struct stat st;
+	if (fstat(rootfd, &st) < 0)
+		return err_set(e, errno, "/: %s", strerror(errno));
+	struct tree_entry root = { "/", 1, 0, rootfd, ".", &st };
+	int r = fn(&root, data);
+	if (r < 0)
 		return r;
+	struct dirwalk w;
+	r = dirwalk_open(&w, rootfd, ".", false);
+	if (r < 0) {
+		dirwalk_close(&w);
+		return err_set(e, r, "/: %s", strerror(-r));
 	}
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (errno = 0, de = readdir(d))) {
-		if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
-			continue;
-		char child[PATH_MAX];
-		struct stat st;
-		if (snprintf(child, sizeof(child), "%s/%s", path[1] ? path : "", de->d_name) >= (int)sizeof(child))
-			r = err_set(e, ENAMETOOLONG, "%s/%s: path too long", path, de->d_name);
-		else if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			r = err_set(e, errno, "%s: %s", child, strerror(errno));
-		else if ((r = fn(child, dirfd(d), de->d_name, &st, data)) == 0 && S_ISDIR(st.st_mode))
-			r = walk_push(q, child) < 0 ? err_set(e, ENOMEM, "out of memory") : 0;
+	for (;;) {
+		int ev = dirwalk_next(&w);
+		if (ev == DIRWALK_END)
+			break;
+		if (ev < 0) {
+			r = walk_fail(&w, ev, e);
+			break;
+		}
+		if (ev == DIRWALK_ENTRY && (r = walk_entry(&w, max_depth, fn, data, e)) < 0)
+			break;
 	}
-	if (r == 0 && errno)
-		r = err_set(e, errno, "%s: readdir: %s", path, strerror(errno));
-	closedir(d);
+	dirwalk_close(&w);
 	return r;
 }
 
 int tree_walk(int rootfd, tree_walk_fn fn, void *data, struct isc_err *e)
 {
-	struct stat st;
-	if (fstat(rootfd, &st) < 0)
-		return err_set(e, errno, "/: %s", strerror(errno));
-	int r = fn("/", rootfd, ".", &st, data);
-	if (r < 0)
-		return r;
-	struct walk_queue q = { 0 };
-	if (walk_push(&q, "/") < 0)
-		return err_set(e, ENOMEM, "out of memory");
-	while (r == 0 && q.head < q.n) {
-		_cleanup_free_ char *path = q.v[q.head++];
-		r = walk_dir(rootfd, path, &q, fn, data, e);
-	}
-	walk_queue_free(&q);
-	return r;
+	return tree_walk_max(rootfd, TREE_WALK_MAX_DEPTH, fn, data, e);
 }
 
-static int max_mtime_fn(const char *path, int parentfd, const char *name,
-			const struct stat *st, void *data)
+static int max_mtime_fn(const struct tree_entry *ent, void *data)
 {
 	int64_t *max = data;
-	(void)path, (void)parentfd, (void)name;
-	if ((int64_t)st->st_mtim.tv_sec > *max)
-		*max = st->st_mtim.tv_sec;
+	if ((int64_t)ent->st->st_mtim.tv_sec > *max)
+		*max = ent->st->st_mtim.tv_sec;
 	return 0;
 }
 

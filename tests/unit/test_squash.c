@@ -175,6 +175,70 @@ static void test_squash_symlink(void **state)
 	assert_false(exists(f->outside, "c", &st));
 }
 
+/* A chain of depth levels named comp, in dir/rel, with a file at the bottom. */
+static void chain_in(const char *dir, const char *rel, const char *comp, size_t depth)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	int fd = chain_make_at(dfd, rel, comp, depth);
+	int f = openat(fd, "bottom", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(f >= 0);
+	assert_int_equal(write_all(f, "deep", 4), 0);
+	close(f);
+	close(fd);
+	close(dfd);
+}
+
+/* 1,500 levels (3,000 bytes of path, under PATH_MAX with the root): squashed. */
+static void test_squash_deep(void **state)
+{
+	struct fixture *f = *state;
+	struct isc_err e = { 0 };
+	mk(f->low, "", NULL);
+	chain_in(f->top, "d", "a", 1500);
+	chain_in(f->merged, "d", "a", 1500);
+	const char *deltas[] = { f->top, f->low };
+	int before = fd_count();
+	if (image_squash(f->merged, f->base, deltas, 2, f->out, &e) < 0)
+		fail_msg("image_squash: %s", e.msg);
+	assert_int_equal(fd_count(), before);
+	int fd = open(f->out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	int sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(fd);
+	for (int i = 0; i < 1500 && sub >= 0; i++) {
+		fd = openat(sub, "a", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(sub);
+		sub = fd;
+	}
+	assert_true(sub >= 0);
+	char buf[8] = "";
+	int b = openat(sub, "bottom", O_RDONLY | O_CLOEXEC);
+	assert_true(b >= 0);
+	assert_int_equal(read(b, buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "deep", 4);
+	close(b);
+	close(sub);
+}
+
+/* 3,000 levels named with an escape byte: more than squash can copy.
+ * Refused before anything is made, in a short message with the byte escaped. */
+static void test_squash_too_deep(void **state)
+{
+	struct fixture *f = *state;
+	struct isc_err e = { 0 };
+	struct stat st;
+	mk(f->low, "", NULL);
+	chain_in(f->top, "d", "\x1b", 3000);
+	chain_in(f->merged, "d", "\x1b", 3000);
+	const char *deltas[] = { f->top, f->low };
+	assert_int_equal(image_squash(f->merged, f->base, deltas, 2, f->out, &e), -ENAMETOOLONG);
+	if (strlen(e.msg) > 300 || strchr(e.msg, '\x1b') ||
+	    !str_has_prefix(e.msg, "/d/\\x1b/\\x1b/") || !strstr(e.msg, "levels): path longer than 4095 bytes"))
+		fail_msg("got '%s'", e.msg);
+	assert_false(exists(f->out, "d", &st));
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {   /* whiteouts and trusted.* xattrs need root */
@@ -184,6 +248,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_squash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_squash_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_squash_deep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_squash_too_deep, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("squash", tests, NULL, NULL);
 }
