@@ -5,8 +5,14 @@
 
 #define MANIFEST_HEADER "isc-manifest 1"
 #define MANIFEST_MAX_ENTRIES (1u << 24)
-/* Longest canonical line: 6 short fields and a fully escaped PATH_MAX path. */
-#define MANIFEST_MAX_LINE (3 * PATH_MAX + 128)
+/* Longest path (unescaped): not PATH_MAX, which a tree can exceed (an ISC
+ * nests directories as deep as it likes), but a bound all the same, as a
+ * manifest holds every path in full: 64 KiB is 32,768 one-byte levels,
+ * tree_walk's own limit.  Longer is refused, when built and when parsed. */
+#define MANIFEST_MAX_PATH 65536
+_Static_assert(MANIFEST_MAX_PATH == 65536, "parse_path's message names the bound");
+/* Longest canonical line: 6 short fields and a fully escaped longest path. */
+#define MANIFEST_MAX_LINE (3 * MANIFEST_MAX_PATH + 128)
 
 void manifest_free(struct manifest *m)
 {
@@ -85,6 +91,9 @@ static int build_fn(const struct tree_entry *te, void *data)
 	struct build_ctx *c = data;
 	const struct stat *st = te->st;
 	char shown[TREE_PATH_SHOW_SIZE];
+	if (te->len > MANIFEST_MAX_PATH)
+		return err_set(c->e, ENAMETOOLONG, "%s: path longer than %d bytes (the manifest's limit)",
+			       tree_path_show(te->path, shown), MANIFEST_MAX_PATH);
 	struct manifest_entry ent = {
 		.type = manifest_type(st->st_mode), .mode = st->st_mode & 07777,
 		.uid = st->st_uid, .gid = st->st_gid,
@@ -227,7 +236,7 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Unescape into out (PATH_MAX) and check it is a clean absolute path. */
+/* Unescape into out (room for f.len + 1) and check it is a clean absolute path. */
 static const char *parse_path(struct field f, char *out)
 {
 	size_t n = 0;
@@ -245,8 +254,8 @@ static const char *parse_path(struct field f, char *out)
 		} else if (!path_byte_plain(c)) {
 			return "unescaped byte in path";
 		}
-		if (n >= PATH_MAX - 1)
-			return "path too long";
+		if (n == MANIFEST_MAX_PATH)
+			return "path longer than 65536 bytes";
 		out[n++] = (char)c;
 	}
 	out[n] = '\0';
@@ -260,13 +269,21 @@ static const char *parse_path(struct field f, char *out)
 	return NULL;
 }
 
-/* Binary search among the (sorted) entries parsed so far. */
-static const struct manifest_entry *manifest_find(const struct manifest *m, const char *path)
+/* strcmp(a, the first len bytes of b), b holding no NUL there. */
+static int path_cmp_n(const char *a, const char *b, size_t len)
+{
+	int c = strncmp(a, b, len);
+	return c == 0 && a[len] != '\0' ? 1 : c;
+}
+
+/* Binary search among the (sorted) entries parsed so far for path[0..len). */
+static const struct manifest_entry *manifest_find(const struct manifest *m, const char *path,
+						  size_t len)
 {
 	size_t lo = 0, hi = m->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(m->e[mid].path, path);
+		int c = path_cmp_n(m->e[mid].path, path, len);
 		if (c == 0)
 			return &m->e[mid];
 		if (c < 0)
@@ -285,11 +302,9 @@ static const char *check_place(const struct manifest *m, const struct manifest_e
 			: "first entry must be the root directory '/'";
 	if (strcmp(m->e[m->n - 1].path, x->path) >= 0)
 		return "entries not sorted by path, or duplicate";
-	char parent[PATH_MAX];
-	snprintf(parent, sizeof(parent), "%s", x->path);
-	char *slash = strrchr(parent, '/');
-	slash[slash == parent ? 1 : 0] = '\0';
-	const struct manifest_entry *pe = manifest_find(m, parent);
+	const char *slash = strrchr(x->path, '/');
+	size_t plen = slash == x->path ? 1 : (size_t)(slash - x->path);   /* "/a" -> "/" */
+	const struct manifest_entry *pe = manifest_find(m, x->path, plen);
 	return pe && pe->type == 'd' ? NULL : "parent directory not in the manifest";
 }
 
@@ -336,16 +351,23 @@ static int parse_line(struct manifest *m, size_t *cap, const char *line, size_t 
 		      size_t lineno, struct isc_err *e)
 {
 	struct manifest_entry x = { 0 };
-	char path[PATH_MAX];
-	const char *why = len > MANIFEST_MAX_LINE ? "line too long" : NULL;
-	if (!why && !(why = parse_entry(line, len, &x, path))) {
+	if (len > MANIFEST_MAX_LINE)
+		return err_set(e, EINVAL, "manifest line %zu: line longer than %d bytes", lineno,
+			       MANIFEST_MAX_LINE);
+	/* the path is no longer than the line it is written on */
+	_cleanup_free_ char *path = malloc(len + 1);
+	if (!path)
+		return err_set(e, ENOMEM, "out of memory");
+	const char *why = parse_entry(line, len, &x, path);
+	if (!why) {
 		x.path = path;
 		why = check_place(m, &x);
 	}
 	if (why)
 		return err_set(e, EINVAL, "manifest line %zu: %s", lineno, why);
-	if (!(x.path = strdup(path)))
-		return err_set(e, ENOMEM, "out of memory");
+	char *fit = realloc(path, strlen(path) + 1);
+	x.path = fit ? fit : path;
+	path = NULL;
 	int r = manifest_push(m, cap, &x);
 	if (r < 0) {
 		free(x.path);

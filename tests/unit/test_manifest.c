@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include "image.h"
+#include "image-internal.h"   /* manifest_build_at */
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -269,6 +270,175 @@ static void test_parse_accepts(void **state)
 	assert_string_equal(out, text);
 	free(out);
 	manifest_free(&m);
+}
+
+/* ---- the fuzz corpus: pass/ parses and round-trips, fail/ is refused ----------- */
+
+static void corpus_one(const char *file, const char *text, size_t len, bool pass)
+{
+	struct manifest m = { 0 };
+	struct isc_err e = { 0 };
+	int r = manifest_parse(text, len, &m, &e);
+	if (pass && r < 0)
+		fail_msg("corpus pass/%s refused: %s", file, e.msg);
+	if (!pass && r == 0)
+		fail_msg("corpus fail/%s accepted", file);
+	if (!pass) {   /* a refusal says where, on one line */
+		assert_true(str_has_prefix(e.msg, "manifest line "));
+		assert_null(strchr(e.msg, '\n'));
+		return;
+	}
+	char *out = manifest_to_text(&m);
+	assert_int_equal(strlen(out), len);
+	assert_memory_equal(out, text, len);
+	free(out);
+	manifest_free(&m);
+}
+
+static void test_corpus(void **state)
+{
+	(void)state;
+	assert_true(corpus_each("manifest", "pass", corpus_one) >= 3);
+	assert_true(corpus_each("manifest", "fail", corpus_one) >= 3);
+}
+
+/* ---- deep trees ------------------------------------------------------------------ */
+
+static void manifest_assert_equal(const struct manifest *a, const struct manifest *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		assert_string_equal(a->e[i].path, b->e[i].path);
+		assert_string_equal(a->e[i].sha256, b->e[i].sha256);
+		assert_int_equal(a->e[i].type, b->e[i].type);
+		assert_int_equal(a->e[i].mode, b->e[i].mode);
+		assert_int_equal(a->e[i].size, b->e[i].size);
+	}
+}
+
+/* A message about a path an ISC made: short, and no control byte raw. */
+static void assert_msg_bounded(const char *msg)
+{
+	if (strlen(msg) > 400)
+		fail_msg("message of %zu bytes: %.100s...", strlen(msg), msg);
+	for (const char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			fail_msg("raw control byte 0x%02x in '%s'", (unsigned char)*p, msg);
+}
+
+/* 3,000 levels, a file and a symlink at some of them: paths far beyond
+ * PATH_MAX build, write and parse back the same. */
+static void test_manifest_deep(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_make();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	int fd = chain_make_at(dfd, "t", "d", 0);
+	for (int i = 0; i < 3000; i++) {
+		if (i % 500 == 0) {
+			int f = openat(fd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			assert_true(f >= 0);
+			assert_int_equal(write_all(f, "level", 5), 0);
+			close(f);
+			assert_int_equal(symlinkat("../f", fd, "l"), 0);
+		}
+		int sub = chain_make_at(fd, "d", "d", 0);
+		close(fd);
+		fd = sub;
+	}
+	close(fd);
+	int tfd = openat(dfd, "t", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct manifest m, m2;
+	struct isc_err e = { 0 };
+	int before = fd_count();
+	if (manifest_build_at(tfd, "t", &m, NULL, &e) < 0)
+		fail_msg("manifest_build_at: %s", e.msg);
+	assert_int_equal(fd_count(), before);
+	assert_int_equal(m.n, 1 + 3000 + 2 * 6);
+	size_t longest = 0;
+	for (size_t i = 0; i < m.n; i++)
+		longest = strlen(m.e[i].path) > longest ? strlen(m.e[i].path) : longest;
+	assert_int_equal(longest, 2 * 3000);
+	char *text = manifest_to_text(&m);
+	assert_int_equal(manifest_parse(text, strlen(text), &m2, &e), 0);
+	manifest_assert_equal(&m, &m2);
+	char *text2 = manifest_to_text(&m2);
+	assert_string_equal(text2, text);
+	free(text);
+	free(text2);
+	manifest_free(&m);
+	manifest_free(&m2);
+	close(tfd);
+	close(dfd);
+	tmpdir_remove(dir);
+}
+
+/* A manifest holds paths up to 64 KiB, not one byte more, built or parsed. */
+static void test_manifest_path_limit(void **state)
+{
+	(void)state;
+	char name[256];
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	/* 257 levels of "/" + 255 bytes: the last path is 65,792 bytes */
+	struct manifest m = { .e = calloc(258, sizeof(struct manifest_entry)) };
+	size_t plen = 0;
+	char *path = calloc(1, 258 * 256 + 1);
+	assert_non_null(m.e);
+	assert_non_null(path);
+	for (size_t i = 0; i <= 257; i++) {
+		if (i) {
+			path[plen++] = '/';
+			memcpy(path + plen, name, 255);
+			plen += 255;
+		}
+		m.e[i] = (struct manifest_entry){ .type = 'd', .mode = 0755, .sha256 = "-",
+						  .path = strdup(i ? path : "/") };
+		m.n++;
+	}
+	assert_int_equal(strlen(m.e[256].path), 65536);
+	struct manifest back;
+	struct isc_err e = { 0 };
+	char *text = manifest_to_text(&m);
+	assert_int_equal(manifest_parse(text, strlen(text), &back, &e), -EINVAL);
+	assert_string_equal(e.msg, "manifest line 259: path longer than 65536 bytes");
+	/* without the last entry: 65,536 bytes exactly is fine */
+	char *last = strrchr(text, '\n');
+	*last = '\0';
+	last = strrchr(text, '\n');
+	last[1] = '\0';
+	assert_int_equal(manifest_parse(text, strlen(text), &back, &e), 0);
+	assert_int_equal(back.n, 257);
+	manifest_free(&back);
+	free(text);
+	/* a line longer than any path could make it */
+	char *big = malloc(3 * 65600 + 200);
+	assert_non_null(big);
+	int n = sprintf(big, "isc-manifest 1\nd 0755 0 0 0 - /\nd 0755 0 0 0 - /");
+	for (int i = 0; i < 65600; i++)
+		n += sprintf(big + n, "%%20");
+	strcpy(big + n, "\n");
+	assert_int_equal(manifest_parse(big, strlen(big), &back, &e), -EINVAL);
+	assert_string_equal(e.msg, "manifest line 3: line longer than 196736 bytes");
+	free(big);
+	manifest_free(&m);
+
+	/* built from a tree: refused, with the path cut short in the message */
+	char *dir = tmpdir_make();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(chain_make_at(dfd, "t", name, 257));
+	int tfd = openat(dfd, "t", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(manifest_build_at(tfd, "t", &m, NULL, &e), -ENAMETOOLONG);
+	assert_msg_bounded(e.msg);
+	if (!str_has_prefix(e.msg, "manifest of t: /nnnnnnnn") ||
+	    !strstr(e.msg, "... (257 levels): path longer than 65536 bytes (the manifest's limit)"))
+		fail_msg("got '%s'", e.msg);
+	assert_null(m.e);
+	close(tfd);
+	close(dfd);
+	free(path);
+	tmpdir_remove(dir);
 }
 
 /* ---- store, verify, verification cache ---------------------------------------- */
@@ -644,7 +814,7 @@ static int libexec_teardown(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[8 + ARRAY_SIZE(bad_cases) + ARRAY_SIZE(tar_refusals)];
+	struct CMUnitTest tests[13 + ARRAY_SIZE(bad_cases) + ARRAY_SIZE(tar_refusals)];
 	size_t n = 0;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_sha256_known);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_manifest_roundtrip);
@@ -655,6 +825,9 @@ int main(void)
 		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_parse_rejects, (void *)&bad_cases[i]);
 		tests[n++].name = names[i];
 	}
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_corpus);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_manifest_deep);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_manifest_path_limit);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_store_verify_cache);
 	for (size_t i = 0; i < ARRAY_SIZE(tar_refusals); i++) {
 		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_tar_refuses, (void *)&tar_refusals[i]);
