@@ -92,6 +92,27 @@ int image_tree_strip_privileges(int rootfd, unsigned *stripped, struct isc_err *
 int image_blob_drop_unused(const struct pool *p, const char *digest, const char *except,
 			   struct isc_err *e);
 
+/* What a tree holds, measured in one walk (image_tree_measure), so that a
+ * commit can refuse a layer before it builds anything from it: mkfs.erofs
+ * 1.5 fails or crashes on a path longer than PATH_MAX, and a manifest
+ * holds every path in full. */
+struct image_tree_stats {
+	uint64_t bytes;         /* st_size of the regular files, summed (per name; saturates) */
+	uint64_t entries;       /* below the root */
+	uint64_t path_bytes;    /* their path lengths, summed: what a manifest must hold */
+	uint64_t whiteouts;     /* overlayfs whiteouts (character device 0:0) */
+	size_t longest;         /* bytes of the longest path relative to the root ("etc/motd": 8) */
+	size_t depth;           /* of the deepest entry ("etc": 1, "etc/motd": 2; 0 if empty) */
+	bool devices;           /* a character or block device other than a whiteout */
+	bool setid;             /* a non-directory with the setuid or setgid bit */
+};
+
+/* Measure the tree at rootfd (walked as tree_walk does: no symlink
+ * followed, no mount entered, two descriptors at most).  A tree deeper
+ * than 32,768 levels is ENAMETOOLONG, a mount point inside EXDEV; paths in
+ * messages are escaped and cut short. */
+int image_tree_measure(int rootfd, struct image_tree_stats *out, struct isc_err *e);
+
 /* Full SHA-256 of images/<digest>.erofs compared with its name. */
 int image_verify(const struct pool *p, const char *digest, struct isc_err *e);
 

@@ -215,3 +215,31 @@ int tree_max_mtime(int rootfd, int64_t *out, struct isc_err *e)
 	*out = 0;
 	return tree_walk(rootfd, max_mtime_fn, out, e);
 }
+
+static int measure_fn(const struct tree_entry *ent, void *data)
+{
+	struct image_tree_stats *s = data;
+	const struct stat *st = ent->st;
+	if (ent->depth == 0)
+		return 0;
+	s->entries++;
+	s->path_bytes += ent->len;
+	if (S_ISREG(st->st_mode))   /* saturates: sparse files can claim anything */
+		s->bytes = s->bytes > UINT64_MAX - (uint64_t)st->st_size ? UINT64_MAX
+			   : s->bytes + (uint64_t)st->st_size;
+	if (ent->len - 1 > s->longest)
+		s->longest = ent->len - 1;
+	if (ent->depth > s->depth)
+		s->depth = ent->depth;
+	bool whiteout = S_ISCHR(st->st_mode) && st->st_rdev == 0;
+	s->whiteouts += whiteout;
+	s->devices |= (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) && !whiteout;
+	s->setid |= !S_ISDIR(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID));
+	return 0;
+}
+
+int image_tree_measure(int rootfd, struct image_tree_stats *out, struct isc_err *e)
+{
+	*out = (struct image_tree_stats){ 0 };
+	return tree_walk(rootfd, measure_fn, out, e);
+}

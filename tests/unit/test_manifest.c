@@ -7,11 +7,12 @@
 #include "testutil.h"
 
 #include "image.h"
-#include "image-internal.h"   /* manifest_build_at */
+#include "image-internal.h"   /* tree_walk_max: a depth bound small enough to test */
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -441,6 +442,128 @@ static void test_manifest_path_limit(void **state)
 	tmpdir_remove(dir);
 }
 
+static int count_fn(const struct tree_entry *ent, void *data)
+{
+	(void)ent;
+	++*(size_t *)data;
+	return 0;
+}
+
+/* 20,000 levels named with an escape byte: measured with a bounded number
+ * of descriptors; a walk bounded below that depth stops with a short,
+ * escaped message. */
+static void test_tree_deep_walk(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_make();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(chain_make_at(dfd, "t", "\x1b", 20000));
+	int tfd = openat(dfd, "t", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct image_tree_stats st;
+	struct isc_err e = { 0 };
+	struct rlimit old, low;
+	int before = fd_count();
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = (struct rlimit){ (rlim_t)before + 3, old.rlim_max };
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int r = image_tree_measure(tfd, &st, &e);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	if (r < 0)
+		fail_msg("image_tree_measure: %s", e.msg);
+	assert_int_equal(fd_count(), before);
+	assert_int_equal(st.entries, 20000);
+	assert_int_equal(st.depth, 20000);
+	assert_int_equal(st.longest, 2 * 20000 - 1);
+	assert_int_equal(st.path_bytes, 20000ull * 20001);   /* sum of 2k, k = 1..20000 */
+
+	size_t n = 0;
+	assert_int_equal(tree_walk_max(tfd, 10000, count_fn, &n, &e), -ENAMETOOLONG);
+	assert_int_equal(n, 1 + 10000);
+	assert_msg_bounded(e.msg);
+	if (!str_has_prefix(e.msg, "/\\x1b/\\x1b/") ||
+	    !strstr(e.msg, "... (10001 levels): deeper than 10000 levels"))
+		fail_msg("got '%s'", e.msg);
+	close(tfd);
+	close(dfd);
+	tmpdir_remove(dir);
+}
+
+/* What image_tree_measure tells of a small tree, entry by entry. */
+static void test_tree_measure(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_make();
+	char path[PATH_MAX];
+	struct image_tree_stats st;
+	struct isc_err e = { 0 };
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(image_tree_measure(dfd, &st, &e), 0);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.depth, 0);
+	assert_int_equal(st.longest, 0);
+
+	put_file(dir, "a", "12345", 0644);
+	snprintf(path, sizeof(path), "%s/etc", dir);
+	assert_int_equal(mkdir(path, 02755), 0);   /* a setgid directory is not setid */
+	put_file(dir, "etc/motd", "hello\n", 0644);
+	snprintf(path, sizeof(path), "%s/etc/link", dir);
+	assert_int_equal(symlink("motd", path), 0);
+	assert_int_equal(image_tree_measure(dfd, &st, &e), 0);
+	assert_int_equal(st.entries, 4);
+	assert_int_equal(st.bytes, 11);
+	assert_int_equal(st.longest, strlen("etc/motd"));
+	assert_int_equal(st.depth, 2);
+	assert_int_equal(st.path_bytes, strlen("/a/etc/etc/motd/etc/link"));
+	assert_false(st.devices);
+	assert_false(st.setid);
+	assert_int_equal(st.whiteouts, 0);
+
+	put_file(dir, "etc/su", "", 04755);
+	assert_int_equal(image_tree_measure(dfd, &st, &e), 0);
+	assert_true(st.setid);
+	assert_false(st.devices);
+	snprintf(path, sizeof(path), "%s/etc/su", dir);
+	assert_int_equal(chmod(path, 02711), 0);
+	assert_int_equal(image_tree_measure(dfd, &st, &e), 0);
+	assert_true(st.setid);
+	assert_int_equal(unlink(path), 0);
+
+	snprintf(path, sizeof(path), "%s/gone", dir);
+	if (mknod(path, S_IFCHR, makedev(0, 0)) == 0) {
+		assert_int_equal(image_tree_measure(dfd, &st, &e), 0);
+		assert_int_equal(st.whiteouts, 1);
+		assert_false(st.devices);   /* a whiteout is not a device */
+		snprintf(path, sizeof(path), "%s/etc/null", dir);
+		assert_int_equal(mknod(path, S_IFCHR | 0666, makedev(1, 3)), 0);
+		assert_int_equal(image_tree_measure(dfd, &st, &e), 0);
+		assert_true(st.devices);
+		assert_int_equal(unlink(path), 0);
+		snprintf(path, sizeof(path), "%s/etc/sda", dir);
+		assert_int_equal(mknod(path, S_IFBLK | 0600, makedev(8, 0)), 0);
+		assert_int_equal(image_tree_measure(dfd, &st, &e), 0);
+		assert_true(st.devices);
+	} else {
+		print_message("mknod needs root: device checks skipped\n");
+	}
+
+	/* sizes add up without wrapping: sparse files can claim anything */
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/huge%d", dir, i);
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		assert_true(fd >= 0);
+		if (ftruncate(fd, (off_t)1 << 43) < 0) {   /* 8 TiB of hole */
+			close(fd);
+			break;
+		}
+		close(fd);
+	}
+	assert_int_equal(image_tree_measure(dfd, &st, &e), 0);
+	assert_true(st.bytes >= 11);
+	close(dfd);
+	tmpdir_remove(dir);
+}
+
 /* ---- store, verify, verification cache ---------------------------------------- */
 
 static void cache_record_path(const char *pool, const char *digest, char *out, size_t size)
@@ -828,6 +951,8 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_corpus);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_manifest_deep);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_manifest_path_limit);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_tree_deep_walk);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_tree_measure);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_store_verify_cache);
 	for (size_t i = 0; i < ARRAY_SIZE(tar_refusals); i++) {
 		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_tar_refuses, (void *)&tar_refusals[i]);
