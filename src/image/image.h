@@ -79,7 +79,10 @@ int image_staging_lock(int dirfd, const char *name);
  * directory.  Afterwards out is one delta with the same effect over base:
  * every path a delta touches, as merged shows it; a whiteout where merged
  * has nothing and base has something; directories opaque where a delta
- * hid the base's.  It costs the size of the deltas, not of the tree. */
+ * hid the base's.  It costs the size of the deltas, not of the tree.
+ * Host paths (merged or out + a delta's path) are built in PATH_MAX: a
+ * delta path that cannot fit is ENAMETOOLONG, found while the deltas are
+ * read when it alone is PATH_MAX bytes or more, before anything is made. */
 int image_squash(const char *merged, const char *base, const char *const *deltas, size_t n,
 		 const char *out, struct isc_err *e);
 /* Drop images/<digest>.{erofs,manifest} unless a tag other than except uses it. */
@@ -135,7 +138,9 @@ int image_sha256_fd(int fd, char out[IMAGE_DIGEST_LEN + 1]);
  * SIZE bytes of the file or link target, 0 otherwise; SHA256 of file bytes
  * or of the link target, "-" otherwise; PATH begins with "/" and has bytes
  * outside 0x21..0x7e and '%' escaped as %XX (uppercase hex).  Only this
- * canonical form parses, so write(parse(text)) == text. */
+ * canonical form parses, so write(parse(text)) == text.  A PATH may be
+ * longer than PATH_MAX but not than 64 KiB unescaped: a longer one is
+ * refused by manifest_build and manifest_parse alike. */
 struct manifest_entry {
 	char type;
 	uint32_t mode;
