@@ -118,17 +118,20 @@ void sig_reset_for_exec(void);
  * the directory it came down from, so a tree moved under it ends the walk
  * (-ESTALE) instead of leading it elsewhere.  It never follows a symlink
  * and never enters another mount (-EXDEV).  Memory grows with the depth
- * only (a name and a read position per level).
+ * only: per level a read position and up to 8 KiB of the names of
+ * subdirectories still to enter.
  *
  *   dirwalk_open(&w, dirfd, name, false);
  *   while ((r = dirwalk_next(&w)) > 0)
  *           if (r == DIRWALK_ENTRY && S_ISDIR(w.st.st_mode)) dirwalk_enter(&w);
  *   dirwalk_close(&w);
  *
- * A walker that removes entries as it goes sets rescan: a directory it
- * read in pieces (left for a subdirectory and came back) is read once
- * more from the start, as read positions need not survive removals on
- * every filesystem. */
+ * A directory's entries come before anything below them: a directory
+ * marked with dirwalk_enter is walked once its parent has been read (or a
+ * chunk of it, for a wide one), then comes DIRWALK_LEAVE for it.
+ * A walker that removes entries as it goes sets rescan: a directory read
+ * in chunks is read once more from the start, as read positions need not
+ * survive removals on every filesystem. */
 enum dirwalk_event {
 	DIRWALK_END = 0,
 	DIRWALK_ENTRY,          /* an entry of the directory dirwalk_fd(): name, st */
@@ -156,7 +159,7 @@ struct dirwalk {
 int dirwalk_open(struct dirwalk *w, int dirfd, const char *name, bool rescan);
 /* The next event (> 0), DIRWALK_END, or -errno. */
 int dirwalk_next(struct dirwalk *w);
-/* Go into the directory just returned as DIRWALK_ENTRY; its entries come next. */
+/* Walk the directory just returned as DIRWALK_ENTRY (after its siblings). */
 int dirwalk_enter(struct dirwalk *w);
 /* The directory being read: the parent of the entry (of the directory left). */
 int dirwalk_fd(const struct dirwalk *w);

@@ -5,12 +5,21 @@
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 
+/* Names of subdirectories a level gathers before it enters them: the
+ * directory is closed while its subdirectories are walked and read again
+ * (from where it stopped) once per this many bytes of names, not once per
+ * subdirectory, which made a wide directory cost its width squared. */
+#define WALK_CHUNK 8192
+
 struct dirwalk_level {
 	dev_t dev;
 	ino_t ino;
-	long pos;               /* where reading resumes after a subdirectory */
+	long pos;               /* where reading resumes once the pending names are done */
 	size_t off;             /* in path: the '/' before this directory's name */
-	bool resumed;           /* read in pieces since it was last read from the start */
+	char *pending;          /* subdirectories to enter, NUL-separated (kept for reuse) */
+	size_t plen, pcap, pnext;
+	bool eof;               /* read to the end */
+	bool resumed;           /* read in more than one piece since read from the start */
 };
 
 /* A directory next to fd: a name from readdir, or "..".  No symlink is
@@ -43,30 +52,53 @@ static int walk_switch(struct dirwalk *w, int fd, long pos)
 	return 0;
 }
 
-static int walk_path_room(struct dirwalk *w, size_t need)
+static int grow(char **buf, size_t *cap, size_t need, size_t first)
 {
-	if (need <= w->pathcap)
+	if (need <= *cap)
 		return 0;
-	size_t cap = w->pathcap;
-	while (cap < need)
-		cap *= 2;
-	char *p = realloc(w->path, cap);
+	size_t c = *cap ? *cap : first;
+	while (c < need)
+		c *= 2;
+	char *p = realloc(*buf, c);
 	if (!p)
 		return -ENOMEM;
-	w->path = p;
-	w->pathcap = cap;
+	*buf = p;
+	*cap = c;
 	return 0;
+}
+
+/* One more level: slots are zeroed when made, their name buffers reused. */
+static int walk_level_room(struct dirwalk *w)
+{
+	if (w->n < w->cap)
+		return 0;
+	size_t cap = w->cap ? 2 * w->cap : 16;
+	struct dirwalk_level *v = realloc(w->lv, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(v + w->cap, 0, (cap - w->cap) * sizeof(*v));
+	w->lv = v;
+	w->cap = cap;
+	return 0;
+}
+
+static void walk_push(struct dirwalk *w, const struct stat *st, size_t off)
+{
+	struct dirwalk_level *l = &w->lv[w->n++];
+	l->dev = st->st_dev;
+	l->ino = st->st_ino;
+	l->off = off;
+	l->pos = 0;
+	l->plen = l->pnext = 0;
+	l->eof = l->resumed = false;
 }
 
 int dirwalk_open(struct dirwalk *w, int dirfd, const char *name, bool rescan)
 {
 	struct stat st;
-	*w = (struct dirwalk){ .rescan = rescan, .pathcap = 256 };
-	w->path = malloc(w->pathcap);
-	w->lv = malloc(16 * sizeof(*w->lv));
-	if (!w->path || !w->lv)
+	*w = (struct dirwalk){ .rescan = rescan };
+	if (grow(&w->path, &w->pathcap, 1, 256) < 0 || walk_level_room(w) < 0)
 		return -ENOMEM;
-	w->cap = 16;
 	w->path[0] = '\0';
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -76,7 +108,7 @@ int dirwalk_open(struct dirwalk *w, int dirfd, const char *name, bool rescan)
 		close(fd);
 		return r;
 	}
-	w->lv[w->n++] = (struct dirwalk_level){ .dev = st.st_dev, .ino = st.st_ino };
+	walk_push(w, &st, 0);
 	return walk_switch(w, fd, 0);
 }
 
@@ -84,7 +116,7 @@ int dirwalk_open(struct dirwalk *w, int dirfd, const char *name, bool rescan)
 static int walk_name(struct dirwalk *w, const char *name)
 {
 	size_t n = strlen(name);
-	int r = walk_path_room(w, w->dirlen + n + 2);
+	int r = grow(&w->path, &w->pathcap, w->dirlen + n + 2, 256);
 	if (r < 0)
 		return r;
 	w->path[w->dirlen] = '/';
@@ -92,6 +124,59 @@ static int walk_name(struct dirwalk *w, const char *name)
 	w->len = w->dirlen + 1 + n;
 	w->name = w->path + w->dirlen + 1;
 	w->depth = w->n;
+	return 0;
+}
+
+/* The next entry of the current directory (DIRWALK_ENTRY), or 0 at its end. */
+static int walk_read(struct dirwalk *w, struct dirwalk_level *l)
+{
+	for (;;) {
+		errno = 0;
+		struct dirent *de = readdir(w->d);
+		if (!de) {
+			w->path[w->dirlen] = '\0';      /* what fails now is this directory */
+			w->len = w->dirlen;
+			l->eof = errno == 0;
+			return -errno;
+		}
+		if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
+			continue;
+		int r = walk_name(w, de->d_name);
+		if (r < 0)
+			return r;
+		if (fstatat(dirfd(w->d), w->name, &w->st, AT_SYMLINK_NOFOLLOW) == 0)
+			return DIRWALK_ENTRY;
+		if (errno != ENOENT)    /* gone meanwhile: nothing to report */
+			return -errno;
+	}
+}
+
+/* Into the next pending subdirectory of l (one gone meanwhile is skipped). */
+static int walk_down(struct dirwalk *w)
+{
+	int r = walk_level_room(w);
+	if (r < 0)
+		return r;
+	struct dirwalk_level *l = &w->lv[w->n - 1];
+	const char *name = l->pending + l->pnext;
+	l->pnext += strlen(name) + 1;
+	if ((r = walk_name(w, name)) < 0)
+		return r;
+	int fd = walk_openat(dirfd(w->d), name);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	struct stat st;
+	r = fstat(fd, &st) < 0 ? -errno : st.st_dev != w->lv[0].dev ? -EXDEV : 0;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	if (!l->eof)
+		l->pos = telldir(w->d);
+	if ((r = walk_switch(w, fd, 0)) < 0)
+		return r;
+	walk_push(w, &st, w->dirlen);
+	w->dirlen = w->len;
 	return 0;
 }
 
@@ -106,7 +191,7 @@ static int walk_up(struct dirwalk *w)
 		return fd;
 	int r = fstat(fd, &st) < 0 ? -errno : st.st_dev != p->dev || st.st_ino != p->ino ? -ESTALE : 0;
 	if (r == 0)
-		r = walk_switch(w, fd, p->pos);
+		r = walk_switch(w, fd, p->eof ? 0 : p->pos);
 	else
 		close(fd);
 	if (r < 0)
@@ -119,34 +204,29 @@ static int walk_up(struct dirwalk *w)
 	return DIRWALK_LEAVE;
 }
 
+/* A directory is read a chunk of subdirectory names at a time, then they
+ * are walked one after the other, then the next chunk is read. */
 int dirwalk_next(struct dirwalk *w)
 {
 	for (;;) {
-		errno = 0;
-		struct dirent *de = readdir(w->d);
-		if (de) {
-			if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
-				continue;
-			int r = walk_name(w, de->d_name);
-			if (r < 0)
-				return r;
-			if (fstatat(dirfd(w->d), w->name, &w->st, AT_SYMLINK_NOFOLLOW) == 0)
-				return DIRWALK_ENTRY;
-			if (errno != ENOENT)    /* gone meanwhile: nothing to report */
-				return -errno;
-			continue;
-		}
-		w->path[w->dirlen] = '\0';      /* what fails now is this directory */
-		w->len = w->dirlen;
-		if (errno)
-			return -errno;
 		struct dirwalk_level *l = &w->lv[w->n - 1];
-		if (w->rescan && l->resumed) {
-			l->resumed = false;
+		int r;
+		if (!l->eof && l->plen < WALK_CHUNK) {
+			if ((r = walk_read(w, l)) != 0)
+				return r;
+		} else if (l->pnext < l->plen) {
+			if ((r = walk_down(w)) < 0)
+				return r;
+		} else if (!l->eof) {
+			l->plen = l->pnext = 0;
+			l->resumed = true;
+		} else if (w->rescan && l->resumed) {
+			l->resumed = l->eof = false;
+			l->plen = l->pnext = 0;
 			rewinddir(w->d);
-			continue;
+		} else {
+			return w->n == 1 ? DIRWALK_END : walk_up(w);
 		}
-		return w->n == 1 ? DIRWALK_END : walk_up(w);
 	}
 }
 
@@ -154,30 +234,13 @@ int dirwalk_enter(struct dirwalk *w)
 {
 	if (!S_ISDIR(w->st.st_mode))
 		return -ENOTDIR;
-	if (w->n == w->cap) {
-		struct dirwalk_level *v = realloc(w->lv, 2 * w->cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		w->lv = v;
-		w->cap *= 2;
-	}
-	int fd = walk_openat(dirfd(w->d), w->name);
-	if (fd < 0)
-		return fd;
-	struct stat st;
-	int r = fstat(fd, &st) < 0 ? -errno : st.st_dev != w->lv[0].dev ? -EXDEV : 0;
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	struct dirwalk_level *p = &w->lv[w->n - 1];
-	p->pos = telldir(w->d);
-	p->resumed = true;
-	r = walk_switch(w, fd, 0);
+	struct dirwalk_level *l = &w->lv[w->n - 1];
+	size_t n = strlen(w->name) + 1;
+	int r = grow(&l->pending, &l->pcap, l->plen + n, 64);
 	if (r < 0)
 		return r;
-	w->lv[w->n++] = (struct dirwalk_level){ .dev = st.st_dev, .ino = st.st_ino, .off = w->dirlen };
-	w->dirlen = w->len;
+	memcpy(l->pending + l->plen, w->name, n);
+	l->plen += n;
 	return 0;
 }
 
@@ -196,6 +259,8 @@ void dirwalk_close(struct dirwalk *w)
 {
 	if (w->d)
 		closedir(w->d);
+	for (size_t i = 0; i < w->cap; i++)
+		free(w->lv[i].pending);
 	free(w->lv);
 	free(w->path);
 	*w = (struct dirwalk){ 0 };

@@ -665,26 +665,75 @@ static void test_dirwalk(void **state)
 	}
 	assert_int_equal(r, DIRWALK_END);
 	dirwalk_close(&w);
-	/* f and x/x come in readdir order */
-	if (!STREQ(seen, "+/x:1 +/x/x:2 -/x/x:2 +/x/f:2 -/x:1 ") &&
+	/* a directory's entries (f and x/x in readdir order), then below them */
+	if (!STREQ(seen, "+/x:1 +/x/x:2 +/x/f:2 -/x/x:2 -/x:1 ") &&
 	    !STREQ(seen, "+/x:1 +/x/f:2 +/x/x:2 -/x/x:2 -/x:1 "))
 		fail_msg("walk: %s", seen);
 
-	/* x moved away while the walk is inside x/x: ".." is no longer the
-	 * directory the walk came down from */
+	/* x moved away while the walk reads it: the way back up from x is
+	 * no longer the directory the walk came down from */
 	assert_int_equal(dirwalk_open(&w, dfd, "t", false), 0);
-	while ((r = dirwalk_next(&w)) == DIRWALK_ENTRY && !STREQ(w.path, "/x/x"))
-		if (S_ISDIR(w.st.st_mode))
-			assert_int_equal(dirwalk_enter(&w), 0);
-	assert_int_equal(r, DIRWALK_ENTRY);
+	assert_int_equal(dirwalk_next(&w), DIRWALK_ENTRY);
+	assert_string_equal(w.path, "/x");
 	assert_int_equal(dirwalk_enter(&w), 0);
+	assert_int_equal(dirwalk_next(&w), DIRWALK_ENTRY);   /* inside x now */
 	assert_int_equal(renameat(dfd, "t/x", dfd, "moved"), 0);
 	assert_int_equal(mkdirat(dfd, "t/x", 0755), 0);
-	assert_int_equal(renameat(dfd, "moved/x", dfd, "t/x/x"), 0);
-	assert_int_equal(dirwalk_next(&w), -ESTALE);
+	while ((r = dirwalk_next(&w)) > 0)
+		if (r == DIRWALK_ENTRY && S_ISDIR(w.st.st_mode))
+			assert_int_equal(dirwalk_enter(&w), 0);
+	assert_int_equal(r, -ESTALE);
 	dirwalk_close(&w);
 	assert_int_equal(rm_rf_at(dfd, "moved"), 0);
 	assert_int_equal(rm_rf_at(dfd, "t"), 0);
+	close(dfd);
+	tmpdir_remove(d);
+}
+
+/* A directory wider than one chunk of names is read in pieces: every
+ * entry still comes exactly once, each directory before its content. */
+static void test_dirwalk_wide(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+	char name[32];
+	enum { WIDE = 3000 };
+	int top = chain_make_at(dfd, "t", "", 0);
+	for (int i = 0; i < WIDE; i++) {
+		snprintf(name, sizeof(name), "subdirectory-%d", i);
+		int sub = chain_make_at(top, name, "", 0);
+		put_at(sub, "f", "");
+		close(sub);
+	}
+	close(top);
+	unsigned char *dirs = calloc(WIDE, 1), *files = calloc(WIDE, 1);
+	struct dirwalk w;
+	int r, i;
+	size_t leaves = 0;
+	assert_int_equal(dirwalk_open(&w, dfd, "t", false), 0);
+	while ((r = dirwalk_next(&w)) > 0) {
+		if (r == DIRWALK_LEAVE) {
+			leaves++;
+			continue;
+		}
+		if (sscanf(w.path, "/subdirectory-%d", &i) != 1 || i < 0 || i >= WIDE)
+			fail_msg("unexpected %s", w.path);
+		if (S_ISDIR(w.st.st_mode)) {
+			assert_int_equal(dirs[i]++, 0);
+			assert_int_equal(dirwalk_enter(&w), 0);
+		} else {
+			assert_int_equal(dirs[i], 1);   /* its directory came first */
+			assert_int_equal(files[i]++, 0);
+		}
+	}
+	assert_int_equal(r, DIRWALK_END);
+	dirwalk_close(&w);
+	assert_int_equal(leaves, WIDE);
+	for (i = 0; i < WIDE; i++)
+		assert_int_equal(files[i], 1);
+	free(dirs);
+	free(files);
 	close(dfd);
 	tmpdir_remove(d);
 }
@@ -961,6 +1010,7 @@ int main(void)
 		cmocka_unit_test(test_rm_rf_wide_links),
 		cmocka_unit_test(test_rm_rf_mounts),
 		cmocka_unit_test(test_dirwalk),
+		cmocka_unit_test(test_dirwalk_wide),
 		cmocka_unit_test(test_mkdir_p_at),
 		cmocka_unit_test(test_copy_fd),
 		cmocka_unit_test(test_fd_pass),
