@@ -163,8 +163,6 @@ int dirwalk_next(struct dirwalk *w);
 int dirwalk_enter(struct dirwalk *w);
 /* The directory being read: the parent of the entry (of the directory left). */
 int dirwalk_fd(const struct dirwalk *w);
-/* The top's dev and inode, as opened. */
-void dirwalk_top(const struct dirwalk *w, dev_t *dev, ino_t *ino);
 void dirwalk_close(struct dirwalk *w);
 
 /* ---- loop devices -------------------------------------------------------- */

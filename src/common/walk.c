@@ -249,12 +249,6 @@ int dirwalk_fd(const struct dirwalk *w)
 	return dirfd(w->d);
 }
 
-void dirwalk_top(const struct dirwalk *w, dev_t *dev, ino_t *ino)
-{
-	*dev = w->lv[0].dev;
-	*ino = w->lv[0].ino;
-}
-
 void dirwalk_close(struct dirwalk *w)
 {
 	if (w->d)
