@@ -83,6 +83,25 @@ char **strv_copy(char *const *v);
  * Returns how many bytes of in it holds (inlen unless out was too small). */
 size_t str_escape(const char *in, size_t inlen, char *out, size_t outsize);
 
+/* ---- terminal-safe text -------------------------------------------------
+ * For bytes someone else chose (an ISC's console, a file name in an error)
+ * on their way to an operator's terminal.  What a terminal would act on is
+ * shown as \xNN instead: C0 controls but tab (and newline, with
+ * ESC_KEEP_NL), DEL, the C1 controls U+0080..U+009F (terminals honour an
+ * 8-bit CSI or OSC as well), and every byte that is not part of valid
+ * UTF-8.  Valid UTF-8 is kept, so is a backslash. */
+enum str_escape_flags {
+	ESC_KEEP_NL = 1 << 0,   /* \n stays a line break */
+	ESC_MORE    = 1 << 1,   /* src goes on after n: keep a UTF-8 sequence cut at the end */
+};
+/* Escape src[0..n) into dst, NUL-terminated (size at least 5).  Returns the
+ * bytes of src consumed: n, or fewer when dst is full or (ESC_MORE) at a
+ * sequence cut at the end.  dst has no NUL inside: a NUL byte is escaped. */
+size_t str_escape_ctl(char *dst, size_t size, const char *src, size_t n, unsigned flags);
+/* write_all through str_escape_ctl: the bytes of buf consumed (n, or with
+ * ESC_MORE up to 3 fewer: a cut UTF-8 sequence, for the next call), or -errno. */
+ssize_t fd_write_escaped(int fd, const char *buf, size_t n, unsigned flags);
+
 /* ---- files -------------------------------------------------------------- */
 /* Crash-safe write: temp file, fsync, rename over name, fsync the directory. */
 int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);

@@ -177,3 +177,91 @@ size_t str_escape(const char *in, size_t inlen, char *out, size_t outsize)
 	out[o] = '\0';
 	return i;
 }
+
+/* Length of the valid UTF-8 sequence at s (2..4, RFC 3629: no overlong
+ * form, no surrogate, nothing above U+10FFFF), 0 when none starts there,
+ * -1 when the n bytes there are a valid beginning cut short. */
+static int utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;   /* the second byte's range */
+	int len;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	for (int i = 1; i < len; i++) {
+		if ((size_t)i >= n)
+			return -1;
+		if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf))
+			return 0;
+	}
+	return len;
+}
+
+size_t str_escape_ctl(char *dst, size_t size, const char *src, size_t n, unsigned flags)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0;
+	if (size == 0)
+		return 0;
+	while (i < n) {
+		int len = 1;
+		bool esc;
+		if (s[i] < 0x80) {
+			esc = (s[i] < 0x20 && s[i] != '\t' && !(s[i] == '\n' && (flags & ESC_KEEP_NL))) ||
+			      s[i] == 0x7f;
+		} else {
+			len = utf8_seq(s + i, n - i);
+			if (len < 0 && (flags & ESC_MORE))
+				break;
+			/* U+0080..U+009F, the C1 controls, are 0xc2 0x80..0x9f: the
+			 * lead byte goes alone, the next turn its continuation byte
+			 * (an escape is never more than 4 bytes: size 5 is progress) */
+			esc = len <= 0 || (s[i] == 0xc2 && s[i + 1] < 0xa0);
+			len = esc ? 1 : len;
+		}
+		if (o + (esc ? 4 : (size_t)len) >= size)
+			break;
+		if (esc) {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[s[i] >> 4];
+			dst[o++] = hex[s[i++] & 0xf];
+		} else {
+			memcpy(dst + o, s + i, (size_t)len);
+			o += (size_t)len;
+			i += (size_t)len;
+		}
+	}
+	dst[o] = '\0';
+	return i;
+}
+
+ssize_t fd_write_escaped(int fd, const char *buf, size_t n, unsigned flags)
+{
+	char out[16384];
+	size_t done = 0;
+	while (done < n) {
+		size_t k = str_escape_ctl(out, sizeof(out), buf + done, n - done, flags);
+		if (k == 0)
+			break;   /* ESC_MORE: a sequence cut at the end, for the next call */
+		int r = write_all(fd, out, strlen(out));
+		if (r < 0)
+			return r;
+		done += k;
+	}
+	return (ssize_t)done;
+}

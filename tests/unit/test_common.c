@@ -1,4 +1,4 @@
-/* test_common.c - unit tests for src/common: error contract, sizes, names, strv, files, fd passing, child commands. */
+/* test_common.c - unit tests for src/common: error contract, sizes, names, strv, terminal-safe text, files, fd passing, child commands. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +16,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include <locale.h>
+#include <wchar.h>
 
 /* ---- helpers ----------------------------------------------------------------- */
 
@@ -820,6 +823,182 @@ static void test_copy_fd(void **state)
 	tmpdir_remove(d);
 }
 
+/* ---- terminal-safe text ------------------------------------------------------ */
+
+/* src (n bytes) escaped in one call with room to spare; asserts it all went. */
+static char *escaped(const char *src, size_t n, unsigned flags)
+{
+	static char out[4096];
+	assert_int_equal(str_escape_ctl(out, sizeof(out), src, n, flags), n);
+	return out;
+}
+#define ESC(lit, flags) escaped(lit, sizeof(lit) - 1, flags)
+
+/* What a terminal shows and never acts on: printable ASCII, tab, newline,
+ * and UTF-8 sequences that are not C1 controls. */
+static bool term_safe(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n; i++) {
+		if ((u[i] >= 0x20 && u[i] < 0x7f) || u[i] == '\n' || u[i] == '\t')
+			continue;
+		mbstate_t st = { 0 };
+		wchar_t wc;
+		size_t k = mbrtowc(&wc, s + i, n - i, &st);
+		if (k == (size_t)-1 || k == (size_t)-2 || k < 2 || (wc >= 0x80 && wc < 0xa0))
+			return false;
+		i += k - 1;
+	}
+	return true;
+}
+
+static void test_escape_controls(void **state)
+{
+	(void)state;
+	/* text, tab and backslash as they are; a newline only when asked */
+	assert_string_equal(ESC("plain text\tand a \\x1b", 0), "plain text\tand a \\x1b");
+	assert_string_equal(ESC("two\nlines\n", ESC_KEEP_NL), "two\nlines\n");
+	assert_string_equal(ESC("one\nline", 0), "one\\x0aline");
+	/* ESC with CSI: clear the screen, move the cursor, recolour */
+	assert_string_equal(ESC("\033[2J\033[H\033[31mred", ESC_KEEP_NL), "\\x1b[2J\\x1b[H\\x1b[31mred");
+	/* OSC 52, a clipboard write, ended by BEL or by ST (ESC \) */
+	assert_string_equal(ESC("\033]52;c;SGVsbG8=\a", 0), "\\x1b]52;c;SGVsbG8=\\x07");
+	assert_string_equal(ESC("\033]52;c;SGVsbG8=\033\\", 0), "\\x1b]52;c;SGVsbG8=\\x1b\\");
+	/* a carriage return would let a line overwrite itself */
+	assert_string_equal(ESC("isc: ok\rforged", ESC_KEEP_NL), "isc: ok\\x0dforged");
+	/* the rest of C0, DEL, a NUL inside the bytes */
+	assert_string_equal(ESC("\x01\x08\x0b\x0c\x1f\x7f", ESC_KEEP_NL), "\\x01\\x08\\x0b\\x0c\\x1f\\x7f");
+	assert_string_equal(ESC("a\0b", 0), "a\\x00b");
+}
+
+static void test_escape_utf8(void **state)
+{
+	(void)state;
+	/* C1 controls as UTF-8 (U+009B CSI, U+009D OSC, U+0085 NEL): a terminal
+	 * honours them as it does ESC [ and ESC ] */
+	assert_string_equal(ESC("\xc2\x9b" "2J", 0), "\\xc2\\x9b2J");
+	assert_string_equal(ESC("\xc2\x9d" "52;c;eA==\xc2\x9c", 0), "\\xc2\\x9d52;c;eA==\\xc2\\x9c");
+	assert_string_equal(ESC("\xc2\x85", 0), "\\xc2\\x85");
+	/* the same as single 8-bit bytes: not UTF-8 at all */
+	assert_string_equal(ESC("\x9b" "2J", 0), "\\x9b2J");
+	/* valid UTF-8 is kept: U+00A0 (just past C1), é, €, U+FFFD, an emoji, U+10FFFF */
+	static const char *const keep[] = {
+		"\xc2\xa0", "caf\xc3\xa9", "\xe2\x82\xac 5", "\xef\xbf\xbd", "\xf0\x9f\x98\x80",
+		"\xf4\x8f\xbf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xf0\x90\x80\x80",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+		assert_string_equal(escaped(keep[i], strlen(keep[i]), 0), keep[i]);
+	/* invalid: overlong forms, surrogates, above U+10FFFF, stray continuation
+	 * bytes, a sequence cut short or interrupted; every byte shown */
+	static const struct { const char *in, *out; } bad[] = {
+		{ "\xc0\xaf", "\\xc0\\xaf" },                     /* overlong '/' */
+		{ "\xc1\xbf", "\\xc1\\xbf" },
+		{ "\xe0\x80\xaf", "\\xe0\\x80\\xaf" },
+		{ "\xe0\x9f\xbf", "\\xe0\\x9f\\xbf" },
+		{ "\xf0\x8f\xbf\xbf", "\\xf0\\x8f\\xbf\\xbf" },
+		{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },             /* U+D800 */
+		{ "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" },     /* U+110000 */
+		{ "\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80" },
+		{ "\xff\xfe", "\\xff\\xfe" },
+		{ "\x80x", "\\x80x" },
+		{ "\xe2\x82", "\\xe2\\x82" },                       /* cut at the end */
+		{ "\xe2\x82" "A", "\\xe2\\x82A" },                  /* interrupted */
+		{ "\xe2\x1b[2J", "\\xe2\\x1b[2J" },                /* ... by an escape */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_string_equal(escaped(bad[i].in, strlen(bad[i].in), ESC_KEEP_NL), bad[i].out);
+}
+
+static void test_escape_bounds(void **state)
+{
+	(void)state;
+	char out[64];
+	/* a full buffer stops before an escape or a sequence, never inside one */
+	memset(out, 'Z', sizeof(out));
+	assert_int_equal(str_escape_ctl(out, 5, "\033\033", 2, 0), 1);
+	assert_string_equal(out, "\\x1b");
+	assert_int_equal(str_escape_ctl(out, 4, "\033", 1, 0), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(str_escape_ctl(out, 4, "ab\xe2\x82\xac", 5, 0), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(str_escape_ctl(out, 0, "x", 1, 0), 0);
+	assert_string_equal(out, "ab");   /* no room even for the NUL: untouched */
+	/* ESC_MORE leaves a sequence cut at the end for the call with what follows */
+	assert_int_equal(str_escape_ctl(out, sizeof(out), "x\xe2\x82", 3, ESC_MORE), 1);
+	assert_string_equal(out, "x");
+	assert_int_equal(str_escape_ctl(out, sizeof(out), "\xf0\x9f", 2, ESC_MORE), 0);
+	/* ... but not an invalid one */
+	assert_int_equal(str_escape_ctl(out, sizeof(out), "x\xe2\x41", 3, ESC_MORE), 3);
+	assert_string_equal(out, "x\\xe2A");
+
+	/* in small pieces, the same result as in one call */
+	const char text[] = "ok \033]52;c;SGVsbG8=\a caf\xc3\xa9 \xc2\x9b" "2J \xf0\x9f\x98\x80\n\xff";
+	char whole[256], pieces[256] = "";
+	size_t n = sizeof(text) - 1, done = 0;
+	assert_int_equal(str_escape_ctl(whole, sizeof(whole), text, n, ESC_KEEP_NL), n);
+	while (done < n) {
+		size_t k = str_escape_ctl(out, 7, text + done, n - done, ESC_KEEP_NL);
+		assert_true(k > 0);
+		strcat(pieces, out);
+		done += k;
+	}
+	assert_string_equal(pieces, whole);
+}
+
+static void test_fd_write_escaped(void **state)
+{
+	(void)state;
+	/* term_safe asks libc's UTF-8 decoder, not ours */
+	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	char *d = tmpdir_make();
+	int dfd = dir_open(d);
+	/* random bytes, written in chunks cut anywhere: the file is safe for a
+	 * terminal and the same as one call would make of them */
+	size_t n = 200000;
+	char *data = malloc(n);
+	assert_non_null(data);
+	fill_pattern(data, n);
+	memcpy(data + 4095, "\xe2\x82\xac", 3);   /* a sequence across the first cut */
+	int out = openat(dfd, "out", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(out >= 0);
+	size_t carry = 0, at = 0;
+	while (at < n) {
+		size_t chunk = at + 4096 - carry > n ? n - at : 4096 - carry;
+		at += chunk;
+		chunk += carry;
+		unsigned more = at < n ? ESC_MORE : 0;
+		ssize_t w = fd_write_escaped(out, data + at - chunk, chunk, ESC_KEEP_NL | more);
+		assert_true(w >= 0 && (size_t)w <= chunk && chunk - (size_t)w <= 3);
+		assert_true(more || (size_t)w == chunk);
+		carry = chunk - (size_t)w;
+	}
+	close(out);
+	char *got = NULL;
+	size_t len = 0;
+	assert_int_equal(read_file_at(dfd, "out", &got, &len, 4 * n + 1), 0);
+	assert_true(len > n);
+	assert_true(term_safe(got, len));
+	assert_non_null(memmem(got, len, "\xe2\x82\xac", 3));
+	/* all of it went through: one escaped call over the whole gives the same */
+	char *one = malloc(4 * n + 1);
+	assert_non_null(one);
+	assert_int_equal(str_escape_ctl(one, 4 * n + 1, data, n, ESC_KEEP_NL), n);
+	assert_int_equal(strlen(one), len);
+	assert_memory_equal(one, got, len);
+	free(one);
+	free(got);
+
+	/* a write that fails is reported */
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	close(p[1]);
+	assert_int_equal(fd_write_escaped(p[0], "x", 1, 0), -EBADF);
+	close(p[0]);
+	free(data);
+	close(dfd);
+	tmpdir_remove(d);
+}
+
 /* ---- fd passing -------------------------------------------------------------- */
 
 static void test_fd_pass(void **state)
@@ -1013,6 +1192,10 @@ int main(void)
 		cmocka_unit_test(test_dirwalk_wide),
 		cmocka_unit_test(test_mkdir_p_at),
 		cmocka_unit_test(test_copy_fd),
+		cmocka_unit_test(test_escape_controls),
+		cmocka_unit_test(test_escape_utf8),
+		cmocka_unit_test(test_escape_bounds),
+		cmocka_unit_test(test_fd_write_escaped),
 		cmocka_unit_test(test_fd_pass),
 		cmocka_unit_test(test_fd_recv_surplus_closed),
 		cmocka_unit_test(test_run_cmd_status_output),
