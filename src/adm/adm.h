@@ -43,6 +43,7 @@ int cmd_boot(struct adm *a);
 int cmd_halt(struct adm *a);
 int cmd_reboot(struct adm *a);
 int cmd_console(struct adm *a);
+int cmd_notes(struct adm *a);
 int cmd_login(struct adm *a);
 int cmd_run(struct adm *a);
 int cmd_key(struct adm *a);

@@ -1,4 +1,4 @@
-/* boot_cmd.c - iscadm boot|halt|reboot|console|login|run: talking to supervisors. */
+/* boot_cmd.c - iscadm boot|halt|reboot|login|run: talking to supervisors. */
 #include "adm.h"
 #include "ipc.h"
 
@@ -209,39 +209,6 @@ static int halt_or_reboot(struct adm *a, bool reboot)
 
 int cmd_halt(struct adm *a) { return halt_or_reboot(a, false); }
 int cmd_reboot(struct adm *a) { return halt_or_reboot(a, true); }
-
-int cmd_console(struct adm *a)
-{
-	if (a->argc != 2)
-		return adm_usage("console ISC");
-	struct pool p;
-	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
-	if (r)
-		return r;
-	struct isc_err e = { 0 };
-	struct isc_config c;
-	if (isc_config_load(&p, a->argv[1], &c, &e) < 0) {
-		pool_close(&p);
-		return adm_fail(&e);
-	}
-	/* the console log is the ISC's data: readable only with its key */
-	r = isc_key_ready(&p, &c, false, &e);
-	config_free(&c);
-	if (r < 0) {
-		pool_close(&p);
-		return adm_fail(&e);
-	}
-	static const char *const files[] = { "console.log.1", "console.log" };
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		char path[200];
-		snprintf(path, sizeof(path), "isc/%s/data/%s", a->argv[1], files[i]);
-		_cleanup_close_ int fd = openat(p.dirfd, path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0)
-			copy_fd(fd, 1);
-	}
-	pool_close(&p);
-	return EXIT_OK;
-}
 
 static struct termios saved_tio;
 static bool tio_saved;

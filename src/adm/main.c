@@ -11,8 +11,8 @@ static const struct {
 	{ "pool", cmd_pool }, { "image", cmd_image }, { "create", cmd_create },
 	{ "get", cmd_get }, { "set", cmd_set }, { "destroy", cmd_destroy },
 	{ "list", cmd_list }, { "boot", cmd_boot }, { "halt", cmd_halt },
-	{ "reboot", cmd_reboot }, { "console", cmd_console }, { "login", cmd_login },
-	{ "run", cmd_run }, { "key", cmd_key }, { "stats", cmd_stats },
+	{ "reboot", cmd_reboot }, { "console", cmd_console }, { "notes", cmd_notes },
+	{ "login", cmd_login }, { "run", cmd_run }, { "key", cmd_key }, { "stats", cmd_stats },
 	{ "history", cmd_history }, { "revert", cmd_revert },
 };
 
@@ -27,7 +27,8 @@ static const char help[] =
 	"  get ISC [PROP] | set ISC PROP=VALUE | destroy [-f] ISC\n"
 	"  list [-p | --json]\n"
 	"  boot ISC | boot -w ISC | boot -W ISC [-- CMD...] | halt ISC | reboot [-w] ISC\n"
-	"  console ISC | history ISC [--prune KEEP] | revert ISC [VERSION]\n"
+	"  console ISC [--raw] | notes ISC [--raw]\n"
+	"  history ISC [--prune KEEP] | revert ISC [VERSION]\n"
 	"  login [-T] ISC [-- CMD...] | stats ISC\n"
 	"  run --rm --image NAME [--profile P] [--set key=value]... -- CMD...\n"
 	"  key load ISC | key unload ISC | key unload -a | key status [ISC]\n"
@@ -45,7 +46,11 @@ static const char help[] =
 
 int adm_fail(const struct isc_err *e)
 {
-	fprintf(stderr, "iscadm: %s\n", e->msg);
+	/* a reason can quote what an ISC chose (a file name in mkfs.erofs's
+	 * output, a supervisor's answer): one line, nothing a terminal acts on */
+	char msg[4 * sizeof(e->msg) + 1];
+	str_escape_ctl(msg, sizeof(msg), e->msg, strnlen(e->msg, sizeof(e->msg)), 0);
+	fprintf(stderr, "iscadm: %s\n", msg);
 	return EXIT_FAIL;
 }
 

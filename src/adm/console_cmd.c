@@ -1,0 +1,103 @@
+/* console_cmd.c - iscadm console|notes: an ISC's console and its supervisor's notes, printed terminal-safe. */
+#include "adm.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+/* Two logs with one shape, each rotated by iscd at 1 MiB into NAME.1.  The
+ * console is the ISC's own byte stream: root inside chooses every byte.
+ * The notes are the supervisor's (boot, NOTICE, seccomp denials), in a
+ * file the ISC cannot write.  Both are shown escaped (str_escape_ctl)
+ * unless --raw: the console because the ISC could otherwise drive the
+ * operator's terminal (OSC 52 clipboard writes, screen rewrites, a \r
+ * that hides a line), the notes because they quote ISC-chosen text. */
+enum adm_log { ADM_LOG_CONSOLE, ADM_LOG_NOTES };
+
+static const struct {
+	const char *cmd;
+	const char *files[2];   /* oldest first */
+} logs[] = {
+	[ADM_LOG_CONSOLE] = { "console", { "console.log.1", "console.log" } },
+	[ADM_LOG_NOTES] = { "notes", { "notes.log.1", "notes.log" } },
+};
+
+/* Copy what path held when it was opened to stdout, in chunks; a file that
+ * is missing is empty.  Bounded by that size: an ISC writing meanwhile
+ * cannot keep us reading. */
+static int log_print(int dirfd, const char *path, bool raw, struct isc_err *e)
+{
+	/* data/ is host-side, but no link is followed to get there anyway, and
+	 * a FIFO or device put in a log's place is refused, not read */
+	struct open_how how = { .flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd < 0)
+		return errno == ENOENT ? 0 : err_sys(e, errno, "open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return err_sys(e, errno, "stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, EINVAL, "%s is not a regular file", path);
+	char buf[65536];
+	size_t have = 0;   /* bytes in buf not yet written: a cut UTF-8 sequence */
+	off_t left = st.st_size;
+	for (;;) {
+		size_t want = sizeof(buf) - have;
+		ssize_t k = left > 0 ? read(fd, buf + have, (off_t)want < left ? want : (size_t)left) : 0;
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return err_sys(e, errno, "read %s", path);
+		left = k > 0 ? left - k : 0;   /* shorter than it was: done */
+		have += (size_t)k;
+		ssize_t w = raw ? write_all(1, buf, have) :
+			    fd_write_escaped(1, buf, have, ESC_KEEP_NL | (left > 0 ? ESC_MORE : 0));
+		w = raw && w == 0 ? (ssize_t)have : w;
+		if (w < 0)
+			return err_sys(e, (int)-w, "write to standard output");
+		memmove(buf, buf + w, have - (size_t)w);
+		have -= (size_t)w;
+		if (left == 0)
+			return 0;
+	}
+}
+
+static int log_cmd(struct adm *a, enum adm_log which)
+{
+	static const struct option opts[] = { { "raw", no_argument, NULL, 'r' }, { 0 } };
+	bool raw = false;
+	int c;
+	while ((c = getopt_long(a->argc, a->argv, "", opts, NULL)) != -1) {
+		if (c != 'r')
+			return adm_usage("%s ISC [--raw]", logs[which].cmd);
+		raw = true;
+	}
+	if (optind + 1 != a->argc)
+		return adm_usage("%s ISC [--raw]", logs[which].cmd);
+	const char *name = a->argv[optind];
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
+	if (r)
+		return r;
+	struct isc_err e = { 0 };
+	struct isc_config cfg;
+	r = isc_config_load(&p, name, &cfg, &e);
+	if (r == 0) {
+		/* both logs are the ISC's data: readable only with its key */
+		r = isc_key_ready(&p, &cfg, false, &e);
+		config_free(&cfg);
+	}
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(logs[which].files); i++) {
+		char path[200];
+		snprintf(path, sizeof(path), "isc/%s/data/%s", name, logs[which].files[i]);
+		r = log_print(p.dirfd, path, raw, &e);
+	}
+	pool_close(&p);
+	return r < 0 ? adm_fail(&e) : EXIT_OK;
+}
+
+int cmd_console(struct adm *a) { return log_cmd(a, ADM_LOG_CONSOLE); }
+int cmd_notes(struct adm *a) { return log_cmd(a, ADM_LOG_NOTES); }
