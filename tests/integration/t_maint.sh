@@ -15,7 +15,7 @@ orphan=$(printf 'f%.0s' $(seq 64))
 echo x > "$ISC_ROOT/pool/images/$orphan.erofs"; echo x > "$ISC_ROOT/pool/images/$orphan.manifest"
 iscadm boot -w $N || fail "boot -w"
 iscadm list -p | grep -qx "$N:running:fixed-configuration:W:base" || fail "list -p does not show W"
-iscadm console $N | grep -q "NOTICE: Read-only ISC booted read-write" || fail "no -w notice"
+iscadm notes $N | grep -q "NOTICE: Read-only ISC booted read-write" || fail "no -w notice"
 in_isc $N 'echo v2 > /etc/version' || fail "write /etc/version under -w"
 in_isc $N 'isc-svc info' | grep -qx "mode: read-write" || fail "info mode under -w"
 iscadm halt $N || fail "halt -w"
@@ -70,8 +70,8 @@ ok "login -T changed /etc/motd in a running read-only ISC; plain login cannot; i
 iscadm boot -W $N -- sh -c 'echo patched > /etc/patch' || fail "boot -W"
 iscadm list -p | grep -q ":running:fixed-configuration:R:" || fail "-W did not come back read-only"
 [ "$(in_isc $N cat /etc/patch)" = patched ] || fail "/etc/patch missing"
-iscadm console $N | grep -q "NOTICE: This read-only ISC transiently booted read-write" || fail "-W notice"
-iscadm console $N | grep -q "NOTICE: Self-assembly completed, rebooting read-only" || fail "-W done notice"
+iscadm notes $N | grep -q "NOTICE: This read-only ISC transiently booted read-write" || fail "-W notice"
+iscadm notes $N | grep -q "NOTICE: Self-assembly completed, rebooting read-only" || fail "-W done notice"
 n=$(versions)
 iscadm halt $N
 out=$(iscadm boot -W $N -- sh -c 'echo half > /etc/half; echo failing on purpose; exit 1' 2>&1) &&
