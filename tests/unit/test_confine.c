@@ -1,4 +1,5 @@
-/* test_confine.c - unit tests for src/confine: limitpriv, and Landlock, seccomp and MDWE applied in forked children. */
+/* test_confine.c - unit tests for src/confine: limitpriv, and Landlock, seccomp and MDWE applied in forked children.
+ * A test that needs something of the host (root, Landlock, MDWE, 32-bit entry) checks it first and skips, saying why. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,11 @@
 #include <linux/capability.h>
 #include <linux/fscrypt.h>
 #include <linux/keyctl.h>
+#include <linux/landlock.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -39,17 +42,51 @@
  * parent's test runner); it says what went wrong on a pipe instead. */
 static int report_fd = -1;
 
+__attribute__((format(printf, 1, 0)))
+static void child_report(const char *fmt, va_list ap)
+{
+	char buf[512];
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n > 0)
+		(void)!write(report_fd, buf, strnlen(buf, sizeof(buf) - 1));
+}
+
 __attribute__((format(printf, 1, 2)))
 static int child_fail(const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	child_report(fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		(void)!write(report_fd, buf, strnlen(buf, sizeof(buf) - 1));
 	return 1;
+}
+
+/* In a child: the host lacks what the test needs; the parent skips with
+ * the reason instead of failing (see in_child). */
+#define CHILD_SKIP 77
+
+__attribute__((format(printf, 1, 2)))
+static int child_skip(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	child_report(fmt, ap);
+	va_end(ap);
+	return CHILD_SKIP;
+}
+
+/* cmocka's skip(), with the premise this host does not meet printed. */
+__attribute__((format(printf, 1, 2), noreturn))
+static void skip_why(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	print_message("skipped: ");
+	vprint_message(fmt, ap);
+	print_message("\n");
+	va_end(ap);
+	skip();
+	abort();   /* skip() does not return */
 }
 
 /* In a child: the test process's own signal handlers are not wanted, and
@@ -97,15 +134,42 @@ static int child_run(child_fn fn, void *arg, char *msg, size_t n)
 	return st;
 }
 
-/* Run fn(arg) in a child and fail with its report unless it returns 0. */
+/* Run fn(arg) in a child and fail with its report unless it returns 0
+ * (CHILD_SKIP: skip, with its report as the reason). */
 static void in_child(child_fn fn, void *arg)
 {
 	char msg[512];
 	int st = child_run(fn, arg, msg, sizeof(msg));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == CHILD_SKIP)
+		skip_why("%s", msg);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || msg[0])
 		fail_msg("child: %s (%s %d)", msg[0] ? msg : "no report",
 			 WIFSIGNALED(st) ? "killed by signal" : "exit status",
 			 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
+
+/* ---- premises ---------------------------------------------------------------- */
+
+/* The test process must hold every capability in need, effective and
+ * permitted, and in its bounding set: applying a set (or cutting the
+ * bounding set, CAP_SETPCAP) needs it, as does a call whose unfiltered
+ * answer is compared.  Root on the host has them; a container may not. */
+static void caps_require(uint64_t need, const char *what)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	assert_int_equal(syscall(SYS_capget, &h, d), 0);
+	uint64_t eff = d[0].effective | (uint64_t)d[1].effective << 32;
+	uint64_t prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	for (int cap = 0; cap < 64; cap++) {
+		if (!(need & CAPBIT(cap)) || ((eff & prm & CAPBIT(cap)) && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1))
+			continue;
+		char *name = cap_to_name(cap);
+		char n[64];
+		snprintf(n, sizeof(n), "%s", name ? name : "?");
+		cap_free(name);
+		skip_why("%s needs %s, which this test process lacks (run as root)", what, n);
+	}
 }
 
 /* ---- limitpriv --------------------------------------------------------------- */
@@ -207,6 +271,8 @@ static void test_limitpriv_rejects(void **state)
 struct ll_dirs {
 	char *root;
 	char a[PATH_MAX], b[PATH_MAX];
+	int abi;        /* the kernel's Landlock ABI; < 1: none */
+	int abi_err;    /* why there is none */
 };
 
 static int ll_setup(void **state)
@@ -214,6 +280,8 @@ static int ll_setup(void **state)
 	struct ll_dirs *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -1;
+	d->abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	d->abi_err = errno;
 	d->root = tmpdir_make_named("test_confine");
 	snprintf(d->a, sizeof(d->a), "%s/a", d->root);
 	snprintf(d->b, sizeof(d->b), "%s/b", d->root);
@@ -235,6 +303,13 @@ static int ll_teardown(void **state)
 	return 0;
 }
 
+/* Landlock may be left out of the kernel or of its lsm= list. */
+static void landlock_require(const struct ll_dirs *d)
+{
+	if (d->abi < 1)
+		skip_why("Landlock is not available on this kernel: %s", strerror(d->abi_err));
+}
+
 /* errno of creating dir/name, 0 if it worked */
 static int create_in(const char *dir, const char *name)
 {
@@ -253,13 +328,22 @@ static int errno_of(int r)
 	return r < 0 ? errno : 0;
 }
 
+/* As in confine_apply, no_new_privs comes first: without it only
+ * CAP_SYS_ADMIN may restrict itself, and the test need not be root. */
+static int landlock_apply(const char *const *w, struct isc_err *e)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return err_sys(e, errno, "no_new_privs");
+	return confine_landlock(w, e);
+}
+
 static int landlock_child(void *arg)
 {
 	struct ll_dirs *d = arg;
 	struct isc_err e = { 0 };
 	char p[PATH_MAX + 64], buf[16] = "";
 	const char *w[] = { "/nonexistent/isc-test", d->a, NULL };
-	if (confine_landlock(w, &e) < 0)
+	if (landlock_apply(w, &e) < 0)
 		return child_fail("confine_landlock: %s", e.msg);
 	int r;
 	if ((r = create_in(d->a, "new")) != 0)
@@ -277,12 +361,15 @@ static int landlock_child(void *arg)
 		return child_fail("open B/data for writing: got %s, want EACCES", r ? strerror(r) : "success");
 	if ((r = errno_of(unlink(p))) != EACCES)
 		return child_fail("unlink B/data: got %s, want EACCES", r ? strerror(r) : "success");
-	/* moving A's file into B is a write to B */
+	/* moving A's file into B is a write to B; before ABI 2 (no
+	 * LANDLOCK_ACCESS_FS_REFER) any move between directories is EXDEV */
 	char from[PATH_MAX + 64], to[PATH_MAX + 64];
+	int want = d->abi >= 2 ? EACCES : EXDEV;
 	snprintf(from, sizeof(from), "%s/new", d->a);
 	snprintf(to, sizeof(to), "%s/moved", d->b);
-	if ((r = errno_of(rename(from, to))) != EACCES)
-		return child_fail("rename A/new to B: got %s, want EACCES", r ? strerror(r) : "success");
+	if ((r = errno_of(rename(from, to))) != want)
+		return child_fail("rename A/new to B: got %s, want %s (Landlock ABI %d)", r ? strerror(r) : "success",
+				  strerrorname_np(want), d->abi);
 	/* reads are not Landlock's business */
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -297,6 +384,7 @@ static int landlock_child(void *arg)
 static void test_landlock_writable(void **state)
 {
 	struct ll_dirs *d = *state;
+	landlock_require(d);
 	in_child(landlock_child, d);
 	/* what the child made is really there, and nothing in B */
 	char p[PATH_MAX + 64];
@@ -315,7 +403,7 @@ static int landlock_none_child(void *arg)
 {
 	struct ll_dirs *d = arg;
 	struct isc_err e = { 0 };
-	if (confine_landlock(NULL, &e) < 0)
+	if (landlock_apply(NULL, &e) < 0)
 		return child_fail("confine_landlock: %s", e.msg);
 	int r;
 	if ((r = create_in(d->a, "new")) != EACCES)
@@ -325,6 +413,7 @@ static int landlock_none_child(void *arg)
 
 static void test_landlock_nothing_writable(void **state)
 {
+	landlock_require(*state);
 	in_child(landlock_none_child, *state);
 }
 
@@ -337,7 +426,7 @@ static int landlock_symlink_child(void *arg)
 	char l[PATH_MAX + 8], want[PATH_MAX + 64];
 	snprintf(l, sizeof(l), "%s/link", d->root);
 	const char *w[] = { l, NULL };
-	int r = confine_landlock(w, &e);
+	int r = landlock_apply(w, &e);
 	snprintf(want, sizeof(want), "landlock: open %s: %s", l, strerror(ENOTDIR));
 	if (r != -ENOTDIR || !STREQ(e.msg, want))
 		return child_fail("symlink as writable: got %d '%s', want '%s'", r, e.msg, want);
@@ -348,6 +437,7 @@ static void test_landlock_symlink(void **state)
 {
 	struct ll_dirs *d = *state;
 	char l[PATH_MAX + 8];
+	landlock_require(d);
 	snprintf(l, sizeof(l), "%s/link", d->root);
 	assert_int_equal(symlink(d->b, l), 0);
 	in_child(landlock_symlink_child, d);
@@ -361,7 +451,7 @@ static int landlock_file_child(void *arg)
 	char f[PATH_MAX + 8], want[PATH_MAX + 64];
 	snprintf(f, sizeof(f), "%s/data", d->b);
 	const char *w[] = { f, NULL };
-	int r = confine_landlock(w, &e);
+	int r = landlock_apply(w, &e);
 	snprintf(want, sizeof(want), "landlock: open %s: %s", f, strerror(ENOTDIR));
 	if (r != -ENOTDIR || !STREQ(e.msg, want))
 		return child_fail("file as writable: got %d '%s', want '%s'", r, e.msg, want);
@@ -373,6 +463,7 @@ static int landlock_file_child(void *arg)
 
 static void test_landlock_file_refused(void **state)
 {
+	landlock_require(*state);
 	in_child(landlock_file_child, *state);
 }
 
@@ -537,6 +628,8 @@ static int unfiltered_child(void *arg)
 	if (r != ENOENT)
 		return child_fail("umount2 unfiltered: got %s, want ENOENT", r ? strerror(r) : "success");
 	r = errno_of((int)syscall(SYS_clone3, NULL, 0));
+	if (r == ENOSYS)
+		return child_skip("this kernel has no clone3 (Linux 5.3): its ENOSYS cannot be told from the filter's");
 	if (r != EINVAL)
 		return child_fail("clone3 unfiltered: got %s, want EINVAL", r ? strerror(r) : "success");
 	return 0;
@@ -545,12 +638,25 @@ static int unfiltered_child(void *arg)
 static void test_seccomp_baseline(void **state)
 {
 	(void)state;
+	/* without CAP_SYS_ADMIN the kernel itself answers umount2 with EPERM */
+	caps_require(CAPBIT(CAP_SYS_ADMIN), "an unfiltered umount2 that the kernel does not refuse");
 	in_child(unfiltered_child, NULL);
 }
+
+/* ---- seccomp: the other x86 system call entries -------------------------------- */
 
 #if defined(__x86_64__)
 /* The filter is for x86-64 calls; the i386 (int 0x80) and x32 entries
  * number system calls differently and must not be a way around it. */
+static long int80(long nr, long a, long b, long c)
+{
+	long r;
+	/* the 32-bit entry saves r8-r11 as zero on some kernels */
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory", "r8", "r9", "r10",
+			 "r11");
+	return r;
+}
+
 static int other_abi_child(void *arg)
 {
 	bool x32 = *(bool *)arg;
@@ -564,24 +670,51 @@ static int other_abi_child(void *arg)
 		r = syscall(0x40000000L | SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
 		r = r < 0 ? -errno : r;
 	} else {
-		/* keyctl is 288 on i386 */
-		__asm__ volatile("int $0x80" : "=a"(r) : "a"(288L), "b"((long)KEYCTL_GET_KEYRING_ID),
-				 "c"((long)KEY_SPEC_SESSION_KEYRING), "d"(0L) : "memory");
+		r = int80(288 /* keyctl on i386 */, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
 	}
 	return child_fail("%s keyctl returned %ld", x32 ? "x32" : "i386", r);
 }
 
-static void test_seccomp_other_abis(void **state)
+static void other_abi_killed(bool x32)
+{
+	char msg[512];
+	int st = child_run(other_abi_child, &x32, msg, sizeof(msg));
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
+		fail_msg("%s call under the filter: %s (status %#x), want death by SIGSYS", x32 ? "x32" : "i386",
+			 msg[0] ? msg : "no report", st);
+}
+
+/* Without a filter: an i386 getpid through int 0x80 returns our pid.  A
+ * kernel without 32-bit entry (ia32_emulation=0, no IA32_EMULATION) has
+ * no gate there: the CPU faults (SIGSEGV) before any filter runs. */
+static int int80_child(void *arg)
+{
+	(void)arg;
+	long r = int80(20 /* getpid on i386 */, 0, 0, 0);
+	if (r != getpid())
+		return child_fail("i386 getpid unfiltered returned %ld, want %d", r, (int)getpid());
+	return 0;
+}
+
+static void test_seccomp_i386(void **state)
 {
 	(void)state;
-	for (int x32 = 0; x32 <= 1; x32++) {
-		char msg[512];
-		bool arg = x32;
-		int st = child_run(other_abi_child, &arg, msg, sizeof(msg));
-		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
-			fail_msg("%s call under the filter: %s (status %#x), want death by SIGSYS",
-				 x32 ? "x32" : "i386", msg[0] ? msg : "no report", st);
-	}
+	char msg[512];
+	int st = child_run(int80_child, NULL, msg, sizeof(msg));
+	if (WIFSIGNALED(st))
+		skip_why("32-bit syscall entry disabled on this kernel: int $0x80 faults before any filter "
+			 "(an unfiltered getpid died of signal %d)", WTERMSIG(st));
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || msg[0])
+		fail_msg("child: %s (status %#x)", msg[0] ? msg : "no report", st);
+	other_abi_killed(false);
+}
+
+/* The x32 bit is seen by the filter before the kernel looks for an x32
+ * table: SIGSYS whether or not this kernel has CONFIG_X86_X32_ABI. */
+static void test_seccomp_x32(void **state)
+{
+	(void)state;
+	other_abi_killed(true);
 }
 #endif
 
@@ -616,16 +749,37 @@ static int mdwe_child(void *arg)
 	return 0;
 }
 
+/* PR_SET_MDWE exists since Linux 6.3; confine_apply needs root's
+ * capabilities to apply the default set. */
+static void mdwe_require(void)
+{
+	if (prctl(PR_GET_MDWE, 0, 0, 0, 0) < 0)
+		skip_why("this kernel has no memory-deny-write-execute (PR_GET_MDWE: %s; Linux 6.3)", strerror(errno));
+	caps_require(confine_default_caps() | CAPBIT(CAP_SETPCAP), "confine_apply with the default set");
+}
+
 static void test_apply_mdwe(void **state)
 {
 	(void)state;
+	mdwe_require();
 	bool on = true;
 	in_child(mdwe_child, &on);
 }
 
+/* Without MDWE a mapping can be made executable: unless this process
+ * inherited MDWE already (it cannot be undone), or a security module
+ * refuses executable anonymous memory. */
 static void test_apply_no_mdwe(void **state)
 {
 	(void)state;
+	mdwe_require();
+	int got = prctl(PR_GET_MDWE, 0, 0, 0, 0);
+	if (got != 0)
+		skip_why("this test process runs under MDWE already (PR_GET_MDWE %d, inherited)", got);
+	void *q = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q == MAP_FAILED)
+		skip_why("this host refuses writable executable memory to the test itself: %s", strerror(errno));
+	munmap(q, 4096);
 	bool off = false;
 	in_child(mdwe_child, &off);
 }
@@ -657,6 +811,7 @@ static int mdwe_probe(void)
 static void test_apply_mdwe_exec(void **state)
 {
 	(void)state;
+	mdwe_require();
 	in_child(mdwe_exec_child, NULL);
 }
 
@@ -696,6 +851,10 @@ static int caps_child(void *arg)
 static void test_apply_caps(void **state)
 {
 	(void)state;
+	uint64_t want = 0;
+	struct isc_err e = { 0 };
+	assert_int_equal(confine_limitpriv("default,-kill,+net_raw", &want, &e), 0);
+	caps_require(want | CAPBIT(CAP_SETPCAP), "applying default,-kill,+net_raw");
 	in_child(caps_child, NULL);
 }
 
@@ -716,7 +875,8 @@ int main(int argc, char **argv)
 		  (void *)"prepared" },
 		cmocka_unit_test(test_seccomp_baseline),
 #if defined(__x86_64__)
-		cmocka_unit_test(test_seccomp_other_abis),
+		cmocka_unit_test(test_seccomp_i386),
+		cmocka_unit_test(test_seccomp_x32),
 #endif
 		cmocka_unit_test(test_apply_mdwe),
 		cmocka_unit_test(test_apply_no_mdwe),
