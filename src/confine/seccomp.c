@@ -42,15 +42,18 @@ static const int denied_syscalls[] = {
 	SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
 };
 
-/* fscrypt: /scratch and volumes are the pool's ext4 seen directly, so
- * these would reach its keyring.  Adding keys (even under its own uid),
- * probing key status or policies tells an ISC what the host holds. */
+/* ioctl requests denied on any descriptor, reported like the calls above. */
 static const unsigned long denied_ioctls[] = {
+	/* fscrypt: /scratch and volumes are the pool's ext4 seen directly, so
+	 * these would reach its keyring.  Adding keys (even under its own uid),
+	 * probing key status or policies tells an ISC what the host holds. */
 	FS_IOC_ADD_ENCRYPTION_KEY, FS_IOC_REMOVE_ENCRYPTION_KEY,
 	FS_IOC_REMOVE_ENCRYPTION_KEY_ALL_USERS, FS_IOC_GET_ENCRYPTION_KEY_STATUS,
 	FS_IOC_SET_ENCRYPTION_POLICY, FS_IOC_GET_ENCRYPTION_POLICY,
 	FS_IOC_GET_ENCRYPTION_POLICY_EX, FS_IOC_GET_ENCRYPTION_NONCE,
 	FS_IOC_GET_ENCRYPTION_PWSALT,
+	/* terminal injection: TIOCSTI types into a shared terminal (su in a root login), TIOCLINUX pastes on a VT */
+	TIOCSTI, TIOCLINUX,
 };
 
 /* personality(2): only what Docker allows -- PER_LINUX with PER_LINUX32

@@ -13,8 +13,10 @@
 #include <linux/perf_event.h>
 #include <linux/reboot.h>
 #include <linux/sched.h>
+#include <linux/tiocl.h>
 #include <linux/userfaultfd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -613,6 +615,68 @@ static const char *p_fscrypt_ioctl(char **a)
 	return "unknown-ioctl";
 }
 
+/* ---- terminals -------------------------------------------------------------------- */
+
+/* A pty from the ISC's /dev/ptmx, made the controlling terminal of a
+ * child of ours as a login's terminal is: there the kernel itself lets
+ * TIOCSTI through (dev.tty.legacy_tiocsti=1), so what refuses it is the
+ * filter.  req on the slave: 0 or the errno; *typed: the slave has input. */
+static int tty_ioctl_child(unsigned long req, void *arg, bool *typed)
+{
+	int p[2], res[2] = { EIO, 0 };
+	if (pipe(p) < 0)
+		return errno;
+	pid_t c = fork();
+	if (c == 0) {
+		int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), s = -1;
+		if (m < 0 || unlockpt(m) < 0 || (s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0 ||
+		    setsid() < 0 || ioctl(s, TIOCSCTTY, 0) < 0) {
+			res[0] = -errno;   /* the setup, not the attempt */
+		} else {
+			res[0] = ioctl(s, req, arg) < 0 ? errno : 0;
+			struct pollfd pf = { .fd = s, .events = POLLIN };
+			res[1] = poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN);
+		}
+		(void)!write(p[1], res, sizeof(res));
+		_exit(0);
+	}
+	close(p[1]);
+	if (c < 0 || read(p[0], res, sizeof(res)) != sizeof(res))
+		res[0] = c < 0 ? errno : EIO;
+	close(p[0]);
+	if (c > 0)
+		waitpid(c, NULL, 0);
+	*typed = res[1];
+	return res[0];
+}
+
+static const char *tty_word(int err, bool typed)
+{
+	if (err < 0) {
+		snprintf(word, sizeof(word), "no-pty-%s", errname(-err));
+		return word;
+	}
+	return err ? errname(err) : typed ? "injected" : "allowed";
+}
+
+/* tiocsti: type a newline into the terminal's input; "injected" if it arrived */
+static const char *p_tiocsti(char **a)
+{
+	char nl = '\n';
+	bool typed = false;
+	int err = tty_ioctl_child(TIOCSTI, &nl, &typed);
+	return tty_word(err, typed);
+}
+
+/* tioclinux: paste the VT selection (on a pty the kernel says ENOTTY) */
+static const char *p_tioclinux(char **a)
+{
+	char sel = TIOCL_PASTESEL;
+	bool typed = false;
+	int err = tty_ioctl_child(TIOCLINUX, &sel, &typed);
+	return tty_word(err, typed);
+}
+
 /* ---- file handles ---------------------------------------------------------------- */
 
 static const char *p_name_to_handle(char **a)
@@ -1148,6 +1212,8 @@ static const struct probe probes[] = {
 	{ "request-key", 0, "EPERM", p_request_key },
 	{ "keyctl-id", 0, "EPERM", p_keyctl_id },
 	{ "fscrypt-ioctl", 2, "EPERM", p_fscrypt_ioctl },
+	{ "tiocsti", 0, "EPERM", p_tiocsti },
+	{ "tioclinux", 0, "EPERM", p_tioclinux },
 	{ "name-to-handle", 1, "EPERM", p_name_to_handle },
 	{ "open-by-handle", 1, "EPERM", p_open_by_handle },
 	{ "ptrace", 1, "EPERM", p_ptrace },

@@ -152,6 +152,8 @@ v=$(host_sysctl kernel/io_uring_disabled 0)
 NO_URING=$([ "$v" = 0 ] || echo "kernel.io_uring_disabled=$v: the kernel refuses it itself")
 v=$(host_sysctl kernel/yama/ptrace_scope 0)
 NO_PTRACE=$([ "$v" -lt 3 ] || echo "kernel.yama.ptrace_scope=$v: no process may attach to another")
+v=$(host_sysctl dev/tty/legacy_tiocsti 1)   # no such file before Linux 6.2: TIOCSTI always allowed
+NO_TIOCSTI=$([ "$v" = 1 ] || echo "dev.tty.legacy_tiocsti=$v: the kernel refuses TIOCSTI itself")
 
 # ---- the probe image: busybox, isc-probe, a setuid-root copy, a job runner ----------
 iscadm pool create --size 1G || fail "pool create"
@@ -348,6 +350,15 @@ WANT_LOG[ioctl]=$(( ${WANT_LOG[ioctl]:-0} + 6 )); sleep 0.3
 control $OPEN "fscrypt key-status on /scratch without seccomp" allowed fscrypt-ioctl key-status /scratch
 control $OPEN "fscrypt get-policy-ex on /scratch without seccomp" allowed fscrypt-ioctl get-policy-ex /scratch
 control $OPEN "keyctl without seccomp" allowed keyctl-id
+
+# ---- terminals ----------------------------------------------------------------------------
+# isc-probe opens a pty from the ISC's /dev/ptmx and makes it the controlling terminal of a
+# child, as a login's is: there the kernel alone would let TIOCSTI type into its input
+section "terminals"
+attempt ioctl "TIOCSTI: type a command into our terminal's input" EPERM tiocsti
+attempt ioctl "TIOCLINUX: paste the VT selection (on a pty)" EPERM tioclinux
+unless "$NO_TIOCSTI" control $OPEN "TIOCSTI without seccomp: the newline arrives" injected tiocsti
+control $OPEN "TIOCLINUX without seccomp: a pty is no VT" ENOTTY tioclinux
 
 # ---- file handles (shocker) -------------------------------------------------------------
 section "file handles"

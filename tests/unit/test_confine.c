@@ -1,5 +1,5 @@
 /* test_confine.c - unit tests for src/confine: limitpriv, and Landlock, seccomp and MDWE applied in forked children.
- * A test that needs something of the host (root, Landlock, MDWE, 32-bit entry) checks it first and skips, saying why. */
+ * A test that needs something of the host (root, Landlock, MDWE, a pty, 32-bit entry) checks it first and skips, saying why. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include <linux/fscrypt.h>
 #include <linux/keyctl.h>
 #include <linux/landlock.h>
+#include <linux/tiocl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -473,15 +474,21 @@ static void test_landlock_file_refused(void **state)
 struct sc_result {
 	int keyctl, umount, ioctl_deny, ioctl_high, unshare_user, ioctl_ok, clone3;
 	int persona_norandom, persona_high, persona_query, persona_ok;
+	int tiocsti, tiocsti_high, tioclinux, tiocgwinsz;
+	bool injected;          /* the slave had input after the TIOCSTI calls */
 	pid_t getpid;
 	char fail[256];
 };
 
-static void sc_child(int sock)
+/* The calls a child makes under the filter; each denied one waits there
+ * for the parent's answer. */
+typedef void (*sc_calls_fn)(struct sc_result *res, void *arg);
+
+static void sc_child(int sock, sc_calls_fn calls, void *arg)
 {
 	struct sc_result res = { 0 };
 	struct isc_err e = { 0 };
-	int listener = -1, n = 0;
+	int listener = -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		snprintf(res.fail, sizeof(res.fail), "no_new_privs: %s", strerror(errno));
 		goto out;
@@ -496,37 +503,125 @@ static void sc_child(int sock)
 		goto out;
 	}
 	close(listener);
-	/* each denied call waits here for the parent's answer */
-	res.keyctl = errno_of((int)syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
-	res.umount = errno_of(umount2("/nonexistent", 0));
-	struct fscrypt_policy_v1 pol;
-	int dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	res.ioctl_deny = errno_of(ioctl(dfd, FS_IOC_GET_ENCRYPTION_POLICY, &pol));
-	/* the kernel reads the request as 32 bits: garbage above must not pass */
-	res.ioctl_high = errno_of((int)syscall(SYS_ioctl, dfd,
-				  0xdead00000000UL | (unsigned long)FS_IOC_GET_ENCRYPTION_POLICY, &pol));
-	close(dfd);
-	res.unshare_user = errno_of(unshare(CLONE_NEWUSER));
-	/* address randomisation off; a value with bit 31 that is not the query */
-	res.persona_norandom = errno_of((int)syscall(SYS_personality, 0x0040000UL));
-	res.persona_high = errno_of((int)syscall(SYS_personality, 0xfffffffeUL));
-	/* allowed, and quiet */
-	res.persona_query = errno_of((int)syscall(SYS_personality, 0xffffffffUL) < 0 ? -1 : 0);
-	res.persona_ok = errno_of((int)syscall(SYS_personality, 0x20008UL) < 0 ? -1 : 0);
-	syscall(SYS_personality, 0UL);
-	res.getpid = (pid_t)syscall(SYS_getpid);
-	int p[2];
-	if (pipe(p) == 0) {
-		res.ioctl_ok = errno_of(ioctl(p[0], FIONREAD, &n));
-		close(p[0]);
-		close(p[1]);
-	}
-	/* flags a filter cannot read: ENOSYS, no notification */
-	res.clone3 = errno_of((int)syscall(SYS_clone3, NULL, 0));
+	calls(&res, arg);
 out:
 	(void)!write(sock, &res, sizeof(res));
 	char c;
 	(void)!read(sock, &c, 1);   /* stay alive until the parent has looked */
+}
+
+/* Run calls(arg) in a child under the filter, answer the ndenied
+ * notifications they must cause and check each names that child and the
+ * system call in denied[] (in order), and that nothing else was reported;
+ * the child's results in *res, its pid returned. */
+static pid_t sc_run(sc_calls_fn calls, void *arg, const char *const *denied, size_t ndenied,
+		   struct sc_result *res)
+{
+	int sv[2];
+	assert_true(ndenied <= 8);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		child_start();
+		sc_child(sv[1], calls, arg);
+		_exit(0);
+	}
+	close(sv[1]);
+
+	/* nothing asserted until the child is reaped */
+	char what[8][128], problem[256] = "", how[64];
+	int listener = -1, quiet = -1;
+	size_t nfd = 1, answered = 0;
+	memset(what, 0, sizeof(what));
+	memset(res, 0, sizeof(*res));
+	/* the listener, or the child's report of why there is none */
+	struct pollfd pf[2] = { { .fd = sv[0], .events = POLLIN } };
+	if (poll(pf, 1, 5000) != 1 || fd_recv(sv[0], res, sizeof(*res), &listener, &nfd) < 1 || nfd != 1) {
+		if (!res->fail[0])
+			snprintf(problem, sizeof(problem), "no listener from the child");
+		goto out;
+	}
+	memset(res, 0, sizeof(*res));
+	for (; answered < ndenied; answered++) {
+		pf[0] = (struct pollfd){ .fd = listener, .events = POLLIN };
+		pf[1] = (struct pollfd){ .fd = sv[0], .events = POLLIN };
+		if (poll(pf, 2, 5000) < 1 || !(pf[0].revents & POLLIN)) {
+			/* done early: its results say why, or a call was not denied */
+			bool done = (pf[1].revents & POLLIN) && read(sv[0], res, sizeof(*res)) == sizeof(*res);
+			if (done && res->fail[0])
+				goto out;
+			snprintf(problem, sizeof(problem), "no notification for %s%s", denied[answered],
+				 done ? ": the child finished without it (a call was let through)" : "");
+			goto out;
+		}
+		int r = confine_notify_deny(listener, what[answered], sizeof(what[answered]));
+		if (r < 0) {
+			snprintf(problem, sizeof(problem), "confine_notify_deny: %s", strerror(-r));
+			goto out;
+		}
+	}
+	pf[0] = (struct pollfd){ .fd = sv[0], .events = POLLIN };
+	if (poll(pf, 1, 5000) != 1 || read(sv[0], res, sizeof(*res)) != sizeof(*res)) {
+		snprintf(problem, sizeof(problem), "no results from the child");
+		goto out;
+	}
+	/* the child is still alive and has made its allowed calls */
+	pf[0] = (struct pollfd){ .fd = listener, .events = POLLIN };
+	quiet = poll(pf, 1, 200);
+out:
+	if (problem[0] || res->fail[0])
+		kill(pid, SIGKILL);
+	close(sv[0]);   /* lets the child exit */
+	child_reap(pid, how, sizeof(how));
+	if (listener >= 0)
+		close(listener);
+
+	if (res->fail[0])
+		fail_msg("child: %s", res->fail);
+	if (problem[0])
+		fail_msg("%s (answered %zu; child %s)", problem, answered, how[0] ? how : "exit 0");
+	assert_string_equal(how, "");
+	for (size_t i = 0; i < ndenied; i++) {
+		char want[128];
+		snprintf(want, sizeof(want), "%s by pid %d (test_confine)", denied[i], (int)pid);
+		assert_string_equal(what[i], want);
+	}
+	assert_int_equal(quiet, 0);   /* the allowed calls were not reported */
+	return pid;
+}
+
+static void notify_calls(struct sc_result *res, void *arg)
+{
+	(void)arg;
+	int n = 0;
+	res->keyctl = errno_of((int)syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
+	res->umount = errno_of(umount2("/nonexistent", 0));
+	struct fscrypt_policy_v1 pol;
+	int dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	res->ioctl_deny = errno_of(ioctl(dfd, FS_IOC_GET_ENCRYPTION_POLICY, &pol));
+	/* the kernel reads the request as 32 bits: garbage above must not pass */
+	res->ioctl_high = errno_of((int)syscall(SYS_ioctl, dfd,
+				   0xdead00000000UL | (unsigned long)FS_IOC_GET_ENCRYPTION_POLICY, &pol));
+	close(dfd);
+	res->unshare_user = errno_of(unshare(CLONE_NEWUSER));
+	/* address randomisation off; a value with bit 31 that is not the query */
+	res->persona_norandom = errno_of((int)syscall(SYS_personality, 0x0040000UL));
+	res->persona_high = errno_of((int)syscall(SYS_personality, 0xfffffffeUL));
+	/* allowed, and quiet */
+	res->persona_query = errno_of((int)syscall(SYS_personality, 0xffffffffUL) < 0 ? -1 : 0);
+	res->persona_ok = errno_of((int)syscall(SYS_personality, 0x20008UL) < 0 ? -1 : 0);
+	syscall(SYS_personality, 0UL);
+	res->getpid = (pid_t)syscall(SYS_getpid);
+	int p[2];
+	if (pipe(p) == 0) {
+		res->ioctl_ok = errno_of(ioctl(p[0], FIONREAD, &n));
+		close(p[0]);
+		close(p[1]);
+	}
+	/* flags a filter cannot read: ENOSYS, no notification */
+	res->clone3 = errno_of((int)syscall(SYS_clone3, NULL, 0));
 }
 
 static void test_seccomp_notify(void **state)
@@ -537,73 +632,10 @@ static void test_seccomp_notify(void **state)
 		if (confine_seccomp_prepare(&e) < 0)
 			fail_msg("confine_seccomp_prepare: %s", e.msg);
 	}
-	int sv[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(sv[0]);
-		child_start();
-		sc_child(sv[1]);
-		_exit(0);
-	}
-	close(sv[1]);
-
-	/* nothing asserted until the child is reaped */
 	static const char *const denied[] = { "keyctl", "umount2", "ioctl", "ioctl", "unshare",
 					      "personality", "personality" };
-	char what[ARRAY_SIZE(denied)][128], problem[256] = "", how[64];
-	struct sc_result res = { 0 };
-	int listener = -1, quiet = -1;
-	size_t nfd = 1, answered = 0;
-	memset(what, 0, sizeof(what));
-	/* the listener, or the child's report of why there is none */
-	struct pollfd pf = { .fd = sv[0], .events = POLLIN };
-	if (poll(&pf, 1, 5000) != 1 || fd_recv(sv[0], &res, sizeof(res), &listener, &nfd) < 1 ||
-	    nfd != 1) {
-		if (!res.fail[0])
-			snprintf(problem, sizeof(problem), "no listener from the child");
-		goto out;
-	}
-	memset(&res, 0, sizeof(res));
-	for (; answered < ARRAY_SIZE(denied); answered++) {
-		pf = (struct pollfd){ .fd = listener, .events = POLLIN };
-		if (poll(&pf, 1, 5000) != 1 || !(pf.revents & POLLIN)) {
-			snprintf(problem, sizeof(problem), "no notification for %s", denied[answered]);
-			goto out;
-		}
-		int r = confine_notify_deny(listener, what[answered], sizeof(what[answered]));
-		if (r < 0) {
-			snprintf(problem, sizeof(problem), "confine_notify_deny: %s", strerror(-r));
-			goto out;
-		}
-	}
-	pf = (struct pollfd){ .fd = sv[0], .events = POLLIN };
-	if (poll(&pf, 1, 5000) != 1 || read(sv[0], &res, sizeof(res)) != sizeof(res)) {
-		snprintf(problem, sizeof(problem), "no results from the child");
-		goto out;
-	}
-	/* the child is still alive and has made its allowed calls */
-	pf = (struct pollfd){ .fd = listener, .events = POLLIN };
-	quiet = poll(&pf, 1, 200);
-out:
-	if (problem[0] || res.fail[0])
-		kill(pid, SIGKILL);
-	close(sv[0]);   /* lets the child exit */
-	child_reap(pid, how, sizeof(how));
-	if (listener >= 0)
-		close(listener);
-
-	if (res.fail[0])
-		fail_msg("child: %s", res.fail);
-	if (problem[0])
-		fail_msg("%s (answered %zu; child %s)", problem, answered, how[0] ? how : "exit 0");
-	assert_string_equal(how, "");
-	for (size_t i = 0; i < ARRAY_SIZE(denied); i++) {
-		char want[128];
-		snprintf(want, sizeof(want), "%s by pid %d (test_confine)", denied[i], (int)pid);
-		assert_string_equal(what[i], want);
-	}
+	struct sc_result res;
+	pid_t pid = sc_run(notify_calls, NULL, denied, ARRAY_SIZE(denied), &res);
 	assert_int_equal(res.keyctl, EPERM);
 	assert_int_equal(res.umount, EPERM);
 	assert_int_equal(res.ioctl_deny, EPERM);
@@ -613,7 +645,6 @@ out:
 	assert_int_equal(res.persona_high, EPERM);
 	assert_int_equal(res.persona_query, 0);
 	assert_int_equal(res.persona_ok, 0);
-	assert_int_equal(quiet, 0);   /* getpid, FIONREAD and clone3 were not reported */
 	assert_int_equal(res.getpid, pid);
 	assert_int_equal(res.ioctl_ok, 0);
 	assert_int_equal(res.clone3, ENOSYS);
@@ -641,6 +672,116 @@ static void test_seccomp_baseline(void **state)
 	/* without CAP_SYS_ADMIN the kernel itself answers umount2 with EPERM */
 	caps_require(CAPBIT(CAP_SYS_ADMIN), "an unfiltered umount2 that the kernel does not refuse");
 	in_child(unfiltered_child, NULL);
+}
+
+/* ---- seccomp: terminal injection ----------------------------------------------- */
+
+/* A pty of our own, master and slave: the premise of the terminal tests. */
+struct pty {
+	int master, slave;
+};
+
+static void pty_open(struct pty *t)
+{
+	t->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (t->master < 0)
+		skip_why("no pty to try terminal ioctls on: posix_openpt: %s", strerror(errno));
+	const char *name = grantpt(t->master) == 0 && unlockpt(t->master) == 0 ? ptsname(t->master) : NULL;
+	t->slave = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+	if (t->slave < 0) {
+		int err = errno;
+		close(t->master);
+		skip_why("no pty to try terminal ioctls on: open its slave: %s", strerror(err));
+	}
+}
+
+static void pty_close(struct pty *t)
+{
+	close(t->slave);
+	close(t->master);
+}
+
+/* Whether the slave has input: a line pushed with TIOCSTI. */
+static bool pty_has_input(int slave)
+{
+	struct pollfd pf = { .fd = slave, .events = POLLIN };
+	return poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN);
+}
+
+/* In a child: the slave becomes our controlling terminal, as a login
+ * shell's is; the kernel lets TIOCSTI through there (with
+ * dev.tty.legacy_tiocsti=1), so only the filter stands in the way. */
+static int pty_take(int slave)
+{
+	return setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0 ? -1 : 0;
+}
+
+static void tty_calls(struct sc_result *res, void *arg)
+{
+	int slave = *(int *)arg;
+	char nl = '\n', sel = TIOCL_PASTESEL;
+	struct winsize ws;
+	if (pty_take(slave) < 0) {
+		snprintf(res->fail, sizeof(res->fail), "make the pty our terminal: %s", strerror(errno));
+		return;
+	}
+	res->tiocsti = errno_of(ioctl(slave, TIOCSTI, &nl));
+	/* the kernel reads the request as 32 bits: garbage above must not pass */
+	res->tiocsti_high = errno_of((int)syscall(SYS_ioctl, slave, 0xdead00000000UL | (unsigned long)TIOCSTI, &nl));
+	res->tioclinux = errno_of(ioctl(slave, TIOCLINUX, &sel));
+	/* allowed, and quiet */
+	res->tiocgwinsz = errno_of(ioctl(slave, TIOCGWINSZ, &ws));
+	res->injected = pty_has_input(slave);
+}
+
+static void test_seccomp_tty(void **state)
+{
+	(void)state;
+	struct pty t;
+	pty_open(&t);
+	static const char *const denied[] = { "ioctl", "ioctl", "ioctl" };
+	struct sc_result res;
+	sc_run(tty_calls, &t.slave, denied, ARRAY_SIZE(denied), &res);
+	bool injected = pty_has_input(t.slave);
+	pty_close(&t);
+	assert_int_equal(res.tiocsti, EPERM);
+	assert_int_equal(res.tiocsti_high, EPERM);
+	assert_int_equal(res.tioclinux, EPERM);
+	assert_int_equal(res.tiocgwinsz, 0);
+	assert_false(res.injected);   /* nothing typed into the terminal */
+	assert_false(injected);
+}
+
+/* Without the filter TIOCSTI does type into the terminal: the test above
+ * sees the filter's refusal, not the kernel's (or a pty that takes no input). */
+static int tty_unfiltered_child(void *arg)
+{
+	int slave = *(int *)arg;
+	char nl = '\n', sel = TIOCL_PASTESEL;
+	if (pty_take(slave) < 0)
+		return child_fail("make the pty our terminal: %s", strerror(errno));
+	int r = errno_of(ioctl(slave, TIOCSTI, &nl));
+	if (r == EIO)
+		return child_skip("TIOCSTI is refused by this kernel itself (dev.tty.legacy_tiocsti=0, no CAP_SYS_ADMIN)");
+	if (r != 0)
+		return child_fail("TIOCSTI unfiltered on our own terminal: %s", strerror(r));
+	if (!pty_has_input(slave))
+		return child_fail("TIOCSTI unfiltered succeeded, but the terminal has no input");
+	/* a pty is no VT: the kernel's answer, never EPERM */
+	r = errno_of(ioctl(slave, TIOCLINUX, &sel));
+	if (r == EPERM || r == 0)
+		return child_fail("TIOCLINUX unfiltered on a pty: got %s, want the kernel's refusal",
+				  r ? strerror(r) : "success");
+	return 0;
+}
+
+static void test_seccomp_tty_baseline(void **state)
+{
+	(void)state;
+	struct pty t;
+	pty_open(&t);
+	in_child(tty_unfiltered_child, &t.slave);
+	pty_close(&t);
 }
 
 /* ---- seccomp: the other x86 system call entries -------------------------------- */
@@ -874,6 +1015,8 @@ int main(int argc, char **argv)
 		{ "test_seccomp_notify (compiled once, loaded as a program)", test_seccomp_notify, NULL, NULL,
 		  (void *)"prepared" },
 		cmocka_unit_test(test_seccomp_baseline),
+		cmocka_unit_test(test_seccomp_tty),
+		cmocka_unit_test(test_seccomp_tty_baseline),
 #if defined(__x86_64__)
 		cmocka_unit_test(test_seccomp_i386),
 		cmocka_unit_test(test_seccomp_x32),
