@@ -89,8 +89,6 @@ int image_squash(const char *merged, const char *base, const char *const *deltas
 /* Clear setuid/setgid bits of files and remove their security.capability
  * xattrs in a tree the ISC wrote (its upper, after it stopped); counts the
  * files changed. */
-struct image_tree_stats { uint64_t bytes, entries; size_t longest, depth; bool devices, setid; };
-int image_tree_measure(int rootfd, struct image_tree_stats *st, struct isc_err *e);
 int image_tree_strip_privileges(int rootfd, unsigned *stripped, struct isc_err *e);
 int image_blob_drop_unused(const struct pool *p, const char *digest, const char *except,
 			   struct isc_err *e);

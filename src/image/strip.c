@@ -14,24 +14,26 @@ struct strip_ctx {
  * no_new_privs), but an image outlives isc's mounts: mounted or
  * extracted elsewhere, a setuid-root shell the ISC planted would be a way
  * in.  Directories keep their setgid bit (group inheritance, no privilege). */
-static int strip_fn(const char *path, int parentfd, const char *name, const struct stat *st,
-		    void *data)
+static int strip_fn(const struct tree_entry *ent, void *data)
 {
 	struct strip_ctx *c = data;
+	const struct stat *st = ent->st;
+	char show[TREE_PATH_SHOW_SIZE];
+	const char *path = tree_path_show(ent->path, show);
 	if (!S_ISREG(st->st_mode))
 		return 0;
 	bool setid = st->st_mode & (S_ISUID | S_ISGID);
 	/* O_NOFOLLOW|O_NONBLOCK: an entry swapped for a link or a fifo since
 	 * the walk saw it is not followed, nor waited on */
-	_cleanup_close_ int fd = openat(parentfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	_cleanup_close_ int fd = openat(ent->parentfd, ent->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 					O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return err_sys(c->e, errno, "open %.200s", path);
+		return err_sys(c->e, errno, "open %s", path);
 	if (setid && fchmod(fd, st->st_mode & 01777) < 0)
-		return err_sys(c->e, errno, "clear setuid/setgid of %.200s", path);
+		return err_sys(c->e, errno, "clear setuid/setgid of %s", path);
 	bool cap = fgetxattr(fd, "security.capability", NULL, 0) >= 0;
 	if (cap && fremovexattr(fd, "security.capability") < 0 && errno != ENODATA)
-		return err_sys(c->e, errno, "remove the file capability of %.200s", path);
+		return err_sys(c->e, errno, "remove the file capability of %s", path);
 	c->stripped += setid || cap;
 	return 0;
 }
@@ -45,29 +47,3 @@ int image_tree_strip_privileges(int rootfd, unsigned *stripped, struct isc_err *
 	return r;
 }
 
-/* TEMP until the deep-tree walker lands */
-static int measure_fn(const char *path, int parentfd, const char *name, const struct stat *st,
-		      void *data)
-{
-	struct image_tree_stats *t = data;
-	size_t len = strlen(path), depth = 0;
-	for (const char *c = path; *c; c++)
-		depth += *c == '/';
-	t->entries++;
-	if (S_ISREG(st->st_mode)) {
-		t->bytes += (uint64_t)st->st_size;
-		t->setid |= (st->st_mode & (S_ISUID | S_ISGID)) != 0;
-	}
-	t->devices |= (S_ISCHR(st->st_mode) && st->st_rdev != 0) || S_ISBLK(st->st_mode);
-	if (len > t->longest)
-		t->longest = len;
-	if (depth > t->depth)
-		t->depth = depth;
-	return 0;
-}
-
-int image_tree_measure(int rootfd, struct image_tree_stats *st, struct isc_err *e)
-{
-	*st = (struct image_tree_stats){ 0 };
-	return tree_walk(rootfd, measure_fn, st, e);
-}

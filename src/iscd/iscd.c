@@ -108,20 +108,22 @@ static void log_append(struct iscd *d, int *fd, const char *file, const char *bu
 __attribute__((format(printf, 2, 3)))
 static void note(struct iscd *d, const char *fmt, ...)
 {
-	char buf[512];
+	char raw[512], buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	int k = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (k < 0)
 		return;
-	if ((size_t)n > sizeof(buf) - 2)
-		n = sizeof(buf) - 2;
+	/* one line, whatever ISC-chosen text (a file name in a commit's
+	 * error) it quotes: a control byte or newline cannot forge another */
+	str_escape_ctl(buf, sizeof(buf) - 1, raw, strnlen(raw, sizeof(raw)), 0);
+	size_t n = strlen(buf);
 	buf[n++] = '\n';
 	/* the supervisor's own record, apart from the console: the console
 	 * is the ISC's byte stream, which can imitate a note or push real
 	 * ones out of its rotation; nothing inside reaches this file */
-	log_append(d, &d->notes_log, "notes.log", buf, (size_t)n);
+	log_append(d, &d->notes_log, "notes.log", buf, n);
 }
 
 static int ep_add(struct iscd *d, int fd)

@@ -312,7 +312,10 @@ static int build_volumes(const struct sandbox_spec *s, int rootfd, char *why, si
 			return -errno;
 		}
 		_cleanup_close_ int m = mnt_clone(AT_FDCWD, dir, false);
-		int r = m < 0 ? m : mnt_setattr(m, writable_attrs(s), 0, -1);
+		/* self-assembly may read what an operator left in a volume (a
+		 * package to install), but nothing there runs or changes */
+		unsigned attrs = writable_attrs(s) | (s->image_only ? MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC : 0);
+		int r = m < 0 ? m : mnt_setattr(m, attrs, 0, -1);
 		if (r == 0)
 			r = mnt_attach(m, rootfd, v);
 		if (r < 0) {
@@ -441,7 +444,7 @@ static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, ch
 		return -errno;
 	}
 	int r = build_profile(s, root, why, n);
-	if (r == 0 && !s->image_only)
+	if (r == 0)
 		r = build_volumes(s, root, why, n);
 	if (r == 0 && s->scratch >= 0 && (r = mnt_attach(s->scratch, root, "/scratch")) < 0)
 		snprintf(why, n, "mount /scratch: %s", r == -ENOENT ? "no /scratch in the image" :

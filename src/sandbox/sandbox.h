@@ -12,8 +12,8 @@ struct sandbox_spec {
 	enum isc_profile profile;
 	bool writable;                  /* maintenance boot: the whole root is an overlay (layer rootw) */
 	bool image_only;                /* with writable: self-assembly (-W), whose commit must
-					 * hold nothing the ISC wrote: no profile layers, no
-					 * volumes, only fresh tmpfs (see docs/maintenance.md) */
+					 * hold nothing the ISC wrote: no profile layers, fresh
+					 * tmpfs, volumes read-only and noexec (docs/maintenance.md) */
 	bool trusted_root;              /* read-only boot whose root is that overlay, mounted
 					 * read-only, so login -T can write through it */
 	const int *image_fds;           /* verified erofs layers of the image, top first */

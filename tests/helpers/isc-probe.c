@@ -668,6 +668,17 @@ static const char *p_tiocsti(char **a)
 	return tty_word(err, typed);
 }
 
+/* tiocsti-stdin: type a command line into whatever terminal fd 0 is (the
+ * operator's, if one were passed in); "typed" if the kernel took it */
+static const char *p_tiocsti_stdin(char **a)
+{
+	const char *line = "echo ISC-INJECTED\n";
+	for (const char *c = line; *c; c++)
+		if (ioctl(0, TIOCSTI, c) < 0)
+			return errname(errno);
+	return "typed";
+}
+
 /* tioclinux: paste the VT selection (on a pty the kernel says ENOTTY) */
 static const char *p_tioclinux(char **a)
 {
@@ -1214,6 +1225,7 @@ static const struct probe probes[] = {
 	{ "fscrypt-ioctl", 2, "EPERM", p_fscrypt_ioctl },
 	{ "tiocsti", 0, "EPERM", p_tiocsti },
 	{ "tioclinux", 0, "EPERM", p_tioclinux },
+	{ "tiocsti-stdin", 0, "EPERM", p_tiocsti_stdin },
 	{ "name-to-handle", 1, "EPERM", p_name_to_handle },
 	{ "open-by-handle", 1, "EPERM", p_open_by_handle },
 	{ "ptrace", 1, "EPERM", p_ptrace },

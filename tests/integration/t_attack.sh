@@ -17,7 +17,7 @@ NONE=it-none        # control: profile none, larger limits
 LL=it-ll            # Landlock alone: seccomp off and CAP_SYS_ADMIN
 LIM=it-lim          # small limits: pids=64, memory=64M
 NUM=0 BLOCKED=0 SKIPPED=0 HOLES="" BROKEN=""
-declare -A WANT_LOG=()   # syscall -> attempts whose denial must be in the console log
+declare -A WANT_LOG=()   # syscall -> attempts whose denial must be in the notes
 
 # ---- bookkeeping -------------------------------------------------------------------
 # verdict DESC RC DETAIL: one attempt; RC 0 means it was refused the expected way
@@ -50,7 +50,7 @@ unless() {
 host_sysctl() { cat "/proc/sys/$1" 2>/dev/null || echo "$2"; }
 
 # attempt SYSCALL DESC EXPECT PROBE-ARGS...: isc-probe as root in $ATK must get EXPECT.
-# SYSCALL (or -) is the denial the seccomp filter must report in the console log.
+# SYSCALL (or -) is the denial the seccomp filter must report in the notes.
 attempt() {
 	local sc=$1 desc=$2 want=$3 out rc tag=""
 	shift 3
@@ -58,7 +58,7 @@ attempt() {
 	if [ "$sc" != - ]; then
 		WANT_LOG[$sc]=$(( ${WANT_LOG[$sc]:-0} + 1 ))
 		tag=" [seccomp: $sc]"
-		sleep 0.06   # the console logs at most 20 denials a second
+		sleep 0.06   # the notess at most 20 denials a second
 	fi
 	verdict "$desc" $rc "$(printf '%s' "$out" | tail -n 1)$tag"
 }
@@ -535,10 +535,10 @@ mem=$(iscadm stats $LIM | awk '/^memory/ { print $2 " of " $4 }')
 verdict "memory hog in a service (memory=64M)" $? "$(printf '%s' "$out" | tr '\n' ' '); memory now $mem; supervisor and other ISCs fine"
 job_control $NONE "the same hog with memory=512M" hog 'isc-probe --expect allowed memhog 256'
 
-# ---- the console log: every seccomp denial above is reported -----------------------------
-section "console log"
+# ---- the notes: every seccomp denial above is reported -----------------------------
+section "notes"
 sleep 1
-con=$(iscadm console $ATK)
+con=$(iscadm notes $ATK)
 missing="" k=0
 for sc in "${!WANT_LOG[@]}"; do
 	have=$(printf '%s\n' "$con" | grep -cE "^isc: seccomp: denied $sc by pid [0-9]+ \(isc-probe\)$")
@@ -546,14 +546,14 @@ for sc in "${!WANT_LOG[@]}"; do
 	[ "$have" -ge "${WANT_LOG[$sc]}" ] || missing="$missing $sc($have of ${WANT_LOG[$sc]})"
 done
 if [ -z "$missing" ]; then
-	echo "ok: each of the $k seccomp denials ($(printf '%s\n' "${!WANT_LOG[@]}" | wc -l) system calls) is in $ATK's console log"
+	echo "ok: each of the $k seccomp denials ($(printf '%s\n' "${!WANT_LOG[@]}" | wc -l) system calls) is in $ATK's notes"
 else
-	echo "FAIL: seccomp denials missing from the console log:$missing"
-	BROKEN="$BROKEN  console log lacks:$missing"$'\n'
+	echo "FAIL: seccomp denials missing from the notes:$missing"
+	BROKEN="$BROKEN  notes lacks:$missing"$'\n'
 fi
-ncon=$(iscadm console $OPEN | grep -c "isc: seccomp:")
+ncon=$(iscadm notes $OPEN | grep -c "isc: seccomp:")
 [ "$ncon" -eq 0 ] || BROKEN="$BROKEN  $OPEN (seccomp=off) logged $ncon denials"$'\n'
-echo "   control    $OPEN (seccomp=off) has no seccomp lines in its console log"
+echo "   control    $OPEN (seccomp=off) has no seccomp lines in its notes"
 
 # ---- floods: the supervisor survives, its logs stay bounded -------------------------------
 section "floods"
@@ -573,7 +573,7 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 # the count of lines not logged is written with the first denial of a later second
 sleep 1.1
 iscadm login $ATK -- isc-probe acct /tmp/acct >/dev/null
-c=$(iscadm console $ATK)
+c=$(iscadm notes $ATK)
 logged=$(printf '%s\n' "$c" | grep -c "denied acct by")
 dropped=$(printf '%s\n' "$c" | sed -nE 's/^isc: seccomp: ([0-9]+) more denials not logged$/\1/p' | awk '{ s += $1 } END { print s + 0 }')
 [ $rc -eq 0 ] && [ "$dropped" -gt 0 ] && [ "$logged" -lt 200 ] && [ "$ms" -ge 900 ] && kill -0 "$SUP" && running $ATK

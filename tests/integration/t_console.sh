@@ -18,16 +18,10 @@ wait_log() {
 # the bytes of FILE that are neither printable ASCII nor newline/tab
 unsafe() { LC_ALL=C tr -d '\n\t -~' < "$1" | wc -c; }
 
-# NOTES-PENDING: until iscd writes its notes to notes.log (another change) it still puts
-# them into the console; the notes checks at the end are skipped in that case only (an iscd
-# writing its boot note nowhere fails).  Remove this once the notes change is merged.
 for i in $(seq 50); do
-	LC_ALL=C grep -qs "^isc: booted $N " "$data/notes.log" "$data/console.log" && break
+	LC_ALL=C grep -qs "^isc: booted $N " "$data/notes.log" && break
 	sleep 0.1
 done
-notes_pending=false
-[ ! -e "$data/notes.log" ] && LC_ALL=C grep -q "^isc: booted $N read-only" "$data/console.log" &&
-	notes_pending=true
 
 # ---- what root inside writes to its console reaches the operator escaped --------------
 # a forged supervisor note, an OSC 52 clipboard write, a screen clear, an 8-bit CSI (U+009B),
@@ -93,10 +87,6 @@ n=$(iscadm console $N | wc -c)
 ok "after 3 MiB the console shows its last $n bytes (two generations of 1 MiB)"
 
 # ---- notes: written by the supervisor only --------------------------------------------
-if $notes_pending; then   # NOTES-PENDING (see the top)
-	echo "skip: the notes checks need iscd writing notes.log (NOTES-PENDING in $(basename "$0"))"
-	exit 77
-fi
 iscadm notes $N > "$T/notes" || fail "notes"
 grep -q "^isc: booted $N read-only from image base (" "$T/notes" || fail "no boot note after the flood: $(cat "$T/notes")"
 grep -q FORGED "$T/notes" && fail "a forged line reached the notes: $(grep FORGED "$T/notes" | head -3)"

@@ -26,7 +26,7 @@ iscadm boot it-stale || fail "boot for the sweep"
 pid=$(sed -n 's/^supervisor=//p' /run/isc/it-stale/state)
 grp=$(ls -d /sys/fs/cgroup/pids/isc/it-stale /sys/fs/cgroup/isc/it-stale 2>/dev/null | head -1)
 [ -n "$grp" ] || fail "no cgroup for it-stale"
-procs=$(cat "$grp"/*/cgroup.procs | wc -l)
+procs=$(find "$grp" -name cgroup.procs -exec cat {} + | wc -l)
 [ "$procs" -gt 0 ] || fail "no process in the ISC's groups"
 kill -9 "$pid"
 for i in $(seq 50); do iscadm list -p | grep -q '^it-stale:installed' && break; sleep 0.1; done
