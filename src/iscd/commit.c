@@ -241,7 +241,7 @@ static int commit_stage(struct pool *p, struct commit_req *rq, struct isc_config
 	int r = ufd < 0 ? 0 : image_tree_measure(ufd, &ts, e);
 	if (r < 0)
 		return r;
-	if (ts.entries <= 1) {   /* the upper's root alone: nothing changed */
+	if (ts.entries == 0) {   /* nothing below the upper's root: nothing changed */
 		*nothing = true;
 		return 0;
 	}
