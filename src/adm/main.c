@@ -36,7 +36,7 @@ static const char help[] =
 	"\n"
 	"profiles: strict, fixed-configuration (default), flexible-configuration, none\n"
 	"properties: profile=P, volume=/PATH (repeatable), tmp-size=SIZE, scratch-size=SIZE,\n"
-	"            var-size=SIZE (at create),\n"
+	"            var-size=SIZE (at create), session-size=SIZE,\n"
 	"            memory=SIZE, pids=N, cpu=CPUS|none, cpu-weight=1..10000,\n"
 	"            limitpriv=default,-cap,+cap, mdwe=on|off, seccomp=on|off, landlock=on|off\n"
 	"keysource: raw|hex|passphrase , file:///PATH|prompt  (default: a generated raw key\n"
