@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "image.h"
+#include "isc.h"
 #include "pool.h"
 
 struct adm {
@@ -23,14 +24,19 @@ int adm_pool(struct adm *a, struct pool *p, enum pool_lock lock);
  * exit status of a failure already reported. */
 int adm_config(struct adm *a, const char *name, struct isc_config *c);
 
-bool isc_running(const char *name);
-/* R or W of a running ISC, '-' when not running. */
-char isc_mode(const char *name);
-/* A dead supervisor's leftovers: state files and a cgroup, removed with
- * its lock held (no supervisor starts meanwhile).  false: one runs. */
-bool isc_clean_stale(const char *name);
-/* Wait until the supervisor of name has exited (up to timeout seconds). */
-int isc_wait_stopped(const char *name, int timeout);
+/* The ISC exists (its configuration reads): 0, or the exit status of a
+ * failure already reported. */
+int adm_isc_exists(struct adm *a, const char *name);
+
+/* ---- relay.c: the operator's terminal and an ISC ---- */
+/* Copy between our terminal and the session's pty until the session ends. */
+void pty_proxy(int master);
+/* Fds 0-2 named in mask relayed through pipes by children of ours: out[]
+ * holds what the session gets (the rest /dev/null), pids[] the relays. */
+int stdio_relays(unsigned mask, int out[3], pid_t pids[3]);
+/* The session is over: what it wrote reaches us, then the relays end. */
+void stdio_relays_end(pid_t pids[3]);
+void close3(int fds[3]);
 
 int cmd_pool(struct adm *a);
 int cmd_image(struct adm *a);
@@ -50,18 +56,3 @@ int cmd_key(struct adm *a);
 int cmd_stats(struct adm *a);
 int cmd_history(struct adm *a);
 int cmd_revert(struct adm *a);
-
-/* Halt a running ISC through its supervisor and wait for it to exit. */
-int isc_halt(const char *name, bool reboot, struct isc_err *e);
-/* reboot: 0 halt, 'R' reboot read-only, 'W' reboot writable (-w). */
-int isc_stop(const char *name, char reboot, struct isc_err *e);
-/* Create an ISC (used by create and run). */
-struct isc_create_opts {
-	const char *image, *profile;
-	const char *keysource;          /* NULL: a generated key file */
-	const char *encryption_root;    /* use this ISC's key instead */
-	char *const *sets;
-	bool ephemeral;                 /* run --rm: random key, never stored */
-};
-int isc_create(struct pool *p, const char *name, const struct isc_create_opts *o, struct isc_err *e);
-int isc_destroy(struct pool *p, const char *name, struct isc_err *e);

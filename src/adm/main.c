@@ -85,6 +85,15 @@ int adm_config(struct adm *a, const char *name, struct isc_config *c)
 	return r < 0 ? adm_fail(&e) : 0;
 }
 
+int adm_isc_exists(struct adm *a, const char *name)
+{
+	struct isc_config c;
+	int r = adm_config(a, name, &c);
+	if (r == 0)
+		config_free(&c);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct adm a = { 0 };

@@ -1,5 +1,6 @@
 /* store.c - the content-addressed image store: erofs blobs, manifests and name tags in the pool; iscadm. */
 #include "image-internal.h"
+#include "runstate.h"
 
 #include <dirent.h>
 #include <fcntl.h>

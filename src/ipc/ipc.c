@@ -38,12 +38,25 @@ int ipc_recv(int sock, struct ipc_hdr *h, char *buf, int *fds, size_t *nfds)
 	return 0;
 }
 
+int ipc_reboot_parse(const char *p, size_t len, enum boot_mode *mode)
+{
+	struct ipc_reboot r = { .mode = BOOT_READONLY };
+	if (len != 0 && len != sizeof(r))
+		return -EBADMSG;
+	if (len)
+		memcpy(&r, p, sizeof(r));
+	if (r.mode >= BOOT_MODE_COUNT)
+		return -EBADMSG;
+	*mode = (enum boot_mode)r.mode;
+	return 0;
+}
+
 int ipc_login_parse(const char *p, size_t len, struct ipc_login *l, char ***argv)
 {
 	if (len < sizeof(*l))
 		return -EBADMSG;
 	memcpy(l, p, sizeof(*l));
-	if (l->tty > 1 || memchr(l->term, '\0', sizeof(l->term)) == NULL)
+	if (l->tty > 1 || (l->kind != LOGIN_PLAIN && l->kind != LOGIN_TRUSTED) || memchr(l->term, '\0', sizeof(l->term)) == NULL)
 		return -EBADMSG;
 	for (const char *t = l->term; *t; t++)
 		if (*t <= ' ' || *t > '~')
@@ -90,7 +103,8 @@ int ipc_login_build(const struct ipc_login *l, char *const *argv, char *buf, siz
 int ipc_connect(const char *name)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/isc/%s/ctl", name);
+	if (run_path(sa.sun_path, sizeof(sa.sun_path), name, "ctl") < 0)
+		return -ENAMETOOLONG;
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

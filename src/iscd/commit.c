@@ -1,6 +1,7 @@
 /* commit.c - a maintenance session's changes made into a new image version, crash-safe; iscd. */
 #include "commit.h"
 #include "image.h"
+#include "runstate.h"
 #include "sandbox.h"
 
 #include <dirent.h>

@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #define ISC_DEFAULT_ROOT "/var/lib/isc"
-#define ISC_RUN_DIR "/run/isc"
 #define POOL_DEFAULT_SIZE (8ULL << 30)
 #define ISC_DEFAULT_KEYDIR "/etc/isc/keys"
 /* The encryption root of shared images: keys/.pool.wrapped, keydir/.pool.key

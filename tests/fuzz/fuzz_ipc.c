@@ -20,7 +20,7 @@ static void fuzz_login(const uint8_t *data, size_t size)
 		free(p);
 		return;
 	}
-	if (l.tty > 1 || strnlen(l.term, sizeof(l.term)) == sizeof(l.term))
+	if (l.tty > 1 || l.kind > LOGIN_TRUSTED || strnlen(l.term, sizeof(l.term)) == sizeof(l.term))
 		abort();
 	for (const char *t = l.term; *t; t++)
 		if (*t <= ' ' || *t > '~')
@@ -60,9 +60,18 @@ static void fuzz_frame(const uint8_t *data, size_t size)
 		abort();
 }
 
+/* A reboot request that parses names a boot mode. */
+static void fuzz_reboot(const uint8_t *data, size_t size)
+{
+	enum boot_mode m;
+	if (ipc_reboot_parse((const char *)data, size, &m) == 0 && (unsigned)m >= BOOT_MODE_COUNT)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_login(data, size);
+	fuzz_reboot(data, size);
 	fuzz_frame(data, size);
 	return 0;
 }

@@ -146,6 +146,8 @@ static const struct bad_login bad_logins[] = {
 	{ "one byte short", { .term = "xterm" }, "", 0, 1 },
 	{ "tty=2", { .tty = 2, .term = "xterm" }, "", 0, 0 },
 	{ "tty=255", { .tty = 255, .term = "xterm" }, "", 0, 0 },
+	{ "unknown login kind", { .kind = 2, .term = "xterm" }, "", 0, 0 },
+	{ "login kind 255", { .kind = 255, .term = "xterm" }, "", 0, 0 },
 	{ "term unterminated", { .term = "0123456789012345678901234567890" }, "", 0, 0 },
 	{ "term with a space", { .term = "xterm 256" }, "", 0, 0 },
 	{ "term with escape", { .term = "xterm\x1b[0m" }, "", 0, 0 },
@@ -204,6 +206,72 @@ static void test_login_arg_count(void **state)
 }
 
 /* ---- framing ----------------------------------------------------------------------- */
+
+static void test_reboot_parse(void **state)
+{
+	enum boot_mode m = BOOT_ASSEMBLY;
+	struct ipc_reboot r = { .mode = BOOT_MAINTENANCE };
+	assert_int_equal(ipc_reboot_parse("", 0, &m), 0);
+	assert_int_equal(m, BOOT_READONLY);
+	assert_int_equal(ipc_reboot_parse((const char *)&r, sizeof(r), &m), 0);
+	assert_int_equal(m, BOOT_MAINTENANCE);
+	r.mode = BOOT_MODE_COUNT;
+	assert_int_equal(ipc_reboot_parse((const char *)&r, sizeof(r), &m), -EBADMSG);
+	r.mode = 'w';   /* the character the status field used to carry */
+	assert_int_equal(ipc_reboot_parse((const char *)&r, sizeof(r), &m), -EBADMSG);
+	assert_int_equal(ipc_reboot_parse("\1\0", 2, &m), -EBADMSG);
+}
+
+/* The shared vocabulary: each mode has one name and one flag, both parse back. */
+static void test_boot_modes(void **state)
+{
+	enum boot_mode m;
+	for (unsigned i = 0; i < BOOT_MODE_COUNT; i++) {
+		assert_int_equal(boot_mode_parse(boot_mode_name((enum boot_mode)i), &m), 0);
+		assert_int_equal(m, i);
+		if (boot_mode_flag((enum boot_mode)i)[0]) {
+			assert_int_equal(boot_mode_parse(boot_mode_flag((enum boot_mode)i), &m), 0);
+			assert_int_equal(m, i);
+		}
+	}
+	assert_string_equal(boot_mode_flag(BOOT_MAINTENANCE), "-w");
+	assert_string_equal(boot_mode_flag(BOOT_ASSEMBLY), "-W");
+	assert_int_equal(boot_mode_parse("", &m), -EINVAL);
+	assert_int_equal(boot_mode_parse("W", &m), -EINVAL);
+	assert_int_equal(boot_mode_parse("-T", &m), -EINVAL);
+	assert_false(boot_mode_writable(BOOT_READONLY));
+	assert_true(boot_mode_writable(BOOT_ASSEMBLY));
+	char path[32];
+	assert_int_equal(run_path(path, sizeof(path), "web", "ctl"), 0);
+	assert_string_equal(path, ISC_RUN_DIR "/web/ctl");
+	assert_int_equal(run_path(path, sizeof(path), "a-name-much-too-long-for-this", "ctl"), -ENAMETOOLONG);
+}
+
+/* The state file round-trips; a forged or broken one does not parse. */
+static void test_run_state(void **state)
+{
+	char name[64], dir[PATH_MAX], path[PATH_MAX];
+	snprintf(name, sizeof(name), "unit-test-%d", getpid());
+	run_path(dir, sizeof(dir), name, NULL);
+	if (mkdir_p_at(AT_FDCWD, dir, 0700) < 0)
+		skip();   /* not root: no /run/isc */
+	struct run_state st = { .mode = BOOT_ASSEMBLY, .init = 1234, .supervisor = 99 }, back;
+	assert_int_equal(run_state_write(name, &st), 0);
+	assert_int_equal(run_state_read(name, &back), 0);
+	assert_int_equal(back.mode, BOOT_ASSEMBLY);
+	assert_int_equal(back.init, 1234);
+	assert_int_equal(back.supervisor, 99);
+	run_path(path, sizeof(path), name, "state");
+	static const char *const bad[] = { "mode=W R\n", "mode=\n", "pid=1\n", "mode=R\npid=-4\n",
+					   "mode=R\npid=12x\n", "garbage\n", "" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(write_file_atomic(AT_FDCWD, path, bad[i], strlen(bad[i]), 0600), 0);
+		assert_int_equal(run_state_read(name, &back), -EBADMSG);
+	}
+	run_state_remove(name);
+	assert_int_equal(run_state_read(name, &back), -ENOENT);
+	rmdir(dir);
+}
 
 static void test_send_recv_payload(void **state)
 {
@@ -452,6 +520,9 @@ int main(void)
 		tests[n++].name = names[i];
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_login_arg_count);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_reboot_parse);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_boot_modes);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_run_state);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_send_recv_payload);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_send_recv_fds);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_recv_closes_unwanted_fds);

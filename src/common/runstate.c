@@ -1,0 +1,106 @@
+/* runstate.c - boot modes and their names, run-directory paths, the state
+ * file of a running ISC.  Host side: iscadm, iscd, the isc library. */
+#include "runstate.h"
+#include "common.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+
+static const struct {
+	const char *name, *flag, *token;
+} modes[BOOT_MODE_COUNT] = {
+	[BOOT_READONLY] = { "read-only", "", "R" },
+	[BOOT_MAINTENANCE] = { "maintenance", "-w", "W" },
+	[BOOT_ASSEMBLY] = { "self-assembly", "-W", "A" },
+};
+
+const char *boot_mode_name(enum boot_mode m)
+{
+	return (unsigned)m < BOOT_MODE_COUNT ? modes[m].name : "?";
+}
+
+const char *boot_mode_flag(enum boot_mode m)
+{
+	return (unsigned)m < BOOT_MODE_COUNT ? modes[m].flag : "?";
+}
+
+int boot_mode_parse(const char *s, enum boot_mode *m)
+{
+	for (unsigned i = 0; i < BOOT_MODE_COUNT; i++)
+		if (STREQ(s, modes[i].name) || (modes[i].flag[0] && STREQ(s, modes[i].flag))) {
+			*m = (enum boot_mode)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int run_path(char *buf, size_t n, const char *name, const char *file)
+{
+	int k = file ? snprintf(buf, n, ISC_RUN_DIR "/%s/%s", name, file)
+		     : snprintf(buf, n, ISC_RUN_DIR "/%s", name);
+	return k < 0 || (size_t)k >= n ? -ENAMETOOLONG : 0;
+}
+
+/* The file is "key=value" lines; mode is a one-letter token so that a
+ * reader never matches a substring of another word. */
+int run_state_write(const char *name, const struct run_state *st)
+{
+	char path[PATH_MAX], buf[256];
+	int r = run_path(path, sizeof(path), name, "state");
+	if (r < 0)
+		return r;
+	int n = snprintf(buf, sizeof(buf), "state=running\nmode=%s\npid=%d\nsupervisor=%d\n",
+			 modes[st->mode].token, (int)st->init, (int)st->supervisor);
+	return write_file_atomic(AT_FDCWD, path, buf, (size_t)n, 0600);
+}
+
+static int state_field(const char *key, const char *val, struct run_state *st)
+{
+	if (STREQ(key, "mode")) {
+		for (unsigned i = 0; i < BOOT_MODE_COUNT; i++)
+			if (STREQ(val, modes[i].token)) {
+				st->mode = (enum boot_mode)i;
+				return 1;
+			}
+		return -EBADMSG;
+	}
+	if (STREQ(key, "pid") || STREQ(key, "supervisor")) {
+		char *end;
+		errno = 0;
+		long v = strtol(val, &end, 10);
+		if (errno || end == val || *end || v <= 0 || v > INT32_MAX)
+			return -EBADMSG;
+		*(STREQ(key, "pid") ? &st->init : &st->supervisor) = (pid_t)v;
+	}
+	return 0;
+}
+
+int run_state_read(const char *name, struct run_state *st)
+{
+	char path[PATH_MAX];
+	_cleanup_free_ char *buf = NULL;
+	int r = run_path(path, sizeof(path), name, "state");
+	if (r < 0)
+		return r;
+	if ((r = read_file_at(AT_FDCWD, path, &buf, NULL, 4096)) < 0)
+		return r;
+	*st = (struct run_state){ 0 };
+	bool have_mode = false;
+	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (!eq)
+			return -EBADMSG;
+		*eq = '\0';
+		if ((r = state_field(line, eq + 1, st)) < 0)
+			return r;
+		have_mode |= r == 1;
+	}
+	return have_mode ? 0 : -EBADMSG;
+}
+
+void run_state_remove(const char *name)
+{
+	char path[PATH_MAX];
+	if (run_path(path, sizeof(path), name, "state") == 0)
+		unlink(path);
+}

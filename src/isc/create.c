@@ -1,0 +1,214 @@
+/* create.c - an ISC made whole or not at all, and destroyed with its key.
+ * The isc library (iscadm). */
+#include "isc.h"
+#include "image.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static uint32_t uid_alloc(struct pool *p)
+{
+	_cleanup_strv_ char **names = NULL;
+	struct isc_err e = { 0 };
+	if (isc_names(p, &names, &e) < 0)
+		return 0;
+	for (uint32_t slot = 0; slot < 32768; slot++) {
+		uint32_t uid = ISC_UID_FIRST + slot * ISC_UID_COUNT;
+		bool used = false;
+		for (size_t i = 0; names[i] && !used; i++) {
+			struct isc_config c;
+			if (isc_config_load(p, names[i], &c, &e) == 0) {
+				used = c.uid == uid;
+				config_free(&c);
+			}
+		}
+		if (!used)
+			return uid;
+	}
+	return 0;
+}
+
+/* The key of a new ISC: its own (from o->keysource or a generated file),
+ * another ISC's root, or an ephemeral one never written anywhere. */
+static int create_key(struct pool *p, const char *name, const struct isc_create_opts *o,
+		      struct isc_config *c, uint8_t id[CRYPT_ID_SIZE], struct isc_err *e)
+{
+	if (o->ephemeral) {
+		struct secret key _cleanup_secret_ = { 0 };
+		if (secret_random(&key, CRYPT_KEY_SIZE) < 0)
+			return err_set(e, ENOMEM, "out of locked memory");
+		str_copy(c->encryption_root, sizeof(c->encryption_root), ISC_KEY_EPHEMERAL);
+		return fscrypt_key_add(p->dirfd, &key, id, e);
+	}
+	if (o->encryption_root) {
+		struct isc_config other;
+		int r = isc_config_load(p, o->encryption_root, &other, e);
+		if (r < 0)
+			return err_prefix(e, "encryption root");
+		const char *root = config_key_root(&other);
+		if (STREQ(root, ISC_KEY_EPHEMERAL))
+			r = err_set(e, EINVAL, "ISC %s has an ephemeral key and cannot be an encryption "
+				    "root", other.name);
+		str_copy(c->encryption_root, sizeof(c->encryption_root), root);
+		config_free(&other);
+		struct wrapped w;
+		if (r == 0 && (r = keyring_load(p, root, true, e)) == 0 &&
+		    (r = keyring_read(p, root, &w, e)) == 0)
+			memcpy(id, w.id, CRYPT_ID_SIZE);
+		return r;
+	}
+	/* a crashed destroy may have left the old record of this name */
+	keyring_remove(p, name, e);
+	err_clear(e);
+	return keyring_create(p, name, o->keysource, id, e);
+}
+
+static void create_key_undo(struct pool *p, const char *name, const struct isc_create_opts *o,
+			    const uint8_t id[CRYPT_ID_SIZE])
+{
+	struct isc_err ignore;
+	bool busy;
+	if (o->ephemeral)
+		fscrypt_key_remove(p->dirfd, id, &busy, &ignore);
+	else if (!o->encryption_root)
+		keyring_remove(p, name, &ignore);
+}
+
+/* isc/NAME/config in clear (what list and boot read first), isc/NAME/data
+ * under the key: layers, volumes, logs. */
+static int create_tree(struct pool *p, const char *tmp, const struct isc_config *c,
+		       const uint8_t id[CRYPT_ID_SIZE], struct isc_err *e)
+{
+	char path[200];
+	rm_rf_at(p->dirfd, tmp);
+	snprintf(path, sizeof(path), "%s/data", tmp);
+	if (mkdirat(p->dirfd, tmp, 0700) < 0 || mkdirat(p->dirfd, path, 0700) < 0)
+		return err_sys(e, errno, "create %s/%s", p->path, path);
+	_cleanup_close_ int data = openat(p->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (data < 0)
+		return err_sys(e, errno, "open %s/%s", p->path, path);
+	int r = fscrypt_policy_set(data, id, e);
+	if (r < 0)
+		return err_prefix(e, "%s/%s", p->path, path);
+	_cleanup_free_ char *text = config_dump(c);
+	snprintf(path, sizeof(path), "%s/config", tmp);
+	r = text ? write_file_atomic(p->dirfd, path, text, strlen(text), 0600) : -ENOMEM;
+	return r < 0 ? err_sys(e, -r, "write %s/%s", p->path, path) : 0;
+}
+
+int isc_create(struct pool *p, const char *name, const struct isc_create_opts *o, struct isc_err *e)
+{
+	struct isc_config c;
+	struct image_info info;
+	struct stat st;
+	char dir[128], tmp[160];
+	uint8_t id[CRYPT_ID_SIZE];
+	int r;
+	config_init(&c);
+	if (!name_valid(name))
+		return err_set(e, EINVAL, "invalid ISC name '%s'", name);
+	snprintf(dir, sizeof(dir), "isc/%s", name);
+	if (fstatat(p->dirfd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return err_set(e, EEXIST, "ISC %s already exists", name);
+	char prop[80];
+	/* one parser of profile names: the configuration's */
+	snprintf(prop, sizeof(prop), "profile=%s", o->profile ? o->profile : "");
+	if (o->profile && config_set(&c, prop, e) < 0)
+		return -e->code;
+	if (o->keysource && o->encryption_root)
+		return err_set(e, EINVAL, "--key and --encryption-root exclude each other");
+	struct keysource ks;
+	if (o->keysource && keysource_parse(o->keysource, &ks, e) < 0)
+		return -e->code;
+	for (size_t i = 0; o->sets && o->sets[i]; i++)
+		if (config_set(&c, o->sets[i], e) < 0)
+			goto fail_cfg;
+	if (image_lookup(p, o->image, &info, e) < 0)
+		goto fail_cfg;
+	str_copy(c.name, sizeof(c.name), name);
+	str_copy(c.image, sizeof(c.image), o->image);
+	memcpy(c.digest, info.digest, sizeof(c.digest));
+	c.created = time(NULL);
+	config_version_add(&c, info.digest, c.created, "build", 0, NULL);
+	if (!(c.uid = uid_alloc(p))) {
+		err_set(e, ENOSPC, "no free uid range for %s", name);
+		goto fail_cfg;
+	}
+	if (create_key(p, name, o, &c, id, e) < 0)
+		goto fail_cfg;
+	/* made under tmp/, then renamed: an ISC exists whole or not at all */
+	snprintf(tmp, sizeof(tmp), "tmp/create-%s", name);
+	r = create_tree(p, tmp, &c, id, e);
+	if (r == 0 && renameat(p->dirfd, tmp, p->dirfd, dir) < 0)
+		r = err_sys(e, errno, "create ISC %s", name);
+	if (r == 0 && (r = fsync_dir_at(p->dirfd, "isc")) < 0)
+		r = err_sys(e, -r, "create ISC %s", name);
+	config_free(&c);
+	if (r < 0) {
+		rm_rf_at(p->dirfd, tmp);
+		create_key_undo(p, name, o, id);
+	}
+	return r;
+fail_cfg:
+	config_free(&c);
+	return -e->code;
+}
+
+/* ISCs whose data is under name's key, other than name itself. */
+static int key_dependents(struct pool *p, const char *name, char *first, size_t n)
+{
+	_cleanup_strv_ char **names = NULL;
+	struct isc_err e = { 0 };
+	int count = 0;
+	if (isc_names(p, &names, &e) < 0)
+		return 0;
+	for (size_t i = 0; names[i]; i++) {
+		struct isc_config c;
+		if (STREQ(names[i], name) || isc_config_load(p, names[i], &c, &e) < 0)
+			continue;
+		if (STREQ(config_key_root(&c), name) && count++ == 0)
+			snprintf(first, n, "%s", c.name);
+		config_free(&c);
+	}
+	return count;
+}
+
+int isc_destroy(struct pool *p, const char *name, struct isc_err *e)
+{
+	char dir[128], tmp[160], data[200], other[64];
+	struct isc_config c;
+	int r = isc_config_load(p, name, &c, e);
+	if (r < 0)
+		return r;
+	bool own = STREQ(config_key_root(&c), name), ephemeral = STREQ(config_key_root(&c), ISC_KEY_EPHEMERAL);
+	config_free(&c);
+	if (own && key_dependents(p, name, other, sizeof(other)) > 0)
+		return err_set(e, EBUSY, "ISC %s is the encryption root of %s: destroy that first",
+			       name, other);
+	snprintf(dir, sizeof(dir), "isc/%s", name);
+	snprintf(tmp, sizeof(tmp), "tmp/destroy-%s", name);
+	rm_rf_at(p->dirfd, tmp);
+	/* rename first: a crash mid-removal leaves no half ISC behind */
+	if (renameat(p->dirfd, dir, p->dirfd, tmp) < 0)
+		return err_sys(e, errno, "destroy %s", name);
+	fsync_dir_at(p->dirfd, "isc");
+	uint8_t id[CRYPT_ID_SIZE];
+	snprintf(data, sizeof(data), "%s/data", tmp);
+	_cleanup_close_ int dfd = openat(p->dirfd, data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool have_id = dfd >= 0 && fscrypt_policy_get(dfd, id) == 0;
+	/* Files are removed first, then the key: with nothing left open
+	 * under it, the key leaves the kernel completely. */
+	r = rm_rf_at(p->dirfd, tmp);
+	if (ephemeral && have_id) {
+		bool busy;
+		fscrypt_key_remove(p->dirfd, id, &busy, e);
+	}
+	if (own)
+		keyring_remove(p, name, e);
+	char run[PATH_MAX];
+	if (run_path(run, sizeof(run), name, NULL) == 0)
+		rm_rf_at(AT_FDCWD, run);
+	return r < 0 ? err_sys(e, -r, "remove %s data", name) : 0;
+}
+

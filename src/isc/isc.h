@@ -1,0 +1,82 @@
+/* isc.h - the ISC lifecycle as a library: create, destroy, boot, halt,
+ * reboot, run and login requests, liveness and a dead supervisor's
+ * leftovers.  iscadm calls it; so will the dock and the OCI runtime.  The
+ * supervisor (iscd) is the other side of boot, halt and login. */
+#pragma once
+
+#include "config.h"
+#include "pool.h"
+#include "runstate.h"
+
+/* ---- liveness (live.c) ---------------------------------------------------- */
+/* Does a supervisor of name run?  (It holds ISC_RUN_DIR/NAME/lock all its life.) */
+bool isc_running(const char *name);
+/* How a running ISC booted: 0, or -ESRCH when none runs. */
+int isc_run_mode(const char *name, enum boot_mode *mode);
+/* A dead supervisor's leftovers: state files and a cgroup, removed with
+ * its lock held (no supervisor starts meanwhile).  false: one runs. */
+bool isc_clean_stale(const char *name);
+/* Wait until the supervisor of name has exited (up to timeout seconds). */
+int isc_wait_stopped(const char *name, int timeout);
+
+/* ---- records (create.c) --------------------------------------------------- */
+struct isc_create_opts {
+	const char *image, *profile;
+	const char *keysource;          /* NULL: a generated key file */
+	const char *encryption_root;    /* use this ISC's key instead */
+	char *const *sets;              /* "key=value" properties */
+	bool ephemeral;                 /* run --rm: random key, never stored */
+};
+/* The caller holds the pool exclusively. */
+int isc_create(struct pool *p, const char *name, const struct isc_create_opts *o, struct isc_err *e);
+/* An ISC that does not run: its data, key and run directory go.  The
+ * caller holds the pool exclusively. */
+int isc_destroy(struct pool *p, const char *name, struct isc_err *e);
+
+/* ---- the supervisor (control.c) ------------------------------------------- */
+struct isc_boot {
+	enum boot_mode mode;
+	char *const *cmd;               /* BOOT_ASSEMBLY: run after the image's scripts */
+	bool interactive;               /* a keysource may prompt on this terminal */
+	char said[300];                 /* filled: the supervisor's last word ("OK ...") */
+};
+/* Start name's supervisor, detached, and wait until the ISC runs (with
+ * BOOT_ASSEMBLY: until it runs read-only again, committed or not).  The
+ * checks first: the ISC exists, its key is loaded, it does not run, a
+ * writable mode suits its profile. */
+int isc_boot(const char *root, const char *name, struct isc_boot *b, struct isc_err *e);
+/* Stop a running ISC and wait for its supervisor to exit (a writable
+ * session is committed first). */
+int isc_halt(const char *name, struct isc_err *e);
+/* Stop and start again in mode (the host alone may ask for a writable one). */
+int isc_reboot(const char *root, const char *name, enum boot_mode mode, struct isc_err *e);
+
+/* run --rm: the supervisor in the foreground of the caller, as its child,
+ * in a session of its own.  stdio: what the ISC's fds 0-2 become, pipes or
+ * sockets (iscd refuses anything else); with tty_sock >= 0 the ISC gets a
+ * pty of its own and its master comes back on tty_sock (fd_recv). */
+struct isc_run {
+	const char *root, *name;
+	char *const *cmd;
+	const int *stdio;
+	int tty_sock;
+};
+/* The supervisor's pid (our child), or negative errno. */
+pid_t isc_run_spawn(const struct isc_run *r, struct isc_err *e);
+
+/* login: a session in a running ISC.  With tty, the session gets a pty of
+ * the ISC's and isc_login_start returns its master; without, stdio (pipes
+ * or sockets) are its fds 0-2 and it returns -1. */
+struct isc_login {
+	enum login_kind kind;
+	bool tty;
+	unsigned short rows, cols;
+	const char *term;
+	char *const *argv;              /* empty: a shell */
+	const int *stdio;
+};
+/* Connect and ask; *sock is then where the session's end is told. */
+int isc_login_start(const char *name, const struct isc_login *l, int *sock, int *master,
+		    struct isc_err *e);
+/* The session's exit status, once it ended; -EIO if the answer is lost. */
+int isc_login_wait(int sock);

@@ -1,0 +1,292 @@
+/* boot.c - one boot of the ISC: prepare (configuration, key, verified
+ * image), start, tear down; the supervisor's logs and notes.  iscd. */
+#include "iscd.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+
+int watch_add(struct iscd *d, struct watch *w, int fd,
+	      void (*on)(struct iscd *, struct watch *, uint32_t), void *arg)
+{
+	*w = (struct watch){ .fd = fd, .on = on, .arg = arg };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+	return epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Out of the set; the fd stays open (its owner closes it). */
+void watch_del(struct iscd *d, struct watch *w)
+{
+	if (w->fd >= 0 && w->on)
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, w->fd, NULL);
+	w->on = NULL;
+	d->epoch++;
+}
+
+void log_append(struct iscd *d, int *fd, const char *file, const char *buf, size_t n)
+{
+	char path[PATH_MAX], old[PATH_MAX + 4];
+	snprintf(path, sizeof(path), "%s/isc/%s/data/%s", d->pool.path, d->cfg.name, file);
+	struct stat st;
+	/* bounded: one old generation kept, so a chatty ISC cannot fill the pool */
+	if (*fd >= 0 && fstat(*fd, &st) == 0 && st.st_size > LOG_MAX) {
+		snprintf(old, sizeof(old), "%s.1", path);
+		rename(path, old);
+		close(*fd);
+		*fd = -1;
+	}
+	if (*fd < 0)
+		*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd >= 0)
+		write_all(*fd, buf, n);
+}
+
+void note(struct iscd *d, const char *fmt, ...)
+{
+	char raw[512], buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return;
+	/* one line, whatever ISC-chosen text (a file name in a commit's
+	 * error) it quotes: a control byte or newline cannot forge another */
+	str_escape_ctl(buf, sizeof(buf) - 1, raw, strnlen(raw, sizeof(raw)), 0);
+	size_t n = strlen(buf);
+	buf[n++] = '\n';
+	/* the supervisor's own record, apart from the console: the console
+	 * is the ISC's byte stream, which can imitate a note or push real
+	 * ones out of its rotation; nothing inside reaches this file */
+	log_append(d, &d->notes_log, "notes.log", buf, n);
+}
+
+void ready_say(struct iscd *d, const char *fmt, ...)
+{
+	if (d->ready < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vdprintf(d->ready, fmt, ap);
+	va_end(ap);
+	close(d->ready);
+	d->ready = -1;
+}
+
+void orphans_reap(struct iscd *d)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(d->orphans); i++)
+		if (d->orphans[i] > 0 && waitpid(d->orphans[i], NULL, WNOHANG) != 0)
+			d->orphans[i] = 0;
+}
+
+void orphan_add(struct iscd *d, pid_t pid)
+{
+	orphans_reap(d);
+	for (size_t i = 0; i < ARRAY_SIZE(d->orphans); i++)
+		if (d->orphans[i] <= 0) {
+			d->orphans[i] = pid;
+			return;
+		}
+	/* full: a session that ignores SIGHUP must not outlive its client */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* What iscadm passes for an ISC's stdio: pipes or sockets it relays, never
+ * a host file or terminal that a process left inside could keep. */
+bool fd_is_relay(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+static void on_init(struct iscd *d, struct watch *w, uint32_t events)
+{
+	iscd_event(d, EV_INIT_EXIT);
+}
+
+static void on_console(struct iscd *d, struct watch *w, uint32_t events)
+{
+	char buf[4096];
+	ssize_t k = read(w->fd, buf, sizeof(buf));
+	if (k > 0)
+		log_append(d, &d->console_log, "console.log", buf, (size_t)k);
+	else
+		watch_del(d, w);
+}
+
+static void on_devlog(struct iscd *d, struct watch *w, uint32_t events)
+{
+	char buf[2048], line[2200];
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(w->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n <= 0)
+			return;
+		buf[n] = '\0';
+		for (ssize_t k = 0; k < n; k++)
+			if (buf[k] == '\n' || (unsigned char)buf[k] < ' ')
+				buf[k] = ' ';
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		int m = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02dZ %s\n",
+				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+				 tm.tm_sec, buf);
+		log_append(d, &d->sys_log, "syslog", line, (size_t)m);
+	}
+}
+
+static void write_state(struct iscd *d)
+{
+	struct run_state st = { .mode = d->mode, .init = d->sb.pid, .supervisor = getpid() };
+	run_state_write(d->cfg.name, &st);
+}
+
+static void start_undo(struct iscd *d)
+{
+	cgroup_destroy(&d->cg, NULL);
+	varfs_detach(d->varfs);
+	scratch_destroy(d->scratch_img, &d->scratch);
+}
+
+static void start_say(struct iscd *d)
+{
+	note(d, "isc: booted %s %s from image %s (%.12s), profile %s", d->cfg.name,
+	     boot_mode_writable(d->mode) ? "read-write" : "read-only", d->cfg.image, d->cfg.digest,
+	     profile_name(d->cfg.profile));
+	switch (d->mode) {
+	case BOOT_READONLY: break;
+	case BOOT_MAINTENANCE: note(d, "NOTICE: Read-only ISC booted read-write"); break;
+	case BOOT_ASSEMBLY: note(d, "NOTICE: This read-only ISC transiently booted read-write"); break;
+	}
+}
+
+int isc_start(struct iscd *d, struct isc_err *e)
+{
+	int r = scratch_create(d->scratch_img, d->cfg.scratch_size, d->cfg.uid, &d->scratch, e);
+	if (r < 0)
+		return r;
+	d->spec.var_layers = NULL;
+	if (d->cfg.var_size) {
+		char img[PATH_MAX];
+		snprintf(img, sizeof(img), "%s/isc/%s/data/var.img", d->pool.path, d->cfg.name);
+		if ((r = varfs_attach(img, d->cfg.var_size, d->varfs, e)) < 0) {
+			scratch_destroy(d->scratch_img, &d->scratch);
+			return r;
+		}
+		d->spec.var_layers = d->varfs;
+	}
+	d->spec.scratch = d->scratch.mnt;
+	d->spec.session_layers = d->session_on ? d->session_fs : NULL;
+	struct cgroup_limits lim = { .memory = d->cfg.memory, .pids = d->cfg.pids,
+				     .cpu_weight = d->cfg.cpu_weight, .cpu_milli = d->cfg.cpu_milli };
+	if ((r = cgroup_create(&d->cg, &lim, e)) < 0 || (r = sandbox_start(&d->spec, &d->sb, e)) < 0) {
+		start_undo(d);
+		return r;
+	}
+	watch_add(d, &d->w_init, d->sb.pidfd, on_init, NULL);
+	if (d->tty_sock >= 0 && d->sb.console >= 0) {
+		/* run with a terminal: the pty is the operator's to proxy, not a log */
+		fd_send(d->tty_sock, "M", 1, &d->sb.console, 1);
+		close(d->sb.console);
+		close(d->tty_sock);
+		d->sb.console = d->tty_sock = -1;
+	}
+	if (d->sb.console >= 0)
+		watch_add(d, &d->w_console, d->sb.console, on_console, NULL);
+	watch_add(d, &d->w_devlog, d->sb.devlog, on_devlog, NULL);
+	if (d->sb.notify >= 0)
+		watch_add(d, &d->w_notify, d->sb.notify, deny_on_notify, NULL);
+	write_state(d);
+	start_say(d);
+	return 0;
+}
+
+void isc_teardown(struct iscd *d)
+{
+	struct isc_err e = { 0 };
+	struct watch *ws[] = { &d->w_init, &d->w_console, &d->w_devlog, &d->w_notify };
+	for (size_t i = 0; i < ARRAY_SIZE(ws); i++)
+		watch_del(d, ws[i]);
+	/* drain what the console still holds */
+	char buf[4096];
+	ssize_t n;
+	if (d->sb.console >= 0) {
+		fcntl(d->sb.console, F_SETFL, O_NONBLOCK);
+		while ((n = read(d->sb.console, buf, sizeof(buf))) > 0)
+			log_append(d, &d->console_log, "console.log", buf, (size_t)n);
+	}
+	cgroup_destroy(&d->cg, &e);
+	orphans_reap(d);
+	deny_reset(d);
+	sandbox_cleanup(&d->spec, &d->sb);
+	varfs_detach(d->varfs);
+	/* every boot has a new /scratch: the old one's key goes now */
+	scratch_destroy(d->scratch_img, &d->scratch);
+	d->sb.pid = -1;
+}
+
+/* What the ISC may know about itself: properties, never a host path or a
+ * key's location. */
+static void info_make(struct iscd *d)
+{
+	char mem[32], scratch[32];
+	format_size(d->cfg.memory, mem, sizeof(mem));
+	format_size(d->cfg.scratch_size, scratch, sizeof(scratch));
+	snprintf(d->info, sizeof(d->info),
+		 "name: %s;image: %s %.12s;profile: %s;mode: %s;"
+		 "encryption: on (aes-256-xts, names aes-256-cts) inherited from host;"
+		 "scratch: /scratch %s, encrypted with a key made at boot;memory: %s, no swap",
+		 d->cfg.name, d->cfg.image, d->cfg.digest, profile_name(d->cfg.profile),
+		 boot_mode_writable(d->mode) ? "read-write" : "read-only", scratch, mem);
+}
+
+/* Every boot, reboots included, reads the configuration afresh and runs
+ * from an image verified now (the /run cache makes an unchanged one cheap). */
+int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
+{
+	static const int stdio[3] = { 0, 1, 2 };
+	char name[64];
+	snprintf(name, sizeof(name), "%s", isc);   /* may point into d->cfg */
+	config_free(&d->cfg);
+	int r = isc_config_load(&d->pool, name, &d->cfg, e);
+	if (r < 0)
+		return r;
+	/* on reboot too: a key unloaded behind our back stops the boot here */
+	if ((r = isc_key_ready(&d->pool, &d->cfg, false, e)) < 0)
+		return err_prefix(e, "refusing to boot %s", name);
+	layers_close(d->image_fds, &d->nimage);
+	r = layers_open_verified(&d->pool, &d->cfg, d->cfg.digest, d->image_fds, &d->nimage, e);
+	if (r < 0)
+		return err_prefix(e, "refusing to boot %s", name);
+	info_make(d);
+	confine_default(&d->confine);
+	d->confine.mdwe = d->cfg.mdwe;
+	d->confine.seccomp = d->cfg.seccomp;
+	d->confine.landlock = d->cfg.landlock;
+	/* a maintenance session's files become an image: none may be larger
+	 * than a commit reads */
+	d->confine.fsize = boot_mode_writable(d->mode) ? d->cfg.session_size : 0;
+	if (confine_limitpriv(d->cfg.limitpriv, &d->confine.caps, e) < 0)
+		return err_prefix(e, "ISC %s", name);
+	d->spec = (struct sandbox_spec){
+		.name = d->cfg.name, .uid = d->cfg.uid, .profile = d->cfg.profile,
+		.writable = boot_mode_writable(d->mode), .image_only = d->mode == BOOT_ASSEMBLY,
+		/* a read-only boot's root is the session overlay, read-only to
+		 * the ISC: login -T writes through it (not for run --rm) */
+		.trusted_root = d->mode == BOOT_READONLY && !d->run_mode && d->cfg.profile != PROFILE_NONE,
+		.image_fds = d->image_fds, .nimage = d->nimage, .layers = d->layers, .volumes_dir = d->volumes,
+		.volumes = d->cfg.volumes, .tmp_size = d->cfg.tmp_size, .stage = d->stage,
+		.init_fd = d->init_fd, .init_argv = d->mode == BOOT_ASSEMBLY ? d->assembly_argv : d->init_argv,
+		.info = d->info, .stdio = d->run_mode && d->tty_sock < 0 ? stdio : NULL,
+		.tty = d->tty_sock >= 0, .cg = &d->cg, .confine = &d->confine,
+	};
+	sandbox_confine_paths(&d->spec, &d->confine);
+	return 0;
+}

@@ -1,0 +1,146 @@
+/* iscd.h - the supervisor of one ISC, shared by its parts: the state
+ * machine (machine.c), the ISC's boot and teardown (boot.c), the control
+ * socket and logins (ctl.c), seccomp notifications (deny.c), maintenance
+ * sessions and their commit (session.c), start-up (main.c).  Host side. */
+#pragma once
+
+#include "cgroup.h"
+#include "config.h"
+#include "confine.h"
+#include "commit.h"
+#include "image.h"
+#include "ipc.h"
+#include "pool.h"
+#include "runstate.h"
+#include "sandbox.h"
+
+#define MAX_CLIENTS 32
+#define STOP_TIMEOUT_S 20
+#define LOG_MAX (1 << 20)
+
+struct iscd;
+
+/* A descriptor in the epoll set: its handler travels in the event's data
+ * pointer, so the loop dispatches without knowing what the fd is. */
+struct watch {
+	int fd;
+	void (*on)(struct iscd *d, struct watch *w, uint32_t events);
+	void *arg;              /* the client, for a client's watches */
+};
+
+struct client {
+	struct watch sock;      /* the control connection */
+	struct watch session;   /* pidfd of the login session this client waits on */
+	pid_t session_pid;
+	struct watch notify;    /* seccomp listener of the session's filter */
+	unsigned session_id;    /* its cgroup: login/s<id>, 0 = none */
+	bool wants_stop;        /* halt or reboot requester: answered when done */
+};
+
+/* The supervisor's life.  Every event goes through one table (machine.c);
+ * a new state is one row there. */
+enum iscd_state {
+	ST_RUNNING,             /* isc-init runs; logins are served */
+	ST_STOPPING,            /* isc-init was asked to end (SIGTERM, then SIGKILL) */
+	ST_COMMITTING,          /* isc-init ended; a worker commits the session */
+	ST_ENDED,               /* leave the loop */
+};
+#define ST_COUNT 4
+
+enum iscd_event {
+	EV_HALT,                /* a client asked (ipc_hdr IPC_HALT) */
+	EV_REBOOT,              /* a client asked, d->next_mode set */
+	EV_TERM,                /* SIGTERM or SIGINT to us */
+	EV_INIT_EXIT,           /* isc-init ended */
+	EV_STOP_TIMEOUT,        /* isc-init did not end in STOP_TIMEOUT_S */
+	EV_COMMIT_DONE,         /* the commit worker exited */
+};
+#define EV_COUNT 6
+
+struct iscd {
+	enum iscd_state state;
+	struct pool pool;
+	struct isc_config cfg;
+	struct cgroup cg;
+	struct confine confine;
+	struct sandbox sb;
+	struct scratch scratch;
+	char scratch_img[PATH_MAX];
+	char varfs[200];        /* where a bounded /var's filesystem is mounted */
+	struct sandbox_spec spec;
+	char rundir[128], stage[160], layers[PATH_MAX], volumes[PATH_MAX], info[512];
+	int ep, init_fd;
+	/* bumped by every watch_del: events fetched before it may name a
+	 * watch that is gone or reused, so the loop polls afresh */
+	unsigned epoch;
+	struct watch w_init, w_console, w_devlog, w_notify, w_ctl, w_sig, w_timer, w_deny, w_commit;
+	int image_fds[ISC_MAX_LAYERS];   /* the version's erofs layers, top first */
+	size_t nimage;
+	int console_log, sys_log, notes_log;
+	bool rebooting, run_mode;
+	enum boot_mode mode, next_mode; /* next_mode: what a reboot brings */
+	char **assembly_argv;   /* -W: CMD after the self-assembly scripts */
+	int ready;              /* -W: iscadm waits here for the read-only boot */
+	char ready_text[256];   /* what it will be told */
+	time_t deny_second;     /* seccomp denials logged per second, bounded */
+	unsigned deny_logged, deny_dropped;
+	/* and answered per second, bounded too: past the budget the listeners
+	 * rest until deny_timer fires, and a looping caller waits in the
+	 * kernel at its own cost instead of ours */
+	unsigned deny_answered;
+	bool deny_paused;
+	unsigned sessions_made; /* login cgroup ids handed out */
+	int exit_status;
+	struct client clients[MAX_CLIENTS];
+	/* sessions whose client went away: still our children, to be reaped
+	 * (an unreaped one would keep the ISC's pid namespace from ending) */
+	pid_t orphans[4 * MAX_CLIENTS];
+	char **run_argv;
+	char **init_argv;
+	int tty_sock;           /* run with a terminal: where the pty master goes */
+	char session_fs[200];   /* -w/-W: the session's own filesystem is mounted here */
+	bool session_on;
+	pid_t commit_pid;       /* a commit worker, while one runs */
+	int commit_out;
+	char commit_how[4];
+};
+
+/* machine.c */
+void iscd_event(struct iscd *d, enum iscd_event ev);
+const char *iscd_state_name(enum iscd_state s);
+int iscd_loop(struct iscd *d);
+/* epoll, signals and timers, before anything else is watched */
+int iscd_watch_own(struct iscd *d, struct isc_err *e);
+
+/* boot.c: one boot of the ISC, its logs and the supervisor's notes */
+int watch_add(struct iscd *d, struct watch *w, int fd,
+	      void (*on)(struct iscd *, struct watch *, uint32_t), void *arg);
+void watch_del(struct iscd *d, struct watch *w);
+void note(struct iscd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_append(struct iscd *d, int *fd, const char *file, const char *buf, size_t n);
+int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e);
+int isc_start(struct iscd *d, struct isc_err *e);
+void isc_teardown(struct iscd *d);
+void orphan_add(struct iscd *d, pid_t pid);
+void orphans_reap(struct iscd *d);
+void ready_say(struct iscd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool fd_is_relay(int fd);
+
+/* ctl.c: the control socket and login sessions */
+int ctl_listen(struct iscd *d, struct isc_err *e);
+void answer_stoppers(struct iscd *d, enum ipc_type t, const char *msg);
+/* isc-init ended: every session with it */
+void sessions_end_all(struct iscd *d);
+
+/* deny.c: seccomp listeners */
+void deny_on_notify(struct iscd *d, struct watch *w, uint32_t events);
+void deny_on_timer(struct iscd *d, struct watch *w, uint32_t events);
+void deny_reset(struct iscd *d);
+
+/* session.c: maintenance sessions and their commit */
+int session_begin(struct iscd *d, struct isc_err *e);
+int session_recover(struct iscd *d, const char *name, struct isc_err *e);
+/* isc-init ended with status st: true if a commit now runs */
+bool session_after_init(struct iscd *d, int st);
+void commit_done(struct iscd *d);
+void commit_abort(struct iscd *d);
