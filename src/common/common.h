@@ -195,6 +195,29 @@ int fd_send(int sock, const void *data, size_t len, const int *fds, size_t nfds)
 /* Receive a message and up to *nfds fds (set to the number received). */
 ssize_t fd_recv(int sock, void *data, size_t len, int *fds, size_t *nfds);
 
+/* ---- paths inside a tree (inroot.c) -------------------------------------
+ * The one rule for a path inside an image, a layer or an ISC's root held
+ * by rootfd: openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, so
+ * "..", absolute paths and absolute symlinks stop at rootfd and no magic
+ * link leads out; always O_CLOEXEC.  Leading '/' are dropped: "" and "/"
+ * are rootfd itself.  rule adds, per caller:
+ *   INROOT_NO_SYMLINKS  no symlink anywhere in path (ELOOP): a mount
+ *                       target is the path named, not where a link the
+ *                       ISC planted points (mounts are crossed: a stage
+ *                       is made of them);
+ *   INROOT_NO_XDEV      no mount crossed (EXDEV): a tree being built is
+ *                       one filesystem; links inside it are followed.
+ * O_NOFOLLOW is the caller's and acts on the last component only (with
+ * O_PATH it opens a symlink itself).  O_CREAT is -EINVAL: create with
+ * mkdirat/openat on the parent.  EAGAIN (a rename raced the ".." check)
+ * is retried a few times, then returned; ENOSYS (no openat2, before
+ * Linux 5.6) is returned as is: there is no fallback to a plain open. */
+enum inroot_rule {
+	INROOT_NO_SYMLINKS = 1 << 0,
+	INROOT_NO_XDEV     = 1 << 1,
+};
+int inroot_open(int rootfd, const char *path, int flags, unsigned rule);
+
 /* ---- paths --------------------------------------------------------------- */
 /* Find a helper program (iscd, isc-init, isc-svc): $ISC_LIBEXEC, next to
  * the running binary, or the configured libexec directory. */

@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 
 /* ---- tree helpers (tree.c): paths inside a tree being built are resolved
- * with RESOLVE_IN_ROOT so a symlink in a tar or dir source can never send a
- * write outside the tree. */
+ * by inroot_open (common.h) with INROOT_NO_XDEV, so a symlink in a tar or
+ * dir source can never send a write outside the tree. */
 int tree_open(int rootfd, const char *path, int flags);
 /* mkdir -p inside the tree; an existing non-directory is -ENOTDIR. */
 int tree_mkdir_p(int rootfd, const char *path, mode_t mode);

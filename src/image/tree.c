@@ -3,23 +3,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 
 int tree_open(int rootfd, const char *path, int flags)
 {
-	/* IN_ROOT: ".." and absolute symlinks stop at the tree's root, so a
-	 * hostile link in a tar or dir source resolves inside the image. */
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-	};
-	while (*path == '/')
-		path++;
-	if (*path == '\0')
-		path = ".";
-	long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
+	/* a hostile link in a tar or dir source resolves inside the image; a
+	 * tree being built is one filesystem, nothing mounted in it is written */
+	return inroot_open(rootfd, path, flags, INROOT_NO_XDEV);
 }
 
 /* Split "a/b/c" into an fd on the (confined) parent "a/b" and the last name. */

@@ -1,23 +1,6 @@
 /* mnt.c - mounts made on descriptors, never on paths an ISC could swap; iscd and its children. */
 #include "mnt.h"
 
-#include <linux/openat2.h>
-#include <sys/syscall.h>
-
-int mnt_open_in(int rootfd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	while (*path == '/')
-		path++;
-	if (!*path)
-		path = ".";
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
-}
-
 int mnt_fs(const char *type, const char *const *opts, unsigned attrs, char *why, size_t n)
 {
 	_cleanup_close_ int fs = fsopen(type, FSOPEN_CLOEXEC);
@@ -60,7 +43,7 @@ int mnt_fs(const char *type, const char *const *opts, unsigned attrs, char *why,
 
 int mnt_attach(int mfd, int rootfd, const char *path)
 {
-	_cleanup_close_ int t = mnt_open_in(rootfd, path, O_PATH);
+	_cleanup_close_ int t = inroot_open(rootfd, path, O_PATH, MNT_RULE);
 	if (t < 0)
 		return t;
 	if (move_mount(mfd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -77,7 +60,7 @@ int mnt_clone(int dirfd, const char *path, bool recursive)
 	else if (dirfd == AT_FDCWD)
 		fd = open_tree(AT_FDCWD, path, fl);   /* a host path we chose */
 	else {
-		_cleanup_close_ int p = mnt_open_in(dirfd, path, O_PATH);
+		_cleanup_close_ int p = inroot_open(dirfd, path, O_PATH, MNT_RULE);
 		if (p < 0)
 			return p;
 		fd = open_tree(p, "", fl | AT_EMPTY_PATH);

@@ -6,8 +6,12 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 
-/* openat2 confined to root: no symlinks, no magic links, no escaping. */
-int mnt_open_in(int rootfd, const char *path, int flags);
+/* How the sandbox resolves a path below the stage or the image
+ * (inroot_open): no symlink at all, so a mount lands on the path the
+ * profile or the configuration names, never where a link an ISC planted
+ * in its layers points; mounts are crossed, the stage is made of them. */
+#define MNT_RULE INROOT_NO_SYMLINKS
+
 /* fsopen + string options ("key=value" or "flag") + fsmount: a detached mount. */
 int mnt_fs(const char *type, const char *const *opts, unsigned attrs, char *why, size_t n);
 /* Attach a detached mount on path below rootfd. */

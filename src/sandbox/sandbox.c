@@ -241,7 +241,7 @@ static int op_prepare(const struct sandbox_spec *s, const struct mount_op *op, i
 		}
 		return m;
 	}
-	_cleanup_close_ int lower = mnt_open_in(imgclone, op->path, O_PATH | O_DIRECTORY);
+	_cleanup_close_ int lower = inroot_open(imgclone, op->path, O_PATH | O_DIRECTORY, MNT_RULE);
 	if (lower < 0) {
 		snprintf(why, n, "image has no directory %s: %s", op->path, strerror(-lower));
 		return lower == -ENOENT ? -ENOTDIR : lower;
@@ -344,7 +344,7 @@ static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, char
 		snprintf(why, n, "mount /dev: %s", strerror(-r));
 		return r;
 	}
-	_cleanup_close_ int dev = mnt_open_in(rootfd, "/dev", O_DIRECTORY);
+	_cleanup_close_ int dev = inroot_open(rootfd, "/dev", O_DIRECTORY, MNT_RULE);
 	if (dev < 0)
 		return dev;
 	mkdirat(dev, "pts", 0755);
