@@ -160,7 +160,7 @@ int tree_walk_max(int rootfd, size_t max_depth, tree_walk_fn fn, void *data, str
 {
 	struct stat st;
 	if (fstat(rootfd, &st) < 0)
-		return err_set(e, errno, "/: %s", strerror(errno));
+		return err_sys(e, errno, "/");
 	struct tree_entry root = { "/", 1, 0, rootfd, ".", &st };
 	int r = fn(&root, data);
 	if (r < 0)
@@ -169,7 +169,7 @@ int tree_walk_max(int rootfd, size_t max_depth, tree_walk_fn fn, void *data, str
 	r = dirwalk_open(&w, rootfd, ".", false);
 	if (r < 0) {
 		dirwalk_close(&w);
-		return err_set(e, r, "/: %s", strerror(-r));
+		return err_sys(e, r, "/");
 	}
 	for (;;) {
 		int ev = dirwalk_next(&w);

@@ -1,13 +1,24 @@
 /* mnt.c - mounts made on descriptors, never on paths an ISC could swap; iscd and its children. */
 #include "mnt.h"
 
-int mnt_fs(const char *type, const char *const *opts, unsigned attrs, char *why, size_t n)
+int mnt_fs_fail(int fs, int code, struct isc_err *e, const char *fmt, ...)
+{
+	char head[256], log[256] = "";
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	/* the filesystem's own words ("e overlay: ...") say more than the errno */
+	ssize_t k = fs >= 0 ? read(fs, log, sizeof(log) - 1) : 0;
+	log[k > 0 ? k - (log[k - 1] == '\n') : 0] = '\0';
+	return err_set(e, code, "%s: %s%s%s", head, strerror(code), *log ? ": " : "", log);
+}
+
+int mnt_fs(const char *type, const char *const *opts, unsigned attrs, struct isc_err *e)
 {
 	_cleanup_close_ int fs = fsopen(type, FSOPEN_CLOEXEC);
-	if (fs < 0) {
-		snprintf(why, n, "fsopen %s: %s", type, strerror(errno));
-		return -errno;
-	}
+	if (fs < 0)
+		return err_sys(e, errno, "fsopen %s", type);
 	for (size_t i = 0; opts && opts[i]; i++) {
 		char key[64];
 		const char *eq = strchr(opts[i], '=');
@@ -18,27 +29,26 @@ int mnt_fs(const char *type, const char *const *opts, unsigned attrs, char *why,
 		} else {
 			r = fsconfig(fs, FSCONFIG_SET_FLAG, opts[i], NULL, 0);
 		}
-		if (r < 0) {
-			snprintf(why, n, "%s option %s: %s", type, opts[i], strerror(errno));
-			return -errno;
-		}
+		if (r < 0)
+			return err_sys(e, errno, "%s option %s", type, opts[i]);
 	}
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-		int err = errno;
-		char log[256] = "";
-		ssize_t k = read(fs, log, sizeof(log) - 1);
-		log[k > 0 ? k : 0] = '\0';
-		if (k > 0 && log[k - 1] == '\n')
-			log[k - 1] = '\0';
-		snprintf(why, n, "mount %s: %s%s%s", type, strerror(err), *log ? ": " : "", log);
-		return -err;
-	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return mnt_fs_fail(fs, errno, e, "mount %s", type);
 	int m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
-	if (m < 0) {
-		snprintf(why, n, "fsmount %s: %s", type, strerror(errno));
-		return -errno;
-	}
+	if (m < 0)
+		return err_sys(e, errno, "fsmount %s", type);
 	return m;
+}
+
+int mnt_tmpfs(mode_t mode, uint64_t size, uid_t owner, unsigned attrs, struct isc_err *e)
+{
+	char o_size[40], o_mode[24], o_uid[24], o_gid[24];
+	snprintf(o_size, sizeof(o_size), "size=%llu", (unsigned long long)size);
+	snprintf(o_mode, sizeof(o_mode), "mode=%o", mode);
+	snprintf(o_uid, sizeof(o_uid), "uid=%u", owner);
+	snprintf(o_gid, sizeof(o_gid), "gid=%u", owner);
+	const char *opts[] = { o_size, o_mode, o_uid, o_gid, NULL };
+	return mnt_fs("tmpfs", opts, attrs, e);
 }
 
 int mnt_attach(int mfd, int rootfd, const char *path)
@@ -49,6 +59,15 @@ int mnt_attach(int mfd, int rootfd, const char *path)
 	if (move_mount(mfd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return -errno;
 	return 0;
+}
+
+int mnt_place(int mfd, int rootfd, const char *path, struct isc_err *e)
+{
+	if (mfd < 0)
+		return err_prefix(e, "%s", path);
+	int r = mnt_attach(mfd, rootfd, path);
+	close(mfd);
+	return r < 0 ? err_sys(e, -r, "mount on %s", path) : 0;
 }
 
 int mnt_clone(int dirfd, const char *path, bool recursive)

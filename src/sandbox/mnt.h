@@ -12,10 +12,21 @@
  * in its layers points; mounts are crossed, the stage is made of them. */
 #define MNT_RULE INROOT_NO_SYMLINKS
 
-/* fsopen + string options ("key=value" or "flag") + fsmount: a detached mount. */
-int mnt_fs(const char *type, const char *const *opts, unsigned attrs, char *why, size_t n);
-/* Attach a detached mount on path below rootfd. */
+/* fsopen + string options ("key=value" or "flag") + fsmount: a detached
+ * mount, or -errno with e saying which step failed ("mount proc: ..."). */
+int mnt_fs(const char *type, const char *const *opts, unsigned attrs, struct isc_err *e);
+/* A tmpfs of size bytes whose root has mode and belongs to owner. */
+int mnt_tmpfs(mode_t mode, uint64_t size, uid_t owner, unsigned attrs, struct isc_err *e);
+/* e for a failed fsopen (fs < 0) or fsconfig(FSCONFIG_CMD_CREATE): the
+ * context, code's text, and what the filesystem logged on fs, if anything. */
+int mnt_fs_fail(int fs, int code, struct isc_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Attach a detached mount on path below rootfd (MNT_RULE). */
 int mnt_attach(int mfd, int rootfd, const char *path);
+/* mnt_attach for a mount mnt_fs or mnt_tmpfs just made, closed here: a
+ * negative mfd is passed through with path added to e, so one line
+ * makes and places a mount. */
+int mnt_place(int mfd, int rootfd, const char *path, struct isc_err *e);
 /* Detached clone of path below dirfd (path "" = dirfd itself). */
 int mnt_clone(int dirfd, const char *path, bool recursive);
 int mnt_setattr(int mfd, unsigned set, unsigned clr, int userns);

@@ -3,7 +3,21 @@
 
 #include "sandbox.h"
 
+/* The forked children report a failure on errfd, a pipe whose write end
+ * they hold with O_CLOEXEC: their struct isc_err (code and message) as
+ * one write, atomic below PIPE_BUF, then they exit.  A successful exec
+ * closes the pipe, so the parent reads end of file. */
+/* A setup socket (SOCK_SEQPACKET) and an error pipe, and fork: each side
+ * gets its own ends in *sock and *errfd, the other side's are closed.
+ * Returns the child's pid, 0 in the child, or -errno. */
+pid_t sandbox_fork(int *sock, int *errfd, struct isc_err *e);
 __attribute__((noreturn)) void sandbox_child_main(const struct sandbox_spec *s, int sock, int errfd);
+
+/* A child's report read from errfd: -e->code with e set from it, or 0
+ * when there is none.  With wait, reads until every writer has exec'd or
+ * exited; without, takes only what is there (a child that died wrote its
+ * report before it went). */
+int sandbox_err_recv(int errfd, bool wait, struct isc_err *e);
 
 /* What the children send on the setup socket, in whatever order it comes:
  * the grandchild's host pid (from the middle child), and from the

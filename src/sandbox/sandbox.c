@@ -82,21 +82,20 @@ static int write_map(pid_t pid, const char *file, uint32_t base)
 
 /* One erofs layer of the image, read-only, shown through the ISC's idmap
  * so that files owned by root in the image are owned by root inside. */
-static int mount_image(int image_fd, int userns, char *why, size_t n)
+static int mount_image(int image_fd, int userns, struct isc_err *e)
 {
 	char so[80];
 	snprintf(so, sizeof(so), "source=/proc/self/fd/%d", image_fd);
 	const char *opts[] = { so, NULL };
 	/* nosuid: setuid bits in an image never raise privileges; nodev: an
 	 * image cannot bring device nodes. */
-	int m = mnt_fs("erofs", opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why, n);
+	int m = mnt_fs("erofs", opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
 	if (m < 0 || userns < 0)
 		return m;
 	int r = mnt_setattr(m, MOUNT_ATTR_IDMAP, 0, userns);
 	if (r < 0) {
 		close(m);
-		snprintf(why, n, "idmap image: %s", strerror(-r));
-		return r;
+		return err_sys(e, -r, "idmap image");
 	}
 	return m;
 }
@@ -104,7 +103,7 @@ static int mount_image(int image_fd, int userns, char *why, size_t n)
 /* layers/<layer>/{upper,work}; the upper's root copies the lower's owner and
  * mode so the merged directory looks like the image's. */
 static int layer_dirs(const struct sandbox_spec *s, const char *layer, int lower,
-		      int *clone, int *upper, int *work, char *why, size_t n)
+		      int *clone, int *upper, int *work, struct isc_err *e)
 {
 	char dir[PATH_MAX], up[PATH_MAX + 8], wk[PATH_MAX + 8];
 	/* a bounded /var keeps its layer in a filesystem of its own */
@@ -116,29 +115,21 @@ static int layer_dirs(const struct sandbox_spec *s, const char *layer, int lower
 	struct stat st, lst;
 	if (stat(up, &st) < 0) {
 		if (mkdir_p_at(AT_FDCWD, up, 0700) < 0 || fstat(lower, &lst) < 0 ||
-		    chown(up, lst.st_uid, lst.st_gid) < 0 || chmod(up, lst.st_mode & 07777) < 0) {
-			snprintf(why, n, "create layer %s: %s", up, strerror(errno));
-			return -errno;
-		}
+		    chown(up, lst.st_uid, lst.st_gid) < 0 || chmod(up, lst.st_mode & 07777) < 0)
+			return err_sys(e, errno, "create layer %s", up);
 	}
-	if (mkdir_p_at(AT_FDCWD, wk, 0700) < 0) {
-		snprintf(why, n, "create %s: %s", wk, strerror(errno));
-		return -errno;
-	}
+	if (mkdir_p_at(AT_FDCWD, wk, 0700) < 0)
+		return err_sys(e, errno, "create %s", wk);
 	/* Handed to overlayfs through a detached clone, so the ISC's mount
 	 * table shows "/upper", not a host path.  The clone must stay open
 	 * until the overlay exists: closing it dissolves the mount. */
 	*clone = mnt_clone(AT_FDCWD, dir, false);
-	if (*clone < 0) {
-		snprintf(why, n, "clone layer %s: %s", layer, strerror(-*clone));
-		return *clone;
-	}
+	if (*clone < 0)
+		return err_sys(e, -*clone, "clone layer %s", layer);
 	*upper = openat(*clone, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	*work = openat(*clone, "work", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (*upper < 0 || *work < 0) {
-		snprintf(why, n, "open layer %s: %s", layer, strerror(errno));
-		return -errno;
-	}
+	if (*upper < 0 || *work < 0)
+		return err_sys(e, errno, "open layer %s", layer);
 	return 0;
 }
 
@@ -159,16 +150,16 @@ static bool ovl_options(int fs)
 }
 
 /* An overlay on lowers (top first: the image's subtree, or the image's
- * layers) with a persistent upper; with layer NULL, lowers only, read-only.
- * The overlay is made by host root on layers given as descriptors; the
- * upper stores the ISC's host uids (an overlay itself cannot be idmapped
- * here). */
+ * layers) with a persistent upper; with layer NULL, lowers only, read-only
+ * (s is then not used).  The overlay is made by host root on layers given
+ * as descriptors; the upper stores the ISC's host uids (an overlay itself
+ * cannot be idmapped here). */
 static int mount_overlay(const struct sandbox_spec *s, const int *lowers, size_t nl,
-			 const char *layer, unsigned attrs, char *why, size_t n)
+			 const char *layer, unsigned attrs, struct isc_err *e)
 {
 	_cleanup_close_ int clone = -1, upper = -1, work = -1;
 	if (layer) {
-		int r = layer_dirs(s, layer, lowers[0], &clone, &upper, &work, why, n);
+		int r = layer_dirs(s, layer, lowers[0], &clone, &upper, &work, e);
 		if (r < 0)
 			return r;
 	}
@@ -179,33 +170,12 @@ static int mount_overlay(const struct sandbox_spec *s, const int *lowers, size_t
 	if (ok && layer)
 		ok = fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, upper) == 0 &&
 		     fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, work) == 0;
-	if (!ok || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-		int err = errno;
-		char log[200] = "";
-		ssize_t k = fs >= 0 ? read(fs, log, sizeof(log) - 1) : 0;
-		log[k > 0 ? k - (log[k - 1] == '\n') : 0] = '\0';
-		snprintf(why, n, "overlay %s: %s%s%s", layer ? layer : "of the image's layers",
-			 strerror(err), *log ? ": " : "", log);
-		return -err;
-	}
+	if (!ok || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return mnt_fs_fail(fs, errno, e, "overlay %s", layer ? layer : "of the image's layers");
 	int m = fsmount(fs, FSMOUNT_CLOEXEC, layer ? attrs : attrs | MOUNT_ATTR_RDONLY);
-	if (m < 0) {
-		snprintf(why, n, "fsmount overlay %s: %s", layer ? layer : "of layers", strerror(errno));
-		return -errno;
-	}
+	if (m < 0)
+		return err_sys(e, errno, "fsmount overlay %s", layer ? layer : "of layers");
 	return m;
-}
-
-static int mount_tmpfs(const struct sandbox_spec *s, mode_t mode, uint64_t size, uid_t owner,
-		       unsigned attrs, char *why, size_t n)
-{
-	char o_size[40], o_mode[24], o_uid[24], o_gid[24];
-	snprintf(o_size, sizeof(o_size), "size=%llu", (unsigned long long)size);
-	snprintf(o_mode, sizeof(o_mode), "mode=%o", mode);
-	snprintf(o_uid, sizeof(o_uid), "uid=%u", owner);
-	snprintf(o_gid, sizeof(o_gid), "gid=%u", owner);
-	const char *opts[] = { o_size, o_mode, o_uid, o_gid, NULL };
-	return mnt_fs("tmpfs", opts, attrs, why, n);
 }
 
 /* Writable mounts never execute (except under profile none): what runs is
@@ -216,40 +186,49 @@ static unsigned writable_attrs(const struct sandbox_spec *s)
 	return s->profile == PROFILE_NONE ? a : a | MOUNT_ATTR_NOEXEC;
 }
 
-/* The detached mount for one profile entry: a mount fd, -ENOENT for an
- * image-state path the image does not have (nothing to protect), or
- * another negative errno with why filled in. */
+/* The detached mount for one profile entry in *m; -1 there for an
+ * image-state path the image does not have (nothing to protect). */
 static int op_prepare(const struct sandbox_spec *s, const struct mount_op *op, int rootfd,
-		      int imgclone, char *why, size_t n)
+		      int imgclone, int *m, struct isc_err *e)
 {
-	if (op->kind == OP_TMPFS)
-		return mount_tmpfs(s, op->mode, s->tmp_size, s->uid,
-				   writable_attrs(s) | MOUNT_ATTR_NOEXEC, why, n);
-	if (op->kind == OP_IMAGE_RO) {
-		int m = mnt_clone(rootfd, op->path, false);
-		if (m == -ENOENT)
-			return m;
+	int fd, r;
+	*m = -1;
+	switch (op->kind) {
+	case OP_TMPFS:
+		fd = mnt_tmpfs(op->mode, s->tmp_size, s->uid, writable_attrs(s) | MOUNT_ATTR_NOEXEC, e);
+		break;
+	case OP_IMAGE_RO:
+		fd = mnt_clone(rootfd, op->path, false);
+		if (fd == -ENOENT)
+			return 0;
 		/* package state is the image's: read-only, except in a maintenance
 		 * boot, where it is the writable root's and goes into the commit */
-		unsigned ro = s->writable ? 0 : MOUNT_ATTR_RDONLY;
-		int r = m < 0 ? m : mnt_setattr(m, ro | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, -1);
+		r = fd < 0 ? fd : mnt_setattr(fd, (s->writable ? 0 : MOUNT_ATTR_RDONLY) |
+					      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, -1);
 		if (r < 0) {
-			if (m >= 0)
-				close(m);
-			snprintf(why, n, "read-only %s: %s", op->path, strerror(-r));
-			return r == -ENOENT ? -EIO : r;
+			if (fd >= 0)
+				close(fd);
+			return err_sys(e, -r, "read-only %s", op->path);
 		}
-		return m;
+		break;
+	case OP_OVERLAY: {
+		_cleanup_close_ int lower = inroot_open(imgclone, op->path, O_PATH | O_DIRECTORY, MNT_RULE);
+		if (lower < 0)
+			return err_sys(e, -lower, "image has no directory %s", op->path);
+		fd = mount_overlay(s, &lower, 1, op->layer, writable_attrs(s), e);
+		break;
 	}
-	_cleanup_close_ int lower = inroot_open(imgclone, op->path, O_PATH | O_DIRECTORY, MNT_RULE);
-	if (lower < 0) {
-		snprintf(why, n, "image has no directory %s: %s", op->path, strerror(-lower));
-		return lower == -ENOENT ? -ENOTDIR : lower;
+	case OP_END:
+	default:
+		return 0;
 	}
-	return mount_overlay(s, &lower, 1, op->layer, writable_attrs(s), why, n);
+	if (fd < 0)
+		return fd;
+	*m = fd;
+	return 0;
 }
 
-static int build_profile(const struct sandbox_spec *s, int rootfd, char *why, size_t n)
+static int build_profile(const struct sandbox_spec *s, int rootfd, struct isc_err *e)
 {
 	const struct mount_op *ops = profile_ops(s->profile);
 	int fds[16];
@@ -258,31 +237,23 @@ static int build_profile(const struct sandbox_spec *s, int rootfd, char *why, si
 	/* lowers come from a detached view of the image: paths shown are the
 	 * image's own ("/var"), not the stage's */
 	_cleanup_close_ int imgclone = mnt_clone(rootfd, "", false);
-	if (imgclone < 0) {
-		snprintf(why, n, "clone image: %s", strerror(-imgclone));
-		return imgclone;
-	}
+	if (imgclone < 0)
+		return err_sys(e, -imgclone, "clone image");
 	/* Phase 1: every detached mount, while the image's own tree is still
 	 * what the paths resolve to (clones and lowers come from the image). */
 	for (; ops[k].kind != OP_END && r == 0; k++) {
+		fds[k] = -1;
 		/* self-assembly sees none of the ISC's persistent layers */
-		if (s->image_only && ops[k].kind != OP_TMPFS) {
-			fds[k] = -ENOENT;
-			continue;
-		}
-		fds[k] = op_prepare(s, &ops[k], rootfd, imgclone, why, n);
-		if (fds[k] < 0 && fds[k] != -ENOENT)
-			r = fds[k];
+		if (!s->image_only || ops[k].kind == OP_TMPFS)
+			r = op_prepare(s, &ops[k], rootfd, imgclone, &fds[k], e);
 	}
 	/* Phase 2: attach in table order (a re-protected path goes on top of
 	 * the overlay that contains it). */
 	for (size_t i = 0; i < k; i++) {
 		if (r == 0 && fds[i] >= 0) {
 			int q = mnt_attach(fds[i], rootfd, ops[i].path);
-			if (q < 0) {
-				snprintf(why, n, "mount on %s: %s", ops[i].path, strerror(-q));
-				r = q;
-			}
+			if (q < 0)
+				r = err_sys(e, -q, "mount on %s", ops[i].path);
 		}
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -290,7 +261,7 @@ static int build_profile(const struct sandbox_spec *s, int rootfd, char *why, si
 	return r;
 }
 
-static int build_volumes(const struct sandbox_spec *s, int rootfd, char *why, size_t n)
+static int build_volumes(const struct sandbox_spec *s, int rootfd, struct isc_err *e)
 {
 	for (size_t i = 0; s->volumes && s->volumes[i]; i++) {
 		const char *v = s->volumes[i];
@@ -307,10 +278,8 @@ static int build_volumes(const struct sandbox_spec *s, int rootfd, char *why, si
 		snprintf(dir, sizeof(dir), "%s/%s", s->volumes_dir, esc);
 		struct stat st;
 		if (stat(dir, &st) < 0 && (mkdir_p_at(AT_FDCWD, dir, 0755) < 0 ||
-					   chown(dir, s->uid, s->uid) < 0)) {
-			snprintf(why, n, "volume %s: %s", v, strerror(errno));
-			return -errno;
-		}
+					   chown(dir, s->uid, s->uid) < 0))
+			return err_sys(e, errno, "volume %s", v);
 		_cleanup_close_ int m = mnt_clone(AT_FDCWD, dir, false);
 		/* self-assembly may read what an operator left in a volume (a
 		 * package to install), but nothing there runs or changes */
@@ -318,43 +287,22 @@ static int build_volumes(const struct sandbox_spec *s, int rootfd, char *why, si
 		int r = m < 0 ? m : mnt_setattr(m, attrs, 0, -1);
 		if (r == 0)
 			r = mnt_attach(m, rootfd, v);
-		if (r < 0) {
-			snprintf(why, n, "volume %s: %s", v,
-				 r == -ENOENT ? "no such directory in the image" : strerror(-r));
-			return r;
-		}
+		if (r == -ENOENT)
+			return err_set(e, ENOENT, "volume %s: no such directory in the image", v);
+		if (r < 0)
+			return err_sys(e, -r, "volume %s", v);
 	}
 	return 0;
 }
 
-/* A minimal /dev owned by the host: the ISC cannot add nodes to it.  The
- * character devices are binds of the host's harmless ones. */
-static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, char *why, size_t n)
+/* The host's character devices an ISC gets, bound onto empty files in its
+ * /dev: each checked to be the real device, then bound from that fd. */
+static int dev_nodes(int dev, struct isc_err *e)
 {
 	static const struct { const char *name; unsigned major, minor; } nodes[] = {
 		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
 		{ "urandom", 1, 9 }, { "tty", 5, 0 },
 	};
-	int m = mount_tmpfs(s, 0755, 1 << 20, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, why, n);
-	if (m < 0)
-		return m;
-	int r = mnt_attach(m, rootfd, "/dev");
-	close(m);
-	if (r < 0) {
-		snprintf(why, n, "mount /dev: %s", strerror(-r));
-		return r;
-	}
-	_cleanup_close_ int dev = inroot_open(rootfd, "/dev", O_DIRECTORY, MNT_RULE);
-	if (dev < 0)
-		return dev;
-	mkdirat(dev, "pts", 0755);
-	mkdirat(dev, "shm", 0755);
-	symlinkat("pts/ptmx", dev, "ptmx");
-	symlinkat("/proc/self/fd", dev, "fd");
-	symlinkat("/proc/self/fd/0", dev, "stdin");
-	symlinkat("/proc/self/fd/1", dev, "stdout");
-	symlinkat("/proc/self/fd/2", dev, "stderr");
-	close(openat(dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
 		char host[32];
 		struct stat st;
@@ -363,41 +311,54 @@ static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, char
 		 * by a file must not hand that file to every ISC */
 		_cleanup_close_ int hfd = open(host, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (hfd < 0 || fstat(hfd, &st) < 0 || !S_ISCHR(st.st_mode) ||
-		    major(st.st_rdev) != nodes[i].major || minor(st.st_rdev) != nodes[i].minor) {
-			snprintf(why, n, "%s is not the %u:%u character device", host, nodes[i].major,
-				 nodes[i].minor);
-			return -ENODEV;
-		}
+		    major(st.st_rdev) != nodes[i].major || minor(st.st_rdev) != nodes[i].minor)
+			return err_set(e, ENODEV, "%s is not the %u:%u character device", host,
+				       nodes[i].major, nodes[i].minor);
 		close(openat(dev, nodes[i].name, O_CREAT | O_WRONLY | O_CLOEXEC, 0666));
 		/* the node just checked, not whatever the path names by now */
 		_cleanup_close_ int b = mnt_clone(hfd, "", false);
-		r = b < 0 ? b : mnt_setattr(b, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0, -1);
+		int r = b < 0 ? b : mnt_setattr(b, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0, -1);
 		if (r == 0)
 			r = mnt_attach(b, dev, nodes[i].name);
-		if (r < 0) {
-			snprintf(why, n, "bind %s: %s", host, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return err_sys(e, -r, "bind %s", host);
 	}
-	m = mount_tmpfs(s, 01777, s->tmp_size, s->uid,
-			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, why, n);
-	if (m < 0)
-		return m;
-	r = mnt_attach(m, dev, "shm");
-	close(m);
-	if (r < 0) {
-		snprintf(why, n, "mount /dev/shm: %s", strerror(-r));
+	return 0;
+}
+
+/* A minimal /dev owned by the host: the ISC cannot add nodes to it.  The
+ * character devices are binds of the host's harmless ones. */
+static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, struct isc_err *e)
+{
+	int r = mnt_place(mnt_tmpfs(0755, 1 << 20, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, e),
+			  rootfd, "/dev", e);
+	if (r < 0)
 		return r;
-	}
+	_cleanup_close_ int dev = inroot_open(rootfd, "/dev", O_DIRECTORY, MNT_RULE);
+	if (dev < 0)
+		return err_sys(e, -dev, "open /dev");
+	mkdirat(dev, "pts", 0755);
+	mkdirat(dev, "shm", 0755);
+	symlinkat("pts/ptmx", dev, "ptmx");
+	symlinkat("/proc/self/fd", dev, "fd");
+	symlinkat("/proc/self/fd/0", dev, "stdin");
+	symlinkat("/proc/self/fd/1", dev, "stdout");
+	symlinkat("/proc/self/fd/2", dev, "stderr");
+	close(openat(dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	if ((r = dev_nodes(dev, e)) < 0)
+		return r;
+	r = mnt_place(mnt_tmpfs(01777, s->tmp_size, s->uid,
+				MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, e),
+		      rootfd, "/dev/shm", e);
+	if (r < 0)
+		return r;
 	/* /dev/log: the supervisor's end of the ISC's syslog. */
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dev/log", s->stage);
 	*devlog = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (*devlog < 0 || bind(*devlog, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    fchmodat(dev, "log", 0666, 0) < 0) {
-		snprintf(why, n, "bind /dev/log: %s", strerror(errno));
-		return -errno;
-	}
+	    fchmodat(dev, "log", 0666, 0) < 0)
+		return err_sys(e, errno, "bind /dev/log");
 	return 0;
 }
 
@@ -408,17 +369,16 @@ static void close_all(int *fds, size_t n)
 			close(fds[i]);
 }
 
-static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, char *why, size_t n)
+/* The root: the image's layers, alone or under an overlay, on the stage. */
+static int build_root(const struct sandbox_spec *s, int userns, struct isc_err *e)
 {
 	int img[ISC_MAX_LAYERS];
 	_cleanup_close_ int root = -1;
 	size_t k = 0;
-	if (s->nimage < 1 || s->nimage > ISC_MAX_LAYERS) {
-		snprintf(why, n, "%zu image layers (1 to %d)", s->nimage, ISC_MAX_LAYERS);
-		return -EINVAL;
-	}
+	if (s->nimage < 1 || s->nimage > ISC_MAX_LAYERS)
+		return err_set(e, EINVAL, "%zu image layers (1 to %d)", s->nimage, ISC_MAX_LAYERS);
 	for (; k < s->nimage; k++)
-		if ((img[k] = mount_image(s->image_fds[k], userns, why, n)) < 0) {
+		if ((img[k] = mount_image(s->image_fds[k], userns, e)) < 0) {
 			int r = img[k];
 			close_all(img, k);
 			return r;
@@ -430,27 +390,33 @@ static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, ch
 		bool own = s->profile == PROFILE_NONE && !s->writable;
 		unsigned ro = !own && !s->writable ? MOUNT_ATTR_RDONLY : 0;
 		root = mount_overlay(s, img, k, own ? "root" : "rootw",
-				     ro | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why, n);
+				     ro | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
 	} else if (k == 1) {
 		root = TAKE_FD(img[0]);
 	} else {
-		root = mount_overlay(s, img, k, NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why, n);
+		root = mount_overlay(s, img, k, NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
 	}
 	close_all(img, k);   /* the overlay holds its layers */
 	if (root < 0)
 		return root;
-	if (move_mount(root, "", AT_FDCWD, s->stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-		snprintf(why, n, "mount root on %s: %s", s->stage, strerror(errno));
-		return -errno;
-	}
-	int r = build_profile(s, root, why, n);
+	if (move_mount(root, "", AT_FDCWD, s->stage, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return err_sys(e, errno, "mount root on %s", s->stage);
+	return TAKE_FD(root);
+}
+
+static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, struct isc_err *e)
+{
+	_cleanup_close_ int root = build_root(s, userns, e);
+	if (root < 0)
+		return root;
+	int r = build_profile(s, root, e);
 	if (r == 0)
-		r = build_volumes(s, root, why, n);
+		r = build_volumes(s, root, e);
 	if (r == 0 && s->scratch >= 0 && (r = mnt_attach(s->scratch, root, "/scratch")) < 0)
-		snprintf(why, n, "mount /scratch: %s", r == -ENOENT ? "no /scratch in the image" :
-			 strerror(-r));
+		r = r == -ENOENT ? err_set(e, ENOENT, "mount /scratch: no /scratch in the image") :
+			err_sys(e, -r, "mount /scratch");
 	if (r == 0)
-		r = build_dev(s, root, devlog, why, n);
+		r = build_dev(s, root, devlog, e);
 	return r;
 }
 
@@ -521,7 +487,6 @@ static int userns_shift_back(uint32_t base, pid_t *child)
 int sandbox_commit_view(const int *image_fds, size_t nimage, const char *upper, uint32_t uid,
 			const char *mountpoint, struct isc_err *e)
 {
-	char why[256] = "";
 	pid_t child = -1;
 	int lowers[ISC_MAX_LAYERS + 1];
 	size_t k = 0;
@@ -543,24 +508,14 @@ int sandbox_commit_view(const int *image_fds, size_t nimage, const char *upper, 
 		/* everything, merged: the upper over the image's layers, no
 		 * upper of its own (read-only) */
 		lowers[k++] = up;
-		for (size_t i = 0; i < nimage; i++, k++)
-			if ((lowers[k] = mount_image(image_fds[i], -1, why, sizeof(why))) < 0) {
+		for (size_t i = 0; i < nimage && r == 0; i++, k++)
+			if ((lowers[k] = mount_image(image_fds[i], -1, e)) < 0)
 				r = lowers[k];
-				close_all(lowers + 1, k - 1);
-				return err_set(e, -r, "commit: %s", why);
-			}
-		_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
-		bool ok = fs >= 0 && ovl_options(fs);
-		for (size_t i = 0; ok && i < k; i++)
-			ok = fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lowers[i]) == 0;
-		ok = ok && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0;
-		int err = errno;
+		if (r == 0)
+			m = mount_overlay(NULL, lowers, k, NULL, MOUNT_ATTR_NODEV, e);
 		close_all(lowers + 1, k - 1);
-		if (!ok)
-			return err_sys(e, err, "commit: merged overlay");
-		m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV);
-		if (m < 0)
-			return err_sys(e, errno, "commit: fsmount");
+		if (r < 0 || m < 0)
+			return err_prefix(e, "commit");
 	}
 	if (mkdir_p_at(AT_FDCWD, mountpoint, 0700) < 0 ||
 	    move_mount(m, "", AT_FDCWD, mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -570,10 +525,9 @@ int sandbox_commit_view(const int *image_fds, size_t nimage, const char *upper, 
 
 int sandbox_layer_mount(int image_fd, const char *mountpoint, struct isc_err *e)
 {
-	char why[256] = "";
-	_cleanup_close_ int m = mount_image(image_fd, -1, why, sizeof(why));
+	_cleanup_close_ int m = mount_image(image_fd, -1, e);
 	if (m < 0)
-		return err_set(e, -m, "commit: %s", why);
+		return err_prefix(e, "commit");
 	if (mkdir_p_at(AT_FDCWD, mountpoint, 0700) < 0 ||
 	    move_mount(m, "", AT_FDCWD, mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return err_sys(e, errno, "commit: mount on %s", mountpoint);
@@ -607,109 +561,82 @@ static int recv_byte(int fd, char want)
 	return k == 1 && c == want ? 0 : -EPROTO;
 }
 
+/* With the child in its new user namespace: map our ids into it, build
+ * the stage through it, put it in the ISC's cgroup, and let it go on. */
+static int stage_prepare(const struct sandbox_spec *s, struct sandbox *sb, pid_t c, int sock,
+			 int errfd, struct isc_err *e)
+{
+	int r;
+	if (recv_byte(sock, 'U') < 0)
+		return sandbox_err_recv(errfd, false, e) ?: err_set(e, EPROTO, "user namespace not created");
+	if ((r = write_map(c, "uid_map", s->uid)) < 0 || (r = write_map(c, "gid_map", s->uid)) < 0)
+		return err_sys(e, -r, "write id maps");
+	char ns[64];
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/user", c);
+	sb->userns = open(ns, O_RDONLY | O_CLOEXEC);
+	if (sb->userns < 0)
+		return err_sys(e, errno, "open %s", ns);
+	if ((r = build_stage(s, sb->userns, &sb->devlog, e)) < 0 || (r = cgroup_attach(s->cg, c, e)) < 0)
+		return r;
+	if (write(sock, "G", 1) != 1)
+		return err_sys(e, EPIPE, "namespace setup");
+	return 0;
+}
+
+/* The child reports its child, isc-init (our child by CLONE_PARENT), and
+ * exits; isc-init sends its console and seccomp listener, in whatever
+ * order, then its exec closes the error pipe: anything read there is its
+ * failure.  On a failure isc-init is gone again. */
+static int init_receive(const struct sandbox_spec *s, struct sandbox *sb, pid_t *c, int sock,
+			int errfd, struct isc_err *e)
+{
+	pid_t grand = -1;
+	int got = sandbox_recv_setup(sock, &grand, s->stdio ? NULL : &sb->console,
+				     s->confine->seccomp ? &sb->notify : NULL);
+	if (grand <= 0)   /* the child is gone: its report, if any, is in the pipe */
+		return sandbox_err_recv(errfd, false, e) ?: err_set(e, EPROTO, "namespace setup failed");
+	waitpid(*c, NULL, 0);
+	*c = -1;
+	sb->pid = grand;
+	sb->pidfd = pidfd_open(grand, 0);
+	int r;
+	if (sb->pidfd < 0)
+		r = err_sys(e, errno, "pidfd_open");
+	else if (got < 0)
+		r = sandbox_err_recv(errfd, false, e) ?: err_set(e, -got, "isc-init setup failed");
+	else
+		r = sandbox_err_recv(errfd, true, e);
+	if (r < 0) {
+		kill(grand, SIGKILL);   /* not reaped yet: the pid is still its */
+		waitpid(grand, NULL, 0);
+	}
+	return r;
+}
+
 int sandbox_start(const struct sandbox_spec *s, struct sandbox *sb, struct isc_err *e)
 {
-	int sv[2], errp[2];
-	char why[512] = "";
-	pid_t grand = -1;
+	int sock, errfd;
 	sb->pidfd = sb->console = sb->devlog = sb->userns = sb->notify = -1;
 	sb->pid = -1;
 	if (mkdir_p_at(AT_FDCWD, s->stage, 0700) < 0)
 		return err_sys(e, errno, "create %s", s->stage);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return err_sys(e, errno, "socketpair");
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return err_sys(e, errno, "pipe");
-	}
-	pid_t c = fork();
-	if (c < 0) {
-		int r = err_sys(e, errno, "fork");
-		close(sv[0]); close(sv[1]); close(errp[0]); close(errp[1]);
-		return r;
-	}
-	if (c == 0) {
-		close(sv[0]);
-		close(errp[0]);
-		sandbox_child_main(s, sv[1], errp[1]);   /* never returns */
-	}
-	close(sv[1]);
-	close(errp[1]);
-	int r = recv_byte(sv[0], 'U');
-	if (r < 0) {
-		snprintf(why, sizeof(why), "user namespace not created");
-		goto fail;
-	}
-	if ((r = write_map(c, "uid_map", s->uid)) < 0 || (r = write_map(c, "gid_map", s->uid)) < 0) {
-		snprintf(why, sizeof(why), "write id maps: %s", strerror(-r));
-		goto fail;
-	}
-	char ns[64];
-	snprintf(ns, sizeof(ns), "/proc/%d/ns/user", c);
-	sb->userns = open(ns, O_RDONLY | O_CLOEXEC);
-	if (sb->userns < 0) {
-		r = -errno;
-		snprintf(why, sizeof(why), "open %s: %s", ns, strerror(errno));
-		goto fail;
-	}
-	if ((r = build_stage(s, sb->userns, &sb->devlog, why, sizeof(why))) < 0)
-		goto fail;
-	if ((r = cgroup_attach(s->cg, c, e)) < 0) {
-		snprintf(why, sizeof(why), "%s", e->msg);
-		goto fail;
-	}
-	if (write(sv[0], "G", 1) != 1) {
-		r = -EPIPE;
-		goto fail;
-	}
-	/* the child reports its child (isc-init, made our child by
-	 * CLONE_PARENT), which sends its console and seccomp listener: in
-	 * whatever order they arrive */
-	int got = sandbox_recv_setup(sv[0], &grand, s->stdio ? NULL : &sb->console,
-				     s->confine->seccomp ? &sb->notify : NULL);
-	if (grand <= 0) {
-		r = -EPROTO;
-		snprintf(why, sizeof(why), "namespace setup failed");
-		goto fail;
-	}
-	waitpid(c, NULL, 0);
-	c = -1;
-	sb->pid = grand;
-	sb->pidfd = pidfd_open(grand, 0);
-	if (sb->pidfd < 0) {
-		r = -errno;
-		snprintf(why, sizeof(why), "pidfd_open: %s", strerror(errno));
-		goto fail;
-	}
-	if (got < 0) {
-		r = got;
-		goto fail_init;
-	}
-	/* isc-init's exec closes the pipe; anything read is its failure */
-	ssize_t k = read_all(errp[0], why, sizeof(why) - 1);
-	if (k > 0) {
-		why[k] = '\0';
-		r = -EIO;
-		goto fail_init;
-	}
-	close(sv[0]);
-	close(errp[0]);
-	return 0;
-fail_init:
-	if (!why[0]) {
-		ssize_t q = read_all(errp[0], why, sizeof(why) - 1);
-		why[q > 0 ? q : 0] = '\0';
-	}
-	pidfd_send_signal(sb->pidfd, SIGKILL, NULL, 0);
-	waitpid(grand, NULL, 0);
-fail:
-	if (c > 0) {
+	pid_t c = sandbox_fork(&sock, &errfd, e);
+	if (c < 0)
+		return c;
+	if (c == 0)
+		sandbox_child_main(s, sock, errfd);   /* never returns */
+	int r = stage_prepare(s, sb, c, sock, errfd, e);
+	if (r == 0)
+		r = init_receive(s, sb, &c, sock, errfd, e);
+	if (r < 0 && c > 0) {
 		kill(c, SIGKILL);
 		waitpid(c, NULL, 0);
 	}
-	close(sv[0]);
-	close(errp[0]);
-	sandbox_cleanup(s, sb);
-	return err_set(e, r < 0 ? -r : EIO, "start ISC %s: %s", s->name, why[0] ? why : strerror(-r));
+	close(sock);
+	close(errfd);
+	if (r < 0) {
+		sandbox_cleanup(s, sb);
+		return err_prefix(e, "start ISC %s", s->name);
+	}
+	return 0;
 }

@@ -65,7 +65,7 @@ static int scratch_dir(int fsroot, uint32_t uid, struct scratch *s, struct isc_e
 
 int scratch_create(const char *img, uint64_t size, uint32_t uid, struct scratch *s, struct isc_err *e)
 {
-	char dev[64], why[512] = "";
+	char dev[64];
 	s->mnt = -1;
 	int r = scratch_mkfs(img, size, e);
 	if (r < 0)
@@ -81,10 +81,10 @@ int scratch_create(const char *img, uint64_t size, uint32_t uid, struct scratch 
 	snprintf(src, sizeof(src), "source=%s", dev);
 	opts[0] = src;
 	_cleanup_close_ int fsroot = mnt_fs("ext4", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-					    MOUNT_ATTR_NOEXEC, why, sizeof(why));
+					    MOUNT_ATTR_NOEXEC, e);
 	if (fsroot < 0) {
 		unlink(img);
-		return err_set(e, -fsroot, "scratch: %s", why);
+		return err_prefix(e, "scratch");
 	}
 	/* fsmount gives an O_PATH descriptor: ioctls need a real open */
 	_cleanup_close_ int top = openat(fsroot, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -106,7 +106,7 @@ int scratch_create(const char *img, uint64_t size, uint32_t uid, struct scratch 
 static int layerfs_attach(const char *img, uint64_t size, const char *label, unsigned attrs,
 			  const char *mountpoint, struct isc_err *e)
 {
-	char dev[64], why[512] = "", src[80];
+	char dev[64], src[80];
 	struct stat st;
 	if (stat(img, &st) < 0) {
 		/* made once, at the first boot: sparse, journaled (it persists) */
@@ -132,9 +132,9 @@ static int layerfs_attach(const char *img, uint64_t size, const char *label, uns
 		return lfd;
 	snprintf(src, sizeof(src), "source=%s", dev);
 	const char *opts[] = { src, NULL };
-	_cleanup_close_ int m = mnt_fs("ext4", opts, attrs, why, sizeof(why));
+	_cleanup_close_ int m = mnt_fs("ext4", opts, attrs, e);
 	if (m < 0)
-		return err_set(e, -m, "%s filesystem: %s", label, why);
+		return err_prefix(e, "%s filesystem", label);
 	if (mkdir_p_at(AT_FDCWD, mountpoint, 0700) < 0 ||
 	    move_mount(m, "", AT_FDCWD, mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return err_sys(e, errno, "mount the %s filesystem on %s", label, mountpoint);
