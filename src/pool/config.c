@@ -2,10 +2,7 @@
 #include "config.h"
 #include "confine.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <sys/stat.h>
 
 static const char *const profiles[] = {
 	[PROFILE_STRICT] = "strict",
@@ -462,116 +459,4 @@ char *config_dump(const struct isc_config *c)
 	}
 	fclose(f);
 	return out;
-}
-
-int isc_config_load(const struct pool *p, const char *name, struct isc_config *c, struct isc_err *e)
-{
-	char path[128];
-	_cleanup_free_ char *text = NULL;
-	if (!name_valid(name))
-		return err_set(e, EINVAL, "invalid ISC name '%s'", name);
-	snprintf(path, sizeof(path), "isc/%s/config", name);
-	int r = read_file_at(p->dirfd, path, &text, NULL, 1 << 16);
-	if (r == -ENOENT)
-		return err_set(e, ENOENT, "no ISC named %s", name);
-	if (r < 0)
-		return err_sys(e, -r, "read %s config", name);
-	r = config_parse(text, c, e);
-	if (r < 0)
-		return err_prefix(e, "ISC %s", name);
-	return 0;
-}
-
-int isc_config_save(const struct pool *p, const struct isc_config *c, struct isc_err *e)
-{
-	char path[128];
-	_cleanup_free_ char *text = config_dump(c);
-	if (!text)
-		return err_set(e, ENOMEM, "config");
-	snprintf(path, sizeof(path), "isc/%s/config", c->name);
-	int r = write_file_atomic(p->dirfd, path, text, strlen(text), 0600);
-	return r < 0 ? err_sys(e, -r, "write %s config", c->name) : 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int isc_names(const struct pool *p, char ***names, struct isc_err *e)
-{
-	_cleanup_strv_ char **v = calloc(1, sizeof(char *));
-	int fd = openat(p->dirfd, "isc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!v || fd < 0)
-		return err_set(e, fd < 0 ? errno : ENOMEM, "open isc directory");
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return err_sys(e, errno, "read isc directory");
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		struct stat st;
-		char cfg[128];
-		if (!name_valid(de->d_name))
-			continue;
-		snprintf(cfg, sizeof(cfg), "%s/config", de->d_name);
-		if (fstatat(dirfd(d), cfg, &st, 0) < 0)
-			continue;   /* half-made by a crashed create: not an ISC */
-		if (strv_push(&v, de->d_name) < 0) {
-			closedir(d);
-			return err_set(e, ENOMEM, "list");
-		}
-	}
-	closedir(d);
-	qsort(v, strv_length(v), sizeof(char *), cmp_str);
-	*names = TAKE_PTR(v);
-	return 0;
-}
-
-bool isc_digest_used(const struct pool *p, const char *digest, const char *except)
-{
-	_cleanup_strv_ char **names = NULL;
-	struct isc_err e = { 0 };
-	bool used = false;
-	if (isc_names(p, &names, &e) < 0)
-		return true;   /* unsure: keep it */
-	for (size_t i = 0; names[i] && !used; i++) {
-		struct isc_config c;
-		if (except && STREQ(names[i], except))
-			continue;
-		if (isc_config_load(p, names[i], &c, &e) < 0) {
-			used = true;
-			continue;
-		}
-		used = STREQ(c.digest, digest);
-		for (size_t j = 0; j < c.nversions && !used; j++)
-			used = STREQ(c.versions[j].digest, digest);
-		config_free(&c);
-	}
-	return used;
-}
-
-int isc_key_ready(const struct pool *p, const struct isc_config *c, bool interactive,
-		  struct isc_err *e)
-{
-	if (!STREQ(config_key_root(c), ISC_KEY_EPHEMERAL)) {
-		char data[128];
-		snprintf(data, sizeof(data), "isc/%s/data", c->name);
-		int r = keyring_load(p, config_key_root(c), interactive, e);
-		return r < 0 ? r : keyring_check_dir(p, config_key_root(c), data, e);
-	}
-	/* run --rm: the key was never stored; once gone, the data is too */
-	char path[128];
-	uint8_t id[CRYPT_ID_SIZE];
-	enum fscrypt_status st;
-	snprintf(path, sizeof(path), "isc/%s/data", c->name);
-	_cleanup_close_ int fd = openat(p->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = fd < 0 ? -errno : fscrypt_policy_get(fd, id);
-	if (r < 0)
-		return err_sys(e, -r, "ISC %s: encryption policy of its data", c->name);
-	if ((r = fscrypt_key_status(p->dirfd, id, &st, e)) < 0)
-		return r;
-	return st == FSCRYPT_PRESENT ? 0 : err_set(e, ENOKEY, "ISC %s: its ephemeral key is gone",
-						    c->name);
 }

@@ -1,4 +1,5 @@
-/* config.h - an ISC's configuration: parse, validate, canonical dump, properties; iscadm and iscd. */
+/* config.h - an ISC's configuration: parse, validate, canonical dump, properties (config.c),
+ * and its record in the pool (record.c); iscadm and iscd. */
 #pragma once
 
 #include "pool.h"
@@ -71,16 +72,6 @@ int config_set(struct isc_config *c, const char *kv, struct isc_err *e);
 int config_get(const struct isc_config *c, const char *key, char *buf, size_t n);
 extern const char *const config_keys[];
 
-/* isc/<name>/config in the pool. */
-int isc_config_load(const struct pool *p, const char *name, struct isc_config *c, struct isc_err *e);
-int isc_config_save(const struct pool *p, const struct isc_config *c, struct isc_err *e);
-/* Names of every ISC, sorted; strv_free(). */
-int isc_names(const struct pool *p, char ***names, struct isc_err *e);
-
-/* Does an ISC other than except (NULL: any) boot digest now or keep it
- * as a version?  true when some configuration cannot be read. */
-bool isc_digest_used(const struct pool *p, const char *digest, const char *except);
-
 /* Append a version (the digest becomes current), a delta on lower (an
  * earlier version) or a whole tree (lower NULL or "").  -ENOSPC when full,
  * -EINVAL when lower is not an earlier version. */
@@ -96,6 +87,19 @@ static inline const char *config_key_root(const struct isc_config *c)
 {
 	return c->encryption_root[0] ? c->encryption_root : c->name;
 }
+
+/* ---- an ISC's record in the pool (record.c) ---- */
+
+/* isc/<name>/config in the pool. */
+int isc_config_load(const struct pool *p, const char *name, struct isc_config *c, struct isc_err *e);
+int isc_config_save(const struct pool *p, const struct isc_config *c, struct isc_err *e);
+/* Names of every ISC, sorted; strv_free(). */
+int isc_names(const struct pool *p, char ***names, struct isc_err *e);
+
+/* Does an ISC other than except (NULL: any) boot digest now or keep it
+ * as a version?  true when some configuration cannot be read. */
+bool isc_digest_used(const struct pool *p, const char *digest, const char *except);
+
 /* Make sure the key of the ISC's data is in the kernel: load it from its
  * keysource if needed (prompting only when interactive). */
 int isc_key_ready(const struct pool *p, const struct isc_config *c, bool interactive,
