@@ -37,45 +37,6 @@ void confine_default(struct confine *c)
 	c->mdwe = c->landlock = c->seccomp = true;
 }
 
-int confine_limitpriv(const char *spec, uint64_t *caps, struct isc_err *e)
-{
-	uint64_t set = confine_default_caps();
-	_cleanup_free_ char *copy = strdup(spec);
-	if (!copy)
-		return err_set(e, ENOMEM, "limitpriv");
-	if (!*spec)
-		return err_set(e, EINVAL, "limitpriv: empty (use default, none, +cap, -cap)");
-	char *save = NULL;
-	for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		if (STREQ(item, "default")) {
-			set = confine_default_caps();
-			continue;
-		}
-		if (STREQ(item, "none")) {
-			set = 0;
-			continue;
-		}
-		char sign = *item == '-' || *item == '+' ? *item++ : '+';
-		char name[64];
-		cap_value_t v;
-		snprintf(name, sizeof(name), "cap_%s", item);
-		/* libcap knows the names; upper case or a cap_ prefix is not ours */
-		for (const char *c = item; *c; c++)
-			if (!(*c >= 'a' && *c <= 'z') && *c != '_')
-				return err_set(e, EINVAL, "limitpriv: bad capability name '%s'", item);
-		if (!*item || cap_from_name(name, &v) < 0 || v < 0 || v > 63)
-			return err_set(e, EINVAL, "limitpriv: unknown capability '%s'", item);
-		if (sign == '+')
-			set |= CAPBIT(v);
-		else
-			set &= ~CAPBIT(v);
-	}
-	if (spec[strlen(spec) - 1] == ',' || strstr(spec, ",,") || spec[0] == ',')
-		return err_set(e, EINVAL, "limitpriv '%s': empty item", spec);
-	*caps = set;
-	return 0;
-}
-
 static int caps_apply(uint64_t keep, struct isc_err *e)
 {
 	int last = CAP_LAST_CAP;

@@ -1,19 +1,14 @@
-/* config.c - ISC configuration text: strict parser, canonical dump, operator properties. */
+/* config.c - ISC configuration text: a property table drives parse, dump, get, set and help; iscadm, iscd. */
 #include "config.h"
-#include "confine.h"
 
 #include <inttypes.h>
+#include <sys/capability.h>
 
 static const char *const profiles[] = {
 	[PROFILE_STRICT] = "strict",
 	[PROFILE_FIXED] = "fixed-configuration",
 	[PROFILE_FLEXIBLE] = "flexible-configuration",
 	[PROFILE_NONE] = "none",
-};
-
-const char *const config_keys[] = {
-	"name", "image", "image-digest", "profile", "uid", "created", "encryption-root", "memory",
-	"pids", "cpu", "cpu-weight", "tmp-size", "scratch-size", "var-size", "session-size", "limitpriv", "mdwe", "seccomp", "landlock", "volume", "version", NULL,
 };
 
 const char *profile_name(enum isc_profile p)
@@ -53,21 +48,307 @@ void config_free(struct isc_config *c)
 	memset(c->volumes, 0, sizeof(c->volumes));
 }
 
-/* A volume is an absolute, normalised path that is not a system directory
- * the profile controls. */
+/* ---- limitpriv ------------------------------------------------------------ */
+
+int config_limitpriv(const char *spec, uint64_t dflt, uint64_t *caps, struct isc_err *e)
+{
+	uint64_t set = dflt;
+	_cleanup_free_ char *copy = strdup(spec);
+	if (!copy)
+		return err_set(e, ENOMEM, "limitpriv");
+	if (!*spec)
+		return err_set(e, EINVAL, "limitpriv: empty (use default, none, +cap, -cap)");
+	char *save = NULL;
+	for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		if (STREQ(item, "default")) {
+			set = dflt;
+			continue;
+		}
+		if (STREQ(item, "none")) {
+			set = 0;
+			continue;
+		}
+		char sign = *item == '-' || *item == '+' ? *item++ : '+';
+		char name[64];
+		cap_value_t v;
+		snprintf(name, sizeof(name), "cap_%s", item);
+		/* libcap knows the names; upper case or a cap_ prefix is not ours */
+		for (const char *s = item; *s; s++)
+			if (!(*s >= 'a' && *s <= 'z') && *s != '_')
+				return err_set(e, EINVAL, "limitpriv: bad capability name '%s'", item);
+		if (!*item || cap_from_name(name, &v) < 0 || v < 0 || v > 63)
+			return err_set(e, EINVAL, "limitpriv: unknown capability '%s'", item);
+		if (sign == '+')
+			set |= 1ULL << v;
+		else
+			set &= ~(1ULL << v);
+	}
+	if (spec[strlen(spec) - 1] == ',' || strstr(spec, ",,") || spec[0] == ',')
+		return err_set(e, EINVAL, "limitpriv '%s': empty item", spec);
+	*caps = set;
+	return 0;
+}
+
+/* ---- the property table ------------------------------------------------------ */
+
+/* Who may set a property; in this order, each may set what those before it may. */
+enum prop_access {
+	PROP_OPERATOR,  /* create --set, run --set, and set on an existing ISC */
+	PROP_CREATE,    /* create --set and run --set only: fixed once the ISC exists */
+	PROP_INTERNAL,  /* iscadm's own record (name, uid, versions): read-only to an operator */
+};
+
+struct prop {
+	const char *name;
+	enum prop_access access;
+	int (*parse)(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e);
+	/* The value as get shows it; for a list, its items comma-separated. */
+	void (*format)(const struct isc_config *c, const struct prop *p, char *buf, size_t n);
+	/* A list writes one line an item to the dump; NULL: "name=format\n". */
+	void (*dump)(FILE *f, const struct isc_config *c);
+	/* The field, for the kinds shared by several properties. */
+	size_t off, width;
+	uint64_t min, max;      /* a number's or a size's bounds */
+	bool none;              /* "none" stands for 0 */
+	const char *expect;     /* what a refusal says was expected */
+	const char *arg, *doc;  /* help: "name=ARG  doc" */
+};
+
+#define FIELD(f) .off = offsetof(struct isc_config, f), .width = sizeof(((struct isc_config *)0)->f)
+
+static void *field(struct isc_config *c, const struct prop *p)
+{
+	return (char *)c + p->off;
+}
+
+static const void *field_of(const struct isc_config *c, const struct prop *p)
+{
+	return (const char *)c + p->off;
+}
+
+/* Unsigned fields are 32 or 64 bits wide. */
+static uint64_t uint_load(const struct isc_config *c, const struct prop *p)
+{
+	uint32_t v32;
+	uint64_t v64;
+	if (p->width == sizeof(v32)) {
+		memcpy(&v32, field_of(c, p), sizeof(v32));
+		return v32;
+	}
+	memcpy(&v64, field_of(c, p), sizeof(v64));
+	return v64;
+}
+
+static void uint_store(struct isc_config *c, const struct prop *p, uint64_t n)
+{
+	uint32_t v32 = (uint32_t)n;
+	if (p->width == sizeof(v32))
+		memcpy(field(c, p), &v32, sizeof(v32));
+	else
+		memcpy(field(c, p), &n, sizeof(n));
+}
+
+static int refuse(const struct prop *p, const char *v, struct isc_err *e)
+{
+	return err_set(e, EINVAL, "%s '%s': expected %s", p->name, v, p->expect);
+}
+
+/* Decimal digits only (strtoull would also take blanks and a sign), at most max. */
+static bool digits_parse(const char *v, uint64_t max, uint64_t *n)
+{
+	if (!*v || strspn(v, "0123456789") != strlen(v))
+		return false;
+	errno = 0;
+	*n = strtoull(v, NULL, 10);
+	return errno == 0 && *n <= max;
+}
+
 /* A lowercase sha256 in hex. */
 static bool digest_valid(const char *s)
 {
 	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
+static int parse_size_prop(struct isc_config *c, const struct prop *p, const char *v,
+			struct isc_err *e)
+{
+	uint64_t s;
+	if (p->none && STREQ(v, "none"))
+		s = 0;
+	else if (parse_size(v, &s) < 0 || s < p->min || s > p->max)
+		return refuse(p, v, e);
+	uint_store(c, p, s);
+	return 0;
+}
+
+static int parse_count(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	uint64_t n;
+	if (!digits_parse(v, p->max, &n) || n < p->min)
+		return refuse(p, v, e);
+	uint_store(c, p, n);
+	return 0;
+}
+
+static void format_uint(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	uint64_t v = uint_load(c, p);
+	if (p->none && !v)
+		snprintf(buf, n, "none");
+	else
+		snprintf(buf, n, "%" PRIu64, v);
+}
+
+static int parse_onoff(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	if (!STREQ(v, "on") && !STREQ(v, "off"))
+		return refuse(p, v, e);
+	*(bool *)field(c, p) = STREQ(v, "on");
+	return 0;
+}
+
+static void format_onoff(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", *(const bool *)field_of(c, p) ? "on" : "off");
+}
+
+static void format_text(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", (const char *)field_of(c, p));
+}
+
+static int parse_name(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	if (!name_valid(v))
+		return err_set(e, EINVAL, "%s '%s': invalid name", p->name, v);
+	str_copy(field(c, p), p->width, v);
+	return 0;
+}
+
+static int parse_digest(struct isc_config *c, const struct prop *p, const char *v,
+			struct isc_err *e)
+{
+	if (!digest_valid(v))
+		return err_set(e, EINVAL, "%s: not a sha256", p->name);
+	str_copy(field(c, p), p->width, v);
+	return 0;
+}
+
+static int parse_profile(struct isc_config *c, const struct prop *p, const char *v,
+			struct isc_err *e)
+{
+	if (profile_from_name(v, &c->profile) < 0)
+		return err_set(e, EINVAL, "unknown profile '%s' (strict, fixed-configuration, "
+			       "flexible-configuration, none)", v);
+	return 0;
+}
+
+static void format_profile(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", profile_name(c->profile));
+}
+
+static int parse_uid(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	uint64_t n;
+	if (!digits_parse(v, INT64_MAX, &n))
+		return err_set(e, EINVAL, "%s '%s': not a number", p->name, v);
+	if (n < ISC_UID_FIRST || n > UINT32_MAX - ISC_UID_COUNT || (n - ISC_UID_FIRST) % ISC_UID_COUNT)
+		return err_set(e, EINVAL, "uid %" PRIu64 ": outside the ISC range", n);
+	c->uid = (uint32_t)n;
+	return 0;
+}
+
+static int parse_created(struct isc_config *c, const struct prop *p, const char *v,
+			struct isc_err *e)
+{
+	uint64_t n;
+	if (!digits_parse(v, INT64_MAX, &n))
+		return err_set(e, EINVAL, "%s '%s': not a number", p->name, v);
+	c->created = (int64_t)n;
+	return 0;
+}
+
+static void format_created(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%" PRId64, c->created);
+}
+
+static int parse_key_root(struct isc_config *c, const struct prop *p, const char *v,
+			struct isc_err *e)
+{
+	if (!name_valid(v) && !STREQ(v, ISC_KEY_EPHEMERAL))
+		return err_set(e, EINVAL, "%s '%s': invalid name", p->name, v);
+	str_copy(c->encryption_root, sizeof(c->encryption_root), v);
+	return 0;
+}
+
+static void format_key_root(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", config_key_root(c));
+}
+
+/* "none", or CPUs as a decimal with up to three places: 0.5, 2, 1.25 */
+static int parse_cpu(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	unsigned whole = 0, frac = 0, digits = 0;
+	const char *s = v;
+	if (STREQ(v, "none")) {
+		c->cpu_milli = 0;
+		return 0;
+	}
+	for (; *s >= '0' && *s <= '9' && whole < 100000; s++)
+		whole = whole * 10 + (unsigned)(*s - '0');
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9' && digits < 3; s++, digits++)
+			frac = frac * 10 + (unsigned)(*s - '0');
+	while (digits && digits < 3) {
+		frac *= 10;
+		digits++;
+	}
+	uint64_t milli = (uint64_t)whole * 1000 + frac;
+	if (*s || s == v || !(v[0] >= '0' && v[0] <= '9') || milli < p->min || milli > p->max)
+		return refuse(p, v, e);
+	c->cpu_milli = (uint32_t)milli;
+	return 0;
+}
+
+static void format_cpu(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	if (!c->cpu_milli) {
+		snprintf(buf, n, "none");
+		return;
+	}
+	int m = snprintf(buf, n, "%u.%03u", c->cpu_milli / 1000, c->cpu_milli % 1000);
+	while (m > 0 && (size_t)m < n && buf[m - 1] == '0')
+		buf[--m] = '\0';   /* canonical: 0.5, 2.25 ... */
+	if (m > 0 && buf[m - 1] == '.')
+		buf[--m] = '\0';
+}
+
+static int parse_limitpriv(struct isc_config *c, const struct prop *p, const char *v,
+			struct isc_err *e)
+{
+	uint64_t caps;
+	if (strlen(v) >= sizeof(c->limitpriv))
+		return err_set(e, EINVAL, "limitpriv: too long");
+	/* kept as written; only its syntax and names matter here, not the default set */
+	int r = config_limitpriv(v, 0, &caps, e);
+	if (r < 0)
+		return r;
+	str_copy(c->limitpriv, sizeof(c->limitpriv), v);
+	return 0;
+}
+
+/* A volume is an absolute, normalised path that is not a system directory
+ * the profile controls. */
 static int volume_check(const char *v, struct isc_err *e)
 {
-	if (v[0] != '/' || v[1] == '\0' || strlen(v) > 255)
+	size_t len = strlen(v);
+	if (v[0] != '/' || v[1] == '\0' || len > 255)
 		return err_set(e, EINVAL, "volume '%s': must be an absolute path below /", v);
-	if (strstr(v, "//") || strstr(v, "/./") || strstr(v, "/../") ||
-	    (strlen(v) >= 3 && STREQ(v + strlen(v) - 3, "/..")) || v[strlen(v) - 1] == '/' ||
-	    (strlen(v) >= 2 && STREQ(v + strlen(v) - 2, "/.")))
+	if (strstr(v, "//") || strstr(v, "/./") || strstr(v, "/../") || v[len - 1] == '/' ||
+	    (len >= 3 && STREQ(v + len - 3, "/..")) || (len >= 2 && STREQ(v + len - 2, "/.")))
 		return err_set(e, EINVAL, "volume '%s': path must be normalised", v);
 	for (const char *s = v; *s; s++)
 		if ((unsigned char)*s <= ' ' || *s == ',' || *s == ':' || *s == 0x7f)
@@ -89,192 +370,172 @@ static int volume_check(const char *v, struct isc_err *e)
 	return 0;
 }
 
-static int set_one(struct isc_config *c, const char *k, const char *v, bool operator,
-		   struct isc_err *e)
+/* Each volume= adds one. */
+static int parse_volume(struct isc_config *c, const struct prop *p, const char *v,
+			struct isc_err *e)
 {
-	if (STREQ(k, "tmp-size")) {
-		uint64_t s;
-		if (parse_size(v, &s) < 0 || s < (1 << 20))
-			return err_set(e, EINVAL, "tmp-size '%s': expected a size of at least 1M (e.g. 64M)", v);
-		c->tmp_size = s;
-		return 0;
-	}
-	if (STREQ(k, "limitpriv")) {
-		uint64_t caps;
-		if (strlen(v) >= sizeof(c->limitpriv))
-			return err_set(e, EINVAL, "limitpriv: too long");
-		if (confine_limitpriv(v, &caps, e) < 0)
-			return -e->code;
-		snprintf(c->limitpriv, sizeof(c->limitpriv), "%s", v);
-		return 0;
-	}
-	if (STREQ(k, "mdwe") || STREQ(k, "seccomp") || STREQ(k, "landlock")) {
-		bool *b = STREQ(k, "mdwe") ? &c->mdwe : STREQ(k, "seccomp") ? &c->seccomp : &c->landlock;
-		if (!STREQ(v, "on") && !STREQ(v, "off"))
-			return err_set(e, EINVAL, "%s '%s': expected on or off", k, v);
-		*b = STREQ(v, "on");
-		return 0;
-	}
-	if (STREQ(k, "pids") || STREQ(k, "cpu-weight")) {
-		char *end;
-		errno = 0;
-		unsigned long long n = strtoull(v, &end, 10);
-		bool pids = STREQ(k, "pids");
-		if (errno || *end || end == v || !(*v >= '0' && *v <= '9') ||
-		    n < (pids ? 16 : 1) || n > (pids ? 4194304 : 10000))
-			return err_set(e, EINVAL, pids ? "pids '%s': expected 16 to 4194304" :
-				       "cpu-weight '%s': expected 1 to 10000 (100 is a fair share)", v);
-		if (pids)
-			c->pids = n;
-		else
-			c->cpu_weight = (uint32_t)n;
-		return 0;
-	}
-	if (STREQ(k, "cpu")) {
-		/* "none", or CPUs as a decimal with up to three places: 0.5, 2, 1.25 */
-		unsigned whole = 0, frac = 0, digits = 0;
-		const char *p = v;
-		if (STREQ(v, "none")) {
-			c->cpu_milli = 0;
-			return 0;
-		}
-		for (; *p >= '0' && *p <= '9' && whole < 100000; p++)
-			whole = whole * 10 + (unsigned)(*p - '0');
-		if (*p == '.')
-			for (p++; *p >= '0' && *p <= '9' && digits < 3; p++, digits++)
-				frac = frac * 10 + (unsigned)(*p - '0');
-		while (digits && digits < 3) {
-			frac *= 10;
-			digits++;
-		}
-		uint64_t milli = (uint64_t)whole * 1000 + frac;
-		if (*p || p == v || !(v[0] >= '0' && v[0] <= '9') || milli < 10 || milli > 1024000)
-			return err_set(e, EINVAL, "cpu '%s': expected none or CPUs from 0.01 (e.g. 0.5, 2)", v);
-		c->cpu_milli = (uint32_t)milli;
-		return 0;
-	}
-	if (STREQ(k, "memory")) {
-		uint64_t s;
-		if (parse_size(v, &s) < 0 || s < (16 << 20))
-			return err_set(e, EINVAL, "memory '%s': expected a size of at least 16M (e.g. 1G)", v);
-		c->memory = s;
-		return 0;
-	}
-	if (STREQ(k, "var-size")) {
-		uint64_t sz;
-		if (STREQ(v, "none")) {
-			c->var_size = 0;
-			return 0;
-		}
-		if (parse_size(v, &sz) < 0 || sz < (8 << 20) || sz > (1ULL << 44))
-			return err_set(e, EINVAL, "var-size '%s': expected none or a size from 8M (e.g. 1G)", v);
-		c->var_size = sz;
-		return 0;
-	}
-	if (STREQ(k, "session-size")) {
-		uint64_t s;
-		if (parse_size(v, &s) < 0 || s < (16 << 20) || s > (1ULL << 40))
-			return err_set(e, EINVAL, "session-size '%s': expected a size from 16M to 1T (e.g. 2G)", v);
-		c->session_size = s;
-		return 0;
-	}
-	if (STREQ(k, "scratch-size")) {
-		uint64_t s;
-		/* its own small ext4: below 8M the filesystem's own overhead dominates */
-		if (parse_size(v, &s) < 0 || s < (8 << 20) || s > (1ULL << 40))
-			return err_set(e, EINVAL, "scratch-size '%s': expected a size from 8M to 1T (e.g. 64M)", v);
-		c->scratch_size = s;
-		return 0;
-	}
-	if (STREQ(k, "volume")) {
-		int r = volume_check(v, e);
-		if (r < 0)
-			return r;
-		size_t n = 0;
-		for (; c->volumes[n]; n++)
-			if (STREQ(c->volumes[n], v))
-				return err_set(e, EEXIST, "volume %s already configured", v);
-		if (n >= ISC_MAX_VOLUMES)
-			return err_set(e, E2BIG, "at most %d volumes", ISC_MAX_VOLUMES);
-		if (!(c->volumes[n] = strdup(v)))
-			return err_set(e, ENOMEM, "volume");
-		return 0;
-	}
-	if (STREQ(k, "profile")) {
-		if (profile_from_name(v, &c->profile) < 0)
-			return err_set(e, EINVAL, "unknown profile '%s' (strict, fixed-configuration, "
-				       "flexible-configuration, none)", v);
-		return 0;
-	}
-	if (operator)
-		goto unknown;
-	if (STREQ(k, "name") || STREQ(k, "image")) {
-		if (!name_valid(v))
-			return err_set(e, EINVAL, "%s '%s': invalid name", k, v);
-		str_copy(STREQ(k, "name") ? c->name : c->image, 64, v);
-		return 0;
-	}
-	if (STREQ(k, "image-digest")) {
-		if (!digest_valid(v))
-			return err_set(e, EINVAL, "image-digest: not a sha256");
-		memcpy(c->digest, v, 65);
-		return 0;
-	}
-	if (STREQ(k, "version")) {
-		/* DIGEST,MADE,HOW,CHANGE[,LOWER]: lowercase sha256, two decimals,
-		 * a known how, and the earlier version it is a delta on */
-		char buf[200], *f[5], *save = NULL;
-		size_t nf = 0;
-		if (strlen(v) >= sizeof(buf))
-			goto bad_version;
-		snprintf(buf, sizeof(buf), "%s", v);
-		for (char *t = strtok_r(buf, ",", &save); t && nf < 5; t = strtok_r(NULL, ",", &save))
-			f[nf++] = t;
-		if (nf < 4 || strtok_r(NULL, ",", &save) || strstr(v, ",,") || v[strlen(v) - 1] == ',' ||
-		    !digest_valid(f[0]) || (nf == 5 && !digest_valid(f[4])) ||
-		    !f[1][0] || strspn(f[1], "0123456789") != strlen(f[1]) || strlen(f[1]) > 18 ||
-		    !f[3][0] || strspn(f[3], "0123456789") != strlen(f[3]) || strlen(f[3]) > 19 ||
-		    !(STREQ(f[2], "build") || STREQ(f[2], "-w") || STREQ(f[2], "-W") || STREQ(f[2], "-T")))
-			goto bad_version;
-		int r = config_version_add(c, f[0], strtoll(f[1], NULL, 10), f[2], strtoull(f[3], NULL, 10),
-					   nf == 5 ? f[4] : NULL);
-		if (r == -EINVAL)
-			return err_set(e, EINVAL, "version %.12s: its lower is not an earlier version, "
-				       "or not the lower it had before", f[0]);
-		return r < 0 ? err_set(e, -r, "at most %d versions", ISC_MAX_VERSIONS) : 0;
-bad_version:
-		return err_set(e, EINVAL, "version '%.200s': expected DIGEST,TIME,HOW,BYTES[,LOWER]", v);
-	}
-	if (STREQ(k, "encryption-root")) {
-		if (!name_valid(v) && !STREQ(v, ISC_KEY_EPHEMERAL))
-			return err_set(e, EINVAL, "encryption-root '%s': invalid name", v);
-		str_copy(c->encryption_root, sizeof(c->encryption_root), v);
-		return 0;
-	}
-	if (STREQ(k, "uid") || STREQ(k, "created")) {
-		char *end;
-		errno = 0;
-		long long n = strtoll(v, &end, 10);
-		/* digits only: strtoll would also take blanks and a sign */
-		if (errno || *end || end == v || n < 0 || !(*v >= '0' && *v <= '9'))
-			return err_set(e, EINVAL, "%s '%s': not a number", k, v);
-		if (STREQ(k, "uid")) {
-			if (n < ISC_UID_FIRST || n > UINT32_MAX - ISC_UID_COUNT || (n - ISC_UID_FIRST) % ISC_UID_COUNT)
-				return err_set(e, EINVAL, "uid %lld: outside the ISC range", n);
-			c->uid = (uint32_t)n;
-		} else {
-			c->created = n;
-		}
-		return 0;
-	}
-unknown:
-	for (size_t i = 0; config_keys[i]; i++)
-		if (STREQ(config_keys[i], k))
-			return err_set(e, EPERM, "property '%s' is read-only", k);
-	return err_set(e, EINVAL, "unknown property '%s'", k);
+	int r = volume_check(v, e);
+	if (r < 0)
+		return r;
+	size_t n = 0;
+	for (; c->volumes[n]; n++)
+		if (STREQ(c->volumes[n], v))
+			return err_set(e, EEXIST, "volume %s already configured", v);
+	if (n >= ISC_MAX_VOLUMES)
+		return err_set(e, E2BIG, "at most %d volumes", ISC_MAX_VOLUMES);
+	if (!(c->volumes[n] = strdup(v)))
+		return err_set(e, ENOMEM, "volume");
+	return 0;
 }
 
-int config_set(struct isc_config *c, const char *kv, struct isc_err *e)
+static void format_volume(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	size_t off = 0;
+	for (size_t i = 0; c->volumes[i] && off < n; i++)
+		off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? "," : "", c->volumes[i]);
+}
+
+static void dump_volume(FILE *f, const struct isc_config *c)
+{
+	for (size_t i = 0; c->volumes[i]; i++)
+		fprintf(f, "volume=%s\n", c->volumes[i]);
+}
+
+/* DIGEST,MADE,HOW,CHANGE[,LOWER]: lowercase sha256, two decimals, a known
+ * how, and the earlier version it is a delta on.  Each version= adds one. */
+static int parse_version(struct isc_config *c, const struct prop *p, const char *v,
+			struct isc_err *e)
+{
+	char buf[200], *f[5], *save = NULL;
+	size_t nf = 0;
+	if (strlen(v) >= sizeof(buf))
+		goto bad;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (char *t = strtok_r(buf, ",", &save); t && nf < 5; t = strtok_r(NULL, ",", &save))
+		f[nf++] = t;
+	if (nf < 4 || strtok_r(NULL, ",", &save) || strstr(v, ",,") || v[strlen(v) - 1] == ',' ||
+	    !digest_valid(f[0]) || (nf == 5 && !digest_valid(f[4])) ||
+	    !f[1][0] || strspn(f[1], "0123456789") != strlen(f[1]) || strlen(f[1]) > 18 ||
+	    !f[3][0] || strspn(f[3], "0123456789") != strlen(f[3]) || strlen(f[3]) > 19 ||
+	    !(STREQ(f[2], "build") || STREQ(f[2], "-w") || STREQ(f[2], "-W") || STREQ(f[2], "-T")))
+		goto bad;
+	int r = config_version_add(c, f[0], strtoll(f[1], NULL, 10), f[2], strtoull(f[3], NULL, 10),
+				   nf == 5 ? f[4] : NULL);
+	if (r == -EINVAL)
+		return err_set(e, EINVAL, "version %.12s: its lower is not an earlier version, "
+			       "or not the lower it had before", f[0]);
+	return r < 0 ? err_set(e, -r, "at most %d versions", ISC_MAX_VERSIONS) : 0;
+bad:
+	return err_set(e, EINVAL, "version '%.200s': expected DIGEST,TIME,HOW,BYTES[,LOWER]", v);
+}
+
+static void format_version(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	size_t off = 0;
+	for (size_t i = 0; i < c->nversions && off < n; i++)
+		off += (size_t)snprintf(buf + off, n - off, "%s%.12s", i ? "," : "", c->versions[i].digest);
+}
+
+static void dump_version(FILE *f, const struct isc_config *c)
+{
+	for (size_t i = 0; i < c->nversions; i++) {
+		const struct isc_version *v = &c->versions[i];
+		fprintf(f, "version=%s,%" PRId64 ",%s,%" PRIu64 "%s%s\n", v->digest, v->made, v->how,
+			v->change, v->lower[0] ? "," : "", v->lower);
+	}
+}
+
+#define SIZE_FIELD(f) .parse = parse_size_prop, .format = format_uint, FIELD(f)
+#define ONOFF_FIELD(f) .parse = parse_onoff, .format = format_onoff, FIELD(f), .arg = "on|off", \
+	.expect = "on or off"
+
+/* Every property, in the order of the canonical dump, which is the file
+ * format: a new property goes where it reorders no existing line. */
+static const struct prop props[] = {
+	{ "name", PROP_INTERNAL, parse_name, format_text, FIELD(name),
+	  .doc = "the ISC's name, also its hostname" },
+	{ "image", PROP_INTERNAL, parse_name, format_text, FIELD(image),
+	  .doc = "the image tag it was created from" },
+	{ "image-digest", PROP_INTERNAL, parse_digest, format_text, FIELD(digest),
+	  .doc = "the SHA-256 of the image it boots" },
+	{ "profile", PROP_OPERATOR, parse_profile, format_profile, .arg = "P",
+	  .doc = "strict, fixed-configuration, flexible-configuration, none" },
+	{ "uid", PROP_INTERNAL, parse_uid, format_uint, FIELD(uid),
+	  .doc = "the first host uid and gid of its 65536" },
+	{ "created", PROP_INTERNAL, parse_created, format_created,
+	  .doc = "creation time, in seconds since the epoch" },
+	{ "encryption-root", PROP_INTERNAL, parse_key_root, format_key_root,
+	  .doc = "the ISC whose key encrypts its data" },
+	{ "memory", PROP_OPERATOR, SIZE_FIELD(memory), .arg = "SIZE",
+	  .min = 16 << 20, .max = UINT64_MAX, .expect = "a size of at least 16M (e.g. 1G)",
+	  .doc = "memory limit, never any swap (16M up; default 1G)" },
+	{ "pids", PROP_OPERATOR, parse_count, format_uint, FIELD(pids), .min = 16, .max = 4194304,
+	  .expect = "16 to 4194304", .arg = "N",
+	  .doc = "task limit (16 to 4194304; default 1024)" },
+	{ "cpu", PROP_OPERATOR, parse_cpu, format_cpu, .min = 10, .max = 1024000,
+	  .expect = "none or CPUs from 0.01 (e.g. 0.5, 2)", .arg = "CPUS|none",
+	  .doc = "CPU quota in CPUs (0.01 to 1024; default none)" },
+	{ "cpu-weight", PROP_OPERATOR, parse_count, format_uint, FIELD(cpu_weight),
+	  .min = 1, .max = 10000, .expect = "1 to 10000 (100 is a fair share)", .arg = "N",
+	  .doc = "CPU weight (1 to 10000; default 100, a fair share)" },
+	{ "tmp-size", PROP_OPERATOR, SIZE_FIELD(tmp_size), .arg = "SIZE",
+	  .min = 1 << 20, .max = UINT64_MAX, .expect = "a size of at least 1M (e.g. 64M)",
+	  .doc = "each tmpfs: /tmp, /run, /dev/shm (1M up; default 64M)" },
+	/* its own small ext4: below 8M the filesystem's own overhead dominates */
+	{ "scratch-size", PROP_OPERATOR, SIZE_FIELD(scratch_size), .arg = "SIZE",
+	  .min = 8 << 20, .max = 1ULL << 40, .expect = "a size from 8M to 1T (e.g. 64M)",
+	  .doc = "/scratch, its key made at boot (8M to 1T; default 64M)" },
+	/* /var's filesystem is made once, at its first boot: its size is fixed then */
+	{ "var-size", PROP_CREATE, SIZE_FIELD(var_size), .arg = "SIZE|none", .none = true,
+	  .min = 8 << 20, .max = 1ULL << 44, .expect = "none or a size from 8M (e.g. 1G)",
+	  .doc = "/var's own filesystem (8M up; default none)" },
+	{ "session-size", PROP_OPERATOR, SIZE_FIELD(session_size), .arg = "SIZE",
+	  .min = 16 << 20, .max = 1ULL << 40, .expect = "a size from 16M to 1T (e.g. 2G)",
+	  .doc = "what a maintenance session writes (16M to 1T; default 2G)" },
+	{ "limitpriv", PROP_OPERATOR, parse_limitpriv, format_text, FIELD(limitpriv), .arg = "LIST",
+	  .doc = "capabilities: default, none, +cap, -cap, comma-separated" },
+	{ "mdwe", PROP_OPERATOR, ONOFF_FIELD(mdwe),
+	  .doc = "memory-deny-write-execute (default on; off for JITs only)" },
+	{ "seccomp", PROP_OPERATOR, ONOFF_FIELD(seccomp),
+	  .doc = "the system call filter (default on; off weakens the ISC)" },
+	{ "landlock", PROP_OPERATOR, ONOFF_FIELD(landlock),
+	  .doc = "the Landlock write rules (default on; off weakens the ISC)" },
+	{ "volume", PROP_OPERATOR, parse_volume, format_volume, dump_volume, .arg = "/PATH",
+	  .doc = "a persistent, writable directory (repeatable, up to 16)" },
+	{ "version", PROP_INTERNAL, parse_version, format_version, dump_version,
+	  .doc = "its image versions, as digest prefixes" },
+};
+
+static const struct prop *prop_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(props); i++)
+		if (STREQ(props[i].name, name))
+			return &props[i];
+	return NULL;
+}
+
+const char *config_key(size_t i)
+{
+	return i < ARRAY_SIZE(props) ? props[i].name : NULL;
+}
+
+/* ---- parse, set, get, dump, help --------------------------------------------- */
+
+/* Set k to v for a caller that may set properties up to may. */
+static int prop_set(struct isc_config *c, const char *k, const char *v, enum prop_access may,
+		    struct isc_err *e)
+{
+	const struct prop *p = prop_find(k);
+	if (!p)
+		return err_set(e, EINVAL, "unknown property '%s'", k);
+	if (p->access > may && p->access == PROP_CREATE)
+		return err_set(e, EPERM, "%s is fixed when the ISC is created", k);
+	if (p->access > may)
+		return err_set(e, EPERM, "property '%s' is read-only", k);
+	return p->parse(c, p, v, e);
+}
+
+static int set_kv(struct isc_config *c, const char *kv, enum prop_access may, struct isc_err *e)
 {
 	const char *eq = strchr(kv, '=');
 	if (!eq || eq == kv || strlen(kv) > 1024)
@@ -284,7 +545,17 @@ int config_set(struct isc_config *c, const char *kv, struct isc_err *e)
 		return err_set(e, EINVAL, "unknown property '%.*s'", (int)(eq - kv), kv);
 	memcpy(key, kv, (size_t)(eq - kv));
 	key[eq - kv] = '\0';
-	return set_one(c, key, eq + 1, true, e);
+	return prop_set(c, key, eq + 1, may, e);
+}
+
+int config_set(struct isc_config *c, const char *kv, struct isc_err *e)
+{
+	return set_kv(c, kv, PROP_CREATE, e);
+}
+
+int config_change(struct isc_config *c, const char *kv, struct isc_err *e)
+{
+	return set_kv(c, kv, PROP_OPERATOR, e);
 }
 
 int config_parse(const char *text, struct isc_config *c, struct isc_err *e)
@@ -312,8 +583,7 @@ int config_parse(const char *text, struct isc_config *c, struct isc_err *e)
 			return err_set(e, EINVAL, "config line %d: expected key=value", line);
 		}
 		*eq = '\0';
-		int r = set_one(c, buf, eq + 1, false, e);
-		if (r < 0) {
+		if (prop_set(c, buf, eq + 1, PROP_INTERNAL, e) < 0) {
 			config_free(c);
 			return err_prefix(e, "config line %d", line);
 		}
@@ -324,6 +594,53 @@ int config_parse(const char *text, struct isc_config *c, struct isc_err *e)
 	}
 	return 0;
 }
+
+int config_get(const struct isc_config *c, const char *k, char *buf, size_t n)
+{
+	const struct prop *p = prop_find(k);
+	buf[0] = '\0';
+	if (!p)
+		return -ENOENT;
+	p->format(c, p, buf, n);
+	return 0;
+}
+
+char *config_dump(const struct isc_config *c)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(props); i++) {
+		char v[4096];
+		if (props[i].dump) {
+			props[i].dump(f, c);
+			continue;
+		}
+		props[i].format(c, &props[i], v, sizeof(v));
+		fprintf(f, "%s=%s\n", props[i].name, v);
+	}
+	fclose(f);
+	return out;
+}
+
+void config_help(FILE *f)
+{
+	/* what an operator may set first, then what get shows besides */
+	for (int ro = 0; ro <= 1; ro++)
+		for (size_t i = 0; i < ARRAY_SIZE(props); i++) {
+			const struct prop *p = &props[i];
+			char use[32];
+			if ((p->access == PROP_INTERNAL) != ro)
+				continue;
+			snprintf(use, sizeof(use), "%s%s%s", p->name, p->arg ? "=" : "", p->arg ? p->arg : "");
+			fprintf(f, "  %-18s %s%s\n", use, p->doc, p->access == PROP_CREATE ? " (at create)" :
+				ro ? " (read-only)" : "");
+		}
+}
+
+/* ---- versions -------------------------------------------------------------- */
 
 int config_version_add(struct isc_config *c, const char *digest, int64_t made, const char *how,
 		       uint64_t change, const char *lower)
@@ -368,95 +685,4 @@ int config_layers(const struct isc_config *c, const char *digest, char (*out)[65
 		d = next;
 	}
 	return (int)n;
-}
-
-int config_get(const struct isc_config *c, const char *k, char *buf, size_t n)
-{
-	buf[0] = '\0';
-	if (STREQ(k, "name"))
-		snprintf(buf, n, "%s", c->name);
-	else if (STREQ(k, "image"))
-		snprintf(buf, n, "%s", c->image);
-	else if (STREQ(k, "image-digest"))
-		snprintf(buf, n, "%s", c->digest);
-	else if (STREQ(k, "profile"))
-		snprintf(buf, n, "%s", profile_name(c->profile));
-	else if (STREQ(k, "uid"))
-		snprintf(buf, n, "%" PRIu32, c->uid);
-	else if (STREQ(k, "created"))
-		snprintf(buf, n, "%" PRId64, c->created);
-	else if (STREQ(k, "encryption-root"))
-		snprintf(buf, n, "%s", c->encryption_root[0] ? c->encryption_root : c->name);
-	else if (STREQ(k, "limitpriv"))
-		snprintf(buf, n, "%s", c->limitpriv);
-	else if (STREQ(k, "mdwe"))
-		snprintf(buf, n, "%s", c->mdwe ? "on" : "off");
-	else if (STREQ(k, "seccomp"))
-		snprintf(buf, n, "%s", c->seccomp ? "on" : "off");
-	else if (STREQ(k, "landlock"))
-		snprintf(buf, n, "%s", c->landlock ? "on" : "off");
-	else if (STREQ(k, "memory"))
-		snprintf(buf, n, "%" PRIu64, c->memory);
-	else if (STREQ(k, "pids"))
-		snprintf(buf, n, "%" PRIu64, c->pids);
-	else if (STREQ(k, "cpu") && !c->cpu_milli)
-		snprintf(buf, n, "none");
-	else if (STREQ(k, "cpu")) {
-		int m = snprintf(buf, n, "%u.%03u", c->cpu_milli / 1000, c->cpu_milli % 1000);
-		while (m > 0 && (size_t)m < n && buf[m - 1] == '0')
-			buf[--m] = '\0';   /* canonical: 0.5, 2.25 ... */
-		if (m > 0 && buf[m - 1] == '.')
-			buf[--m] = '\0';
-	} else if (STREQ(k, "cpu-weight"))
-		snprintf(buf, n, "%" PRIu32, c->cpu_weight);
-	else if (STREQ(k, "tmp-size"))
-		snprintf(buf, n, "%" PRIu64, c->tmp_size);
-	else if (STREQ(k, "var-size") && !c->var_size)
-		snprintf(buf, n, "none");
-	else if (STREQ(k, "var-size"))
-		snprintf(buf, n, "%" PRIu64, c->var_size);
-	else if (STREQ(k, "scratch-size"))
-		snprintf(buf, n, "%" PRIu64, c->scratch_size);
-	else if (STREQ(k, "session-size"))
-		snprintf(buf, n, "%" PRIu64, c->session_size);
-	else if (STREQ(k, "version")) {
-		size_t off = 0;
-		for (size_t i = 0; i < c->nversions && off < n; i++)
-			off += (size_t)snprintf(buf + off, n - off, "%s%.12s", i ? "," : "",
-						c->versions[i].digest);
-	} else if (STREQ(k, "volume")) {
-		size_t off = 0;
-		for (size_t i = 0; c->volumes[i] && off < n; i++)
-			off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? "," : "", c->volumes[i]);
-	} else
-		return -ENOENT;
-	return 0;
-}
-
-char *config_dump(const struct isc_config *c)
-{
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	if (!f)
-		return NULL;
-	for (size_t i = 0; config_keys[i]; i++) {
-		char v[4096];
-		if (STREQ(config_keys[i], "volume")) {
-			for (size_t j = 0; c->volumes[j]; j++)
-				fprintf(f, "volume=%s\n", c->volumes[j]);
-			continue;
-		}
-		if (STREQ(config_keys[i], "version")) {
-			for (size_t j = 0; j < c->nversions; j++)
-				fprintf(f, "version=%s,%" PRId64 ",%s,%" PRIu64 "%s%s\n", c->versions[j].digest,
-					c->versions[j].made, c->versions[j].how, c->versions[j].change,
-					c->versions[j].lower[0] ? "," : "", c->versions[j].lower);
-			continue;
-		}
-		config_get(c, config_keys[i], v, sizeof(v));
-		fprintf(f, "%s=%s\n", config_keys[i], v);
-	}
-	fclose(f);
-	return out;
 }

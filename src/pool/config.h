@@ -66,11 +66,25 @@ void config_free(struct isc_config *c);
 int config_parse(const char *text, struct isc_config *c, struct isc_err *e);
 /* Canonical text (round-trips through config_parse); free() it. */
 char *config_dump(const struct isc_config *c);
-/* An operator's "--set key=value" / "set ISC key=value". */
+/* An operator's "--set key=value" at create or run: any property but the
+ * read-only ones (-EPERM). */
 int config_set(struct isc_config *c, const char *kv, struct isc_err *e);
+/* An operator's "set ISC key=value" on an existing ISC: as config_set, and
+ * -EPERM for what is fixed at create (var-size). */
+int config_change(struct isc_config *c, const char *kv, struct isc_err *e);
 /* One property's value as text; -ENOENT for an unknown key. */
 int config_get(const struct isc_config *c, const char *key, char *buf, size_t n);
-extern const char *const config_keys[];
+/* The i-th property's name, in dump order; NULL past the last. */
+const char *config_key(size_t i);
+/* One line a property, "  memory=SIZE   what it is (bounds; default)":
+ * those an operator may set, then the read-only ones. */
+void config_help(FILE *f);
+
+/* limitpriv: "default" or a comma list of default, none, +name, -name,
+ * name (capability names as in capabilities(7), without "cap_"), applied
+ * left to right; "default" stands for dflt.  Gives the resulting set;
+ * -EINVAL with a message naming the bad item. */
+int config_limitpriv(const char *spec, uint64_t dflt, uint64_t *caps, struct isc_err *e);
 
 /* Append a version (the digest becomes current), a delta on lower (an
  * earlier version) or a whole tree (lower NULL or "").  -ENOSPC when full,

@@ -1,4 +1,4 @@
-/* test_config.c - unit tests for ISC configuration: strict parser, canonical dump, --set properties, configs in a pool. */
+/* test_config.c - unit tests for ISC configuration: strict parser, canonical dump, the property table, limitpriv, configs in a pool. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 
 #define DIGEST "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -938,10 +939,300 @@ static void test_get(void **state)
 	assert_string_equal(v, "");
 	/* every listed key can be read */
 	size_t n = 0;
-	for (; config_keys[n]; n++)
-		assert_int_equal(config_get(&c, config_keys[n], v, sizeof(v)), 0);
+	for (; config_key(n); n++)
+		assert_int_equal(config_get(&c, config_key(n), v, sizeof(v)), 0);
 	assert_int_equal(n, 21);
 	config_free(&c);
+}
+
+/* ---- the property table: every property, each way in and out ---------------- */
+
+#define DIGEST2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+/* A value other than the default for every property, what get then says,
+ * and its line in the dump when that is not "key=got".  A property added
+ * to the table without a row here fails test_every_property. */
+static const struct prop_case {
+	const char *key, *value, *got, *line;
+} prop_cases[] = {
+	{ "name", "db", "db", NULL },
+	{ "image", "alpine", "alpine", NULL },
+	{ "image-digest", DIGEST2, DIGEST2, NULL },
+	{ "profile", "none", "none", NULL },
+	{ "uid", "1000131072", "1000131072", NULL },
+	{ "created", "1700000000", "1700000000", NULL },
+	{ "encryption-root", "shared", "shared", NULL },
+	{ "memory", "2G", "2147483648", NULL },
+	{ "pids", "2048", "2048", NULL },
+	{ "cpu", "1.250", "1.25", NULL },
+	{ "cpu-weight", "200", "200", NULL },
+	{ "tmp-size", "128M", "134217728", NULL },
+	{ "scratch-size", "256M", "268435456", NULL },
+	{ "var-size", "1G", "1073741824", NULL },
+	{ "session-size", "512M", "536870912", NULL },
+	{ "limitpriv", "none,+net_bind_service", "none,+net_bind_service", NULL },
+	{ "mdwe", "off", "off", NULL },
+	{ "seccomp", "off", "off", NULL },
+	{ "landlock", "off", "off", NULL },
+	{ "volume", "/srv/data", "/srv/data", NULL },
+	{ "version", DIGEST2 ",1700000000,-w,4096", "fedcba987654", "version=" DIGEST2 ",1700000000,-w,4096" },
+};
+
+/* What an operator may do with each: set at create (config_set) and
+ * later (config_change), at create only, or neither. */
+static const char *const create_only[] = { "var-size" };
+static const char *const read_only[] = { "name", "image", "image-digest", "uid", "created",
+					 "encryption-root", "version" };
+
+static bool listed(const char *const *keys, size_t n, const char *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (STREQ(keys[i], k))
+			return true;
+	return false;
+}
+
+/* Value, get, dump and parse agree: the dump has the line, parses back
+ * to the same value, and dumps to the same bytes. */
+static void prop_check(const struct isc_config *c, const struct prop_case *pc, const char *how)
+{
+	char v[512], line[512];
+	if (config_get(c, pc->key, v, sizeof(v)) < 0 || !STREQ(v, pc->got))
+		fail_msg("%s %s=%s: get says '%s', want '%s'", how, pc->key, pc->value, v, pc->got);
+	char *d = config_dump(c);
+	if (pc->line)
+		snprintf(line, sizeof(line), "\n%s\n", pc->line);
+	else
+		snprintf(line, sizeof(line), "\n%s=%s\n", pc->key, pc->got);
+	if (!strstr(d, line) && !str_has_prefix(d, line + 1))
+		fail_msg("%s %s=%s: the dump lacks %s", how, pc->key, pc->value, line + 1);
+	struct isc_config back;
+	struct isc_err e = { 0 };
+	if (config_parse(d, &back, &e) < 0)
+		fail_msg("%s %s=%s: the dump is refused: %s", how, pc->key, pc->value, e.msg);
+	assert_int_equal(config_get(&back, pc->key, v, sizeof(v)), 0);
+	assert_string_equal(v, pc->got);
+	char *d2 = config_dump(&back);
+	assert_string_equal(d2, d);
+	free(d);
+	free(d2);
+	config_free(&back);
+}
+
+static void test_every_property(void **state)
+{
+	(void)state;
+	size_t n = 0;
+	for (; config_key(n); n++) {
+		const char *k = config_key(n);
+		const struct prop_case *pc = NULL;
+		for (size_t i = 0; i < ARRAY_SIZE(prop_cases); i++)
+			if (STREQ(prop_cases[i].key, k))
+				pc = &prop_cases[i];
+		if (!pc)
+			fail_msg("property %s has no case in prop_cases", k);
+		struct isc_config c;
+		struct isc_err e = { 0 };
+		char text[512], kv[300], want[128];
+
+		/* in a file, which takes every property */
+		snprintf(text, sizeof(text), "%s%s=%s\n", minimal, k, pc->value);
+		if (config_parse(text, &c, &e) < 0)
+			fail_msg("file %s=%s refused: %s", k, pc->value, e.msg);
+		prop_check(&c, pc, "file");
+		config_free(&c);
+
+		/* by an operator, at create and later */
+		snprintf(kv, sizeof(kv), "%s=%s", k, pc->value);
+		bool ro = listed(read_only, ARRAY_SIZE(read_only), k);
+		bool at_create = listed(create_only, ARRAY_SIZE(create_only), k);
+		minimal_config(&c);
+		char *before = config_dump(&c);
+		int r = config_set(&c, kv, &e);
+		if (ro) {
+			snprintf(want, sizeof(want), "property '%s' is read-only", k);
+			if (r != -EPERM || !STREQ(e.msg, want))
+				fail_msg("set %s: got %d '%s', want -EPERM '%s'", kv, r, e.msg, want);
+		} else {
+			if (r < 0)
+				fail_msg("set %s refused: %s", kv, e.msg);
+			prop_check(&c, pc, "set");
+		}
+		config_free(&c);
+
+		minimal_config(&c);
+		r = config_change(&c, kv, &e);
+		if (ro || at_create) {
+			if (ro)
+				snprintf(want, sizeof(want), "property '%s' is read-only", k);
+			else
+				snprintf(want, sizeof(want), "%s is fixed when the ISC is created", k);
+			if (r != -EPERM || e.code != EPERM || !STREQ(e.msg, want))
+				fail_msg("change %s: got %d '%s', want -EPERM '%s'", kv, r, e.msg, want);
+			char *after = config_dump(&c);
+			assert_string_equal(after, before);
+			free(after);
+		} else {
+			if (r < 0)
+				fail_msg("change %s refused: %s", kv, e.msg);
+			prop_check(&c, pc, "change");
+		}
+		free(before);
+		config_free(&c);
+	}
+	assert_int_equal(n, ARRAY_SIZE(prop_cases));
+	assert_null(config_key(n + 1));
+}
+
+/* Unknown and malformed are refused the same way at create and later. */
+static void test_change_unknown(void **state)
+{
+	(void)state;
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	minimal_config(&c);
+	assert_int_equal(config_change(&c, "colour=blue", &e), -EINVAL);
+	assert_string_equal(e.msg, "unknown property 'colour'");
+	assert_int_equal(config_change(&c, "var-size", &e), -EINVAL);
+	assert_string_equal(e.msg, "malformed property 'var-size' (expected key=value)");
+	/* fixed at create whatever the value, even one create would refuse */
+	assert_int_equal(config_change(&c, "var-size=bogus", &e), -EPERM);
+	assert_string_equal(e.msg, "var-size is fixed when the ISC is created");
+	assert_int_equal(config_set(&c, "var-size=bogus", &e), -EINVAL);
+	assert_string_equal(e.msg, "var-size 'bogus': expected none or a size from 8M (e.g. 1G)");
+	assert_int_equal(config_change(&c, "VOLUME=/srv", &e), -EINVAL);
+	assert_string_equal(e.msg, "unknown property 'VOLUME'");
+	config_free(&c);
+}
+
+/* The help has one line a property, settable ones first, each saying
+ * who may set it. */
+static void test_help(void **state)
+{
+	(void)state;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	fputc('\n', f);   /* every line then starts after a newline */
+	config_help(f);
+	fclose(f);
+	size_t lines = 0, n = 0;
+	for (const char *s = out; *s; s++)
+		lines += *s == '\n';
+	while (config_key(n))
+		n++;
+	assert_int_equal(lines, n + 1);
+	assert_non_null(strstr(out, "\n  memory=SIZE "));
+	assert_non_null(strstr(out, "\n  volume=/PATH "));
+	assert_non_null(strstr(out, "\n  var-size=SIZE|none "));
+	for (size_t i = 0; i < n; i++) {
+		const char *k = config_key(i), *at;
+		char head[64], line[256];
+		bool ro = listed(read_only, ARRAY_SIZE(read_only), k);
+		bool at_create = listed(create_only, ARRAY_SIZE(create_only), k);
+		/* settable ones show their syntax, read-only ones only their name */
+		snprintf(head, sizeof(head), ro ? "\n  %s " : "\n  %s=", k);
+		if (!(at = strstr(out, head)))
+			fail_msg("help has no line for %s:%s", k, out);
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(at + 1, "\n"), at + 1);
+		if (ro != str_has_suffix(line, " (read-only)") ||
+		    at_create != str_has_suffix(line, " (at create)"))
+			fail_msg("help line for %s: '%s'", k, line);
+	}
+	/* what an operator may set comes first */
+	assert_true(strstr(out, "\n  volume=") < strstr(out, "\n  name "));
+	free(out);
+}
+
+/* ---- limitpriv: the one parser (iscd applies it to confine's default set) ---- */
+
+#define CAPBIT(c) (1ULL << (c))
+
+static void test_limitpriv_accepts(void **state)
+{
+	(void)state;
+	const uint64_t def = CAPBIT(CAP_CHOWN) | CAPBIT(CAP_KILL) | CAPBIT(CAP_NET_BIND_SERVICE);
+	static const struct { const char *spec; uint64_t add, del; bool none; } ok[] = {
+		{ "default", 0, 0, false },
+		{ "none", 0, 0, true },
+		{ "default,-kill,+net_raw", CAPBIT(CAP_NET_RAW), CAPBIT(CAP_KILL), false },
+		{ "net_raw", CAPBIT(CAP_NET_RAW), 0, false },     /* a bare name adds to the default */
+		{ "+net_raw", CAPBIT(CAP_NET_RAW), 0, false },
+		{ "-kill", 0, CAPBIT(CAP_KILL), false },
+		{ "-net_raw", 0, 0, false },                      /* removing one not held */
+		{ "+kill", 0, 0, false },                         /* adding one held */
+		{ "none,+kill", CAPBIT(CAP_KILL), 0, true },
+		{ "kill,none", 0, 0, true },                      /* left to right */
+		{ "none,default", 0, 0, false },
+		{ "-kill,+kill", 0, 0, false },
+		{ "+sys_admin,-sys_admin", 0, 0, false },
+		{ "none,+sys_admin,+sys_ptrace", CAPBIT(CAP_SYS_ADMIN) | CAPBIT(CAP_SYS_PTRACE), 0, true },
+		{ "none,+chown,+kill,+net_bind_service", def, 0, true },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		struct isc_err e = { 0 };
+		uint64_t caps = 0xdeadbeef, want = ((ok[i].none ? 0 : def) | ok[i].add) & ~ok[i].del;
+		if (config_limitpriv(ok[i].spec, def, &caps, &e) < 0)
+			fail_msg("limitpriv '%s' refused: %s", ok[i].spec, e.msg);
+		if (caps != want)
+			fail_msg("limitpriv '%s': got %#llx, want %#llx", ok[i].spec,
+				 (unsigned long long)caps, (unsigned long long)want);
+	}
+}
+
+static const struct { const char *spec, *msg; } bad_limitpriv[] = {
+	{ "", "limitpriv: empty (use default, none, +cap, -cap)" },
+	{ ",", "limitpriv ',': empty item" },
+	{ "default,", "limitpriv 'default,': empty item" },
+	{ ",default", "limitpriv ',default': empty item" },
+	{ ",x", "limitpriv: unknown capability 'x'" },
+	{ "default,,kill", "limitpriv 'default,,kill': empty item" },
+	{ "+CAP_KILL", "limitpriv: bad capability name 'CAP_KILL'" },
+	{ "KILL", "limitpriv: bad capability name 'KILL'" },
+	{ "+cap_kill", "limitpriv: unknown capability 'cap_kill'" },
+	{ "+nosuchcap", "limitpriv: unknown capability 'nosuchcap'" },
+	{ "+ kill", "limitpriv: bad capability name ' kill'" },
+	{ "kill ", "limitpriv: bad capability name 'kill '" },
+	{ "-", "limitpriv: unknown capability ''" },
+	{ "+", "limitpriv: unknown capability ''" },
+	{ "--kill", "limitpriv: bad capability name '-kill'" },
+	{ "+12", "limitpriv: bad capability name '12'" },
+	{ "all", "limitpriv: unknown capability 'all'" },
+	{ "default,-nosuch", "limitpriv: unknown capability 'nosuch'" },
+	{ "none;kill", "limitpriv: bad capability name 'none;kill'" },
+};
+
+/* Refused by the parser with this message, and by the property the same
+ * way: in a file, at create and later, leaving the config as it was. */
+static void test_limitpriv_rejects(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad_limitpriv); i++) {
+		struct isc_err e = { 0 };
+		uint64_t caps = 0x1234;
+		const char *msg = bad_limitpriv[i].msg;
+		int r = config_limitpriv(bad_limitpriv[i].spec, 0x10, &caps, &e);
+		if (r != -EINVAL || e.code != EINVAL || !STREQ(e.msg, msg))
+			fail_msg("limitpriv '%s': got %d '%s', want -EINVAL '%s'", bad_limitpriv[i].spec,
+				 r, e.msg, msg);
+		assert_int_equal(caps, 0x1234);   /* untouched on refusal */
+
+		struct isc_config c;
+		char kv[128], text[512], want[256];
+		snprintf(kv, sizeof(kv), "limitpriv=%s", bad_limitpriv[i].spec);
+		minimal_config(&c);
+		assert_int_equal(config_set(&c, kv, &e), -EINVAL);
+		assert_string_equal(e.msg, msg);
+		assert_int_equal(config_change(&c, kv, &e), -EINVAL);
+		assert_string_equal(e.msg, msg);
+		assert_string_equal(c.limitpriv, "default");
+		config_free(&c);
+		snprintf(text, sizeof(text), "%s%s\n", minimal, kv);
+		snprintf(want, sizeof(want), "config line 5: %s", msg);
+		assert_int_equal(config_parse(text, &c, &e), -EINVAL);
+		assert_string_equal(e.msg, want);
+	}
 }
 
 /* ---- configs in a pool --------------------------------------------------------- */
@@ -1219,7 +1510,7 @@ int main(void)
 {
 	enum { NCASES = ARRAY_SIZE(bad_configs) + ARRAY_SIZE(bad_volumes) + ARRAY_SIZE(good_values) +
 			ARRAY_SIZE(bad_values) };
-	struct CMUnitTest tests[32 + NCASES];
+	struct CMUnitTest tests[40 + NCASES];
 	static char names[NCASES][96];
 	size_t n = 0, k = 0;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_canonical_roundtrip);
@@ -1261,6 +1552,11 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_volume_duplicate_and_limit);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_read_only_and_malformed);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_get);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_every_property);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_change_unknown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_help);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_limitpriv_accepts);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_limitpriv_rejects);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_pool_save_load, pool_setup, pool_teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_pool_names, pool_setup, pool_teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_pool_errors, pool_setup, pool_teardown);

@@ -1,4 +1,4 @@
-/* test_confine.c - unit tests for src/confine: limitpriv, and Landlock, seccomp and MDWE applied in forked children.
+/* test_confine.c - unit tests for src/confine: the default capability set, and Landlock, seccomp and MDWE applied in forked children.
  * A test that needs something of the host (root, Landlock, MDWE, a pty, 32-bit entry) checks it first and skips, saying why. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -173,38 +173,7 @@ static void caps_require(uint64_t need, const char *what)
 	}
 }
 
-/* ---- limitpriv --------------------------------------------------------------- */
-
-static void test_limitpriv_accepts(void **state)
-{
-	(void)state;
-	const uint64_t def = confine_default_caps();
-	static const struct { const char *spec; uint64_t add, del; bool none; } ok[] = {
-		{ "default", 0, 0, false },
-		{ "none", 0, 0, true },
-		{ "default,-kill,+net_raw", CAPBIT(CAP_NET_RAW), CAPBIT(CAP_KILL), false },
-		{ "net_raw", CAPBIT(CAP_NET_RAW), 0, false },     /* a bare name adds to the default */
-		{ "+net_raw", CAPBIT(CAP_NET_RAW), 0, false },
-		{ "-kill", 0, CAPBIT(CAP_KILL), false },
-		{ "-net_raw", 0, 0, false },                      /* removing one not held */
-		{ "+kill", 0, 0, false },                         /* adding one held */
-		{ "none,+kill", CAPBIT(CAP_KILL), 0, true },
-		{ "kill,none", 0, 0, true },                      /* left to right */
-		{ "none,default", 0, 0, false },
-		{ "-kill,+kill", 0, 0, false },
-		{ "+sys_admin,-sys_admin", 0, 0, false },
-		{ "none,+sys_admin,+sys_ptrace", CAPBIT(CAP_SYS_ADMIN) | CAPBIT(CAP_SYS_PTRACE), 0, true },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
-		struct isc_err e = { 0 };
-		uint64_t caps = 0xdeadbeef, want = ((ok[i].none ? 0 : def) | ok[i].add) & ~ok[i].del;
-		if (confine_limitpriv(ok[i].spec, &caps, &e) < 0)
-			fail_msg("limitpriv '%s' refused: %s", ok[i].spec, e.msg);
-		if (caps != want)
-			fail_msg("limitpriv '%s': got %#llx, want %#llx", ok[i].spec,
-				 (unsigned long long)caps, (unsigned long long)want);
-	}
-}
+/* ---- the default set (limitpriv's parser and its tests: pool/config.c, test_config.c) ---- */
 
 /* The default keeps what a service needs and nothing that administers
  * the kernel or the ISC's own namespaces. */
@@ -229,42 +198,6 @@ static void test_default_caps(void **state)
 	assert_int_equal(c.caps, d);
 	assert_true(c.mdwe && c.landlock && c.seccomp);
 	assert_null(c.writable[0]);
-}
-
-static const struct { const char *spec, *msg; } bad_limitpriv[] = {
-	{ "", "limitpriv: empty (use default, none, +cap, -cap)" },
-	{ ",", "limitpriv ',': empty item" },
-	{ "default,", "limitpriv 'default,': empty item" },
-	{ ",default", "limitpriv ',default': empty item" },
-	{ ",x", "limitpriv: unknown capability 'x'" },
-	{ "default,,kill", "limitpriv 'default,,kill': empty item" },
-	{ "+CAP_KILL", "limitpriv: bad capability name 'CAP_KILL'" },
-	{ "KILL", "limitpriv: bad capability name 'KILL'" },
-	{ "+cap_kill", "limitpriv: unknown capability 'cap_kill'" },
-	{ "+nosuchcap", "limitpriv: unknown capability 'nosuchcap'" },
-	{ "+ kill", "limitpriv: bad capability name ' kill'" },
-	{ "kill ", "limitpriv: bad capability name 'kill '" },
-	{ "-", "limitpriv: unknown capability ''" },
-	{ "+", "limitpriv: unknown capability ''" },
-	{ "--kill", "limitpriv: bad capability name '-kill'" },
-	{ "+12", "limitpriv: bad capability name '12'" },
-	{ "all", "limitpriv: unknown capability 'all'" },
-	{ "default,-nosuch", "limitpriv: unknown capability 'nosuch'" },
-	{ "none;kill", "limitpriv: bad capability name 'none;kill'" },
-};
-
-static void test_limitpriv_rejects(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(bad_limitpriv); i++) {
-		struct isc_err e = { 0 };
-		uint64_t caps = 0x1234;
-		int r = confine_limitpriv(bad_limitpriv[i].spec, &caps, &e);
-		if (r != -EINVAL || e.code != EINVAL || !STREQ(e.msg, bad_limitpriv[i].msg))
-			fail_msg("limitpriv '%s': got %d '%s', want -EINVAL '%s'", bad_limitpriv[i].spec,
-				 r, e.msg, bad_limitpriv[i].msg);
-		assert_int_equal(caps, 0x1234);   /* untouched on refusal */
-	}
 }
 
 /* ---- Landlock ---------------------------------------------------------------- */
@@ -956,15 +889,18 @@ static void test_apply_mdwe_exec(void **state)
 	in_child(mdwe_exec_child, NULL);
 }
 
-/* limitpriv's set is what the process is left with. */
+/* The set kept (limitpriv default,-kill,+net_raw) is what the process is left with. */
+static uint64_t caps_kept(void)
+{
+	return (confine_default_caps() & ~CAPBIT(CAP_KILL)) | CAPBIT(CAP_NET_RAW);
+}
+
 static int caps_child(void *arg)
 {
 	(void)arg;
-	struct confine c = { 0 };
+	struct confine c = { .caps = caps_kept() };
 	struct isc_err e = { 0 };
 	int listener;
-	if (confine_limitpriv("default,-kill,+net_raw", &c.caps, &e) < 0)
-		return child_fail("limitpriv: %s", e.msg);
 	if (confine_apply(&c, &listener, &e) < 0)
 		return child_fail("confine_apply: %s", e.msg);
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -992,10 +928,7 @@ static int caps_child(void *arg)
 static void test_apply_caps(void **state)
 {
 	(void)state;
-	uint64_t want = 0;
-	struct isc_err e = { 0 };
-	assert_int_equal(confine_limitpriv("default,-kill,+net_raw", &want, &e), 0);
-	caps_require(want | CAPBIT(CAP_SETPCAP), "applying default,-kill,+net_raw");
+	caps_require(caps_kept() | CAPBIT(CAP_SETPCAP), "applying default,-kill,+net_raw");
 	in_child(caps_child, NULL);
 }
 
@@ -1004,9 +937,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && STREQ(argv[1], "--mdwe-probe"))
 		return mdwe_probe();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_limitpriv_accepts),
 		cmocka_unit_test(test_default_caps),
-		cmocka_unit_test(test_limitpriv_rejects),
 		cmocka_unit_test_setup_teardown(test_landlock_writable, ll_setup, ll_teardown),
 		cmocka_unit_test_setup_teardown(test_landlock_nothing_writable, ll_setup, ll_teardown),
 		cmocka_unit_test_setup_teardown(test_landlock_symlink, ll_setup, ll_teardown),
