@@ -4,7 +4,6 @@
 #include "runstate.h"
 #include "sandbox.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/file.h>
@@ -65,23 +64,6 @@ static bool session_committed(const struct pool *p, const char *name, const stru
 	return on && strncmp(on + 4, c->digest, 64) != 0;
 }
 
-/* Staging a crashed commit or build left in images/ (its maker's lock is
- * gone; a live one's is held). */
-static void stale_staging_remove(const struct pool *p)
-{
-	_cleanup_close_ int fd = openat(p->dirfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d)
-		return;
-	fd = -1;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if ((!fnmatch(".new-*", de->d_name, 0) || !fnmatch(".build-*", de->d_name, 0)) &&
-		    image_staging_stale(dirfd(d), de->d_name))
-			rm_rf_at(dirfd(d), de->d_name);
-	closedir(d);
-}
-
 int layers_open_verified(const struct pool *p, const struct isc_config *c, const char *digest,
 			 int fds[ISC_MAX_LAYERS], size_t *n, struct isc_err *e)
 {
@@ -109,28 +91,41 @@ void layers_close(int fds[ISC_MAX_LAYERS], size_t *n)
 	*n = 0;
 }
 
-/* Blobs that no tag and no ISC (current image or any version) names: what
- * a crash between storing a blob and recording it left.  Only while we
+/* One entry of images/ for images_sweep: staging whose maker's lock is
+ * gone goes now, a blob's digest is kept for later. */
+static int images_sweep_entry(struct dirwalk *w, char ***blobs)
+{
+	char digest[IMAGE_DIGEST_LEN + 1];
+	if (!fnmatch(".new-*", w->name, 0) || !fnmatch(".build-*", w->name, 0)) {
+		if (image_staging_stale(dirwalk_fd(w), w->name))
+			rm_rf_at(dirwalk_fd(w), w->name);
+		return 0;
+	}
+	if (strlen(w->name) != IMAGE_DIGEST_LEN + 6 || !str_has_suffix(w->name, ".erofs") ||
+	    strspn(w->name, "0123456789abcdef") != IMAGE_DIGEST_LEN)
+		return 0;
+	snprintf(digest, sizeof(digest), "%.*s", IMAGE_DIGEST_LEN, w->name);
+	return strv_push(blobs, digest);
+}
+
+/* What a crash left in images/: staging of a commit or build (a live
+ * one's maker holds its lock), and blobs that no tag and no ISC (current
+ * image or any version) names, stored but never recorded.  Only while we
  * hold the pool lock exclusively (no build, create or commit of anyone
- * else is half-way); a blob is kept when any record cannot be read. */
-static void unreferenced_blobs_remove(const struct pool *p)
+ * else is half-way); a blob is kept when any record cannot be read.  One
+ * level of the shared walker, nothing entered: blobs are dropped after
+ * it, as dropping one changes the directory it reads. */
+static void images_sweep(const struct pool *p)
 {
 	_cleanup_strv_ char **blobs = calloc(1, sizeof(char *));
-	_cleanup_close_ int fd = openat(p->dirfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 && blobs ? fdopendir(fd) : NULL;
-	if (!d)
+	struct dirwalk w;
+	if (!blobs)
 		return;
-	fd = -1;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		char digest[IMAGE_DIGEST_LEN + 1];
-		if (strlen(de->d_name) != IMAGE_DIGEST_LEN + 6 || !str_has_suffix(de->d_name, ".erofs"))
-			continue;
-		snprintf(digest, sizeof(digest), "%.*s", IMAGE_DIGEST_LEN, de->d_name);
-		if (strspn(digest, "0123456789abcdef") == IMAGE_DIGEST_LEN && strv_push(&blobs, digest) < 0)
-			break;
-	}
-	closedir(d);
+	int r = dirwalk_open(&w, p->dirfd, "images", false);
+	while (r >= 0 && (r = dirwalk_next(&w)) > 0)
+		if (r == DIRWALK_ENTRY)
+			r = images_sweep_entry(&w, &blobs);
+	dirwalk_close(&w);
 	for (size_t i = 0; blobs[i]; i++) {
 		struct isc_err ignore = { 0 };
 		if (!isc_digest_used(p, blobs[i], NULL))
@@ -308,8 +303,7 @@ static int commit_publish(struct pool *p, const struct commit_req *rq, const str
 			    rq->name, c.digest, ran->digest);
 		goto out;
 	}
-	stale_staging_remove(p);
-	unreferenced_blobs_remove(p);
+	images_sweep(p);
 	if ((r = image_staged_publish(p, st, digest, &created, e)) < 0)
 		goto out;
 	if (!STREQ(digest, c.digest)) {
