@@ -76,28 +76,35 @@ size_t strv_length(char *const *v);
 /* Append a copy of s; returns 0 or -ENOMEM. */
 int strv_push(char ***v, const char *s);
 char **strv_copy(char *const *v);
-/* in[0..inlen) made safe to print in a message or on a terminal: bytes
- * below 0x20, 0x7f, and high bytes that are not printable UTF-8 (C1 and
- * bidi controls included) become \xNN, a backslash \\; printable UTF-8 is
- * kept.  out is always NUL-terminated and never ends in half an escape.
- * Returns how many bytes of in it holds (inlen unless out was too small). */
-size_t str_escape(const char *in, size_t inlen, char *out, size_t outsize);
 
-/* ---- terminal-safe text -------------------------------------------------
- * For bytes someone else chose (an ISC's console, a file name in an error)
- * on their way to an operator's terminal.  What a terminal would act on is
- * shown as \xNN instead: C0 controls but tab (and newline, with
- * ESC_KEEP_NL), DEL, the C1 controls U+0080..U+009F (terminals honour an
- * 8-bit CSI or OSC as well), and every byte that is not part of valid
- * UTF-8.  Valid UTF-8 is kept, so is a backslash. */
+/* ---- escaping -------------------------------------------------------------
+ * One rule for bytes someone else chose (an ISC's console, a file name in
+ * an error, a helper's output) on their way to a person: what shows is
+ * text, and it reads back to the bytes unambiguously.
+ *   - printable ASCII is kept, except the backslash, which becomes \\;
+ *   - valid UTF-8 (RFC 3629) is kept, except the C1 controls U+0080..U+009F
+ *     (an 8-bit CSI or OSC) and the bidi controls U+061C, U+200E, U+200F,
+ *     U+202A..U+202E and U+2066..U+2069 (they reorder what follows, so a
+ *     name could show as another);
+ *   - every other byte becomes \xNN (lower-case hex): the C0 controls, NUL
+ *     and DEL, each byte of a C1 or bidi control, each byte that is not
+ *     part of valid UTF-8.
+ * Tab and newline are controls like the others: in one field (a name, a
+ * message) a tab would pass for spaces and a newline could forge a line.
+ * ESC_KEEP_NL is for text laid out in lines (a console): there \n and \t
+ * stay as they are, as layout; a \r, which could overwrite a line, never. */
 enum str_escape_flags {
-	ESC_KEEP_NL = 1 << 0,   /* \n stays a line break */
+	ESC_KEEP_NL = 1 << 0,   /* lines of text: \n and \t kept */
 	ESC_MORE    = 1 << 1,   /* src goes on after n: keep a UTF-8 sequence cut at the end */
 };
-/* Escape src[0..n) into dst, NUL-terminated (size at least 5).  Returns the
+/* Escape src[0..n) into dst, NUL-terminated, never ending in half an escape
+ * or half a character (size 5 or more always makes progress).  Returns the
  * bytes of src consumed: n, or fewer when dst is full or (ESC_MORE) at a
  * sequence cut at the end.  dst has no NUL inside: a NUL byte is escaped. */
 size_t str_escape_ctl(char *dst, size_t size, const char *src, size_t n, unsigned flags);
+/* str_escape_ctl without flags (one field, on one line), arguments in the
+ * order of a copy: in[0..inlen) into out. */
+size_t str_escape(const char *in, size_t inlen, char *out, size_t outsize);
 /* write_all through str_escape_ctl: the bytes of buf consumed (n, or with
  * ESC_MORE up to 3 fewer: a cut UTF-8 sequence, for the next call), or -errno. */
 ssize_t fd_write_escaped(int fd, const char *buf, size_t n, unsigned flags);

@@ -127,61 +127,13 @@ char **strv_copy(char *const *v)
 	return r;
 }
 
-/* Length (2..4) of the valid UTF-8 sequence at s that a terminal shows as
- * text, or 0: overlong forms, surrogates, C1 controls and the bidi
- * controls that reorder what follows them are not text. */
-static size_t utf8_printable(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
-	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
-		return 0;
-	uint32_t cp = s[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f ||
-	    cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-	    (cp >= 0x2066 && cp <= 0x2069))
-		return 0;
-	return len;
-}
-
-size_t str_escape(const char *in, size_t inlen, char *out, size_t outsize)
-{
-	const unsigned char *s = (const unsigned char *)in;
-	size_t i = 0, o = 0;
-	if (outsize == 0)
-		return 0;
-	while (i < inlen) {
-		char hex[5];
-		const char *piece = in + i;
-		size_t utf8 = s[i] >= 0x80 ? utf8_printable(s + i, inlen - i) : 0;
-		size_t take = utf8 ? utf8 : 1, plen = take;
-		if (s[i] == '\\') {
-			piece = "\\\\";
-			plen = 2;
-		} else if (!utf8 && (s[i] < 0x20 || s[i] >= 0x7f)) {
-			snprintf(hex, sizeof(hex), "\\x%02x", s[i]);
-			piece = hex;
-			plen = 4;
-		}
-		if (o + plen >= outsize)
-			break;   /* never half an escape */
-		memcpy(out + o, piece, plen);
-		o += plen;
-		i += take;
-	}
-	out[o] = '\0';
-	return i;
-}
+/* ---- escaping: the rule is written once, in common.h ---------------------- */
 
 /* Length of the valid UTF-8 sequence at s (2..4, RFC 3629: no overlong
- * form, no surrogate, nothing above U+10FFFF), 0 when none starts there,
- * -1 when the n bytes there are a valid beginning cut short. */
-static int utf8_seq(const unsigned char *s, size_t n)
+ * form, no surrogate, nothing above U+10FFFF) and its code point in *cp;
+ * 0 when none starts there, -1 when the n bytes there are a valid
+ * beginning cut short. */
+static int utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	unsigned char lo = 0x80, hi = 0xbf;   /* the second byte's range */
 	int len;
@@ -201,13 +153,44 @@ static int utf8_seq(const unsigned char *s, size_t n)
 		lo = 0x90;
 	else if (s[0] == 0xf4)
 		hi = 0x8f;
+	*cp = s[0] & (0x7f >> len);
 	for (int i = 1; i < len; i++) {
 		if ((size_t)i >= n)
 			return -1;
 		if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf))
 			return 0;
+		*cp = *cp << 6 | (s[i] & 0x3f);
 	}
 	return len;
+}
+
+/* Valid UTF-8 that is not text: the C1 controls (a terminal honours an
+ * 8-bit CSI or OSC as it does ESC [ and ESC ]), and the bidi controls,
+ * which reorder what follows them so that a name shows as another. */
+static bool utf8_control(uint32_t cp)
+{
+	return cp <= 0x9f || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+enum { ESC_BYTE = 0, ESC_CUT = -1 };
+
+/* What starts at s: the length of text shown as it is, ESC_BYTE when s[0]
+ * is shown escaped (the rest of a control's sequence then comes as stray
+ * continuation bytes, escaped in turn: an escape is never more than 4
+ * bytes, so size 5 always makes progress), or ESC_CUT for a sequence cut
+ * at the end of a chunk (ESC_MORE). */
+static int esc_text_len(const unsigned char *s, size_t n, unsigned flags)
+{
+	uint32_t cp;
+	if (s[0] < 0x80) {
+		bool layout = (flags & ESC_KEEP_NL) && (s[0] == '\n' || s[0] == '\t');
+		return (s[0] >= 0x20 && s[0] < 0x7f && s[0] != '\\') || layout ? 1 : ESC_BYTE;
+	}
+	int len = utf8_seq(s, n, &cp);
+	if (len < 0)
+		return flags & ESC_MORE ? ESC_CUT : ESC_BYTE;
+	return len > 0 && !utf8_control(cp) ? len : ESC_BYTE;
 }
 
 size_t str_escape_ctl(char *dst, size_t size, const char *src, size_t n, unsigned flags)
@@ -218,36 +201,33 @@ size_t str_escape_ctl(char *dst, size_t size, const char *src, size_t n, unsigne
 	if (size == 0)
 		return 0;
 	while (i < n) {
-		int len = 1;
-		bool esc;
-		if (s[i] < 0x80) {
-			esc = (s[i] < 0x20 && s[i] != '\t' && !(s[i] == '\n' && (flags & ESC_KEEP_NL))) ||
-			      s[i] == 0x7f;
-		} else {
-			len = utf8_seq(s + i, n - i);
-			if (len < 0 && (flags & ESC_MORE))
-				break;
-			/* U+0080..U+009F, the C1 controls, are 0xc2 0x80..0x9f: the
-			 * lead byte goes alone, the next turn its continuation byte
-			 * (an escape is never more than 4 bytes: size 5 is progress) */
-			esc = len <= 0 || (s[i] == 0xc2 && s[i + 1] < 0xa0);
-			len = esc ? 1 : len;
-		}
-		if (o + (esc ? 4 : (size_t)len) >= size)
+		int len = esc_text_len(s + i, n - i, flags);
+		if (len == ESC_CUT)
 			break;
-		if (esc) {
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[s[i] >> 4];
-			dst[o++] = hex[s[i++] & 0xf];
+		size_t out = len > 0 ? (size_t)len : s[i] == '\\' ? 2 : 4;
+		if (o + out >= size)
+			break;   /* never half an escape or half a character */
+		if (len > 0) {
+			memcpy(dst + o, s + i, out);
+			i += out;
+		} else if (s[i] == '\\') {
+			dst[o] = dst[o + 1] = '\\';
+			i++;
 		} else {
-			memcpy(dst + o, s + i, (size_t)len);
-			o += (size_t)len;
-			i += (size_t)len;
+			dst[o] = '\\';
+			dst[o + 1] = 'x';
+			dst[o + 2] = hex[s[i] >> 4];
+			dst[o + 3] = hex[s[i++] & 0xf];
 		}
+		o += out;
 	}
 	dst[o] = '\0';
 	return i;
+}
+
+size_t str_escape(const char *in, size_t inlen, char *out, size_t outsize)
+{
+	return str_escape_ctl(out, outsize, in, inlen, 0);
 }
 
 ssize_t fd_write_escaped(int fd, const char *buf, size_t n, unsigned flags)

@@ -1,23 +1,35 @@
-/* fuzz_escape.c - libFuzzer harness for str_escape_ctl: nothing a terminal acts on gets through, however the input is cut. */
+/* fuzz_escape.c - libFuzzer harness for str_escape_ctl: nothing a terminal acts on gets through, escapes read back unambiguously, however the input is cut. */
 #include "common.h"
 
+#include <ctype.h>
 #include <locale.h>
 #include <wchar.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Printable ASCII, tab, newline (when kept) and UTF-8 other than the C1
- * controls, as libc's decoder sees it (not ours). */
-static bool term_safe(const char *s, size_t n, bool nl)
+/* Printable ASCII, tab and newline (in lines) and UTF-8 other than the C1
+ * and bidi controls, as libc's decoder sees it (not ours); a backslash
+ * only as the start of \\ or \xNN. */
+static bool term_safe(const char *s, size_t n, bool lines)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if ((c >= 0x20 && c < 0x7f) || c == '\t' || (nl && c == '\n'))
+		if (c == '\\') {
+			if (i + 1 < n && s[i + 1] == '\\')
+				i++;
+			else if (i + 3 >= n || s[i + 1] != 'x' || !isxdigit((unsigned char)s[i + 2]) ||
+				 !isxdigit((unsigned char)s[i + 3]))
+				return false;
+			continue;
+		}
+		if ((c >= 0x20 && c < 0x7f) || (lines && (c == '\t' || c == '\n')))
 			continue;
 		mbstate_t st = { 0 };
 		wchar_t wc;
 		size_t k = mbrtowc(&wc, s + i, n - i, &st);
-		if (k == (size_t)-1 || k == (size_t)-2 || k < 2 || (wc >= 0x80 && wc < 0xa0))
+		if (k == (size_t)-1 || k == (size_t)-2 || k < 2 || (wc >= 0x80 && wc < 0xa0) ||
+		    wc == 0x061c || wc == 0x200e || wc == 0x200f || (wc >= 0x202a && wc <= 0x202e) ||
+		    (wc >= 0x2066 && wc <= 0x2069))
 			return false;
 		i += k - 1;
 	}

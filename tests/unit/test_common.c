@@ -326,6 +326,9 @@ static void test_str_escape(void **state)
 		{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },         /* surrogate */
 		{ "c1\xc2\x9b", "c1\\xc2\\x9b" },              /* C1 CSI */
 		{ "\xe2\x80\xae" "evil", "\\xe2\\x80\\xae" "evil" },   /* right-to-left override */
+		{ "\xe2\x81\xa7" "x", "\\xe2\\x81\\xa7" "x" },         /* right-to-left isolate */
+		{ "\xe2\x80\x8f", "\\xe2\\x80\\x8f" },                /* right-to-left mark */
+		{ "\xd8\x9c", "\\xd8\\x9c" },                            /* Arabic letter mark */
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		size_t n = strlen(cases[i].in);
@@ -845,25 +848,50 @@ static bool term_safe(const char *s, size_t n)
 		mbstate_t st = { 0 };
 		wchar_t wc;
 		size_t k = mbrtowc(&wc, s + i, n - i, &st);
-		if (k == (size_t)-1 || k == (size_t)-2 || k < 2 || (wc >= 0x80 && wc < 0xa0))
+		if (k == (size_t)-1 || k == (size_t)-2 || k < 2 || (wc >= 0x80 && wc < 0xa0) ||
+		    wc == 0x061c || wc == 0x200e || wc == 0x200f || (wc >= 0x202a && wc <= 0x202e) ||
+		    (wc >= 0x2066 && wc <= 0x2069))
 			return false;
 		i += k - 1;
 	}
 	return true;
 }
 
+/* The escaped text read back: \\ and \xNN are the only escapes. */
+static size_t unescape(const char *s, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; s[i]; o++) {
+		unsigned v;
+		if (s[i] != '\\') {
+			out[o] = s[i++];
+		} else if (s[i + 1] == '\\') {
+			out[o] = '\\';
+			i += 2;
+		} else {
+			assert_int_equal(s[i + 1], 'x');
+			assert_int_equal(sscanf(s + i + 2, "%2x", &v), 1);
+			out[o] = (char)v;
+			i += 4;
+		}
+	}
+	return o;
+}
+
 static void test_escape_controls(void **state)
 {
 	(void)state;
-	/* text, tab and backslash as they are; a newline only when asked */
-	assert_string_equal(ESC("plain text\tand a \\x1b", 0), "plain text\tand a \\x1b");
+	/* a backslash is doubled, so text that spells an escape cannot pass
+	 * for one; tab and newline are kept only in lines of text */
+	assert_string_equal(ESC("plain text\tand a \\x1b", 0), "plain text\\x09and a \\\\x1b");
+	assert_string_equal(ESC("plain text\tand a \\x1b", ESC_KEEP_NL), "plain text\tand a \\\\x1b");
 	assert_string_equal(ESC("two\nlines\n", ESC_KEEP_NL), "two\nlines\n");
 	assert_string_equal(ESC("one\nline", 0), "one\\x0aline");
 	/* ESC with CSI: clear the screen, move the cursor, recolour */
 	assert_string_equal(ESC("\033[2J\033[H\033[31mred", ESC_KEEP_NL), "\\x1b[2J\\x1b[H\\x1b[31mred");
 	/* OSC 52, a clipboard write, ended by BEL or by ST (ESC \) */
 	assert_string_equal(ESC("\033]52;c;SGVsbG8=\a", 0), "\\x1b]52;c;SGVsbG8=\\x07");
-	assert_string_equal(ESC("\033]52;c;SGVsbG8=\033\\", 0), "\\x1b]52;c;SGVsbG8=\\x1b\\");
+	assert_string_equal(ESC("\033]52;c;SGVsbG8=\033\\", 0), "\\x1b]52;c;SGVsbG8=\\x1b\\\\");
 	/* a carriage return would let a line overwrite itself */
 	assert_string_equal(ESC("isc: ok\rforged", ESC_KEEP_NL), "isc: ok\\x0dforged");
 	/* the rest of C0, DEL, a NUL inside the bytes */
@@ -943,6 +971,54 @@ static void test_escape_bounds(void **state)
 		done += k;
 	}
 	assert_string_equal(pieces, whole);
+}
+
+/* The one rule, as both entry points apply it: in one field (no flags)
+ * and in lines of text (ESC_KEEP_NL). */
+static void test_escape_rule(void **state)
+{
+	(void)state;
+	static const struct { const char *in, *field, *lines; } rule[] = {
+		{ "a\\b", "a\\\\b", "a\\\\b" },                      /* backslash doubled */
+		{ "\\x1b", "\\\\x1b", "\\\\x1b" },                  /* ... so text never spells an escape */
+		{ "a\tb", "a\\x09b", "a\tb" },                       /* tab: layout in lines only */
+		{ "a\nb", "a\\x0ab", "a\nb" },                       /* newline: likewise */
+		{ "a\rb", "a\\x0db", "a\\x0db" },                   /* CR: never */
+		{ "\x1b[H\x7f", "\\x1b[H\\x7f", "\\x1b[H\\x7f" },
+		{ "\xc2\x9b", "\\xc2\\x9b", "\\xc2\\x9b" },           /* C1 CSI */
+		{ "gpj.\xe2\x80\xae" "exe", "gpj.\\xe2\\x80\\xaeexe", "gpj.\\xe2\\x80\\xaeexe" },   /* RLO */
+		{ "\xe2\x81\xa6x\xe2\x81\xa9", "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9",
+		  "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9" },                 /* LRI ... PDI */
+		{ "\xe2\x80\x8e\xd8\x9c", "\\xe2\\x80\\x8e\\xd8\\x9c", "\\xe2\\x80\\x8e\\xd8\\x9c" },
+		{ "\xe2\x80\x8d\xe2\x80\xaf", "\xe2\x80\x8d\xe2\x80\xaf", "\xe2\x80\x8d\xe2\x80\xaf" },   /* ZWJ, NNBSP: text */
+		{ "\xff", "\\xff", "\\xff" },
+	};
+	char out[128];
+	for (size_t i = 0; i < ARRAY_SIZE(rule); i++) {
+		size_t n = strlen(rule[i].in);
+		assert_string_equal(escaped(rule[i].in, n, 0), rule[i].field);
+		assert_string_equal(escaped(rule[i].in, n, ESC_KEEP_NL), rule[i].lines);
+		assert_int_equal(str_escape(rule[i].in, n, out, sizeof(out)), n);
+		assert_string_equal(out, rule[i].field);
+	}
+	/* unambiguous: any bytes read back from what is shown, in both modes;
+	 * the field is one line of text, and nothing shown is a control */
+	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	size_t n = 65536;
+	char *data = malloc(n), *esc = malloc(4 * n + 1), *back = malloc(n + 1);
+	assert_true(data && esc && back);
+	fill_pattern(data, n);
+	memcpy(data + 100, "\\x41\xe2\x80\xae\\\\", 8);
+	for (unsigned flags = 0; flags <= ESC_KEEP_NL; flags += ESC_KEEP_NL) {
+		assert_int_equal(str_escape_ctl(esc, 4 * n + 1, data, n, flags), n);
+		assert_true(term_safe(esc, strlen(esc)));
+		assert_true(flags || !strpbrk(esc, "\t\n"));
+		assert_int_equal(unescape(esc, back), n);
+		assert_memory_equal(back, data, n);
+	}
+	free(data);
+	free(esc);
+	free(back);
 }
 
 static void test_fd_write_escaped(void **state)
@@ -1195,6 +1271,7 @@ int main(void)
 		cmocka_unit_test(test_escape_controls),
 		cmocka_unit_test(test_escape_utf8),
 		cmocka_unit_test(test_escape_bounds),
+		cmocka_unit_test(test_escape_rule),
 		cmocka_unit_test(test_fd_write_escaped),
 		cmocka_unit_test(test_fd_pass),
 		cmocka_unit_test(test_fd_recv_surplus_closed),
