@@ -72,6 +72,16 @@ static int key_unload_all(struct pool *p)
 	return status;
 }
 
+/* A reason in a table cell: it can quote what a pool file holds, so one
+ * escaped line (str_escape), cut to the cell with "..." (n >= 8). */
+static const char *key_reason(const struct isc_err *e, char *buf, size_t n)
+{
+	size_t len = strnlen(e->msg, sizeof(e->msg));
+	if (str_escape(e->msg, len, buf, n - 3) < len)
+		strcat(buf, "...");
+	return buf;
+}
+
 static int key_status(struct pool *p, const char *name)
 {
 	struct isc_err e = { 0 };
@@ -99,6 +109,7 @@ static int key_status(struct pool *p, const char *name)
 	for (size_t i = 0; names[i]; i++) {
 		struct isc_config c;
 		struct wrapped w;
+		char why[128];
 		bool avail = false;
 		if (isc_config_load(p, names[i], &c, &e) < 0) {
 			err_clear(&e);
@@ -111,7 +122,7 @@ static int key_status(struct pool *p, const char *name)
 			printf("%-20s %-12s %-20s %s\n", c.name, avail ? "available" : "unavailable", root,
 			       w.keysource);
 		else
-			printf("%-20s %-12s %-20s %s\n", c.name, "error", root, e.msg);
+			printf("%-20s %-12s %-20s %s\n", c.name, "error", root, key_reason(&e, why, sizeof(why)));
 		err_clear(&e);
 		config_free(&c);
 	}
