@@ -19,19 +19,33 @@ for t in "$B"/tests/unit/test_*; do
 	echo "unit $(basename "$t"): $p passed, $f failed"
 done
 
-# isc's cgroups (with their tasks), mounts and loop devices of test roots
+# What the suite may leave of isc: cgroups (with their tasks), mounts of
+# test roots and their run directories, loop devices, supervisors.
 leftovers() {
 	local d
 	for d in $(find /sys/fs/cgroup -maxdepth 4 -type d \( -path '*/isc' -o -path '*/isc/*' \) 2>/dev/null); do
 		echo "cgroup $d: tasks $(tr '\n' ' ' < "$d/cgroup.procs" 2>/dev/null)"
 	done
-	grep -E '/tmp/isc-it' /proc/self/mountinfo | awk '{print "mount " $5}'
+	grep -E '/tmp/isc-it|/run/isc/it-' /proc/self/mountinfo | awk '{print "mount " $5}'
 	losetup -a | grep '/tmp/isc-it' | sed 's/^/loop /'
+	pgrep -af 'iscd --root /tmp/isc-it' | sed 's/^/process /'
+}
+# The same once the kernel has finished what it finishes a moment later
+# (a loop device detaches itself after its last user): wait a little.
+leftovers_settled() {
+	local i left
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		left=$(leftovers)
+		[ -z "$left" ] && return
+		sleep 0.5
+	done
+	printf '%s\n' "$left"
 }
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "integration tests skipped: they need root"
-	skip=$((skip + $(ls tests/integration/t_*.sh | wc -l)))
+	# the scenarios, and the check for leftovers after the last
+	skip=$((skip + $(ls tests/integration/t_*.sh | wc -l) + 1))
 else
 	for t in tests/integration/t_*.sh; do
 		start=$(date +%s)
@@ -39,13 +53,7 @@ else
 		rc=$?
 		secs=$(( $(date +%s) - start ))
 		# each scenario cleans up after itself: name the one that did not
-		# (a loop device detaches itself a moment after its last user: wait a little)
-		left=$(leftovers)
-		for i in 1 2 3 4 5 6 7 8 9 10; do
-			[ -z "$left" ] && break
-			sleep 0.5
-			left=$(leftovers)
-		done
+		left=$(leftovers_settled)
 		if [ -n "$left" ] && [ "$rc" -eq 0 ]; then
 			rc=1; out="$out
 left behind by $(basename "$t"):
@@ -58,6 +66,15 @@ $left"
 		*) fail=$((fail + 1)); failed+=("$(basename "$t")"); echo "FAIL $(basename "$t") (rc $rc, ${secs}s)"; printf '%s\n' "$out" | tail -25 | sed 's/^/    /' ;;
 		esac
 	done
+	# last, whatever the scenarios' names and however they ended: the
+	# suite as a whole left nothing (a failed scenario's leftovers too)
+	left=$(leftovers_settled)
+	if [ -z "$left" ]; then
+		pass=$((pass + 1)); echo "ok   nothing left behind"
+	else
+		fail=$((fail + 1)); failed+=("leftovers"); echo "FAIL left behind by the suite:"
+		printf '%s\n' "$left" | sed 's/^/    /'
+	fi
 fi
 [ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"
