@@ -85,10 +85,7 @@ int cmd_set(struct adm *a)
 	struct isc_config c;
 	config_init(&c);
 	r = isc_config_load(&p, a->argv[1], &c, &e);
-	/* /var's filesystem is made once, at its first boot: its size is fixed then */
-	if (r == 0 && str_has_prefix(a->argv[2], "var-size="))
-		r = err_set(&e, EPERM, "var-size is fixed when the ISC is created");
-	if (r == 0 && (r = config_set(&c, a->argv[2], &e)) == 0)
+	if (r == 0 && (r = config_change(&c, a->argv[2], &e)) == 0)
 		r = isc_config_save(&p, &c, &e);
 	config_free(&c);
 	pool_close(&p);

@@ -35,14 +35,21 @@ static const char help[] =
 	"  key change ISC --key KEYSOURCE\n"
 	"\n"
 	"profiles: strict, fixed-configuration (default), flexible-configuration, none\n"
-	"properties: profile=P, volume=/PATH (repeatable), tmp-size=SIZE, scratch-size=SIZE,\n"
-	"            var-size=SIZE (at create), session-size=SIZE,\n"
-	"            memory=SIZE, pids=N, cpu=CPUS|none, cpu-weight=1..10000,\n"
-	"            limitpriv=default,-cap,+cap, mdwe=on|off, seccomp=on|off, landlock=on|off\n"
+	"properties (get ISC shows them all; set ISC PROP=VALUE changes one):\n";
+
+static const char help_tail[] =
 	"keysource: raw|hex|passphrase , file:///PATH|prompt  (default: a generated raw key\n"
 	"           file in /etc/isc/keys, or $ISC_KEYDIR)\n"
 	"The root (default /var/lib/isc) may also be set with ISC_ROOT.\n"
 	"Exit status: 0 done, 1 failed, 2 usage error.  See iscadm(8).\n";
+
+/* The property lines come from the configuration's own table. */
+static void help_print(FILE *f)
+{
+	fputs(help, f);
+	config_help(f);
+	fputs(help_tail, f);
+}
 
 int adm_fail(const struct isc_err *e)
 {
@@ -108,13 +115,13 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': root = optarg; break;
-		case 'h': fputs(help, stdout); return EXIT_OK;
+		case 'h': help_print(stdout); return EXIT_OK;
 		case 'V': puts("iscadm " ISC_VERSION); return EXIT_OK;
-		default: fputs(help, stderr); return EXIT_USAGE;
+		default: help_print(stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fputs(help, stderr);
+		help_print(stderr);
 		return EXIT_USAGE;
 	}
 	if (geteuid() != 0) {

@@ -29,9 +29,6 @@ int confine_apply(const struct confine *c, int *listener, struct isc_err *e);
 /* The capability set of confine_default(), which limitpriv's "default"
  * stands for: config_limitpriv(spec, confine_default_caps(), ...). */
 uint64_t confine_default_caps(void);
-/* Transitional (limitpriv.c): config_limitpriv() with the default set, for
- * iscd until it calls that itself.  Do not add callers. */
-int confine_limitpriv(const char *spec, uint64_t *caps, struct isc_err *e);
 
 /* Compile the seccomp filter once, in the supervisor before it forks:
  * confine_apply in its children then loads the compiled program. */

@@ -273,7 +273,7 @@ int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 	/* a maintenance session's files become an image: none may be larger
 	 * than a commit reads */
 	d->confine.fsize = boot_mode_writable(d->mode) ? d->cfg.session_size : 0;
-	if (confine_limitpriv(d->cfg.limitpriv, &d->confine.caps, e) < 0)
+	if (config_limitpriv(d->cfg.limitpriv, confine_default_caps(), &d->confine.caps, e) < 0)
 		return err_prefix(e, "ISC %s", name);
 	d->spec = (struct sandbox_spec){
 		.name = d->cfg.name, .uid = d->cfg.uid, .profile = d->cfg.profile,
