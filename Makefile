@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 PKGS = gcc meson ninja-build pkg-config libseccomp-dev libcap-dev libsodium-dev \
        libssl-dev libarchive-dev libjson-c-dev libmnl-dev libnftables-dev \
        libcmocka-dev erofs-utils busybox-static debootstrap e2fsprogs util-linux \
-       iproute2 nftables
+       iproute2 nftables jq
 BENCH_PKGS = bubblewrap runc systemd-container hyperfine fio jq
 
 .PHONY: all deps build check demo bench install clean

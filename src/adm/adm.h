@@ -6,6 +6,8 @@
 #include "isc.h"
 #include "pool.h"
 
+#include <json-c/json.h>
+
 struct adm {
 	const char *root;
 	int argc;
@@ -24,9 +26,38 @@ int adm_pool(struct adm *a, struct pool *p, enum pool_lock lock);
  * exit status of a failure already reported. */
 int adm_config(struct adm *a, const char *name, struct isc_config *c);
 
+/* One ISC's command opened: the pool with lock, name's record loaded.
+ * 0, or the exit status of a failure already reported (nothing left open). */
+struct adm_isc {
+	struct pool pool;
+	struct isc_config cfg;
+};
+int adm_isc_open(struct adm *a, const char *name, enum pool_lock lock, struct adm_isc *o);
+void adm_isc_close(struct adm_isc *o);
+
 /* The ISC exists (its configuration reads): 0, or the exit status of a
  * failure already reported. */
 int adm_isc_exists(struct adm *a, const char *name);
+
+/* ---- table.c: a listing as a table, -p or --json ---- */
+enum table_fmt { TABLE_TEXT, TABLE_PARSABLE, TABLE_JSON };
+struct table_col {
+	const char *head, *key;         /* the table's header, the JSON key */
+	int width;                      /* -1: in --json only */
+};
+struct table {
+	enum table_fmt fmt;
+	const struct table_col *cols;
+	size_t ncols, last;             /* last: the last column shown as text */
+	json_object *arr;
+};
+/* -p / --json among argv (argv[0] is the command word): the index of the
+ * first operand, or -1 for a usage error. */
+int table_opts(int argc, char **argv, enum table_fmt *fmt);
+void table_begin(struct table *t, enum table_fmt fmt, const struct table_col *cols, size_t ncols);
+/* One value a column, NULL or "" shown as "-" in the table. */
+void table_row(struct table *t, const char *const *vals);
+void table_end(struct table *t);
 
 /* ---- relay.c: the operator's terminal and an ISC ---- */
 /* Copy between our terminal and the session's pty until the session ends. */

@@ -78,24 +78,19 @@ static int log_cmd(struct adm *a, enum adm_log which)
 	if (optind + 1 != a->argc)
 		return adm_usage("%s ISC [--raw]", logs[which].cmd);
 	const char *name = a->argv[optind];
-	struct pool p;
-	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
+	struct adm_isc o;
+	int r = adm_isc_open(a, name, POOL_LOCK_SHARED, &o);
 	if (r)
 		return r;
 	struct isc_err e = { 0 };
-	struct isc_config cfg;
-	r = isc_config_load(&p, name, &cfg, &e);
-	if (r == 0) {
-		/* both logs are the ISC's data: readable only with its key */
-		r = isc_key_ready(&p, &cfg, false, &e);
-		config_free(&cfg);
-	}
+	/* both logs are the ISC's data: readable only with its key */
+	r = isc_key_ready(&o.pool, &o.cfg, false, &e);
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(logs[which].files); i++) {
 		char path[200];
 		snprintf(path, sizeof(path), "isc/%s/data/%s", name, logs[which].files[i]);
-		r = log_print(p.dirfd, path, raw, &e);
+		r = log_print(o.pool.dirfd, path, raw, &e);
 	}
-	pool_close(&p);
+	adm_isc_close(&o);
 	return r < 0 ? adm_fail(&e) : EXIT_OK;
 }
 

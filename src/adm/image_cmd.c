@@ -1,6 +1,8 @@
 /* image_cmd.c - iscadm image build|list|rm|verify. */
 #include "adm.h"
 
+#include <inttypes.h>
+
 #include <getopt.h>
 
 static void progress(const char *what, void *data)
@@ -63,6 +65,13 @@ static size_t image_users(struct pool *p, const struct image_info *img, char *bu
 
 static int image_cmd_list(struct adm *a)
 {
+	static const struct table_col cols[] = {
+		{ "NAME", "name", 20 }, { "DIGEST", "digest", 12 }, { "SIZE", "size", 9 },
+		{ "USED BY", "used-by", 0 }, { NULL, "source", -1 }, { NULL, "created", -1 },
+	};
+	enum table_fmt fmt;
+	if (table_opts(a->argc - 1, a->argv + 1, &fmt) != a->argc - 1)
+		return adm_usage("image list [-p | --json]");
 	struct pool p;
 	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
 	if (r)
@@ -74,13 +83,22 @@ static int image_cmd_list(struct adm *a)
 		pool_close(&p);
 		return adm_fail(&e);
 	}
-	printf("%-20s %-12s %9s  %s\n", "NAME", "DIGEST", "SIZE", "USED BY");
+	struct table t;
+	table_begin(&t, fmt, cols, ARRAY_SIZE(cols));
 	for (size_t i = 0; i < n; i++) {
-		char sz[32], users[512];
-		format_size(v[i].size, sz, sizeof(sz));
+		char sz[32], users[512], digest[65], created[32];
+		/* the table shows a digest's first 12 digits, the others all of it */
+		snprintf(digest, fmt == TABLE_TEXT ? 13 : sizeof(digest), "%s", v[i].digest);
+		if (fmt == TABLE_TEXT)
+			format_size(v[i].size, sz, sizeof(sz));
+		else
+			snprintf(sz, sizeof(sz), "%" PRIu64, v[i].size);
+		snprintf(created, sizeof(created), "%" PRId64, (int64_t)v[i].created);
 		image_users(&p, &v[i], users, sizeof(users));
-		printf("%-20s %-12.12s %9s  %s\n", v[i].name, v[i].digest, sz, users[0] ? users : "-");
+		const char *vals[] = { v[i].name, digest, sz, users, v[i].source, created };
+		table_row(&t, vals);
 	}
+	table_end(&t);
 	free(v);
 	pool_close(&p);
 	return EXIT_OK;
@@ -133,7 +151,7 @@ int cmd_image(struct adm *a)
 		return adm_usage("image build|list|rm|verify");
 	if (STREQ(a->argv[1], "build"))
 		return image_cmd_build(a);
-	if (STREQ(a->argv[1], "list") && a->argc == 2)
+	if (STREQ(a->argv[1], "list"))
 		return image_cmd_list(a);
 	if (STREQ(a->argv[1], "rm"))
 		return image_cmd_rm(a);

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -77,18 +76,14 @@ int cmd_set(struct adm *a)
 {
 	if (a->argc != 3)
 		return adm_usage("set ISC PROP=VALUE");
-	struct pool p;
-	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
+	struct adm_isc o;
+	int r = adm_isc_open(a, a->argv[1], POOL_LOCK_EXCLUSIVE, &o);
 	if (r)
 		return r;
 	struct isc_err e = { 0 };
-	struct isc_config c;
-	config_init(&c);
-	r = isc_config_load(&p, a->argv[1], &c, &e);
-	if (r == 0 && (r = config_change(&c, a->argv[2], &e)) == 0)
-		r = isc_config_save(&p, &c, &e);
-	config_free(&c);
-	pool_close(&p);
+	if ((r = config_change(&o.cfg, a->argv[2], &e)) == 0)
+		r = isc_config_save(&o.pool, &o.cfg, &e);
+	adm_isc_close(&o);
 	return r < 0 ? adm_fail(&e) : EXIT_OK;
 }
 
@@ -104,15 +99,13 @@ int cmd_destroy(struct adm *a)
 	if (optind + 1 != a->argc)
 		return adm_usage("destroy [-f] ISC");
 	const char *name = a->argv[optind];
-	struct pool p;
-	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
+	struct adm_isc o;
+	int r = adm_isc_open(a, name, POOL_LOCK_EXCLUSIVE, &o);
 	if (r)
 		return r;
+	config_free(&o.cfg);
+	struct pool *p = &o.pool;
 	struct isc_err e = { 0 };
-	struct isc_config cfg;
-	if ((r = isc_config_load(&p, name, &cfg, &e)) < 0)
-		goto out;
-	config_free(&cfg);
 	if (isc_running(name)) {
 		if (!force) {
 			r = err_set(&e, EBUSY, "ISC %s is running (halt it first, or use -f)", name);
@@ -122,26 +115,20 @@ int cmd_destroy(struct adm *a)
 			goto out;
 	}
 	isc_clean_stale(name);
-	r = isc_destroy(&p, name, &e);
+	r = isc_destroy(p, name, &e);
 out:
-	pool_close(&p);
+	pool_close(p);
 	return r < 0 ? adm_fail(&e) : EXIT_OK;
 }
 
 int cmd_list(struct adm *a)
 {
-	enum { TABLE, PARSABLE, JSON } fmt = TABLE;
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
-	int c;
-	while ((c = getopt_long(a->argc, a->argv, "p", opts, NULL)) != -1) {
-		if (c == 'p')
-			fmt = PARSABLE;
-		else if (c == 'j')
-			fmt = JSON;
-		else
-			return adm_usage("list [-p | --json]");
-	}
-	if (optind != a->argc)
+	static const struct table_col cols[] = {
+		{ "NAME", "name", 20 }, { "STATE", "state", 10 }, { "PROFILE", "profile", 24 },
+		{ "MODE", "mode", 4 }, { "IMAGE", "image", 0 }, { NULL, "image-digest", -1 },
+	};
+	enum table_fmt fmt;
+	if (table_opts(a->argc, a->argv, &fmt) != a->argc)
 		return adm_usage("list [-p | --json]");
 	struct pool p;
 	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
@@ -153,9 +140,8 @@ int cmd_list(struct adm *a)
 		pool_close(&p);
 		return adm_fail(&e);
 	}
-	json_object *arr = json_object_new_array();
-	if (fmt == TABLE)
-		printf("%-20s %-10s %-24s %-4s %s\n", "NAME", "STATE", "PROFILE", "MODE", "IMAGE");
+	struct table t;
+	table_begin(&t, fmt, cols, ARRAY_SIZE(cols));
 	for (size_t i = 0; names[i]; i++) {
 		struct isc_config cfg;
 		if (isc_config_load(&p, names[i], &cfg, &e) < 0)
@@ -163,29 +149,13 @@ int cmd_list(struct adm *a)
 		/* R read-only, W writable (-w or -W), - not running */
 		enum boot_mode bm;
 		bool running = isc_run_mode(names[i], &bm) == 0;
-		char mode = !running ? '-' : boot_mode_writable(bm) ? 'W' : 'R';
-		const char *state = running ? "running" : "installed";
-		const char *prof = profile_name(cfg.profile);
-		if (fmt == PARSABLE) {
-			printf("%s:%s:%s:%c:%s\n", cfg.name, state, prof, mode, cfg.image);
-		} else if (fmt == TABLE) {
-			printf("%-20s %-10s %-24s %-4c %s\n", cfg.name, state, prof, mode, cfg.image);
-		} else {
-			json_object *o = json_object_new_object();
-			char m[2] = { mode, 0 };
-			json_object_object_add(o, "name", json_object_new_string(cfg.name));
-			json_object_object_add(o, "state", json_object_new_string(state));
-			json_object_object_add(o, "profile", json_object_new_string(prof));
-			json_object_object_add(o, "mode", json_object_new_string(m));
-			json_object_object_add(o, "image", json_object_new_string(cfg.image));
-			json_object_object_add(o, "image-digest", json_object_new_string(cfg.digest));
-			json_object_array_add(arr, o);
-		}
+		const char *mode = !running ? "-" : boot_mode_writable(bm) ? "W" : "R";
+		const char *vals[] = { cfg.name, running ? "running" : "installed",
+				       profile_name(cfg.profile), mode, cfg.image, cfg.digest };
+		table_row(&t, vals);
 		config_free(&cfg);
 	}
-	if (fmt == JSON)
-		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(arr);
+	table_end(&t);
 	pool_close(&p);
 	return EXIT_OK;
 }

@@ -82,30 +82,40 @@ static const char *key_reason(const struct isc_err *e, char *buf, size_t n)
 	return buf;
 }
 
-static int key_status(struct pool *p, const char *name)
+/* key status ISC: one word. */
+static int key_status_one(struct pool *p, const char *name)
 {
 	struct isc_err e = { 0 };
-	_cleanup_strv_ char **names = NULL;
-	if (name) {
-		char root[64];
-		bool avail;
-		struct isc_config c;
-		if (isc_config_load(p, name, &c, &e) < 0)
-			return adm_fail(&e);
-		snprintf(root, sizeof(root), "%s", config_key_root(&c));
-		config_free(&c);
-		if (STREQ(root, ISC_KEY_EPHEMERAL)) {
-			puts("available");
-			return EXIT_OK;
-		}
-		if (keyring_status(p, root, &avail, NULL, &e) < 0)
-			return adm_fail(&e);
-		puts(avail ? "available" : "unavailable");
+	char root[64];
+	bool avail;
+	struct isc_config c;
+	if (isc_config_load(p, name, &c, &e) < 0)
+		return adm_fail(&e);
+	snprintf(root, sizeof(root), "%s", config_key_root(&c));
+	config_free(&c);
+	if (STREQ(root, ISC_KEY_EPHEMERAL)) {
+		puts("available");
 		return EXIT_OK;
 	}
+	if (keyring_status(p, root, &avail, NULL, &e) < 0)
+		return adm_fail(&e);
+	puts(avail ? "available" : "unavailable");
+	return EXIT_OK;
+}
+
+/* key status: every ISC's key, a listing. */
+static int key_status_all(struct pool *p, enum table_fmt fmt)
+{
+	static const struct table_col cols[] = {
+		{ "NAME", "name", 20 }, { "KEYSTATUS", "keystatus", 12 },
+		{ "ENCRYPTION-ROOT", "encryption-root", 20 }, { "KEYSOURCE", "keysource", 0 },
+	};
+	struct isc_err e = { 0 };
+	_cleanup_strv_ char **names = NULL;
 	if (isc_names(p, &names, &e) < 0)
 		return adm_fail(&e);
-	printf("%-20s %-12s %-20s %s\n", "NAME", "KEYSTATUS", "ENCRYPTION-ROOT", "KEYSOURCE");
+	struct table t;
+	table_begin(&t, fmt, cols, ARRAY_SIZE(cols));
 	for (size_t i = 0; names[i]; i++) {
 		struct isc_config c;
 		struct wrapped w;
@@ -116,22 +126,24 @@ static int key_status(struct pool *p, const char *name)
 			continue;
 		}
 		const char *root = config_key_root(&c);
+		const char *vals[4] = { c.name, "available", root, "ephemeral" };
 		if (STREQ(root, ISC_KEY_EPHEMERAL))
-			printf("%-20s %-12s %-20s %s\n", c.name, "available", "-", "ephemeral");
+			vals[2] = "";
 		else if (keyring_status(p, root, &avail, &w, &e) == 0)
-			printf("%-20s %-12s %-20s %s\n", c.name, avail ? "available" : "unavailable", root,
-			       w.keysource);
+			vals[1] = avail ? "available" : "unavailable", vals[3] = w.keysource;
 		else
-			printf("%-20s %-12s %-20s %s\n", c.name, "error", root, key_reason(&e, why, sizeof(why)));
+			vals[1] = "error", vals[3] = key_reason(&e, why, sizeof(why));
+		table_row(&t, vals);
 		err_clear(&e);
 		config_free(&c);
 	}
+	table_end(&t);
 	return EXIT_OK;
 }
 
 static int key_usage(void)
 {
-	return adm_usage("key load ISC | key unload ISC | key unload -a | key status [ISC] | "
+	return adm_usage("key load ISC | key unload ISC | key unload -a | key status [-p | --json | ISC] | "
 			 "key change ISC --key KEYSOURCE");
 }
 
@@ -169,7 +181,14 @@ int cmd_key(struct adm *a)
 	bool change = STREQ(verb, "change");
 	if (!change && !STREQ(verb, "load") && !STREQ(verb, "unload") && !STREQ(verb, "status"))
 		return key_usage();
-	if (!change && (STREQ(verb, "status") ? a->argc > 3 : a->argc != 3))
+	bool status = STREQ(verb, "status");
+	enum table_fmt fmt = TABLE_TEXT;
+	int first = 2;   /* status: -p/--json for the listing */
+	if (status && (first = table_opts(a->argc - 1, a->argv + 1, &fmt) + 1) <= 0)
+		return key_usage();
+	if (status && (a->argc - first > 1 || (a->argc - first == 1 && fmt != TABLE_TEXT)))
+		return key_usage();
+	if (!change && !status && a->argc != 3)
 		return key_usage();
 	struct pool p;
 	/* exclusive: no create, destroy or boot races a key change, or an
@@ -183,8 +202,8 @@ int cmd_key(struct adm *a)
 	char root[64];
 	if (change)
 		r = key_change(&p, a->argc - 1, a->argv + 1);
-	else if (STREQ(verb, "status"))
-		r = key_status(&p, a->argc == 3 ? a->argv[2] : NULL);
+	else if (status)
+		r = first < a->argc ? key_status_one(&p, a->argv[first]) : key_status_all(&p, fmt);
 	else if (STREQ(verb, "unload") && STREQ(a->argv[2], "-a"))
 		r = key_unload_all(&p);
 	else if (key_root(&p, a->argv[2], root, sizeof(root), &e) < 0)

@@ -21,17 +21,17 @@ static const char help[] =
 	"\n"
 	"  pool create [--size SIZE] | pool status | pool close\n"
 	"  image build NAME --from busybox|dir:PATH|tar:FILE|debootstrap:SUITE[:pkg,...]\n"
-	"  image list | image rm NAME | image verify NAME\n"
+	"  image list [-p | --json] | image rm NAME | image verify NAME\n"
 	"  create ISC --image NAME [--profile P] [--key KEYSOURCE | --encryption-root ISC]\n"
 	"             [--set key=value]...\n"
 	"  get ISC [PROP] | set ISC PROP=VALUE | destroy [-f] ISC\n"
 	"  list [-p | --json]\n"
 	"  boot ISC | boot -w ISC | boot -W ISC [-- CMD...] | halt ISC | reboot [-w] ISC\n"
 	"  console ISC [--raw] | notes ISC [--raw]\n"
-	"  history ISC [--prune KEEP] | revert ISC [VERSION]\n"
+	"  history [-p | --json] ISC | history ISC --prune KEEP | revert ISC [VERSION]\n"
 	"  login [-T] ISC [-- CMD...] | stats ISC\n"
 	"  run --rm --image NAME [--profile P] [--set key=value]... -- CMD...\n"
-	"  key load ISC | key unload ISC | key unload -a | key status [ISC]\n"
+	"  key load ISC | key unload ISC | key unload -a | key status [-p | --json | ISC]\n"
 	"  key change ISC --key KEYSOURCE\n"
 	"\n"
 	"profiles: strict, fixed-configuration (default), flexible-configuration, none\n"
@@ -80,16 +80,34 @@ int adm_pool(struct adm *a, struct pool *p, enum pool_lock lock)
 	return 0;
 }
 
-int adm_config(struct adm *a, const char *name, struct isc_config *c)
+int adm_isc_open(struct adm *a, const char *name, enum pool_lock lock, struct adm_isc *o)
 {
-	struct pool p;
 	struct isc_err e = { 0 };
-	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
+	int r = adm_pool(a, &o->pool, lock);
 	if (r)
 		return r;
-	r = isc_config_load(&p, name, c, &e);
-	pool_close(&p);
-	return r < 0 ? adm_fail(&e) : 0;
+	if (isc_config_load(&o->pool, name, &o->cfg, &e) < 0) {
+		pool_close(&o->pool);
+		return adm_fail(&e);
+	}
+	return 0;
+}
+
+void adm_isc_close(struct adm_isc *o)
+{
+	config_free(&o->cfg);
+	pool_close(&o->pool);
+}
+
+int adm_config(struct adm *a, const char *name, struct isc_config *c)
+{
+	struct adm_isc o;
+	int r = adm_isc_open(a, name, POOL_LOCK_SHARED, &o);
+	if (r)
+		return r;
+	pool_close(&o.pool);
+	*c = o.cfg;
+	return 0;
 }
 
 int adm_isc_exists(struct adm *a, const char *name)
@@ -134,6 +152,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (STREQ(a.argv[0], commands[i].name)) {
 			optind = 0;   /* each command parses its own options */
+			opterr = 0;   /* and says its usage in one line */
 			return commands[i].fn(&a);
 		}
 	return adm_usage("unknown command '%s'", a.argv[0]);

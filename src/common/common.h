@@ -132,6 +132,9 @@ int copy_fd(int in, int out);
 /* Run argv (PATH lookup), wait; stdout to /dev/null when quiet.  Returns exit
  * status (0..255), or -errno.  Output of a failing command is kept in out (if given). */
 int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize);
+/* fork() with a pipe from the child to us (both ends close-on-exec): in
+ * the child *fd is the write end, in the parent the read end. */
+pid_t fork_piped(int *fd);
 
 /* ---- processes ----------------------------------------------------------- */
 /* In a child about to exec: default dispositions, nothing blocked. */

@@ -189,7 +189,7 @@ int copy_fd(int in, int out)
 	}
 }
 
-int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize)
+pid_t fork_piped(int *fd)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -201,6 +201,17 @@ int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize)
 		close(p[1]);
 		return r;
 	}
+	close(p[pid == 0 ? 0 : 1]);
+	*fd = p[pid == 0 ? 1 : 0];
+	return pid;
+}
+
+int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize)
+{
+	int w;
+	pid_t pid = fork_piped(&w);
+	if (pid < 0)
+		return pid;
 	if (pid == 0) {
 		/* a helper (mkfs, debootstrap) never outlives the command that
 		 * started it: no half-written file keeps growing behind our back */
@@ -208,19 +219,19 @@ int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize)
 		sig_reset_for_exec();
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		dup2(null, 0);
-		dup2(quiet ? p[1] : 2, 1);
-		dup2(p[1], 2);
+		dup2(quiet ? w : 2, 1);
+		dup2(w, 2);
 		execvp(argv[0], argv);
 		dprintf(2, "cannot run %s: %s", argv[0], strerror(errno));
 		_exit(127);
 	}
-	close(p[1]);
+	int rd = w;
 	size_t got = 0;
 	char sink[4096];
 	for (;;) {
 		char *dst = out && got + 1 < outsize ? out + got : sink;
 		size_t room = out && got + 1 < outsize ? outsize - got - 1 : sizeof(sink);
-		ssize_t n = read(p[0], dst, room);
+		ssize_t n = read(rd, dst, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -230,7 +241,7 @@ int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize)
 	}
 	if (out && outsize)
 		out[got] = '\0';
-	close(p[0]);
+	close(rd);
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)

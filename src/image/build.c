@@ -119,7 +119,7 @@ static int source_populate(const char *tree, int treefd, const char *source, int
 	if (str_has_prefix(source, "dir:"))
 		return image_source_dir(tree, treefd, source + 4, e);
 	if (str_has_prefix(source, "tar:"))
-		return image_source_tar(treefd, source + 4, e);
+		return image_source_tar(treefd, source + 4, epoch, e);
 	if (str_has_prefix(source, "debootstrap:"))
 		return image_source_debootstrap(tree, treefd, source + 12, progress, pdata, e);
 	return err_set(e, EINVAL, "unknown image source '%s' (" SOURCES_HELP ")", source);

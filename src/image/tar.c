@@ -72,7 +72,8 @@ static int tar_copy_data(struct archive *in, struct archive *out)
 	}
 }
 
-static int tar_extract(struct archive *in, struct archive *out, const char *file, struct isc_err *e)
+static int tar_extract(struct archive *in, struct archive *out, const char *file, int64_t *epoch,
+		       struct isc_err *e)
 {
 	for (;;) {
 		struct archive_entry *ent;
@@ -85,6 +86,8 @@ static int tar_extract(struct archive *in, struct archive *out, const char *file
 		if ((r = tar_entry_check(ent, file, e)) < 0)
 			return r;
 		printable(archive_entry_pathname(ent), a, sizeof(a));
+		if (archive_entry_mtime_is_set(ent) && archive_entry_mtime(ent) > *epoch)
+			*epoch = archive_entry_mtime(ent);
 		if (archive_write_header(out, ent) < ARCHIVE_WARN)
 			return err_set(e, EIO, "tar %s: entry '%s': %s", file, a, archive_error_string(out));
 		if (archive_entry_size(ent) > 0 && tar_copy_data(in, out) < ARCHIVE_WARN)
@@ -99,12 +102,12 @@ static int tar_extract(struct archive *in, struct archive *out, const char *file
  * tree and close (which applies deferred directory modes and times) there
  * too.  iscadm is single-threaded, so the chdir is not observed. */
 static int tar_extract_in(int treefd, struct archive *in, struct archive *out, const char *file,
-			  struct isc_err *e)
+			  int64_t *epoch, struct isc_err *e)
 {
 	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cwd < 0 || fchdir(treefd) < 0)
 		return err_set(e, errno, "tar %s: cannot enter the staging tree: %s", file, strerror(errno));
-	int r = tar_extract(in, out, file, e);
+	int r = tar_extract(in, out, file, epoch, e);
 	if (archive_write_close(out) != ARCHIVE_OK && r == 0)
 		r = err_set(e, EIO, "tar %s: %s", file, archive_error_string(out));
 	if (fchdir(cwd) < 0 && r == 0)
@@ -112,7 +115,7 @@ static int tar_extract_in(int treefd, struct archive *in, struct archive *out, c
 	return r;
 }
 
-int image_source_tar(int treefd, const char *file, struct isc_err *e)
+int image_source_tar(int treefd, const char *file, int64_t *epoch, struct isc_err *e)
 {
 	struct archive *in = archive_read_new();
 	struct archive *out = archive_write_disk_new();
@@ -129,7 +132,7 @@ int image_source_tar(int treefd, const char *file, struct isc_err *e)
 		goto out;
 	}
 	archive_write_disk_set_options(out, TAR_EXTRACT_FLAGS);
-	r = tar_extract_in(treefd, in, out, file, e);
+	r = tar_extract_in(treefd, in, out, file, epoch, e);
 out:
 	archive_read_free(in);
 	archive_write_free(out);

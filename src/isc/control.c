@@ -67,22 +67,16 @@ static int boot_spawn(const char *root, const char *name, struct isc_boot *b, st
 	run_path(log, sizeof(log), name, NULL);
 	mkdir_p_at(AT_FDCWD, log, 0700);
 	run_path(log, sizeof(log), name, "iscd.log");
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return err_sys(e, errno, "pipe");
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return err_sys(e, errno, "fork");
-	}
+	int fd;
+	pid_t pid = fork_piped(&fd);
+	if (pid < 0)
+		return err_sys(e, (int)-pid, "fork");
 	if (pid == 0)
-		boot_exec(iscd, root, name, b, p[1], log);
-	close(p[1]);
+		boot_exec(iscd, root, name, b, fd, log);
 	waitpid(pid, NULL, 0);
 	char buf[1200];
-	ssize_t n = read_all(p[0], buf, sizeof(buf) - 1);
-	close(p[0]);
+	ssize_t n = read_all(fd, buf, sizeof(buf) - 1);
+	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	snprintf(b->said, sizeof(b->said), "%s", buf);

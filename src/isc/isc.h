@@ -80,3 +80,19 @@ int isc_login_start(const char *name, const struct isc_login *l, int *sock, int 
 		    struct isc_err *e);
 /* The session's exit status, once it ended; -EIO if the answer is lost. */
 int isc_login_wait(int sock);
+
+/* ---- versions (version.c) ------------------------------------------------- */
+/* c's versions as shown: a record from before versions has one, its build. */
+void isc_versions(struct isc_config *c);
+/* VERSION: a digest, or a unique prefix of one (at least 6 hex digits). */
+int isc_version_find(const struct isc_config *c, const char *want, size_t *idx, struct isc_err *e);
+/* Make version want (NULL: the one before the current) current, each of
+ * its layers verified in full first; *now (if given) is the version then.
+ * Not while it runs or holds an uncommitted session.  The caller holds the
+ * pool exclusively. */
+int isc_revert(struct pool *p, const char *name, const char *want, struct isc_version *now,
+	       struct isc_err *e);
+/* Keep the newest keep versions and the current one, with what their
+ * layers stand on; forget the rest and free their blobs no one uses.  The
+ * caller holds the pool exclusively. */
+int isc_prune(struct pool *p, struct isc_config *c, size_t keep, struct isc_err *e);

@@ -138,24 +138,15 @@ static __attribute__((noreturn)) void commit_worker(struct iscd *d, const char *
 
 static int commit_begin(struct iscd *d, const char *how)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-		close(p[0]);
-		close(p[1]);
-		return r;
-	}
-	if (pid == 0) {
-		close(p[0]);
-		commit_worker(d, d->cfg.name, how, p[1]);
-	}
-	close(p[1]);
+	int fd;
+	pid_t pid = fork_piped(&fd);
+	if (pid < 0)
+		return pid;
+	if (pid == 0)
+		commit_worker(d, d->cfg.name, how, fd);
 	setpgid(pid, pid);   /* before a halt could want to kill its group */
 	d->commit_pid = pid;
-	d->commit_out = p[0];
+	d->commit_out = fd;
 	snprintf(d->commit_how, sizeof(d->commit_how), "%s", how);
 	/* the first boot's recovery waits for it before there is a loop */
 	if (d->ep >= 0)

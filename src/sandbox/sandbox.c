@@ -446,8 +446,12 @@ static int userns_shift_back(uint32_t base, pid_t *child)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	pid_t c = fork();
-	if (c < 0)
-		return -errno;
+	if (c < 0) {
+		int r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
 	if (c == 0) {
 		char x;
 		close(p[1]);

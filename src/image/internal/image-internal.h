@@ -71,7 +71,9 @@ int image_tag_write(const struct pool *p, const struct image_info *info, struct 
 /* ---- sources (build.c, busybox.c, tar.c, debootstrap.c) ------------------ */
 int image_source_busybox(int treefd, int64_t *epoch, struct isc_err *e);
 int image_source_dir(const char *tree, int treefd, const char *path, struct isc_err *e);
-int image_source_tar(int treefd, const char *file, struct isc_err *e);
+/* *epoch: the newest mtime an entry of the archive names (the extracted
+ * tree's directories may carry the time of extraction instead). */
+int image_source_tar(int treefd, const char *file, int64_t *epoch, struct isc_err *e);
 int image_source_debootstrap(const char *tree, int treefd, const char *spec,
 			     image_progress_fn progress, void *pdata, struct isc_err *e);
 /* Mountpoints the sandbox needs and /usr/sbin/isc-svc, for every source. */
