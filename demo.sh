@@ -7,6 +7,8 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 inside() { printf 'web# %s\n' "$*"; iscadm login web -- sh -c "$*" 2>&1; echo "   (exit $?)"; }
 
+say "this host's kernel: what isc uses of it, and what follows for ISCs"
+run iscadm host check
 say "the pool (loop-backed ext4 with encryption support under ${ISC_ROOT:-/var/lib/isc})"
 iscadm list >/dev/null   # the first command that needs the pool creates and attaches it
 run iscadm pool status
@@ -19,6 +21,9 @@ say "create and boot ISC web (profile fixed-configuration); the image is verifie
 run iscadm create web --image base
 run iscadm boot web
 run iscadm list
+say "the defence layers in force (list --json), and what web may know about itself"
+iscadm list --json | grep '"defence"'
+inside 'isc-svc info'
 say "the banner root sees on login"
 iscadm login web -- cat /etc/motd
 say "root inside tries to change the system"

@@ -126,6 +126,7 @@ int cmd_list(struct adm *a)
 	static const struct table_col cols[] = {
 		{ "NAME", "name", 20 }, { "STATE", "state", 10 }, { "PROFILE", "profile", 24 },
 		{ "MODE", "mode", 4 }, { "IMAGE", "image", 0 }, { NULL, "image-digest", -1 },
+		{ NULL, "defence", -1 },
 	};
 	enum table_fmt fmt;
 	if (table_opts(a->argc, a->argv, &fmt) != a->argc)
@@ -147,11 +148,12 @@ int cmd_list(struct adm *a)
 		if (isc_config_load(&p, names[i], &cfg, &e) < 0)
 			continue;
 		/* R read-only, W writable (-w or -W), - not running */
-		enum boot_mode bm;
-		bool running = isc_run_mode(names[i], &bm) == 0;
-		const char *mode = !running ? "-" : boot_mode_writable(bm) ? "W" : "R";
+		struct run_state st;
+		bool running = isc_run_state(names[i], &st) == 0;
+		const char *mode = !running ? "-" : boot_mode_writable(st.mode) ? "W" : "R";
 		const char *vals[] = { cfg.name, running ? "running" : "installed",
-				       profile_name(cfg.profile), mode, cfg.image, cfg.digest };
+				       profile_name(cfg.profile), mode, cfg.image, cfg.digest,
+				       running ? st.layers : "" };
 		table_row(&t, vals);
 		config_free(&cfg);
 	}

@@ -13,13 +13,13 @@ static const struct {
 	{ "list", cmd_list }, { "boot", cmd_boot }, { "halt", cmd_halt },
 	{ "reboot", cmd_reboot }, { "console", cmd_console }, { "notes", cmd_notes },
 	{ "login", cmd_login }, { "run", cmd_run }, { "key", cmd_key }, { "stats", cmd_stats },
-	{ "history", cmd_history }, { "revert", cmd_revert },
+	{ "history", cmd_history }, { "host", cmd_host }, { "revert", cmd_revert },
 };
 
 static const char help[] =
 	"usage: iscadm [--root DIR] COMMAND ...\n"
 	"\n"
-	"  pool create [--size SIZE] | pool status | pool close\n"
+	"  pool create [--size SIZE] | pool status | pool close | host check [-p | --json]\n"
 	"  image build NAME --from busybox|dir:PATH|tar:FILE|debootstrap:SUITE[:pkg,...]\n"
 	"  image list [-p | --json] | image rm NAME | image verify NAME\n"
 	"  create ISC --image NAME [--profile P] [--key KEYSOURCE | --encryption-root ISC]\n"

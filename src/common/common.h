@@ -67,6 +67,8 @@ bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
 /* Copy with truncation check: -ENAMETOOLONG if src does not fit. */
 int str_copy(char *dst, size_t size, const char *src);
+/* Append to the string in dst, cut to fit size. */
+void str_append(char *dst, size_t size, const char *src);
 /* "8G", "512M", "64k", "1024" -> bytes. */
 int parse_size(const char *s, uint64_t *out);
 void format_size(uint64_t bytes, char *buf, size_t size);
@@ -199,6 +201,9 @@ void dirwalk_close(struct dirwalk *w);
  * open device (dev names it).  Keep it open until mounted: autoclear
  * detaches the device on its last close. */
 int loop_attach(const char *img, char *dev, size_t n, struct isc_err *e);
+/* The same for an open file (name is what the device shows as its
+ * backing file), read-only if ro. */
+int loop_attach_fd(int file, const char *name, bool ro, char *dev, size_t n, struct isc_err *e);
 
 /* ---- fd passing ---------------------------------------------------------- */
 int fd_send(int sock, const void *data, size_t len, const int *fds, size_t nfds);

@@ -5,36 +5,38 @@
 #include <linux/loop.h>
 #include <sys/ioctl.h>
 
-/* Returns the open loop device: it must stay open until mounted, or
- * autoclear detaches it at once. */
-int loop_attach(const char *img, char *dev, size_t n, struct isc_err *e)
+int loop_attach_fd(int file, const char *name, bool ro, char *dev, size_t n, struct isc_err *e)
 {
 	_cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
 	if (ctl < 0)
 		return err_sys(e, errno, "open /dev/loop-control");
-	_cleanup_close_ int file = open(img, O_RDWR | O_CLOEXEC);
-	if (file < 0)
-		return err_sys(e, errno, "open %s", img);
 	for (int tries = 0; tries < 16; tries++) {
 		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
 		if (nr < 0)
 			return err_sys(e, errno, "no free loop device");
 		snprintf(dev, n, "/dev/loop%d", nr);
-		int lfd = open(dev, O_RDWR | O_CLOEXEC);
+		int lfd = open(dev, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 		if (lfd < 0)
 			return err_sys(e, errno, "open %s", dev);
-		/* AUTOCLEAR: the device goes away with the pool's last unmount,
-		 * so nothing is left attached once the pool is closed. */
+		/* AUTOCLEAR: the device goes away with its last user (the
+		 * mount), so nothing is left attached once that is gone. */
 		struct loop_config cfg = { .fd = (uint32_t)file,
-			.info = { .lo_flags = LO_FLAGS_AUTOCLEAR } };
-		snprintf((char *)cfg.info.lo_file_name, LO_NAME_SIZE, "%s", img);
+			.info = { .lo_flags = LO_FLAGS_AUTOCLEAR | (ro ? LO_FLAGS_READ_ONLY : 0) } };
+		snprintf((char *)cfg.info.lo_file_name, LO_NAME_SIZE, "%s", name);
 		if (ioctl(lfd, LOOP_CONFIGURE, &cfg) == 0)
 			return lfd;
 		int err = errno;
 		close(lfd);
 		if (err != EBUSY)
-			return err_sys(e, err, "attach %s to %s", img, dev);
+			return err_sys(e, err, "attach %s to %s", name, dev);
 	}
-	return err_set(e, EBUSY, "no free loop device for %s", img);
+	return err_set(e, EBUSY, "no free loop device for %s", name);
 }
 
+int loop_attach(const char *img, char *dev, size_t n, struct isc_err *e)
+{
+	_cleanup_close_ int file = open(img, O_RDWR | O_CLOEXEC);
+	if (file < 0)
+		return err_sys(e, errno, "open %s", img);
+	return loop_attach_fd(file, img, false, dev, n, e);
+}

@@ -41,6 +41,8 @@ struct run_state {
 	enum boot_mode mode;
 	pid_t init;             /* isc-init, as the host sees it */
 	pid_t supervisor;
+	/* the defence layers in force, comma-separated ("seccomp,landlock,mdwe") */
+	char layers[96];
 };
 /* Atomically (rename); 0 or negative errno. */
 int run_state_write(const char *name, const struct run_state *st);

@@ -24,6 +24,13 @@ int str_copy(char *dst, size_t size, const char *src)
 	return 0;
 }
 
+void str_append(char *dst, size_t size, const char *src)
+{
+	size_t at = strnlen(dst, size);
+	if (at + 1 < size)
+		snprintf(dst + at, size - at, "%s", src);
+}
+
 int parse_size(const char *s, uint64_t *out)
 {
 	char *end;

@@ -111,3 +111,4 @@ int confine_apply(const struct confine *c, int *listener, struct isc_err *e)
 	/* last: the filter would report the steps above as denials */
 	return c->seccomp ? confine_seccomp(listener, e) : 0;
 }
+

@@ -191,6 +191,7 @@ int image_build(const struct pool *p, const char *name, const char *source,
 	if (!mkdtemp(stage))
 		return err_set(e, errno, "%s: %s", stage, strerror(errno));
 	_cleanup_close_ int lock = image_staging_lock(p->dirfd, stage + strlen(p->path) + 1);
+	(void)lock;   /* held until we return: a sweep leaves the stage alone */
 	r = build_staged(p, stage, name, source, progress, pdata, e);
 	rm_rf_at(p->dirfd, stage + strlen(p->path) + 1);
 	return r;

@@ -11,6 +11,9 @@
 /* ---- liveness (live.c) ---------------------------------------------------- */
 /* Does a supervisor of name run?  (It holds ISC_RUN_DIR/NAME/lock all its life.) */
 bool isc_running(const char *name);
+/* A running ISC's state file (mode, pids, defence layers in force): 0, or
+ * -ESRCH when none runs. */
+int isc_run_state(const char *name, struct run_state *st);
 /* How a running ISC booted: 0, or -ESRCH when none runs. */
 int isc_run_mode(const char *name, enum boot_mode *mode);
 /* A dead supervisor's leftovers: state files and a cgroup, removed with

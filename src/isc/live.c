@@ -22,14 +22,24 @@ bool isc_running(const char *name)
 	return false;
 }
 
+int isc_run_state(const char *name, struct run_state *st)
+{
+	if (!isc_running(name))
+		return -ESRCH;
+	/* a supervisor between its lock and its first state file: not yet
+	 * writable, its layers not yet known */
+	if (run_state_read(name, st) < 0)
+		*st = (struct run_state){ .mode = BOOT_READONLY };
+	return 0;
+}
+
 int isc_run_mode(const char *name, enum boot_mode *mode)
 {
 	struct run_state st;
-	if (!isc_running(name))
-		return -ESRCH;
-	/* a supervisor between its lock and its first state file: not yet writable */
-	*mode = run_state_read(name, &st) == 0 ? st.mode : BOOT_READONLY;
-	return 0;
+	int r = isc_run_state(name, &st);
+	if (r == 0)
+		*mode = st.mode;
+	return r;
 }
 
 /* Hold name's supervisor lock, so that none starts while we clean up

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -145,6 +146,7 @@ static void on_devlog(struct iscd *d, struct watch *w, uint32_t events)
 static void write_state(struct iscd *d)
 {
 	struct run_state st = { .mode = d->mode, .init = d->sb.pid, .supervisor = getpid() };
+	snprintf(st.layers, sizeof(st.layers), "%s", d->defence);
 	run_state_write(d->cfg.name, &st);
 }
 
@@ -164,6 +166,14 @@ static void start_say(struct iscd *d)
 	case BOOT_READONLY: break;
 	case BOOT_MAINTENANCE: note(d, "NOTICE: Read-only ISC booted read-write"); break;
 	case BOOT_ASSEMBLY: note(d, "NOTICE: This read-only ISC transiently booted read-write"); break;
+	}
+	if (*d->defence_off) {
+		/* in the console too, where the operator watches the boot */
+		char line[256];
+		int n = snprintf(line, sizeof(line), "isc: NOTICE: %s\n", d->defence_off);
+		note(d, "NOTICE: %s", d->defence_off);
+		log_append(d, &d->console_log, "console.log", line,
+			   n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	}
 }
 
@@ -236,15 +246,66 @@ void isc_teardown(struct iscd *d)
  * key's location. */
 static void info_make(struct iscd *d)
 {
-	char mem[32], scratch[32];
+	char mem[32], scratch[32], landlock[32] = "";
 	format_size(d->cfg.memory, mem, sizeof(mem));
 	format_size(d->cfg.scratch_size, scratch, sizeof(scratch));
+	if (d->confine.landlock)
+		snprintf(landlock, sizeof(landlock), " (ABI %d)", d->kernel.landlock_abi);
 	snprintf(d->info, sizeof(d->info),
 		 "name: %s;image: %s %.12s;profile: %s;mode: %s;"
 		 "encryption: on (aes-256-xts, names aes-256-cts) inherited from host;"
-		 "scratch: /scratch %s, encrypted with a key made at boot;memory: %s, no swap",
+		 "scratch: /scratch %s, encrypted with a key made at boot;memory: %s, no swap;"
+		 "defence: no_new_privs,capabilities,%s%s%s",
 		 d->cfg.name, d->cfg.image, d->cfg.digest, profile_name(d->cfg.profile),
-		 boot_mode_writable(d->mode) ? "read-write" : "read-only", scratch, mem);
+		 boot_mode_writable(d->mode) ? "read-write" : "read-only", scratch, mem,
+		 d->defence, landlock, *d->defence_off ? ";off for want of the kernel: " : "");
+	if (*d->defence_off)
+		str_append(d->info, sizeof(d->info), d->defence_off);
+}
+
+/* Each defence layer the record wants, against what the kernel offers:
+ * without one the ISC boots and says so, unless the record requires it.
+ * A layer switched off in the record but required is a contradiction. */
+static int defence_settle(struct iscd *d, struct isc_err *e)
+{
+	static const struct {
+		unsigned layer;
+		const char *lacks;
+	} layers[] = {
+		{ ISC_LAYER_MDWE, "PR_SET_MDWE (Linux 6.3)" },
+		{ ISC_LAYER_LANDLOCK, "Landlock (Linux 5.13, and enabled in lsm=)" },
+	};
+	struct utsname u;
+	uname(&u);
+	d->defence[0] = d->defence_off[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(layers); i++) {
+		unsigned l = layers[i].layer;
+		bool *on = l == ISC_LAYER_MDWE ? &d->confine.mdwe : &d->confine.landlock;
+		bool have = l == ISC_LAYER_MDWE ? d->kernel.mdwe : d->kernel.landlock_abi > 0;
+		const char *name = isc_layer_name(l);
+		if ((d->cfg.require & l) && !*on)
+			return err_set(e, EINVAL, "ISC %s requires %s but has %s=off: set one or the other",
+				       d->cfg.name, name, name);
+		if (!*on || have)
+			continue;
+		if (d->cfg.require & l)
+			return err_set(e, ENOTSUP, "ISC %s requires %s: this kernel (%s) has no %s: "
+				       "boot refused", d->cfg.name, name, u.release, layers[i].lacks);
+		*on = false;
+		char said[80];
+		snprintf(said, sizeof(said), "%s%s off (this kernel has no %.40s)", *d->defence_off ? "; " : "",
+			 name, layers[i].lacks);
+		str_append(d->defence_off, sizeof(d->defence_off), said);
+	}
+	const char *in[] = { d->confine.seccomp ? "seccomp" : NULL, d->confine.landlock ? "landlock" : NULL,
+			     d->confine.mdwe ? "mdwe" : NULL };
+	for (size_t i = 0; i < ARRAY_SIZE(in); i++)
+		if (in[i]) {
+			if (*d->defence)
+				str_append(d->defence, sizeof(d->defence), ",");
+			str_append(d->defence, sizeof(d->defence), in[i]);
+		}
+	return 0;
 }
 
 /* Every boot, reboots included, reads the configuration afresh and runs
@@ -265,11 +326,13 @@ int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 	r = layers_open_verified(&d->pool, &d->cfg, d->cfg.digest, d->image_fds, &d->nimage, e);
 	if (r < 0)
 		return err_prefix(e, "refusing to boot %s", name);
-	info_make(d);
 	confine_default(&d->confine);
 	d->confine.mdwe = d->cfg.mdwe;
 	d->confine.seccomp = d->cfg.seccomp;
 	d->confine.landlock = d->cfg.landlock;
+	if ((r = defence_settle(d, e)) < 0)
+		return r;
+	info_make(d);
 	/* a maintenance session's files become an image: none may be larger
 	 * than a commit reads */
 	d->confine.fsize = boot_mode_writable(d->mode) ? d->cfg.session_size : 0;

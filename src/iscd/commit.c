@@ -167,6 +167,7 @@ static int stage_squashed(const struct pool *p, const char *rundir, const int *i
 	if (!mkdtemp(stage))
 		return err_sys(e, errno, "commit: staging in %s/images", p->path);
 	_cleanup_close_ int lock = image_staging_lock(p->dirfd, stage + strlen(p->path) + 1);
+	(void)lock;   /* held until we return: a sweep leaves the stage alone */
 	int r = sandbox_commit_view(img, nimg, upper, uid, merged, e);
 	if (r == 0 && (r = sandbox_commit_view(NULL, 0, upper, uid, up, e)) == 0)
 		deltas[nd++] = up;

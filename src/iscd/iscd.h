@@ -10,6 +10,7 @@
 #include "commit.h"
 #include "image.h"
 #include "ipc.h"
+#include "kernel.h"
 #include "pool.h"
 #include "runstate.h"
 #include "sandbox.h"
@@ -63,12 +64,15 @@ struct iscd {
 	struct isc_config cfg;
 	struct cgroup cg;
 	struct confine confine;
+	struct kernel_features kernel;  /* what this kernel offers, probed once */
+	char defence[96];       /* the layers in force, "seccomp,landlock,mdwe" */
+	char defence_off[160];  /* what is off for want of the kernel, said at boot */
 	struct sandbox sb;
 	struct scratch scratch;
 	char scratch_img[PATH_MAX];
 	char varfs[200];        /* where a bounded /var's filesystem is mounted */
 	struct sandbox_spec spec;
-	char rundir[128], stage[160], layers[PATH_MAX], volumes[PATH_MAX], info[512];
+	char rundir[128], stage[160], layers[PATH_MAX], volumes[PATH_MAX], info[768];
 	int ep, init_fd;
 	/* bumped by every watch_del: events fetched before it may name a
 	 * watch that is gone or reused, so the loop polls afresh */

@@ -186,6 +186,7 @@ static void iscd_init(struct iscd *d)
 	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
 		own[i]->fd = -1;
 	d->sb.pidfd = d->sb.console = d->sb.devlog = d->sb.userns = -1;
+	kernel_probe(&d->kernel);
 }
 
 int main(int argc, char **argv)

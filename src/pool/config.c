@@ -248,6 +248,63 @@ static void format_profile(const struct isc_config *c, const struct prop *p, cha
 	snprintf(buf, n, "%s", profile_name(c->profile));
 }
 
+const char *isc_layer_name(unsigned layer)
+{
+	switch (layer) {
+	case ISC_LAYER_MDWE: return "mdwe";
+	case ISC_LAYER_LANDLOCK: return "landlock";
+	default: return "?";
+	}
+}
+
+/* "none", or layer names comma-separated. */
+static int parse_require(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	unsigned set = 0;
+	if (STREQ(v, "none")) {
+		c->require = 0;
+		return 0;
+	}
+	const char *item = v;
+	for (;;) {
+		size_t n = strcspn(item, ",");
+		unsigned found = 0;
+		for (unsigned l = 1; l & ISC_LAYERS_ALL; l <<= 1)
+			if (strlen(isc_layer_name(l)) == n && strncmp(item, isc_layer_name(l), n) == 0)
+				found = l;
+		if (!found)   /* an empty item too: "", "mdwe,", ",mdwe" */
+			return refuse(p, v, e);
+		set |= found;
+		if (!item[n])
+			break;
+		item += n + 1;
+	}
+	c->require = set;
+	return 0;
+}
+
+static void format_require(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (unsigned l = 1; l & ISC_LAYERS_ALL; l <<= 1)
+		if (c->require & l)
+			at += (size_t)snprintf(buf + at, at < n ? n - at : 0, "%s%s", at ? "," : "",
+					       isc_layer_name(l));
+	if (!at)
+		snprintf(buf, n, "none");
+}
+
+/* Written only when set: records from before require= read the same. */
+static void dump_require(FILE *f, const struct isc_config *c)
+{
+	char v[64];
+	if (c->require) {
+		format_require(c, NULL, v, sizeof(v));
+		fprintf(f, "require=%s\n", v);
+	}
+}
+
 static int parse_uid(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
 {
 	uint64_t n;
@@ -500,6 +557,9 @@ static const struct prop props[] = {
 	  .doc = "the system call filter (default on; off weakens the ISC)" },
 	{ "landlock", PROP_OPERATOR, ONOFF_FIELD(landlock),
 	  .doc = "the Landlock write rules (default on; off weakens the ISC)" },
+	{ "require", PROP_OPERATOR, parse_require, format_require, dump_require, .arg = "LIST",
+	  .expect = "none, or mdwe and landlock comma-separated",
+	  .doc = "defence layers boot refuses without: mdwe, landlock (default none)" },
 	{ "volume", PROP_OPERATOR, parse_volume, format_volume, dump_volume, .arg = "/PATH",
 	  .doc = "a persistent, writable directory (repeatable, up to 16)" },
 	{ "version", PROP_INTERNAL, parse_version, format_version, dump_version,

@@ -50,6 +50,7 @@ struct isc_config {
 	uint32_t cpu_weight;        /* 1..10000, 100 = a fair share */
 	char limitpriv[256];        /* capability set, as zonecfg's limitpriv */
 	bool mdwe, seccomp, landlock;   /* confinement switches, all on by default */
+	unsigned require;           /* ISC_LAYER_*: boot refuses on a kernel without them */
 	/* The ISC whose master key encrypts this one's data: itself, another
 	 * ISC (--encryption-root), or ISC_KEY_EPHEMERAL (run --rm). */
 	char encryption_root[64];
@@ -57,6 +58,16 @@ struct isc_config {
 	struct isc_version versions[ISC_MAX_VERSIONS];   /* oldest first */
 	size_t nversions;
 };
+
+/* Defence layers a kernel may lack (docs/kernels.md): without one the ISC
+ * boots and says so, unless its record requires it. */
+enum isc_layer {
+	ISC_LAYER_MDWE = 1 << 0,        /* PR_SET_MDWE, Linux 6.3 */
+	ISC_LAYER_LANDLOCK = 1 << 1,    /* Landlock, Linux 5.13 (and enabled) */
+};
+#define ISC_LAYERS_ALL (ISC_LAYER_MDWE | ISC_LAYER_LANDLOCK)
+/* "mdwe", "landlock" for one bit. */
+const char *isc_layer_name(unsigned layer);
 
 const char *profile_name(enum isc_profile p);
 int profile_from_name(const char *s, enum isc_profile *p);

@@ -40,6 +40,47 @@ int mnt_fs(const char *type, const char *const *opts, unsigned attrs, struct isc
 	return m;
 }
 
+/* Does this kernel mount erofs from a regular file (6.12)?  Learnt at the
+ * first mount: 1 yes, 0 no, -1 not yet known. */
+static int erofs_from_file = -1;
+
+static int erofs_via_loop(int image_fd, unsigned attrs, struct isc_err *e)
+{
+	char dev[32], name[48], so[48];
+	snprintf(name, sizeof(name), "isc-image-fd-%d", image_fd);
+	_cleanup_close_ int lfd = loop_attach_fd(image_fd, name, true, dev, sizeof(dev), e);
+	if (lfd < 0)
+		return lfd;
+	snprintf(so, sizeof(so), "source=%s", dev);
+	/* a read-only superblock: the device is read-only (EACCES else) */
+	const char *opts[] = { so, "ro", NULL };
+	/* the mount holds the device; autoclear detaches it with the mount */
+	return mnt_fs("erofs", opts, attrs, e);
+}
+
+int mnt_erofs(int image_fd, unsigned attrs, enum mnt_erofs_via via, struct isc_err *e)
+{
+	if (via == EROFS_LOOP || (via == EROFS_AUTO && erofs_from_file == 0))
+		return erofs_via_loop(image_fd, attrs, e);
+	char so[48];
+	snprintf(so, sizeof(so), "source=/proc/self/fd/%d", image_fd);
+	const char *opts[] = { so, NULL };
+	int m = mnt_fs("erofs", opts, attrs, e);
+	if (m >= 0 || via == EROFS_FILE)
+		return m;
+	/* before 6.12 erofs wants a block device: the file is not one */
+	if (m != -ENOTBLK)
+		return m;
+	erofs_from_file = 0;
+	err_clear(e);
+	return erofs_via_loop(image_fd, attrs, e);
+}
+
+bool mnt_erofs_from_file(void)
+{
+	return erofs_from_file != 0;
+}
+
 int mnt_tmpfs(mode_t mode, uint64_t size, uid_t owner, unsigned attrs, struct isc_err *e)
 {
 	char o_size[40], o_mode[24], o_uid[24], o_gid[24];

@@ -2,6 +2,7 @@
  * profile mounts and /dev assembled on a stage in iscd's private mount namespace. */
 #include "sandbox.h"
 #include "sandbox-internal.h"
+#include "runstate.h"
 #include "mnt.h"
 
 #include <fcntl.h>
@@ -84,12 +85,10 @@ static int write_map(pid_t pid, const char *file, uint32_t base)
  * so that files owned by root in the image are owned by root inside. */
 static int mount_image(int image_fd, int userns, struct isc_err *e)
 {
-	char so[80];
-	snprintf(so, sizeof(so), "source=/proc/self/fd/%d", image_fd);
-	const char *opts[] = { so, NULL };
 	/* nosuid: setuid bits in an image never raise privileges; nodev: an
 	 * image cannot bring device nodes. */
-	int m = mnt_fs("erofs", opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, e);
+	int m = mnt_erofs(image_fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+			  EROFS_AUTO, e);
 	if (m < 0 || userns < 0)
 		return m;
 	int r = mnt_setattr(m, MOUNT_ATTR_IDMAP, 0, userns);
@@ -149,6 +148,73 @@ static bool ovl_options(int fs)
 	return true;
 }
 
+/* Overlay layers as descriptors (lowerdir+, Linux 6.8): the superblock
+ * made, or -errno. */
+static int ovl_by_fd(int fs, const int *lowers, size_t nl, int upper, int work)
+{
+	for (size_t i = 0; i < nl; i++)
+		if (fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lowers[i]) < 0)
+			return -errno;
+	if (upper >= 0 && (fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, upper) < 0 ||
+			   fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, work) < 0))
+		return -errno;
+	return fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ? -errno : 0;
+}
+
+/* Older kernels: layers by path, and only layers in our own mount
+ * namespace (detached mounts are refused before 6.15).  The supervisor's
+ * namespace is private: the layers are attached on directories of a
+ * fresh one in ISC_RUN_DIR, named by /proc/self/fd, and detached again
+ * once the overlay holds them (it keeps private clones). */
+static int ovl_by_path(int fs, const int *lowers, size_t nl, int upper, int work, struct isc_err *e)
+{
+	char dir[64], sub[80], opt[256] = "", one[32];
+	snprintf(dir, sizeof(dir), "%s/.layers-XXXXXX", ISC_RUN_DIR);
+	if (!mkdtemp(dir))
+		return err_sys(e, errno, "overlay: staging directory in %s", ISC_RUN_DIR);
+	size_t attached = 0;
+	int r = 0;
+	for (; attached < nl && r == 0; attached++) {
+		snprintf(sub, sizeof(sub), "%s/%zu", dir, attached);
+		snprintf(one, sizeof(one), "%s%zu", attached ? ":" : "", attached);
+		str_append(opt, sizeof(opt), one);
+		/* a layer can be a directory within a mount (a profile's
+		 * overlay of the image's /etc): a mount of its own first */
+		_cleanup_close_ int t = mnt_clone(lowers[attached], "", false);
+		if (t < 0)
+			r = err_sys(e, -t, "overlay: layer %zu", attached);
+		else if (mkdir(sub, 0700) < 0 || move_mount(t, "", AT_FDCWD, sub, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			r = err_sys(e, errno, "overlay: attach layer %zu", attached);
+	}
+	/* named relative to the staging directory, so that the ISC's mount
+	 * table shows "lowerdir=0:1", no host path (resolved at fsconfig
+	 * from 6.5, at create before: in there until both are done) */
+	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r == 0 && (cwd < 0 || chdir(dir) < 0))
+		r = err_sys(e, errno, "overlay: enter %s", dir);
+	if (r == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", opt, 0) < 0)
+		r = err_sys(e, errno, "overlay: lowerdir");
+	if (r == 0 && upper >= 0) {
+		snprintf(opt, sizeof(opt), "/proc/self/fd/%d", upper);
+		snprintf(one, sizeof(one), "/proc/self/fd/%d", work);
+		if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", opt, 0) < 0 ||
+		    fsconfig(fs, FSCONFIG_SET_STRING, "workdir", one, 0) < 0)
+			r = err_sys(e, errno, "overlay: upperdir");
+	}
+	if (r == 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		r = mnt_fs_fail(fs, errno, e, "overlay");
+	if (cwd >= 0 && fchdir(cwd) < 0 && r == 0)
+		r = err_sys(e, errno, "overlay: back to the working directory");
+	for (size_t i = 0; i < nl; i++) {
+		snprintf(sub, sizeof(sub), "%s/%zu", dir, i);
+		if (i < attached)
+			umount2(sub, MNT_DETACH);
+		rmdir(sub);
+	}
+	rmdir(dir);
+	return r;
+}
+
 /* An overlay on lowers (top first: the image's subtree, or the image's
  * layers) with a persistent upper; with layer NULL, lowers only, read-only
  * (s is then not used).  The overlay is made by host root on layers given
@@ -158,20 +224,28 @@ static int mount_overlay(const struct sandbox_spec *s, const int *lowers, size_t
 			 const char *layer, unsigned attrs, struct isc_err *e)
 {
 	_cleanup_close_ int clone = -1, upper = -1, work = -1;
+	const char *what = layer ? layer : "of the image's layers";
 	if (layer) {
 		int r = layer_dirs(s, layer, lowers[0], &clone, &upper, &work, e);
 		if (r < 0)
 			return r;
 	}
 	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
-	bool ok = fs >= 0 && ovl_options(fs);
-	for (size_t i = 0; ok && i < nl; i++)
-		ok = fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lowers[i]) == 0;
-	if (ok && layer)
-		ok = fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, upper) == 0 &&
-		     fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, work) == 0;
-	if (!ok || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return mnt_fs_fail(fs, errno, e, "overlay %s", layer ? layer : "of the image's layers");
+	if (fs < 0 || !ovl_options(fs))
+		return mnt_fs_fail(fs, errno, e, "overlay %s", what);
+	int r = ovl_by_fd(fs, lowers, nl, upper, work);
+	/* before 6.8 (no lowerdir+) or 6.15 (no detached layers); the
+	 * environment forces it, to test the older way on a newer kernel */
+	if (r == -EINVAL || getenv("ISC_OVERLAY_BY_PATH")) {
+		close(fs);
+		fs = fsopen("overlay", FSOPEN_CLOEXEC);
+		if (fs < 0 || !ovl_options(fs))
+			return mnt_fs_fail(fs, errno, e, "overlay %s", what);
+		if ((r = ovl_by_path(fs, lowers, nl, upper, work, e)) < 0)
+			return err_prefix(e, "%s", what);
+	} else if (r < 0) {
+		return mnt_fs_fail(fs, -r, e, "overlay %s", what);
+	}
 	int m = fsmount(fs, FSMOUNT_CLOEXEC, layer ? attrs : attrs | MOUNT_ATTR_RDONLY);
 	if (m < 0)
 		return err_sys(e, errno, "fsmount overlay %s", layer ? layer : "of layers");

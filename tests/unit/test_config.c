@@ -466,6 +466,9 @@ static const struct good_value {
 	{ "seccomp", "off", "off" },
 	{ "landlock", "on", "on" },
 	{ "landlock", "off", "off" },
+	{ "require", "mdwe", "mdwe" },
+	{ "require", "landlock", "landlock" },
+	{ "require", "mdwe,landlock,mdwe", "mdwe,landlock" },
 };
 
 static void test_value_accepted(void **state)
@@ -530,6 +533,7 @@ static void test_cpu_milli(void **state)
 #define CPU_MSG(v) "cpu '" v "': expected none or CPUs from 0.01 (e.g. 0.5, 2)"
 #define WEIGHT_MSG(v) "cpu-weight '" v "': expected 1 to 10000 (100 is a fair share)"
 #define ONOFF_MSG(k, v) k " '" v "': expected on or off"
+#define REQUIRE_MSG(v) "require '" v "': expected none, or mdwe and landlock comma-separated"
 
 /* Refused, with this message, leaving the config as it was. */
 static const struct bad_value {
@@ -597,6 +601,12 @@ static const struct bad_value {
 	{ "landlock", "Off", ONOFF_MSG("landlock", "Off") },
 	{ "landlock", " off", ONOFF_MSG("landlock", " off") },
 	{ "landlock", "none", ONOFF_MSG("landlock", "none") },
+	{ "require", "", REQUIRE_MSG("") },
+	{ "require", "seccomp", REQUIRE_MSG("seccomp") },
+	{ "require", "mdwe,", REQUIRE_MSG("mdwe,") },
+	{ "require", ",mdwe", REQUIRE_MSG(",mdwe") },
+	{ "require", "MDWE", REQUIRE_MSG("MDWE") },
+	{ "require", "mdwe,,landlock", REQUIRE_MSG("mdwe,,landlock") },
 };
 
 static void test_value_refused(void **state)
@@ -929,7 +939,7 @@ static void test_get(void **state)
 		{ "pids", "2048" }, { "cpu", "0.5" }, { "cpu-weight", "200" },
 		{ "tmp-size", "134217728" }, { "scratch-size", "268435456" },
 		{ "var-size", "1073741824" }, { "session-size", "536870912" }, { "limitpriv", "default,-kill,+net_raw" }, { "mdwe", "off" }, { "seccomp", "on" },
-		{ "landlock", "on" }, { "volume", "/srv/data,/var/lib/postgresql" },
+		{ "landlock", "on" }, { "require", "none" }, { "volume", "/srv/data,/var/lib/postgresql" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(kv); i++) {
 		assert_int_equal(config_get(&c, kv[i].k, v, sizeof(v)), 0);
@@ -941,7 +951,7 @@ static void test_get(void **state)
 	size_t n = 0;
 	for (; config_key(n); n++)
 		assert_int_equal(config_get(&c, config_key(n), v, sizeof(v)), 0);
-	assert_int_equal(n, 21);
+	assert_int_equal(n, 22);
 	config_free(&c);
 }
 
@@ -974,6 +984,7 @@ static const struct prop_case {
 	{ "mdwe", "off", "off", NULL },
 	{ "seccomp", "off", "off", NULL },
 	{ "landlock", "off", "off", NULL },
+	{ "require", "landlock,mdwe", "mdwe,landlock", "require=mdwe,landlock" },
 	{ "volume", "/srv/data", "/srv/data", NULL },
 	{ "version", DIGEST2 ",1700000000,-w,4096", "fedcba987654", "version=" DIGEST2 ",1700000000,-w,4096" },
 };

@@ -255,15 +255,18 @@ static void test_run_state(void **state)
 	run_path(dir, sizeof(dir), name, NULL);
 	if (mkdir_p_at(AT_FDCWD, dir, 0700) < 0)
 		skip();   /* not root: no /run/isc */
-	struct run_state st = { .mode = BOOT_ASSEMBLY, .init = 1234, .supervisor = 99 }, back;
+	struct run_state st = { .mode = BOOT_ASSEMBLY, .init = 1234, .supervisor = 99,
+				.layers = "seccomp,landlock" }, back;
 	assert_int_equal(run_state_write(name, &st), 0);
 	assert_int_equal(run_state_read(name, &back), 0);
 	assert_int_equal(back.mode, BOOT_ASSEMBLY);
 	assert_int_equal(back.init, 1234);
 	assert_int_equal(back.supervisor, 99);
+	assert_string_equal(back.layers, "seccomp,landlock");
 	run_path(path, sizeof(path), name, "state");
 	static const char *const bad[] = { "mode=W R\n", "mode=\n", "pid=1\n", "mode=R\npid=-4\n",
-					   "mode=R\npid=12x\n", "garbage\n", "" };
+					   "mode=R\npid=12x\n", "garbage\n", "", "mode=R\nlayers=a b\n",
+					   "mode=R\nlayers=\x1b[2J\n" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_int_equal(write_file_atomic(AT_FDCWD, path, bad[i], strlen(bad[i]), 0600), 0);
 		assert_int_equal(run_state_read(name, &back), -EBADMSG);
