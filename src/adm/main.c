@@ -19,7 +19,8 @@ static const struct {
 static const char help[] =
 	"usage: iscadm [--root DIR] COMMAND ...\n"
 	"\n"
-	"  pool create [--size SIZE] | pool status | pool close | host check [-p | --json]\n"
+	"  pool create [--size SIZE] | pool status | pool close | pool set require=LIST\n"
+	"  host check [-p | --json]\n"
 	"  image build NAME --from busybox|dir:PATH|tar:FILE|debootstrap:SUITE[:pkg,...]\n"
 	"  image list [-p | --json] | image rm NAME | image verify NAME\n"
 	"  create ISC --image NAME [--profile P] [--key KEYSOURCE | --encryption-root ISC]\n"

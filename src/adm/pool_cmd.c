@@ -1,4 +1,4 @@
-/* pool_cmd.c - iscadm pool create|status|close. */
+/* pool_cmd.c - iscadm pool create|status|close|set. */
 #include "adm.h"
 #include "cgroup.h"
 
@@ -41,10 +41,43 @@ static int pool_cmd_status(struct adm *a)
 	if (st.device[0])
 		printf("device:   %s\n", st.device);
 	printf("fs:       ext4 (encrypt)\n");
+	if (st.attached) {
+		struct pool p;
+		unsigned req;
+		char text[64];
+		if (pool_open(&p, a->root, POOL_LOCK_SHARED, &e) == 0) {
+			if (pool_require_get(&p, &req, &e) == 0) {
+				isc_require_format(req, text, sizeof(text));
+				printf("require:  %s\n", text);
+			}
+			pool_close(&p);
+		}
+	}
 	printf("size:     %s\n", sz);
 	if (st.attached)
 		printf("used:     %s\navailable: %s\n", used, avail);
 	return EXIT_OK;
+}
+
+/* pool set require=LIST: defence layers every ISC of the pool must have. */
+static int pool_cmd_set(struct adm *a)
+{
+	unsigned req;
+	if (a->argc != 3 || !str_has_prefix(a->argv[2], "require="))
+		return adm_usage("pool set require=LIST");
+	struct isc_err e = { 0 };
+	if (isc_require_parse(a->argv[2] + 8, &req) < 0) {
+		err_set(&e, EINVAL, "require '%s': expected none, or mdwe and landlock comma-separated",
+			a->argv[2] + 8);
+		return adm_fail(&e);
+	}
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
+	if (r)
+		return r;
+	r = pool_require_set(&p, req, &e);
+	pool_close(&p);
+	return r < 0 ? adm_fail(&e) : EXIT_OK;
 }
 
 static int pool_cmd_close(struct adm *a)
@@ -83,12 +116,14 @@ static int pool_cmd_close(struct adm *a)
 int cmd_pool(struct adm *a)
 {
 	if (a->argc < 2)
-		return adm_usage("pool create|status|close");
+		return adm_usage("pool create|status|close|set");
 	if (STREQ(a->argv[1], "create"))
 		return pool_cmd_create(a);
 	if (STREQ(a->argv[1], "status") && a->argc == 2)
 		return pool_cmd_status(a);
 	if (STREQ(a->argv[1], "close") && a->argc == 2)
 		return pool_cmd_close(a);
-	return adm_usage("pool create|status|close");
+	if (STREQ(a->argv[1], "set"))
+		return pool_cmd_set(a);
+	return adm_usage("pool create|status|close|set");
 }

@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -275,22 +274,26 @@ static int defence_settle(struct iscd *d, struct isc_err *e)
 		{ ISC_LAYER_MDWE, "PR_SET_MDWE (Linux 6.3)" },
 		{ ISC_LAYER_LANDLOCK, "Landlock (Linux 5.13, and enabled in lsm=)" },
 	};
-	struct utsname u;
-	uname(&u);
+	unsigned pool_req;
+	int r = pool_require_get(&d->pool, &pool_req, e);
+	if (r < 0)
+		return r;
+	unsigned req = d->cfg.require | pool_req;
 	d->defence[0] = d->defence_off[0] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(layers); i++) {
 		unsigned l = layers[i].layer;
 		bool *on = l == ISC_LAYER_MDWE ? &d->confine.mdwe : &d->confine.landlock;
 		bool have = l == ISC_LAYER_MDWE ? d->kernel.mdwe : d->kernel.landlock_abi > 0;
 		const char *name = isc_layer_name(l);
-		if ((d->cfg.require & l) && !*on)
-			return err_set(e, EINVAL, "ISC %s requires %s but has %s=off: set one or the other",
-				       d->cfg.name, name, name);
+		const char *whose = d->cfg.require & l ? "" : " (pool-wide)";
+		if ((req & l) && !*on)
+			return err_set(e, EINVAL, "ISC %s requires %s%s but has %s=off: set one or the other",
+				       d->cfg.name, name, whose, name);
 		if (!*on || have)
 			continue;
-		if (d->cfg.require & l)
-			return err_set(e, ENOTSUP, "ISC %s requires %s: this kernel (%s) has no %s: "
-				       "boot refused", d->cfg.name, name, u.release, layers[i].lacks);
+		if (req & l)
+			return err_set(e, ENOTSUP, "ISC %s requires %s%s: this kernel (%s) has no %s: "
+				       "boot refused", d->cfg.name, name, whose, d->kernel.release, layers[i].lacks);
 		*on = false;
 		char said[80];
 		snprintf(said, sizeof(said), "%s%s off (this kernel has no %.40s)", *d->defence_off ? "; " : "",

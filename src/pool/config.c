@@ -257,12 +257,11 @@ const char *isc_layer_name(unsigned layer)
 	}
 }
 
-/* "none", or layer names comma-separated. */
-static int parse_require(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+int isc_require_parse(const char *v, unsigned *out)
 {
 	unsigned set = 0;
 	if (STREQ(v, "none")) {
-		c->require = 0;
+		*out = 0;
 		return 0;
 	}
 	const char *item = v;
@@ -273,26 +272,36 @@ static int parse_require(struct isc_config *c, const struct prop *p, const char 
 			if (strlen(isc_layer_name(l)) == n && strncmp(item, isc_layer_name(l), n) == 0)
 				found = l;
 		if (!found)   /* an empty item too: "", "mdwe,", ",mdwe" */
-			return refuse(p, v, e);
+			return -EINVAL;
 		set |= found;
 		if (!item[n])
 			break;
 		item += n + 1;
 	}
-	c->require = set;
+	*out = set;
 	return 0;
 }
 
-static void format_require(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+void isc_require_format(unsigned set, char *buf, size_t n)
 {
 	size_t at = 0;
 	buf[0] = '\0';
 	for (unsigned l = 1; l & ISC_LAYERS_ALL; l <<= 1)
-		if (c->require & l)
+		if (set & l)
 			at += (size_t)snprintf(buf + at, at < n ? n - at : 0, "%s%s", at ? "," : "",
 					       isc_layer_name(l));
 	if (!at)
 		snprintf(buf, n, "none");
+}
+
+static int parse_require(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	return isc_require_parse(v, &c->require) < 0 ? refuse(p, v, e) : 0;
+}
+
+static void format_require(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	isc_require_format(c->require, buf, n);
 }
 
 /* Written only when set: records from before require= read the same. */

@@ -68,6 +68,9 @@ enum isc_layer {
 #define ISC_LAYERS_ALL (ISC_LAYER_MDWE | ISC_LAYER_LANDLOCK)
 /* "mdwe", "landlock" for one bit. */
 const char *isc_layer_name(unsigned layer);
+/* "none" or names comma-separated <-> ISC_LAYER_* bits; -EINVAL. */
+int isc_require_parse(const char *v, unsigned *set);
+void isc_require_format(unsigned set, char *buf, size_t n);
 
 const char *profile_name(enum isc_profile p);
 int profile_from_name(const char *s, enum isc_profile *p);
@@ -118,6 +121,9 @@ static inline const char *config_key_root(const struct isc_config *c)
 /* isc/<name>/config in the pool. */
 int isc_config_load(const struct pool *p, const char *name, struct isc_config *c, struct isc_err *e);
 int isc_config_save(const struct pool *p, const struct isc_config *c, struct isc_err *e);
+/* The pool-wide require= (pool/require; none when absent), for every ISC. */
+int pool_require_get(const struct pool *p, unsigned *set, struct isc_err *e);
+int pool_require_set(const struct pool *p, unsigned set, struct isc_err *e);
 /* Names of every ISC, sorted; strv_free(). */
 int isc_names(const struct pool *p, char ***names, struct isc_err *e);
 

@@ -115,3 +115,32 @@ int isc_key_ready(const struct pool *p, const struct isc_config *c, bool interac
 	return st == FSCRYPT_PRESENT ? 0 : err_set(e, ENOKEY, "ISC %s: its ephemeral key is gone",
 						    c->name);
 }
+
+int pool_require_get(const struct pool *p, unsigned *set, struct isc_err *e)
+{
+	_cleanup_free_ char *text = NULL;
+	*set = 0;
+	int r = read_file_at(p->dirfd, "require", &text, NULL, 256);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return err_sys(e, -r, "read %s/require", p->path);
+	text[strcspn(text, "\n")] = '\0';
+	if (isc_require_parse(text, set) < 0)
+		return err_set(e, EINVAL, "%s/require: not a require= list", p->path);
+	return 0;
+}
+
+int pool_require_set(const struct pool *p, unsigned set, struct isc_err *e)
+{
+	char text[64];
+	if (!set) {
+		if (unlinkat(p->dirfd, "require", 0) < 0 && errno != ENOENT)
+			return err_sys(e, errno, "remove %s/require", p->path);
+		return 0;
+	}
+	isc_require_format(set, text, sizeof(text) - 1);
+	str_append(text, sizeof(text), "\n");
+	int r = write_file_atomic(p->dirfd, "require", text, strlen(text), 0600);
+	return r < 0 ? err_sys(e, -r, "write %s/require", p->path) : 0;
+}

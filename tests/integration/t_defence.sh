@@ -41,6 +41,17 @@ iscadm set it-def require=mdwe || fail "set require"
 expect_err 1 "requires mdwe but has mdwe=off" iscadm boot it-def
 expect_err 1 "require 'seccomp': expected none, or mdwe and landlock" iscadm set it-def require=seccomp
 
+# pool-wide: every ISC of the pool
+iscadm set it-def require=none || fail "set require=none"
+iscadm pool set require=mdwe || fail "pool set require"
+iscadm pool status | grep -qx 'require:  mdwe' || fail "pool status: $(iscadm pool status)"
+expect_err 1 "requires mdwe (pool-wide) but has mdwe=off" iscadm boot it-def
+iscadm pool set require=none || fail "pool set require=none"
+[ -e "$ISC_ROOT/pool/require" ] && fail "pool require=none left a file"
+expect_err 1 "require 'x': expected none" iscadm pool set require=x
+expect_err 2 "pool set require=LIST" iscadm pool set memory=1G
+ok "pool-wide require"
+
 # the older kernels' overlays (layers attached by path), forced here
 iscadm set it-def mdwe=on && iscadm set it-def require=none && iscadm set it-def profile=flexible-configuration ||
 	fail "set back"
