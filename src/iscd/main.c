@@ -65,7 +65,9 @@ static int setup(struct iscd *d, const char *root, const char *name, struct isc_
 	snprintf(d->volumes, sizeof(d->volumes), "%s/isc/%s/data/volumes", d->pool.path, name);
 	snprintf(d->scratch_img, sizeof(d->scratch_img), "%s/isc/%s/scratch.img", d->pool.path, name);
 	d->scratch.mnt = -1;
-	if ((r = sandbox_host_prepare(e)) < 0)
+	char attic[sizeof(d->rundir) + 8];
+	snprintf(attic, sizeof(attic), "%s/attic", d->rundir);
+	if ((r = sandbox_host_prepare(attic, e)) < 0)
 		return r;
 	d->nimage = 0;
 	if ((d->init_fd = init_memfd(e)) < 0)

@@ -111,6 +111,40 @@ int mnt_place(int mfd, int rootfd, const char *path, struct isc_err *e)
 	return r < 0 ? err_sys(e, -r, "mount on %s", path) : 0;
 }
 
+/* Where detached mounts are attached for older kernels (mnt_attic_set). */
+static char attic[PATH_MAX];
+static unsigned attic_used;
+
+int mnt_attic_set(const char *dir)
+{
+	if (str_copy(attic, sizeof(attic), dir) < 0)
+		return -ENAMETOOLONG;
+	if (mkdir(attic, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int mnt_attic_hold(int mfd, char *path, size_t n)
+{
+	if (!*attic)
+		return -EINVAL;
+	snprintf(path, n, "%s/%u", attic, attic_used++);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (move_mount(mfd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		int r = -errno;
+		rmdir(path);
+		return r;
+	}
+	return 0;
+}
+
+void mnt_attic_release(const char *path)
+{
+	umount2(path, MNT_DETACH);
+	rmdir(path);
+}
+
 int mnt_clone(int dirfd, const char *path, bool recursive)
 {
 	unsigned fl = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);

@@ -60,13 +60,32 @@ static const struct mount_op *profile_ops(enum isc_profile p)
 	return ops_strict;
 }
 
-int sandbox_host_prepare(struct isc_err *e)
+/* Before 6.15 the kernel clones and stacks only mounts in our namespace:
+ * detached ones are attached in the attic first, and overlays are made by
+ * path (mount_overlay).  Probed once; ISC_OVERLAY_BY_PATH in the
+ * environment makes a newer kernel go the older way, to test it. */
+static bool detached_refused;
+
+static void detached_probe(void)
+{
+	struct isc_err ignore = { 0 };
+	_cleanup_close_ int t = mnt_tmpfs(0700, 1 << 20, 0, 0, &ignore);
+	_cleanup_close_ int c = t < 0 ? -1 : open_tree(t, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+							   AT_EMPTY_PATH);
+	detached_refused = (t >= 0 && c < 0 && errno == EINVAL) || getenv("ISC_OVERLAY_BY_PATH");
+}
+
+int sandbox_host_prepare(const char *attic, struct isc_err *e)
 {
 	if (unshare(CLONE_NEWNS) < 0)
 		return err_sys(e, errno, "unshare mount namespace");
 	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return err_sys(e, errno, "make mounts private");
+	int r = mnt_attic_set(attic);
+	if (r < 0)
+		return err_sys(e, -r, "%s", attic);
+	detached_probe();
 	return 0;
 }
 
@@ -178,13 +197,17 @@ static int ovl_by_path(int fs, const int *lowers, size_t nl, int upper, int work
 		snprintf(sub, sizeof(sub), "%s/%zu", dir, attached);
 		snprintf(one, sizeof(one), "%s%zu", attached ? ":" : "", attached);
 		str_append(opt, sizeof(opt), one);
-		/* a layer can be a directory within a mount (a profile's
-		 * overlay of the image's /etc): a mount of its own first */
+		if (mkdir(sub, 0700) < 0) {
+			r = err_sys(e, errno, "overlay: %s", sub);
+			continue;
+		}
+		/* a detached mount's root is attached as it is; a directory
+		 * within a mount (in our namespace) through a clone of it */
+		if (move_mount(lowers[attached], "", AT_FDCWD, sub, MOVE_MOUNT_F_EMPTY_PATH) == 0)
+			continue;
 		_cleanup_close_ int t = mnt_clone(lowers[attached], "", false);
-		if (t < 0)
-			r = err_sys(e, -t, "overlay: layer %zu", attached);
-		else if (mkdir(sub, 0700) < 0 || move_mount(t, "", AT_FDCWD, sub, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			r = err_sys(e, errno, "overlay: attach layer %zu", attached);
+		if (t < 0 || move_mount(t, "", AT_FDCWD, sub, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			r = err_sys(e, t < 0 ? -t : errno, "overlay: attach layer %zu", attached);
 	}
 	/* named relative to the staging directory, so that the ISC's mount
 	 * table shows "lowerdir=0:1", no host path (resolved at fsconfig
@@ -233,10 +256,9 @@ static int mount_overlay(const struct sandbox_spec *s, const int *lowers, size_t
 	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fs < 0 || !ovl_options(fs))
 		return mnt_fs_fail(fs, errno, e, "overlay %s", what);
-	int r = ovl_by_fd(fs, lowers, nl, upper, work);
-	/* before 6.8 (no lowerdir+) or 6.15 (no detached layers); the
-	 * environment forces it, to test the older way on a newer kernel */
-	if (r == -EINVAL || getenv("ISC_OVERLAY_BY_PATH")) {
+	int r = detached_refused ? -EINVAL : ovl_by_fd(fs, lowers, nl, upper, work);
+	/* before 6.8 (no lowerdir+) or 6.15 (no detached layers) */
+	if (r == -EINVAL || detached_refused) {
 		close(fs);
 		fs = fsopen("overlay", FSOPEN_CLOEXEC);
 		if (fs < 0 || !ovl_options(fs))
@@ -313,6 +335,12 @@ static int build_profile(const struct sandbox_spec *s, int rootfd, struct isc_er
 	_cleanup_close_ int imgclone = mnt_clone(rootfd, "", false);
 	if (imgclone < 0)
 		return err_sys(e, -imgclone, "clone image");
+	/* in our namespace while its parts are cloned and stacked, where the
+	 * kernel refuses detached sources (overlays then name their layers
+	 * relative: the attic's path is not shown to the ISC) */
+	char held[PATH_MAX] = "";
+	if (detached_refused && (r = mnt_attic_hold(imgclone, held, sizeof(held))) < 0)
+		return err_sys(e, -r, "attach the image's view");
 	/* Phase 1: every detached mount, while the image's own tree is still
 	 * what the paths resolve to (clones and lowers come from the image). */
 	for (; ops[k].kind != OP_END && r == 0; k++) {
@@ -332,6 +360,8 @@ static int build_profile(const struct sandbox_spec *s, int rootfd, struct isc_er
 		if (fds[i] >= 0)
 			close(fds[i]);
 	}
+	if (*held)
+		mnt_attic_release(held);
 	return r;
 }
 

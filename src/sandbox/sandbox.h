@@ -46,8 +46,10 @@ struct sandbox {
 };
 
 /* Give the calling process (iscd) a private mount namespace so that every
- * mount made for the ISC is invisible to the host and dies with us. */
-int sandbox_host_prepare(struct isc_err *e);
+ * mount made for the ISC is invisible to the host and dies with us; attic
+ * (a directory made here) is where older kernels' detached mounts are
+ * attached in it (mnt_clone). */
+int sandbox_host_prepare(const char *attic, struct isc_err *e);
 int sandbox_start(const struct sandbox_spec *s, struct sandbox *sb, struct isc_err *e);
 /* Unmount the stage after isc-init is gone; close descriptors. */
 void sandbox_cleanup(const struct sandbox_spec *s, struct sandbox *sb);

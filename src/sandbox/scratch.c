@@ -89,8 +89,16 @@ int scratch_create(const char *img, uint64_t size, uint32_t uid, struct scratch 
 	/* fsmount gives an O_PATH descriptor: ioctls need a real open */
 	_cleanup_close_ int top = openat(fsroot, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r = top < 0 ? err_sys(e, errno, "open scratch filesystem") : scratch_dir(top, uid, s, e);
+	/* the clone's source in our namespace (older kernels want it), for
+	 * that moment only: the filesystem then lives in the clone */
+	char held[PATH_MAX];
+	int h = r == 0 ? mnt_attic_hold(fsroot, held, sizeof(held)) : -1;
+	if (r == 0 && h < 0)
+		r = err_sys(e, -h, "scratch: attach");
 	if (r == 0 && (s->mnt = mnt_clone(fsroot, "scratch", false)) < 0)
 		r = err_sys(e, -s->mnt, "scratch: mount");
+	if (h == 0)
+		mnt_attic_release(held);
 	if (r < 0) {
 		bool busy;
 		struct isc_err ignore;

@@ -35,6 +35,14 @@ int mnt_attach(int mfd, int rootfd, const char *path);
  * negative mfd is passed through with path added to e, so one line
  * makes and places a mount. */
 int mnt_place(int mfd, int rootfd, const char *path, struct isc_err *e);
+/* Before 6.15 the kernel clones (open_tree) and stacks (overlayfs) only
+ * mounts in the caller's namespace, not detached ones.  The attic is a
+ * directory of the supervisor's where a detached mount (the root of one,
+ * mfd) is attached for as long as it is cloned from: hold gives its path,
+ * release detaches it again (what was cloned or stacked stays). */
+int mnt_attic_set(const char *dir);
+int mnt_attic_hold(int mfd, char *path, size_t n);
+void mnt_attic_release(const char *path);
 /* Detached clone of path below dirfd (path "" = dirfd itself). */
 int mnt_clone(int dirfd, const char *path, bool recursive);
 int mnt_setattr(int mfd, unsigned set, unsigned clr, int userns);
