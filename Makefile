@@ -8,15 +8,26 @@ PKGS = gcc meson ninja-build pkg-config libseccomp-dev libcap-dev libsodium-dev 
        libssl-dev libarchive-dev libjson-c-dev libmnl-dev libnftables-dev \
        libcmocka-dev erofs-utils busybox-static debootstrap e2fsprogs util-linux \
        iproute2 nftables jq
+# what make check-vm needs on the host (tests/vm/run.sh, docs/vm.md)
+VM_PKGS = qemu-system-x86 qemu-utils debootstrap busybox-static e2fsprogs cpio kmod xz-utils zstd
 BENCH_PKGS = bubblewrap runc systemd-container hyperfine fio jq
 
-.PHONY: all deps build check demo bench install clean
+.PHONY: all deps vm-deps build check check-vm demo bench install clean
 
 all: build
 
 # Install whatever is missing, quietly; a second run does nothing.
 deps:
 	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+vm-deps:
+	@missing=$$(for p in $(VM_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
@@ -36,6 +47,12 @@ $(ASAN_BUILD)/build.ninja:
 check: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ISC_BUILD=$(ASAN_BUILD) tests/run.sh
+
+# the integration scenarios inside QEMU on Debian's stock kernels (docs/vm.md);
+# VM_KERNELS="bookworm trixie", VM_TESTS="t_...", VM_TIMEOUT=seconds per VM
+check-vm: deps vm-deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ISC_BUILD=$(ASAN_BUILD) tests/vm/run.sh
 
 demo: build
 	ISC_BUILD=$(BUILD) ./demo.sh

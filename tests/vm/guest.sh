@@ -1,0 +1,90 @@
+#!/bin/bash
+# guest.sh - PID 1 of the test VM (after the initramfs): mount the usual file
+# systems and the unified cgroup v2 hierarchy with its controllers delegated,
+# load modules, run the chosen integration scenarios as tests/run.sh does,
+# leave their results in /vm-out, power off. Runs from the read-only share.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+OUT=/vm-out
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+say() { echo "isc-vm: $*" > /dev/console; }
+off() { sync; umount "$OUT" 2>/dev/null; echo o > /proc/sysrq-trigger; sleep 30; }
+
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+exec </dev/null >/dev/console 2>&1
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+# /tmp stays on the root disk (ext4), as on the CI host
+mount -t tmpfs -o mode=755 tmpfs /run
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# the unified hierarchy only, as systemd mounts it on today's servers
+mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup || say "cannot mount cgroup2"
+# a delegating manager: every controller enabled below the root, our own
+# processes in a leaf (the root cgroup is exempt from no-internal-processes
+# but a real server keeps nothing there)
+for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
+	echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || say "cannot enable the $c controller"
+done
+mkdir -p /sys/fs/cgroup/init.scope && echo $$ > /sys/fs/cgroup/init.scope/cgroup.procs
+hostname isc-vm
+ip link set lo up 2>/dev/null
+ln -sf /proc/self/fd /dev/fd; ln -sf /proc/self/fd/0 /dev/stdin; ln -sf /proc/self/fd/1 /dev/stdout; ln -sf /proc/self/fd/2 /dev/stderr
+for m in loop erofs overlay veth bridge tun dummy nf_tables; do modprobe -q "$m" 2>/dev/null; done
+
+[ -f "$OUT/config" ] || { say "no $OUT/config"; off; }
+# written by the host: TESTS, B, TEST_TIMEOUT
+. "$OUT/config"
+{
+	echo "boot $(cut -d' ' -f1 /proc/uptime)"
+	echo "kernel $(uname -r)"
+	echo "cgroup $(stat -fc %T /sys/fs/cgroup) controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+	echo "lsm $(cat /sys/kernel/security/lsm 2>/dev/null)"
+	echo "cpu $(grep -m1 -o -w aes /proc/cpuinfo || echo no-aes)"
+} > "$OUT/info"
+say "up: $(uname -r), booted in $(cut -d' ' -f1 /proc/uptime)s, cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+
+# as tests/run.sh: what a scenario may leave of isc
+leftovers() {
+	local d
+	for d in $(find /sys/fs/cgroup -maxdepth 4 -type d \( -path '*/isc' -o -path '*/isc/*' \) 2>/dev/null); do
+		echo "cgroup $d: tasks $(tr '\n' ' ' < "$d/cgroup.procs" 2>/dev/null)"
+	done
+	grep -E '/tmp/isc-it|/run/isc/it-' /proc/self/mountinfo | awk '{print "mount " $5}'
+	losetup -a | grep '/tmp/isc-it' | sed 's/^/loop /'
+	pgrep -af 'iscd --root /tmp/isc-it' | sed 's/^/process /'
+}
+leftovers_settled() {
+	local i left
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		left=$(leftovers); [ -z "$left" ] && return
+		sleep 0.5
+	done
+	printf '%s\n' "$left"
+}
+
+cd "$SRC" || off
+export ISC_BUILD=$B
+for t in $TESTS; do
+	dmesg -C
+	start=$(date +%s)
+	timeout -k 10 "$TEST_TIMEOUT" bash "tests/integration/$t.sh" > "$OUT/$t.log" 2>&1
+	rc=$?
+	secs=$(( $(date +%s) - start ))
+	left=$(leftovers_settled)
+	if [ -n "$left" ]; then
+		printf 'left behind by %s:\n%s\n' "$t" "$left" >> "$OUT/$t.log"
+		[ "$rc" -eq 0 ] && rc=1
+	fi
+	dmesg > "$OUT/$t.dmesg"
+	echo "$t $rc $secs" >> "$OUT/results"
+	case $rc in
+	0) say "ok   $t (${secs}s)" ;;
+	77) say "skip $t: $(tail -1 "$OUT/$t.log" | cut -c1-120)" ;;
+	*) say "FAIL $t (rc $rc, ${secs}s)" ;;
+	esac
+	sync
+done
+off
