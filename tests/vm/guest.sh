@@ -3,7 +3,8 @@
 # systems and the unified cgroup v2 hierarchy with its controllers delegated,
 # load modules, run the chosen integration scenarios as tests/run.sh does,
 # leave their results in /vm-out, power off. Runs from the read-only share.
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+# a root login's environment (script(1) runs $SHELL)
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 SHELL=/bin/bash USER=root LOGNAME=root
 OUT=/vm-out
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 say() { echo "isc-vm: $*" > /dev/console; }
