@@ -2,11 +2,12 @@
 # guest.sh - PID 1 of the test VM (after the initramfs): mount the usual file
 # systems and the unified cgroup v2 hierarchy with its controllers delegated,
 # load modules, run the chosen integration scenarios as tests/run.sh does,
-# leave their results in /vm-out, power off. Runs from the read-only share.
+# leave their results in /vm-out, power off. The initramfs copies it from
+# the read-only share to the root disk and runs it.
 # a root login's environment (script(1) runs $SHELL)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 SHELL=/bin/bash USER=root LOGNAME=root
 OUT=/vm-out
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
+SRC=$1		# the project's worktree, shared read-only at its host path
 say() { echo "isc-vm: $*" > /dev/console; }
 off() { sync; umount "$OUT" 2>/dev/null; echo o > /proc/sysrq-trigger; sleep 30; }
 
@@ -45,6 +46,8 @@ for m in loop erofs overlay veth bridge tun dummy nf_tables; do modprobe -q "$m"
 	echo "lsm $(cat /sys/kernel/security/lsm 2>/dev/null)"
 	echo "cpu $(grep -m1 -o -w aes /proc/cpuinfo || echo no-aes)"
 } > "$OUT/info"
+# what isc itself finds in this kernel (iscadm host check)
+timeout 120 "$SRC/$B/iscadm" host check > "$OUT/hostcheck" 2>&1
 say "up: $(uname -r), booted in $(cut -d' ' -f1 /proc/uptime)s, cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 
 # as tests/run.sh: what a scenario may leave of isc

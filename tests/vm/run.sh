@@ -103,11 +103,18 @@ fetch_kernel() {
 		mv "$TMP/deb/x/lib/modules/$ver" "$KDIR/lib/modules/$ver" 2>/dev/null ||
 			mv "$TMP/deb/x/usr/lib/modules/$ver" "$KDIR/lib/modules/$ver" || return 1
 		depmod -b "$KDIR" "$ver" || return 1
-		make_initrd "$KDIR" "$ver" || return 1
 		echo "$ver" > "$KDIR/ok"
 		rm -rf "$TMP/deb"
 	fi
 	ln -sfn "$ver" "$kd/current"
+}
+# the initramfs is remade when its /init or module list changes
+initrd_ready() {	# KDIR
+	local key ver
+	ver=$(cat "$1/ok")
+	key=$( { cat tests/vm/initrd-init; echo "$INITRD_MODS"; } | sha256sum | cut -c1-16)
+	[ -f "$1/initrd.img" ] && [ "$(cat "$1/initrd.key" 2>/dev/null)" = "$key" ] && return 0
+	make_initrd "$1" "$ver" && echo "$key" > "$1/initrd.key"
 }
 # make_initrd KDIR VER: busybox, the modules to mount root and the shares
 # (uncompressed, listed in load order), and tests/vm/initrd-init as /init.
@@ -165,7 +172,7 @@ build_rootfs() {
 # in /lib/modules, cached; made with mkfs.ext4 -d (no loop device, no mount).
 rootfs_image() {
 	local v img tmpimg mb
-	img=$RDIR/root-$(echo "$*" | tr ' ' '+').img
+	img=$RDIR/root-$(printf '%s\n' "$@" | sort | paste -sd+).img
 	IMG=$img
 	[ -f "$img" ] && return 0
 	rm -f "$RDIR"/root-*.img
@@ -235,6 +242,12 @@ run_vm() {
 		clean "$TMP/console.log" | tail -20 | sed 's/^/    /'
 		fail=$((fail + 1)); return 0
 	fi
+	# isc's own view of the kernel: what it lacks, and Landlock's ABI
+	f=$(clean "$TMP/out/hostcheck" 20000 | awk 'NR > 1 { p = substr($0, 28, 9); sub(/ +$/, "", p)
+		n = substr($0, 1, 27); sub(/ +$/, "", n)
+		if (p == "no") miss = miss (miss ? ", " : "") n; if (n == "Landlock") ll = p }
+		END { printf "lacks: %s; Landlock: %s", (miss ? miss : "nothing"), ll }')
+	echo "  host check on $ver: $f"
 	for t in $TESTS; do
 		f=$(clean "$TMP/out/results" | awk -v t="$t" '$1==t {print; exit}')
 		if [ -z "$f" ]; then
@@ -261,6 +274,7 @@ VERS=""
 t0=$(now)
 for s in $KERNELS; do
 	fetch_kernel "$s" || { say "$s: cannot fetch linux-image-amd64"; exit 2; }
+	initrd_ready "$KDIR" || { say "$s: cannot make the initramfs"; exit 2; }
 	v=$(cat "$KDIR/ok"); KDIR_OF[$v]=$KDIR; KDIR_OF_SUITE[$s]=$KDIR; VERS="$VERS $v"
 done
 t1=$(now)
