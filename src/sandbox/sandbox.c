@@ -185,7 +185,7 @@ static int ovl_by_fd(int fs, const int *lowers, size_t nl, int upper, int work)
  * namespace is private: the layers are attached on directories of a
  * fresh one in ISC_RUN_DIR, named by /proc/self/fd, and detached again
  * once the overlay holds them (it keeps private clones). */
-static int ovl_by_path(int fs, const int *lowers, size_t nl, int upper, int work, struct isc_err *e)
+static int ovl_by_path(int fs, const int *lowers, size_t nl, int layerdir, struct isc_err *e)
 {
 	char dir[64], sub[80], opt[256] = "", one[32];
 	snprintf(dir, sizeof(dir), "%s/.layers-XXXXXX", ISC_RUN_DIR);
@@ -217,17 +217,27 @@ static int ovl_by_path(int fs, const int *lowers, size_t nl, int upper, int work
 		r = err_sys(e, errno, "overlay: enter %s", dir);
 	if (r == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", opt, 0) < 0)
 		r = err_sys(e, errno, "overlay: lowerdir");
-	if (r == 0 && upper >= 0) {
-		snprintf(opt, sizeof(opt), "/proc/self/fd/%d", upper);
-		snprintf(one, sizeof(one), "/proc/self/fd/%d", work);
-		if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", opt, 0) < 0 ||
-		    fsconfig(fs, FSCONFIG_SET_STRING, "workdir", one, 0) < 0)
-			r = err_sys(e, errno, "overlay: upperdir");
+	/* the upper and work directories: their layer's detached clone
+	 * attached as "u", so they are "u/upper" and "u/work" */
+	snprintf(sub, sizeof(sub), "%s/u", dir);
+	bool layer_on = false;
+	if (r == 0 && layerdir >= 0) {
+		if (mkdir(sub, 0700) < 0 || move_mount(layerdir, "", AT_FDCWD, sub, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			r = err_sys(e, errno, "overlay: attach the layer");
+		else
+			layer_on = true;
 	}
+	if (r == 0 && layerdir >= 0 && (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", "u/upper", 0) < 0 ||
+					fsconfig(fs, FSCONFIG_SET_STRING, "workdir", "u/work", 0) < 0))
+		r = err_sys(e, errno, "overlay: upperdir");
 	if (r == 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		r = mnt_fs_fail(fs, errno, e, "overlay");
 	if (cwd >= 0 && fchdir(cwd) < 0 && r == 0)
 		r = err_sys(e, errno, "overlay: back to the working directory");
+	snprintf(sub, sizeof(sub), "%s/u", dir);
+	if (layer_on)
+		umount2(sub, MNT_DETACH);
+	rmdir(sub);
 	for (size_t i = 0; i < nl; i++) {
 		snprintf(sub, sizeof(sub), "%s/%zu", dir, i);
 		if (i < attached)
@@ -263,7 +273,7 @@ static int mount_overlay(const struct sandbox_spec *s, const int *lowers, size_t
 		fs = fsopen("overlay", FSOPEN_CLOEXEC);
 		if (fs < 0 || !ovl_options(fs))
 			return mnt_fs_fail(fs, errno, e, "overlay %s", what);
-		if ((r = ovl_by_path(fs, lowers, nl, upper, work, e)) < 0)
+		if ((r = ovl_by_path(fs, lowers, nl, clone, e)) < 0)
 			return err_prefix(e, "%s", what);
 	} else if (r < 0) {
 		return mnt_fs_fail(fs, -r, e, "overlay %s", what);
