@@ -31,7 +31,7 @@ int cmd_host(struct adm *a)
 		{ "erofs from a file", "6.12", false, "images mount straight from the pool",
 		  "images mount through read-only loop devices (the same guarantee)" },
 		{ "overlayfs", "4.0", true, "writable layers over the image", "no ISC can boot" },
-		{ "overlay layers as fds", "6.8", false, "layers handed over as descriptors",
+		{ "overlay layers as fds", "6.13", false, "layers handed over as descriptors",
 		  "layers are attached in a private mount namespace first" },
 		{ "loop devices", "2.6", true, "the pool's filesystem", "no pool" },
 		{ "ext4 encryption", "4.1", true, "ISC data encrypted at rest (fscrypt)", "no pool" },

@@ -12,7 +12,7 @@ struct kernel_features {
 	bool erofs;             /* erofs at all */
 	bool erofs_file;        /* erofs straight from a file, Linux 6.12 */
 	bool overlay;
-	bool overlay_fd_layers; /* overlay layers given as fds (lowerdir+), Linux 6.8 */
+	bool overlay_fd_layers; /* overlay layers given as fds (lowerdir+), Linux 6.13 */
 	bool loop;              /* /dev/loop-control */
 	bool fscrypt;           /* ext4 encryption */
 	bool fsverity;          /* ext4 verity */

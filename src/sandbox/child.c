@@ -362,7 +362,14 @@ static int trusted_enter(const struct sandbox_login *l, struct isc_err *e)
 	 * replaced below) */
 	snprintf(dev, sizeof(dev), "%s/dev", l->stage);
 	_cleanup_close_ int d = mnt_clone(AT_FDCWD, dev, true);
-	if ((r = d < 0 ? d : mnt_attach(d, root, "/dev")) < 0)
+	if (d < 0)
+		return err_sys(e, -d, "/dev");
+	/* on top of the stage, in this namespace only; attached before
+	 * anything goes onto it, as kernels before 6.15 mount nothing onto a
+	 * detached tree */
+	if (move_mount(root, "", AT_FDCWD, l->stage, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return err_sys(e, errno, "mount view");
+	if ((r = mnt_attach(d, root, "/dev")) < 0)
 		return err_sys(e, -r, "/dev");
 	/* private, owned by the ISC's root */
 	static const struct { const char *path; mode_t mode; } tmp[] = {
@@ -372,9 +379,6 @@ static int trusted_enter(const struct sandbox_login *l, struct isc_err *e)
 		if ((r = mnt_place(mnt_tmpfs(tmp[i].mode, 64 << 20, l->uid, MOUNT_ATTR_NOSUID |
 					     MOUNT_ATTR_NODEV, e), root, tmp[i].path, e)) < 0)
 			return r;
-	/* on top of the stage, in this namespace only */
-	if (move_mount(root, "", AT_FDCWD, l->stage, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return err_sys(e, errno, "mount view");
 	if (setns(l->init_pidfd, CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
 		return err_sys(e, errno, "enter namespaces");
 	if (unshare(CLONE_NEWPID) < 0)

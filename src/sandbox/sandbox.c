@@ -167,7 +167,7 @@ static bool ovl_options(int fs)
 	return true;
 }
 
-/* Overlay layers as descriptors (lowerdir+, Linux 6.8): the superblock
+/* Overlay layers as descriptors (lowerdir+ with an fd, Linux 6.13): the superblock
  * made, or -errno. */
 static int ovl_by_fd(int fs, const int *lowers, size_t nl, int upper, int work)
 {
@@ -267,7 +267,7 @@ static int mount_overlay(const struct sandbox_spec *s, const int *lowers, size_t
 	if (fs < 0 || !ovl_options(fs))
 		return mnt_fs_fail(fs, errno, e, "overlay %s", what);
 	int r = detached_refused ? -EINVAL : ovl_by_fd(fs, lowers, nl, upper, work);
-	/* before 6.8 (no lowerdir+) or 6.15 (no detached layers) */
+	/* before 6.13 (no fd layers) or 6.15 (no detached layers) */
 	if (r == -EINVAL || detached_refused) {
 		close(fs);
 		fs = fsopen("overlay", FSOPEN_CLOEXEC);
