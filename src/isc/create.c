@@ -195,10 +195,13 @@ int isc_destroy(struct pool *p, const char *name, struct isc_err *e)
 	fsync_dir_at(p->dirfd, "isc");
 	uint8_t id[CRYPT_ID_SIZE];
 	snprintf(data, sizeof(data), "%s/data", tmp);
-	_cleanup_close_ int dfd = openat(p->dirfd, data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = openat(p->dirfd, data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	bool have_id = dfd >= 0 && fscrypt_policy_get(dfd, id) == 0;
+	if (dfd >= 0)
+		close(dfd);
 	/* Files are removed first, then the key: with nothing left open
-	 * under it, the key leaves the kernel completely. */
+	 * under it (this directory's fd included), the key leaves the
+	 * kernel completely ("inode(s) still busy" in the kernel log else). */
 	r = rm_rf_at(p->dirfd, tmp);
 	if (ephemeral && have_id) {
 		bool busy;

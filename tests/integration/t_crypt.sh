@@ -215,7 +215,12 @@ if command -v script >/dev/null; then
 fi
 
 # ---- destroy takes the key with it --------------------------------------------------------
+# ... completely: nothing of the ISC's is left open when its key is removed (the kernel
+# logs "inode(s) still busy" for a key it could not drop at once)
+busy() { dmesg 2>/dev/null | grep -c 'fscrypt: .* still busy after removing key'; }
+before=$(busy)
 iscadm destroy it-small || fail "destroy"
+[ "$(busy)" = "$before" ] || fail "destroy removed the key while an inode was busy: $(dmesg | tail -2)"
 [ ! -e "$ISC_KEYDIR/it-small.key" ] && [ ! -e "$ISC_ROOT/pool/keys/it-small.wrapped" ] ||
 	fail "destroy left key material"
 ok "destroy removes the wrapped key and the generated key file"
