@@ -51,23 +51,7 @@ timeout 120 "$SRC/$B/iscadm" host check > "$OUT/hostcheck" 2>&1
 say "up: $(uname -r), booted in $(cut -d' ' -f1 /proc/uptime)s, cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 
 # as tests/run.sh: what a scenario may leave of isc
-leftovers() {
-	local d
-	for d in $(find /sys/fs/cgroup -maxdepth 4 -type d \( -path '*/isc' -o -path '*/isc/*' \) 2>/dev/null); do
-		echo "cgroup $d: tasks $(tr '\n' ' ' < "$d/cgroup.procs" 2>/dev/null)"
-	done
-	grep -E '/tmp/isc-it|/run/isc/it-' /proc/self/mountinfo | awk '{print "mount " $5}'
-	losetup -a | grep '/tmp/isc-it' | sed 's/^/loop /'
-	pgrep -af 'iscd --root /tmp/isc-it' | sed 's/^/process /'
-}
-leftovers_settled() {
-	local i left
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		left=$(leftovers); [ -z "$left" ] && return
-		sleep 0.5
-	done
-	printf '%s\n' "$left"
-}
+. "$SRC/tests/leftovers.sh"
 
 cd "$SRC" || off
 export ISC_BUILD=$B
