@@ -245,19 +245,26 @@ void isc_teardown(struct iscd *d)
  * key's location. */
 static void info_make(struct iscd *d)
 {
-	char mem[32], scratch[32], landlock[32] = "";
+	char mem[32], scratch[32], defence[160] = "no_new_privs,capabilities", item[40];
 	format_size(d->cfg.memory, mem, sizeof(mem));
 	format_size(d->cfg.scratch_size, scratch, sizeof(scratch));
-	if (d->confine.landlock)
-		snprintf(landlock, sizeof(landlock), " (ABI %d)", d->kernel.landlock_abi);
+	/* the layers in force, Landlock with its ABI level */
+	for (const char *p = d->defence; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		int n = (int)strcspn(p, ",");
+		if (n == 8 && strncmp(p, "landlock", 8) == 0)
+			snprintf(item, sizeof(item), ",landlock (ABI %d)", d->kernel.landlock_abi);
+		else
+			snprintf(item, sizeof(item), ",%.*s", n, p);
+		str_append(defence, sizeof(defence), item);
+	}
 	snprintf(d->info, sizeof(d->info),
 		 "name: %s;image: %s %.12s;profile: %s;mode: %s;"
 		 "encryption: on (aes-256-xts, names aes-256-cts) inherited from host;"
 		 "scratch: /scratch %s, encrypted with a key made at boot;memory: %s, no swap;"
-		 "defence: no_new_privs,capabilities,%s%s%s",
+		 "defence: %s%s",
 		 d->cfg.name, d->cfg.image, d->cfg.digest, profile_name(d->cfg.profile),
 		 boot_mode_writable(d->mode) ? "read-write" : "read-only", scratch, mem,
-		 d->defence, landlock, *d->defence_off ? ";off for want of the kernel: " : "");
+		 defence, *d->defence_off ? ";off for want of the kernel: " : "");
 	if (*d->defence_off)
 		str_append(d->info, sizeof(d->info), d->defence_off);
 }
