@@ -55,7 +55,7 @@ int cmd_host(struct adm *a)
 	    table_opts(a->argc - 1, a->argv + 1, &fmt) != a->argc - 1)
 		return adm_usage("host check [-p | --json]");
 	struct kernel_features k;
-	kernel_probe(&k);
+	kernel_probe(&k, true);
 	const bool have[] = { k.userns, k.mount_api, k.erofs, k.erofs_file, k.overlay,
 			      k.overlay_fd_layers, k.loop, k.fscrypt, k.aes, k.cgroup2, k.seccomp,
 			      k.seccomp_notify, k.landlock_abi > 0, k.mdwe, k.fsverity, k.device_mapper };

@@ -67,7 +67,7 @@ static bool overlay_fd_layers(void)
 	       syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, "lowerdir+", NULL, dir) == 0;
 }
 
-void kernel_probe(struct kernel_features *k)
+void kernel_probe(struct kernel_features *k, bool filesystems)
 {
 	struct utsname u;
 	struct statfs sf;
@@ -86,12 +86,12 @@ void kernel_probe(struct kernel_features *k)
 	if ((fd = fs_open("erofs")) >= 0) {
 		k->erofs = true;
 		close(fd);
-		k->erofs_file = erofs_from_file();
+		k->erofs_file = filesystems && erofs_from_file();
 	}
 	if ((fd = fs_open("overlay")) >= 0) {
 		k->overlay = true;
 		close(fd);
-		k->overlay_fd_layers = overlay_fd_layers();
+		k->overlay_fd_layers = filesystems && overlay_fd_layers();
 	}
 	k->loop = access("/dev/loop-control", F_OK) == 0;
 	k->fscrypt = access("/sys/fs/ext4/features/encryption", F_OK) == 0;

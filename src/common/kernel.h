@@ -25,5 +25,7 @@ struct kernel_features {
 	bool mdwe;              /* PR_SET_MDWE, Linux 6.3 */
 };
 
-/* Probe everything (root: some probes open devices or filesystems). */
-void kernel_probe(struct kernel_features *k);
+/* Probe the defence layers and the rest cheaply; with filesystems, also
+ * try erofs and overlayfs for real (root; erofs logs a line for its empty
+ * test file on 6.12 and later): host check does, a booting ISC need not. */
+void kernel_probe(struct kernel_features *k, bool filesystems);

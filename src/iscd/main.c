@@ -188,7 +188,7 @@ static void iscd_init(struct iscd *d)
 	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
 		own[i]->fd = -1;
 	d->sb.pidfd = d->sb.console = d->sb.devlog = d->sb.userns = -1;
-	kernel_probe(&d->kernel);
+	kernel_probe(&d->kernel, false);
 }
 
 int main(int argc, char **argv)
