@@ -124,6 +124,11 @@ int mnt_attic_set(const char *dir)
 	return 0;
 }
 
+const char *mnt_attic(void)
+{
+	return attic;
+}
+
 int mnt_attic_hold(int mfd, char *path, size_t n)
 {
 	if (!*attic)

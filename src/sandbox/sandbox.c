@@ -2,7 +2,6 @@
  * profile mounts and /dev assembled on a stage in iscd's private mount namespace. */
 #include "sandbox.h"
 #include "sandbox-internal.h"
-#include "runstate.h"
 #include "mnt.h"
 
 #include <fcntl.h>
@@ -183,14 +182,16 @@ static int ovl_by_fd(int fs, const int *lowers, size_t nl, int upper, int work)
 /* Older kernels: layers by path, and only layers in our own mount
  * namespace (detached mounts are refused before 6.15).  The supervisor's
  * namespace is private: the layers are attached on directories of a
- * fresh one in ISC_RUN_DIR, named by /proc/self/fd, and detached again
- * once the overlay holds them (it keeps private clones). */
+ * fresh one in its attic, named relative to it, and detached again once
+ * the overlay holds them (it keeps private clones). */
 static int ovl_by_path(int fs, const int *lowers, size_t nl, int layerdir, struct isc_err *e)
 {
-	char dir[64], sub[80], opt[256] = "", one[32];
-	snprintf(dir, sizeof(dir), "%s/.layers-XXXXXX", ISC_RUN_DIR);
+	char dir[PATH_MAX], sub[PATH_MAX + 24], opt[256] = "", one[32];
+	if (!*mnt_attic())
+		return err_set(e, EINVAL, "overlay: no staging directory");
+	snprintf(dir, sizeof(dir), "%s/layers-XXXXXX", mnt_attic());
 	if (!mkdtemp(dir))
-		return err_sys(e, errno, "overlay: staging directory in %s", ISC_RUN_DIR);
+		return err_sys(e, errno, "overlay: staging directory in %s", mnt_attic());
 	size_t attached = 0;
 	int r = 0;
 	for (; attached < nl && r == 0; attached++) {

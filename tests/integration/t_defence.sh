@@ -64,5 +64,5 @@ in_isc it-def 'echo 10.0.0.9 db >> /etc/hosts' || fail "/etc not writable"
 iscadm reboot it-def || fail "reboot"
 in_isc it-def 'grep -q "10.0.0.9 db" /etc/hosts' || fail "/etc lost"
 iscadm halt it-def
-ls -a /run/isc | grep -q '^\.layers-' && fail "staging left in /run/isc"
+ls /run/isc/it-def/attic 2>/dev/null | grep -q . && fail "staging left in the attic: $(ls /run/isc/it-def/attic)"
 ok "overlays by path (kernels before 6.15): same root, no host path"

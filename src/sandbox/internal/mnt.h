@@ -41,6 +41,7 @@ int mnt_place(int mfd, int rootfd, const char *path, struct isc_err *e);
  * mfd) is attached for as long as it is cloned from: hold gives its path,
  * release detaches it again (what was cloned or stacked stays). */
 int mnt_attic_set(const char *dir);
+const char *mnt_attic(void);
 int mnt_attic_hold(int mfd, char *path, size_t n);
 void mnt_attic_release(const char *path);
 /* Detached clone of path below dirfd (path "" = dirfd itself). */
