@@ -3,7 +3,9 @@
 #
 # Environment:
 #   VM_KERNELS  suites whose linux-image-amd64 to boot (default "bookworm trixie")
-#   VM_TESTS    scenarios, names of tests/integration/t_*.sh (default: $DEFAULT_TESTS)
+#   VM_TESTS    scenarios, names of tests/integration/t_*.sh (default: $DEFAULT_TESTS);
+#               a name with a slash is a script of the project run as one
+#               (bench/verity.sh), whose output is shown whether it passes or not
 #   VM_TIMEOUT  seconds one VM may run in all, boot to power-off (default 1500)
 #   VM_TEST_TIMEOUT  seconds one scenario may run inside (default 600)
 #   VM_MEM, VM_SMP  guest memory (MiB) and CPUs (default 4096, host's CPUs up to 4)
@@ -32,7 +34,7 @@ MEM=${VM_MEM:-4096}
 # ASan build of isc.
 ROOTFS_PKGS="busybox-static erofs-utils e2fsprogs util-linux bsdutils kmod jq procps
   iproute2 nftables libseccomp2 libcap2 libsodium23 libssl3 libarchive13 libjson-c5
-  libmnl0 libnftables1 libcmocka0 libasan8 libubsan1"
+  libmnl0 libnftables1 libcmocka0 libasan8 libubsan1 libsystemd0 systemd fsverity"
 # Modules the initramfs loads to mount the root disk and the 9p shares
 # (their dependencies are added from modules.dep).
 INITRD_MODS="virtio_pci virtio_blk crc32c_generic crc32c-intel ext4 9pnet_virtio 9p"
@@ -45,8 +47,11 @@ die_skip() { say "skipped: $*"; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
 
 [ "$(id -u)" -eq 0 ] || die_skip "needs root (debootstrap, the cache in $CACHE)"
 command -v qemu-system-x86_64 >/dev/null || die_skip "no qemu-system-x86_64 (make check-vm installs qemu-system-x86)"
+# a scenario's script, and the name its results go by
+script_of() { case $1 in */*) echo "$1" ;; *) echo "tests/integration/$1.sh" ;; esac; }
+key_of() { local k=${1%.sh}; echo "${k//\//_}"; }
 for t in $TESTS; do
-	[ -f "tests/integration/$t.sh" ] || { say "no scenario tests/integration/$t.sh"; exit 2; }
+	[ -f "$(script_of "$t")" ] || { say "no scenario $(script_of "$t")"; exit 2; }
 done
 [ -x "$B/iscadm" ] || { say "no $B/iscadm: build first"; exit 2; }
 
@@ -249,19 +254,22 @@ run_vm() {
 		END { printf "lacks: %s; Landlock: %s", (miss ? miss : "nothing"), ll }')
 	echo "  host check on $ver: $f"
 	for t in $TESTS; do
-		f=$(clean "$TMP/out/results" | awk -v t="$t" '$1==t {print; exit}')
+		k=$(key_of "$t")
+		f=$(clean "$TMP/out/results" | awk -v t="$k" '$1==t {print; exit}')
 		if [ -z "$f" ]; then
 			fail=$((fail + 1)); echo "  FAIL $t: not run (VM ended)"
 			continue
 		fi
 		set -- $f; rc=$2; secs=$3
+		case $t in */*) echo "  $t on $ver (rc $rc, ${secs}s):"
+			clean "$TMP/out/$k.log" | tail -60 | cut -c1-300 | sed 's/^/    /' ;; esac
 		case $rc in
 		0) pass=$((pass + 1)) ;;
 		77) skip=$((skip + 1)) ;;
 		*) fail=$((fail + 1))
 		   echo "  $t on $ver failed (rc $rc, ${secs}s); its last lines:"
-		   clean "$TMP/out/$t.log" | tail -25 | cut -c1-300 | sed 's/^/    /'
-		   f=$(clean "$TMP/out/$t.dmesg" | grep -Ev "$DMESG_NOISE" | tail -10 | cut -c1-300)
+		   clean "$TMP/out/$k.log" | tail -25 | cut -c1-300 | sed 's/^/    /'
+		   f=$(clean "$TMP/out/$k.dmesg" | grep -Ev "$DMESG_NOISE" | tail -10 | cut -c1-300)
 		   [ -z "$f" ] || { echo "    guest kernel said:"; printf '%s\n' "$f" | sed 's/^/      /'; } ;;
 		esac
 	done
