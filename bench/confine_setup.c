@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 	}
 	/* as iscd does: the filter is compiled once, before the children */
 	struct isc_err e = { 0 };
-	if (getenv("ISC_BENCH_COMPILE_EACH") == NULL && confine_seccomp_prepare(&e) < 0) {
+	if (getenv("ISC_BENCH_COMPILE_EACH") == NULL && confine_seccomp_prepare(false, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
 		return 1;
 	}

@@ -3,7 +3,7 @@
 # test roots and their run directories, loop devices, supervisors.
 leftovers() {
 	local d
-	for d in $(find /sys/fs/cgroup -maxdepth 4 -type d \( -path '*/isc' -o -path '*/isc/*' \) 2>/dev/null); do
+	for d in $(find /sys/fs/cgroup -maxdepth 4 -type d \( -path '*/isc' -o -path '*/isc/*' -o -name 'isc-*.scope' \) 2>/dev/null); do
 		echo "cgroup $d: tasks $(tr '\n' ' ' < "$d/cgroup.procs" 2>/dev/null)"
 	done
 	grep -E '/tmp/isc-it|/run/isc/it-' /proc/self/mountinfo | awk '{print "mount " $5}'

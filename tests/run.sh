@@ -26,13 +26,20 @@ if [ "$(id -u)" -ne 0 ]; then
 	# the scenarios, and the check for leftovers after the last
 	skip=$((skip + $(ls tests/integration/t_*.sh | wc -l) + 1))
 else
+	# one scenario on this machine at a time, its leftover check included:
+	# another suite (a second worktree, `flock /tmp/isc-it.lock bash
+	# tests/integration/t_x.sh` by hand) waits its turn instead of being
+	# counted as our leftovers
+	exec 9>/tmp/isc-it.lock
 	for t in tests/integration/t_*.sh; do
+		flock 9
 		start=$(date +%s)
-		out=$(timeout 600 bash "$t" 2>&1)
+		out=$(timeout 600 bash "$t" 2>&1 9>&-)
 		rc=$?
 		secs=$(( $(date +%s) - start ))
 		# each scenario cleans up after itself: name the one that did not
 		left=$(leftovers_settled)
+		flock -u 9
 		if [ -n "$left" ] && [ "$rc" -eq 0 ]; then
 			rc=1; out="$out
 left behind by $(basename "$t"):
@@ -47,7 +54,9 @@ $left"
 	done
 	# last, whatever the scenarios' names and however they ended: the
 	# suite as a whole left nothing (a failed scenario's leftovers too)
+	flock 9
 	left=$(leftovers_settled)
+	flock -u 9
 	if [ -z "$left" ]; then
 		pass=$((pass + 1)); echo "ok   nothing left behind"
 	else

@@ -79,6 +79,8 @@ int cmd_destroy(struct adm *a);
 int cmd_list(struct adm *a);
 int cmd_boot(struct adm *a);
 int cmd_halt(struct adm *a);
+int cmd_freeze(struct adm *a);
+int cmd_thaw(struct adm *a);
 int cmd_reboot(struct adm *a);
 int cmd_console(struct adm *a);
 int cmd_notes(struct adm *a);

@@ -43,6 +43,25 @@ int cmd_halt(struct adm *a)
 	return adm_isc_exists(a, a->argv[1]) ?: isc_halt(a->argv[1], &e) < 0 ? adm_fail(&e) : EXIT_OK;
 }
 
+/* freeze ISC / thaw ISC */
+static int freeze_cmd(struct adm *a, bool on)
+{
+	if (a->argc != 2)
+		return adm_usage(on ? "freeze ISC" : "thaw ISC");
+	struct isc_err e = { 0 };
+	return adm_isc_exists(a, a->argv[1]) ?: isc_freeze(a->argv[1], on, &e) < 0 ? adm_fail(&e) : EXIT_OK;
+}
+
+int cmd_freeze(struct adm *a)
+{
+	return freeze_cmd(a, true);
+}
+
+int cmd_thaw(struct adm *a)
+{
+	return freeze_cmd(a, false);
+}
+
 int cmd_reboot(struct adm *a)
 {
 	enum boot_mode mode = BOOT_READONLY;

@@ -45,7 +45,7 @@ int cmd_host(struct adm *a)
 		{ "Landlock", "5.13", false, "write rules enforced below the writable paths",
 		  "landlock off at boot, said in the notes (require=landlock refuses)" },
 		{ "memory-deny-write-exec", "6.3", false, "no page writable and executable",
-		  "mdwe off at boot, said in the notes (require=mdwe refuses)" },
+		  "W^X by the seccomp filter instead, said at boot (require=mdwe refuses)" },
 		{ "ext4 verity", "5.4", false, "not used yet: cold boots read the whole image",
 		  "cold boots read the whole image" },
 		{ "device-mapper", "2.6", false, "not used yet (dm-verity)", "not used" },

@@ -151,7 +151,7 @@ int cmd_list(struct adm *a)
 		struct run_state st;
 		bool running = isc_run_state(names[i], &st) == 0;
 		const char *mode = !running ? "-" : boot_mode_writable(st.mode) ? "W" : "R";
-		const char *vals[] = { cfg.name, running ? "running" : "installed",
+		const char *vals[] = { cfg.name, !running ? "installed" : st.frozen ? "frozen" : "running",
 				       profile_name(cfg.profile), mode, cfg.image, cfg.digest,
 				       running ? st.layers : "" };
 		table_row(&t, vals);

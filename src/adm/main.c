@@ -14,6 +14,7 @@ static const struct {
 	{ "reboot", cmd_reboot }, { "console", cmd_console }, { "notes", cmd_notes },
 	{ "login", cmd_login }, { "run", cmd_run }, { "key", cmd_key }, { "stats", cmd_stats },
 	{ "history", cmd_history }, { "host", cmd_host }, { "revert", cmd_revert },
+	{ "freeze", cmd_freeze }, { "thaw", cmd_thaw },
 };
 
 static const char help[] =
@@ -28,6 +29,7 @@ static const char help[] =
 	"  get ISC [PROP] | set ISC PROP=VALUE | destroy [-f] ISC\n"
 	"  list [-p | --json]\n"
 	"  boot ISC | boot -w ISC | boot -W ISC [-- CMD...] | halt ISC | reboot [-w] ISC\n"
+	"  freeze ISC | thaw ISC\n"
 	"  console ISC [--raw] | notes ISC [--raw]\n"
 	"  history [-p | --json] ISC | history ISC --prune KEEP | revert ISC [VERSION]\n"
 	"  login [-T] ISC [-- CMD...] | stats ISC\n"

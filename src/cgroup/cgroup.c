@@ -198,14 +198,30 @@ int cg_tree_each(const char *dir, int (*fn)(const char *d))
 	return cg_tree_walk(dir, fn, 0);
 }
 
-int cgroup_init(struct cgroup *cg, const char *isc_name)
+static bool unified(void)
 {
 	struct statfs sf;
+	return statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+bool cgroup_systemd_owns(void)
+{
+	/* sd_booted(3)'s test: systemd is PID 1 */
+	return unified() && access("/run/systemd/system", F_OK) == 0;
+}
+
+int cgroup_init(struct cgroup *cg, const char *isc_name)
+{
 	snprintf(cg->name, sizeof(cg->name), "isc/%s", isc_name);
-	if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
-		cg->ops = &cgroup_v2_ops;
+	cg->ops = unified() ? &cgroup_v2_ops : &cgroup_v1_ops;
+	/* an ISC whose supervisor made a scope has its groups there */
+	char scope[PATH_MAX];
+	snprintf(scope, sizeof(scope), CG_SLICE "/isc-%s.scope", isc_name);
+	cg->scoped = cg->ops == &cgroup_v2_ops && access(scope, F_OK) == 0;
+	if (cg->scoped)
+		snprintf(cg->v2, sizeof(cg->v2), "%s/" CG_SCOPE_ISC, scope);
 	else
-		cg->ops = &cgroup_v1_ops;
+		snprintf(cg->v2, sizeof(cg->v2), "/sys/fs/cgroup/%s", cg->name);
 	return 0;
 }
 
@@ -254,6 +270,9 @@ int cgroup_session_attach(struct cgroup *cg, unsigned id, pid_t pid, struct isc_
  * before), so each round leaves fewer; 200 rounds of 10 ms at most. */
 static int cg_end(struct cgroup *cg, const char *sub)
 {
+	/* a frozen task takes no SIGKILL on v1 (and no time to die on v2) */
+	if (!sub && cg->ops->frozen(cg) > 0)
+		cg->ops->freeze(cg, false);
 	for (int i = 0; i < 200; i++) {
 		cg->ops->kill(cg, sub);
 		if (cg->ops->populated(cg, sub) <= 0)
@@ -284,25 +303,76 @@ int cgroup_destroy(struct cgroup *cg, struct isc_err *e)
 	return r < 0 && e ? err_sys(e, -r, "remove cgroup %s", cg->name) : r;
 }
 
-int cgroup_names(char ***names)
+int cgroup_freeze(struct cgroup *cg, bool frozen, struct isc_err *e)
 {
-	struct cgroup probe;
-	cgroup_init(&probe, "x");
-	/* every ISC has a group in the pids hierarchy (v1) or the unified one */
-	const char *top = probe.ops == &cgroup_v2_ops ? "/sys/fs/cgroup/isc" : "/sys/fs/cgroup/pids/isc";
-	*names = calloc(1, sizeof(char *));
-	if (!*names)
-		return -ENOMEM;
-	DIR *d = opendir(top);
+	int r = cg->ops->freeze(cg, frozen);
+	if (r == -EOPNOTSUPP)
+		return err_set(e, EOPNOTSUPP, "this host mounts no cgroup v1 freezer: ISCs cannot be frozen");
+	if (r < 0)
+		return err_sys(e, -r, "%s cgroup %s", frozen ? "freeze" : "thaw", cg->name);
+	/* a task frozen at its next return to user space: quick, but one
+	 * in an uninterruptible sleep (I/O on a stalled device) holds out */
+	for (int i = 0; i < 2500; i++) {
+		int f = cg->ops->frozen(cg);
+		if (f < 0)
+			return err_sys(e, -f, "read the freezer state of cgroup %s", cg->name);
+		if ((f > 0) == frozen)
+			return 0;
+		cg_nap();
+	}
+	if (frozen)
+		cg->ops->freeze(cg, false);
+	return err_set(e, ETIMEDOUT, "cgroup %s: not every process could be %s within 5 s", cg->name,
+		       frozen ? "frozen (thawed again)" : "thawed");
+}
+
+int cgroup_frozen(struct cgroup *cg)
+{
+	return cg->ops->frozen(cg);
+}
+
+int cgroup_open(struct cgroup *cg, unsigned session)
+{
+	char sub[32];
+	if (session)
+		session_sub(session, sub, sizeof(sub));
+	return cg->ops->open ? cg->ops->open(cg, session ? sub : cg_parts[CG_PAYLOAD]) : -EOPNOTSUPP;
+}
+
+/* Add the names of dir's children that start with prefix and end with
+ * suffix, without them. */
+static int names_in(const char *dir, const char *prefix, const char *suffix, char ***names)
+{
+	DIR *d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	struct dirent *de;
 	int r = 0;
-	while (r == 0 && (de = readdir(d)))
-		if (de->d_type == DT_DIR && de->d_name[0] != '.')
-			r = strv_push(names, de->d_name);
+	size_t np = strlen(prefix), ns = strlen(suffix);
+	while (r == 0 && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' || n <= np + ns ||
+		    strncmp(de->d_name, prefix, np) != 0 || strcmp(de->d_name + n - ns, suffix) != 0)
+			continue;
+		char name[256];
+		snprintf(name, sizeof(name), "%.*s", (int)(n - np - ns), de->d_name + np);
+		r = strv_push(names, name);
+	}
 	closedir(d);
 	return r;
+}
+
+int cgroup_names(char ***names)
+{
+	/* every ISC has a group in the pids hierarchy (v1) or the unified
+	 * one, or a scope of its own under a host systemd */
+	*names = calloc(1, sizeof(char *));
+	if (!*names)
+		return -ENOMEM;
+	if (!unified())
+		return names_in("/sys/fs/cgroup/pids/isc", "", "", names);
+	int r = names_in("/sys/fs/cgroup/isc", "", "", names);
+	return r < 0 ? r : names_in(CG_SLICE, "isc-", ".scope", names);
 }
 
 void cgroup_remove_parent(void)

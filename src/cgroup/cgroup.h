@@ -16,6 +16,10 @@ struct cgroup_ops;
 struct cgroup {
 	const struct cgroup_ops *ops;
 	char name[128];          /* relative: isc/<name> */
+	/* v2: the ISC's group, absolute: /sys/fs/cgroup/isc/NAME, or under a
+	 * host systemd /sys/fs/cgroup/isc.slice/isc-NAME.scope/isc */
+	char v2[PATH_MAX];
+	bool scoped;             /* v2 in a systemd scope delegated to us */
 };
 
 struct cgroup_limits {
@@ -40,8 +44,20 @@ struct cgroup_stats {
 	uint64_t cpu_usec;
 };
 
-/* Pick the back end this host runs (v2 if /sys/fs/cgroup is cgroup2). */
+/* Pick the back end this host runs (v2 if /sys/fs/cgroup is cgroup2), and
+ * find the ISC's group: in its systemd scope if it has one. */
 int cgroup_init(struct cgroup *cg, const char *isc_name);
+/* Does this host's systemd own the unified hierarchy?  Then the ISC's
+ * groups live in a transient scope of its (cgroup_scope_enter, iscd only,
+ * in scope.c: docs/cgroups.md says why). */
+bool cgroup_systemd_owns(void);
+/* Where systemd owns the hierarchy: ask it for the transient scope
+ * isc.slice/isc-NAME.scope with Delegate=yes and this process in it, move
+ * this process into the scope's supervisor/ leaf, and make the ISC's groups
+ * the scope's isc/ (cgroup_create makes them).  Nothing elsewhere; a
+ * process already in the scope (a reboot) just stays.  iscd only: it links
+ * the cgroup_scope library (libsystemd). */
+int cgroup_scope_enter(struct cgroup *cg, const char *isc_name, struct isc_err *e);
 int cgroup_create(struct cgroup *cg, const struct cgroup_limits *l, struct isc_err *e);
 int cgroup_attach(struct cgroup *cg, pid_t pid, struct isc_err *e);
 /* Make isc/NAME/login/s<id> in every hierarchy with one session's limits
@@ -60,6 +76,16 @@ int cgroup_stats(struct cgroup *cg, struct cgroup_stats *st, struct isc_err *e);
 /* Kill every process (sessions' too), wait for the groups to empty,
  * remove them all. */
 int cgroup_destroy(struct cgroup *cg, struct isc_err *e);
+/* Freeze (true) or thaw every process of the ISC, sessions' too, and wait
+ * until the kernel says the whole tree is (bounded: -ETIMEDOUT after about
+ * 5 s, the tree thawed again).  -EOPNOTSUPP where v1 has no freezer. */
+int cgroup_freeze(struct cgroup *cg, bool frozen, struct isc_err *e);
+/* >0 frozen, 0 not, negative errno. */
+int cgroup_frozen(struct cgroup *cg);
+/* A descriptor of the payload's group (session 0) or session id's, for
+ * clone3(CLONE_INTO_CGROUP): the child starts in it, with no move and no
+ * moment outside.  -EOPNOTSUPP on v1. */
+int cgroup_open(struct cgroup *cg, unsigned session);
 /* Names of the ISCs that have a group now (strv_free). */
 int cgroup_names(char ***names);
 /* Remove the shared parent group if no ISC is left in it. */

@@ -1,11 +1,25 @@
 /* v1.c - cgroup v1 back end: the same tree in each controller's hierarchy (memory, pids, cpu, cpuacct); iscd and iscadm. */
 #include "cgroup-internal.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
-/* The controllers an ISC is accounted and limited in.  Moving a task costs
- * one RCU grace period however many hierarchies it joins. */
-static const char *const v1_ctrl[] = { "memory", "pids", "cpu", "cpuacct" };
+/* The controllers an ISC is accounted and limited in, and the freezer
+ * where the host mounts it.  Moving a task costs one RCU grace period
+ * however many hierarchies it joins. */
+static const char *const v1_ctrl[] = { "memory", "pids", "cpu", "cpuacct", "freezer" };
+#define V1_OPTIONAL "freezer"
+
+/* Is ctrl's hierarchy one this ISC has a group in?  The required ones
+ * always (a missing one fails where it is used). */
+static bool v1_has(const char *ctrl)
+{
+	char p[64];
+	if (!STREQ(ctrl, V1_OPTIONAL))
+		return true;
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/cgroup.procs", ctrl);
+	return access(p, F_OK) == 0;
+}
 
 /* The group sub (NULL: the ISC's own) in ctrl's hierarchy. */
 static void v1_dir(const struct cgroup *cg, const char *ctrl, const char *sub, char *buf, size_t n)
@@ -59,6 +73,8 @@ static int v1_limits(struct cgroup *cg, const struct cgroup_limits *l)
 static int v1_create(struct cgroup *cg, const struct cgroup_limits *l)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(v1_ctrl); i++) {
+		if (!v1_has(v1_ctrl[i]))
+			continue;
 		for (int part = -1; part < (int)ARRAY_SIZE(cg_parts); part++) {
 			char d[PATH_MAX];
 			v1_dir(cg, v1_ctrl[i], part < 0 ? NULL : cg_parts[part], d, sizeof(d));
@@ -77,6 +93,8 @@ static int v1_add(struct cgroup *cg, const char *sub, uint64_t memory, uint64_t 
 	 * its limits above it).  The first hierarchy says whether the group
 	 * exists; in the others one may be left of a failed rollback. */
 	for (size_t i = 0; i < ARRAY_SIZE(v1_ctrl); i++) {
+		if (!v1_has(v1_ctrl[i]))
+			continue;
 		v1_dir(cg, v1_ctrl[i], sub, d, sizeof(d));
 		if (mkdir(d, 0755) < 0 && (errno != EEXIST || i == 0))
 			return -errno;
@@ -95,6 +113,8 @@ static int v1_attach(struct cgroup *cg, const char *sub, pid_t pid)
 	snprintf(v, sizeof(v), "%d", pid);
 	for (size_t i = 0; i < ARRAY_SIZE(v1_ctrl); i++) {
 		char d[PATH_MAX];
+		if (!v1_has(v1_ctrl[i]))
+			continue;
 		v1_dir(cg, v1_ctrl[i], sub, d, sizeof(d));
 		int r = cg_write(d, "cgroup.procs", v);
 		if (r < 0)
@@ -127,6 +147,8 @@ static int v1_remove(struct cgroup *cg, const char *sub)
 	int r = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(v1_ctrl); i++) {
 		char d[PATH_MAX];
+		if (!v1_has(v1_ctrl[i]))
+			continue;
 		v1_dir(cg, v1_ctrl[i], sub, d, sizeof(d));
 		int rr = cg_tree_each(d, cg_rmdir);
 		if (rr < 0 && r == 0)
@@ -160,6 +182,34 @@ static int v1_stats(struct cgroup *cg, struct cgroup_stats *st)
 	return 0;
 }
 
+/* freezer.state of the ISC's group: writing FROZEN freezes its whole tree;
+ * reading says FREEZING until every task has stopped.  A frozen task
+ * takes no signal, SIGKILL included, until thawed. */
+static int v1_freeze(struct cgroup *cg, bool on)
+{
+	char d[PATH_MAX];
+	if (!v1_has("freezer"))
+		return -EOPNOTSUPP;
+	v1_dir(cg, "freezer", NULL, d, sizeof(d));
+	return cg_write(d, "freezer.state", on ? "FROZEN" : "THAWED");
+}
+
+static int v1_frozen(struct cgroup *cg)
+{
+	char d[PATH_MAX], path[PATH_MAX + 16], st[32] = "";
+	if (!v1_has("freezer"))
+		return 0;
+	v1_dir(cg, "freezer", NULL, d, sizeof(d));
+	snprintf(path, sizeof(path), "%s/freezer.state", d);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t k = read_all(fd, st, sizeof(st) - 1);
+	if (k < 0)
+		return (int)k;
+	return str_has_prefix(st, "FROZEN");
+}
+
 const struct cgroup_ops cgroup_v1_ops = {
 	.kind = "v1",
 	.create = v1_create,
@@ -169,4 +219,6 @@ const struct cgroup_ops cgroup_v1_ops = {
 	.populated = v1_populated,
 	.remove = v1_remove,
 	.stats = v1_stats,
+	.freeze = v1_freeze,
+	.frozen = v1_frozen,
 };

@@ -3,12 +3,14 @@
 
 #include <sys/stat.h>
 
+#include <fcntl.h>
+
+#define V2_CONTROLLERS "+memory +pids +cpu +io"
+
 /* The group sub (NULL: the ISC's own). */
 static void v2_dir(const struct cgroup *cg, const char *sub, char *buf, size_t n)
 {
-	char base[PATH_MAX];
-	snprintf(base, sizeof(base), "/sys/fs/cgroup/%s", cg->name);
-	cg_path(buf, n, base, sub);
+	cg_path(buf, n, cg->v2, sub);
 }
 
 static int v2_limits(struct cgroup *cg, const struct cgroup_limits *l)
@@ -48,11 +50,21 @@ static int v2_create(struct cgroup *cg, const struct cgroup_limits *l)
 			return r;
 	}
 	/* let the ISC groups use the controllers the host offers; the ISC's
-	 * group holds no process itself: its two children do */
+	 * group holds no process itself: its two children do.  In a scope,
+	 * systemd hands the controllers to the scope and the scope's own
+	 * group passes them on (the supervisor sits in a leaf beside isc/);
+	 * without, the hierarchy's root and the shared isc/ are ours. */
 	v2_dir(cg, NULL, d, sizeof(d));
-	cg_write("/sys/fs/cgroup", "cgroup.subtree_control", "+memory +pids +cpu +io");
-	cg_write("/sys/fs/cgroup/isc", "cgroup.subtree_control", "+memory +pids +cpu +io");
-	cg_write(d, "cgroup.subtree_control", "+memory +pids +cpu +io");
+	if (cg->scoped) {
+		char scope[PATH_MAX];
+		snprintf(scope, sizeof(scope), "%s", d);
+		*strrchr(scope, '/') = '\0';
+		cg_write(scope, "cgroup.subtree_control", V2_CONTROLLERS);
+	} else {
+		cg_write("/sys/fs/cgroup", "cgroup.subtree_control", V2_CONTROLLERS);
+		cg_write("/sys/fs/cgroup/isc", "cgroup.subtree_control", V2_CONTROLLERS);
+	}
+	cg_write(d, "cgroup.subtree_control", V2_CONTROLLERS);
 	return v2_limits(cg, l);
 }
 
@@ -116,8 +128,10 @@ static int v2_remove(struct cgroup *cg, const char *sub)
 	char d[PATH_MAX];
 	v2_dir(cg, sub, d, sizeof(d));
 	int r = cg_tree_each(d, cg_rmdir);
-	if (!sub)
-		cg_rmdir("/sys/fs/cgroup/isc");   /* the shared parent goes with the last ISC */
+	/* the shared parent goes with the last ISC; a scope goes by systemd's
+	 * hand when its last process (the supervisor) has exited */
+	if (!sub && !cg->scoped)
+		cg_rmdir("/sys/fs/cgroup/isc");
 	return r;
 }
 
@@ -136,6 +150,32 @@ static int v2_stats(struct cgroup *cg, struct cgroup_stats *st)
 	return 0;
 }
 
+/* cgroup.freeze (5.2) on the ISC's group freezes its whole tree;
+ * cgroup.events says "frozen 1" once every task has stopped. */
+static int v2_freeze(struct cgroup *cg, bool on)
+{
+	char d[PATH_MAX];
+	v2_dir(cg, NULL, d, sizeof(d));
+	return cg_write(d, "cgroup.freeze", on ? "1" : "0");
+}
+
+static int v2_frozen(struct cgroup *cg)
+{
+	char d[PATH_MAX];
+	uint64_t v;
+	v2_dir(cg, NULL, d, sizeof(d));
+	int r = cg_read_u64(d, "cgroup.events", "frozen", &v);
+	return r < 0 ? r : v > 0;
+}
+
+static int v2_open(struct cgroup *cg, const char *sub)
+{
+	char d[PATH_MAX];
+	v2_dir(cg, sub, d, sizeof(d));
+	int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 const struct cgroup_ops cgroup_v2_ops = {
 	.kind = "v2",
 	.create = v2_create,
@@ -145,4 +185,7 @@ const struct cgroup_ops cgroup_v2_ops = {
 	.populated = v2_populated,
 	.remove = v2_remove,
 	.stats = v2_stats,
+	.freeze = v2_freeze,
+	.frozen = v2_frozen,
+	.open = v2_open,
 };

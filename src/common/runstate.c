@@ -49,8 +49,9 @@ int run_state_write(const char *name, const struct run_state *st)
 	int r = run_path(path, sizeof(path), name, "state");
 	if (r < 0)
 		return r;
-	int n = snprintf(buf, sizeof(buf), "state=running\nmode=%s\npid=%d\nsupervisor=%d\nlayers=%s\n",
-			 modes[st->mode].token, (int)st->init, (int)st->supervisor, st->layers);
+	int n = snprintf(buf, sizeof(buf), "state=%s\nmode=%s\npid=%d\nsupervisor=%d\nlayers=%s\n",
+			 st->frozen ? "frozen" : "running", modes[st->mode].token, (int)st->init,
+			 (int)st->supervisor, st->layers);
 	return write_file_atomic(AT_FDCWD, path, buf, (size_t)n, 0600);
 }
 
@@ -71,6 +72,11 @@ static int state_field(const char *key, const char *val, struct run_state *st)
 		if (errno || end == val || *end || v <= 0 || v > INT32_MAX)
 			return -EBADMSG;
 		*(STREQ(key, "pid") ? &st->init : &st->supervisor) = (pid_t)v;
+	}
+	if (STREQ(key, "state")) {
+		if (!STREQ(val, "running") && !STREQ(val, "frozen"))
+			return -EBADMSG;
+		st->frozen = STREQ(val, "frozen");
 	}
 	if (STREQ(key, "layers")) {
 		if (strlen(val) >= sizeof(st->layers) || strspn(val, "abcdefghijklmnopqrstuvwxyz-,") != strlen(val))

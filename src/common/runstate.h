@@ -43,6 +43,7 @@ struct run_state {
 	pid_t supervisor;
 	/* the defence layers in force, comma-separated ("seccomp,landlock,mdwe") */
 	char layers[96];
+	bool frozen;            /* every process stopped by the cgroup freezer */
 };
 /* Atomically (rename); 0 or negative errno. */
 int run_state_write(const char *name, const struct run_state *st);

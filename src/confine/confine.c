@@ -109,6 +109,6 @@ int confine_apply(const struct confine *c, int *listener, struct isc_err *e)
 	if (c->landlock && (r = confine_landlock(c->writable, e)) < 0)
 		return r;
 	/* last: the filter would report the steps above as denials */
-	return c->seccomp ? confine_seccomp(listener, e) : 0;
+	return c->seccomp ? confine_seccomp(c->wx_filter, listener, e) : 0;
 }
 

@@ -10,6 +10,9 @@
 struct confine {
 	uint64_t caps;          /* capabilities kept (bit = CAP_*) */
 	bool mdwe;              /* PR_SET_MDWE: no memory both writable and executable */
+	/* W^X by the seccomp filter instead, where the kernel has no MDWE:
+	 * W+X mappings, and executable mprotect and shmat, refused */
+	bool wx_filter;
 	bool landlock;
 	bool seccomp;
 	uint64_t fsize;         /* RLIMIT_FSIZE in bytes, 0: as inherited (maintenance
@@ -30,13 +33,14 @@ int confine_apply(const struct confine *c, int *listener, struct isc_err *e);
  * stands for: config_limitpriv(spec, confine_default_caps(), ...). */
 uint64_t confine_default_caps(void);
 
-/* Compile the seccomp filter once, in the supervisor before it forks:
- * confine_apply in its children then loads the compiled program. */
-int confine_seccomp_prepare(struct isc_err *e);
+/* Compile the seccomp filter (with or without the W^X rules) in the
+ * supervisor before it forks: confine_apply in its children then loads the
+ * compiled program.  Again only when wx changes. */
+int confine_seccomp_prepare(bool wx, struct isc_err *e);
 
 /* Parts of confine_apply, exposed for tests. */
 int confine_landlock(const char *const *writable, struct isc_err *e);
-int confine_seccomp(int *listener, struct isc_err *e);
+int confine_seccomp(bool wx, int *listener, struct isc_err *e);
 /* Answer one pending notification on listener with EPERM; describe it
  * ("mount by pid 12 (sh)") in what.  0, or -errno (-ENOENT: the caller
  * died meanwhile; nothing to report). */

@@ -9,6 +9,7 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -111,7 +112,29 @@ static int rules_add(scmp_filter_ctx ctx)
 	return r;
 }
 
-static scmp_filter_ctx filter_build(int *r)
+/* W^X without PR_SET_MDWE (before Linux 6.3), as systemd's
+ * MemoryDenyWriteExecute= does it: no mapping made writable and executable
+ * at once, no mprotect or shmat that makes memory executable.  Stricter
+ * than MDWE (which lets a mapping that is executable already stay so): a
+ * filter cannot see what a mapping was.  Reported like every denial. */
+static int wx_rules(scmp_filter_ctx ctx)
+{
+	const uint32_t deny = SCMP_ACT_NOTIFY;
+	const uint64_t wx = PROT_WRITE | PROT_EXEC;
+	int r = seccomp_rule_add(ctx, deny, SCMP_SYS(mmap), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, wx, wx));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, deny, SCMP_SYS(mprotect), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, deny, SCMP_SYS(pkey_mprotect), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, deny, SCMP_SYS(shmat), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, SHM_EXEC, SHM_EXEC));
+	return r == -EFAULT || r == -EDOM ? 0 : r;
+}
+
+static scmp_filter_ctx filter_build(bool wx, int *r)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
@@ -123,6 +146,8 @@ static scmp_filter_ctx filter_build(int *r)
 	*r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	if (*r == 0)
 		*r = rules_add(ctx);
+	if (*r == 0 && wx)
+		*r = wx_rules(ctx);
 	if (*r < 0) {
 		seccomp_release(ctx);
 		return NULL;
@@ -135,13 +160,16 @@ static scmp_filter_ctx filter_build(int *r)
  * compile is most of what confinement adds to a start). */
 static struct sock_filter *prepared;
 static unsigned short prepared_len;
+static bool prepared_wx;
 
-int confine_seccomp_prepare(struct isc_err *e)
+int confine_seccomp_prepare(bool wx, struct isc_err *e)
 {
-	if (prepared)
+	if (prepared && prepared_wx == wx)
 		return 0;
+	free(prepared);
+	prepared = NULL;
 	int r;
-	scmp_filter_ctx ctx = filter_build(&r);
+	scmp_filter_ctx ctx = filter_build(wx, &r);
 	if (!ctx)
 		return err_sys(e, -r, "seccomp filter");
 	_cleanup_close_ int fd = memfd_create("isc-seccomp", MFD_CLOEXEC);
@@ -163,13 +191,14 @@ int confine_seccomp_prepare(struct isc_err *e)
 	}
 	prepared = prog;
 	prepared_len = (unsigned short)n;
+	prepared_wx = wx;
 	return 0;
 }
 
-int confine_seccomp(int *listener, struct isc_err *e)
+int confine_seccomp(bool wx, int *listener, struct isc_err *e)
 {
 	*listener = -1;
-	if (prepared) {
+	if (prepared && prepared_wx == wx) {
 		/* no_new_privs is set already (confine_apply) */
 		struct sock_fprog prog = { .len = prepared_len, .filter = prepared };
 		int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
@@ -180,7 +209,7 @@ int confine_seccomp(int *listener, struct isc_err *e)
 		return 0;
 	}
 	int r;
-	scmp_filter_ctx ctx = filter_build(&r);
+	scmp_filter_ctx ctx = filter_build(wx, &r);
 	if (!ctx)
 		return err_sys(e, -r, "seccomp filter");
 	r = seccomp_load(ctx);

@@ -31,7 +31,7 @@ int ipc_recv(int sock, struct ipc_hdr *h, char *buf, int *fds, size_t *nfds)
 	if ((size_t)n < sizeof(*h) || (size_t)n > sizeof(*h) + IPC_MAX)
 		return -EBADMSG;
 	memcpy(h, raw, sizeof(*h));
-	if (h->len != (size_t)n - sizeof(*h) || h->type < IPC_HALT || h->type > IPC_EXIT)
+	if (h->len != (size_t)n - sizeof(*h) || h->type < IPC_HALT || h->type > IPC_LAST)
 		return -EBADMSG;
 	memcpy(buf, raw + sizeof(*h), h->len);
 	buf[h->len] = '\0';

@@ -16,7 +16,10 @@ enum ipc_type {
 	IPC_ERR,                /* d->c: failed; one-line reason */
 	IPC_PTY,                /* d->c: the session's pty master is attached */
 	IPC_EXIT,               /* d->c: session ended; status = exit code */
+	IPC_FREEZE,             /* c->d: freeze every process of the ISC */
+	IPC_THAW,               /* c->d: let them run again */
 };
+#define IPC_LAST IPC_THAW
 
 struct ipc_hdr {
 	uint32_t type;

@@ -5,6 +5,7 @@
 #include "ipc.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sys/wait.h>
 
 /* The ISC exists; a writable mode suits its profile; with want_key, its
@@ -45,6 +46,9 @@ static __attribute__((noreturn)) void boot_exec(const char *iscd, const char *ro
 	dup2(out >= 0 ? out : null, 2);
 	char fdarg[16];
 	snprintf(fdarg, sizeof(fdarg), "%d", ready);
+	/* nothing else of the caller's (a lock, a terminal, a file) lives on
+	 * in the supervisor */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	fcntl(ready, F_SETFD, 0);
 	char **argv = NULL;
 	const char *fixed[] = { "iscd", "--root", root, "--ready-fd", fdarg, "--mode",
@@ -142,6 +146,12 @@ int isc_halt(const char *name, struct isc_err *e)
 	return 0;
 }
 
+int isc_freeze(const char *name, bool frozen, struct isc_err *e)
+{
+	int r = need_running(name, e);
+	return r < 0 ? r : ctl_request(name, frozen ? IPC_FREEZE : IPC_THAW, NULL, 0, e);
+}
+
 int isc_reboot(const char *root, const char *name, enum boot_mode mode, struct isc_err *e)
 {
 	struct ipc_reboot rq = { .mode = (uint8_t)mode };
@@ -174,6 +184,7 @@ pid_t isc_run_spawn(const struct isc_run *rn, struct isc_err *e)
 		setsid();
 		for (int i = 0; i < 3; i++)
 			dup2(rn->stdio[i], i);
+		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		if (rn->tty_sock >= 0)
 			fcntl(rn->tty_sock, F_SETFD, 0);
 		sig_reset_for_exec();

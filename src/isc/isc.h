@@ -51,6 +51,9 @@ int isc_boot(const char *root, const char *name, struct isc_boot *b, struct isc_
 /* Stop a running ISC and wait for its supervisor to exit (a writable
  * session is committed first). */
 int isc_halt(const char *name, struct isc_err *e);
+/* Freeze every process of a running ISC with the cgroup freezer (sessions
+ * too; logins refused meanwhile), or thaw them.  Halt and reboot thaw first. */
+int isc_freeze(const char *name, bool frozen, struct isc_err *e);
 /* Stop and start again in mode (the host alone may ask for a writable one). */
 int isc_reboot(const char *root, const char *name, enum boot_mode mode, struct isc_err *e);
 

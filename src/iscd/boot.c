@@ -142,9 +142,10 @@ static void on_devlog(struct iscd *d, struct watch *w, uint32_t events)
 	}
 }
 
-static void write_state(struct iscd *d)
+void state_write(struct iscd *d)
 {
-	struct run_state st = { .mode = d->mode, .init = d->sb.pid, .supervisor = getpid() };
+	struct run_state st = { .mode = d->mode, .init = d->sb.pid, .supervisor = getpid(),
+				.frozen = d->frozen };
 	snprintf(st.layers, sizeof(st.layers), "%s", d->defence);
 	run_state_write(d->cfg.name, &st);
 }
@@ -195,7 +196,8 @@ int isc_start(struct iscd *d, struct isc_err *e)
 	d->spec.session_layers = d->session_on ? d->session_fs : NULL;
 	struct cgroup_limits lim = { .memory = d->cfg.memory, .pids = d->cfg.pids,
 				     .cpu_weight = d->cfg.cpu_weight, .cpu_milli = d->cfg.cpu_milli };
-	if ((r = cgroup_create(&d->cg, &lim, e)) < 0 || (r = sandbox_start(&d->spec, &d->sb, e)) < 0) {
+	if ((r = cgroup_scope_enter(&d->cg, d->cfg.name, e)) < 0 || (r = cgroup_create(&d->cg, &lim, e)) < 0 ||
+	    (r = sandbox_start(&d->spec, &d->sb, e)) < 0) {
 		start_undo(d);
 		return r;
 	}
@@ -212,7 +214,8 @@ int isc_start(struct iscd *d, struct isc_err *e)
 	watch_add(d, &d->w_devlog, d->sb.devlog, on_devlog, NULL);
 	if (d->sb.notify >= 0)
 		watch_add(d, &d->w_notify, d->sb.notify, deny_on_notify, NULL);
-	write_state(d);
+	d->frozen = false;
+	state_write(d);
 	start_say(d);
 	return 0;
 }
@@ -302,13 +305,17 @@ static int defence_settle(struct iscd *d, struct isc_err *e)
 			return err_set(e, ENOTSUP, "ISC %s requires %s%s: this kernel (%s) has no %s: "
 				       "boot refused", d->cfg.name, name, whose, d->kernel.release, layers[i].lacks);
 		*on = false;
-		char said[80];
-		snprintf(said, sizeof(said), "%s%s off (this kernel has no %.40s)", *d->defence_off ? "; " : "",
-			 name, layers[i].lacks);
+		/* W^X still holds where the filter can give it */
+		if (l == ISC_LAYER_MDWE)
+			d->confine.wx_filter = d->confine.seccomp;
+		char said[120];
+		snprintf(said, sizeof(said), "%s%s off (this kernel has no %.40s)%s", *d->defence_off ? "; " : "",
+			 name, layers[i].lacks, l == ISC_LAYER_MDWE && d->confine.wx_filter ?
+			 ", W^X by the seccomp filter instead" : "");
 		str_append(d->defence_off, sizeof(d->defence_off), said);
 	}
 	const char *in[] = { d->confine.seccomp ? "seccomp" : NULL, d->confine.landlock ? "landlock" : NULL,
-			     d->confine.mdwe ? "mdwe" : NULL };
+			     d->confine.mdwe ? "mdwe" : NULL, d->confine.wx_filter ? "seccomp-wx" : NULL };
 	for (size_t i = 0; i < ARRAY_SIZE(in); i++)
 		if (in[i]) {
 			if (*d->defence)
@@ -341,6 +348,9 @@ int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 	d->confine.seccomp = d->cfg.seccomp;
 	d->confine.landlock = d->cfg.landlock;
 	if ((r = defence_settle(d, e)) < 0)
+		return r;
+	/* compiled here, once per boot at most: every session loads it as is */
+	if (d->confine.seccomp && (r = confine_seccomp_prepare(d->confine.wx_filter, e)) < 0)
 		return r;
 	info_make(d);
 	/* a maintenance session's files become an image: none may be larger

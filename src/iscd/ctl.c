@@ -90,6 +90,8 @@ static const char *login_refusal(struct iscd *d, const struct ipc_login *l, size
 		if (!fd_is_relay(fds[i]))
 			return "login: stdio must be pipes or sockets (iscadm relays them): no host "
 			       "file or terminal enters an ISC";
+	if (d->frozen)
+		return "the ISC is frozen: thaw it first (iscadm thaw), or look at it from the host";
 	if (l->kind == LOGIN_TRUSTED && !d->spec.trusted_root)
 		return boot_mode_writable(d->mode) ? "the ISC is booted read-write already: use a "
 		       "plain login" : "login -T needs a read-only ISC booted by iscadm boot";
@@ -178,6 +180,30 @@ static void do_login(struct iscd *d, struct client *c, const char *payload, size
 	}
 }
 
+/* iscadm freeze / thaw: every process of the ISC, sessions' too, stopped
+ * by the cgroup freezer (for a consistent snapshot, for quarantine) and
+ * let go again.  Nothing inside can tell or resist. */
+static void do_freeze(struct iscd *d, struct client *c, bool on)
+{
+	struct isc_err e = { 0 };
+	if (d->state != ST_RUNNING) {
+		reply(c->sock.fd, IPC_ERR, EBUSY, "ISC is stopping");
+		return;
+	}
+	if (d->frozen == on) {
+		reply(c->sock.fd, IPC_OK, 0, on ? "frozen already" : "not frozen");
+		return;
+	}
+	if (cgroup_freeze(&d->cg, on, &e) < 0) {
+		reply(c->sock.fd, IPC_ERR, e.code, e.msg);
+		return;
+	}
+	d->frozen = on;
+	state_write(d);
+	note(d, "isc: %s by the host", on ? "frozen" : "thawed");
+	reply(c->sock.fd, IPC_OK, 0, on ? "frozen" : "thawed");
+}
+
 /* Validate in one switch, act in the state machine or here. */
 static void on_request(struct iscd *d, struct client *c, const struct ipc_hdr *h, const char *buf,
 		       int *fds, size_t nfds)
@@ -197,6 +223,10 @@ static void on_request(struct iscd *d, struct client *c, const struct ipc_hdr *h
 		}
 		c->wants_stop = true;
 		iscd_event(d, EV_REBOOT);
+		break;
+	case IPC_FREEZE:
+	case IPC_THAW:
+		do_freeze(d, c, h->type == IPC_FREEZE);
 		break;
 	case IPC_STATUS:
 		snprintf(st, sizeof(st), "%s R %d", iscd_state_name(d->state), d->sb.pid);

@@ -66,7 +66,7 @@ struct iscd {
 	struct confine confine;
 	struct kernel_features kernel;  /* what this kernel offers, probed once */
 	char defence[96];       /* the layers in force, "seccomp,landlock,mdwe" */
-	char defence_off[160];  /* what is off for want of the kernel, said at boot */
+	char defence_off[256];  /* what is off for want of the kernel, said at boot */
 	struct sandbox sb;
 	struct scratch scratch;
 	char scratch_img[PATH_MAX];
@@ -82,6 +82,7 @@ struct iscd {
 	size_t nimage;
 	int console_log, sys_log, notes_log;
 	bool rebooting, run_mode;
+	bool frozen;            /* by the host (iscadm freeze): no login, thawed to stop */
 	enum boot_mode mode, next_mode; /* next_mode: what a reboot brings */
 	char **assembly_argv;   /* -W: CMD after the self-assembly scripts */
 	int ready;              /* -W: iscadm waits here for the read-only boot */
@@ -125,6 +126,8 @@ void log_append(struct iscd *d, int *fd, const char *file, const char *buf, size
 int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e);
 int isc_start(struct iscd *d, struct isc_err *e);
 void isc_teardown(struct iscd *d);
+/* ISC_RUN_DIR/NAME/state: how it booted, pids, layers, frozen or not */
+void state_write(struct iscd *d);
 void orphan_add(struct iscd *d, pid_t pid);
 void orphans_reap(struct iscd *d);
 void ready_say(struct iscd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

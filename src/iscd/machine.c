@@ -55,6 +55,15 @@ static enum iscd_state a_stay(struct iscd *d)
 static enum iscd_state a_stop(struct iscd *d)
 {
 	note(d, "isc: %s requested", d->rebooting ? "reboot" : "halt");
+	/* a frozen isc-init could not answer (nor, on v1, even die) */
+	if (d->frozen) {
+		struct isc_err e = { 0 };
+		if (cgroup_freeze(&d->cg, false, &e) < 0)
+			note(d, "isc: %s", e.msg);
+		else
+			note(d, "isc: thawed to stop");
+		d->frozen = false;
+	}
 	pidfd_send_signal(d->sb.pidfd, SIGTERM, NULL, 0);
 	struct itimerspec t = { .it_value.tv_sec = STOP_TIMEOUT_S };
 	timerfd_settime(d->w_timer.fd, 0, &t, NULL);

@@ -410,11 +410,11 @@ static int trusted_root(const struct sandbox_login *l, struct isc_err *e)
 }
 
 /* The middle child: the session's cgroup and the ISC's namespaces. */
-static int login_enter(const struct sandbox_login *l, struct isc_err *e)
+static int login_enter(const struct sandbox_login *l, bool born_in, struct isc_err *e)
 {
 	/* the session's own group in the login reserve, so an ISC that
 	 * spent all its pids or memory can still be entered */
-	int r = cgroup_session_attach(l->cg, l->session, getpid(), e);
+	int r = born_in ? 0 : cgroup_session_attach(l->cg, l->session, getpid(), e);
 	if (r < 0)
 		return r;
 	if (l->trusted)
@@ -442,10 +442,10 @@ static int session_prepare(const struct sandbox_login *l, int sock, struct isc_e
 }
 
 __attribute__((noreturn))
-static void login_child(const struct sandbox_login *l, int sock, int errfd)
+static void login_child(const struct sandbox_login *l, bool born_in, int sock, int errfd)
 {
 	struct isc_err e = { 0 };
-	if (login_enter(l, &e) < 0)
+	if (login_enter(l, born_in, &e) < 0)
 		child_fail(errfd, &e);
 	pid_t g = fork_parent();
 	if (g < 0) {
@@ -465,7 +465,26 @@ static void login_child(const struct sandbox_login *l, int sock, int errfd)
 	child_fail(errfd, &e);
 }
 
-pid_t sandbox_fork(int *sock, int *errfd, struct isc_err *e)
+/* fork, or with cgfd >= 0 clone3(CLONE_INTO_CGROUP): the child is born in
+ * that group (no move, no moment outside it).  *born_in says which; a
+ * kernel or group that refuses it gets a plain fork (the caller moves the
+ * child then). */
+static pid_t fork_into(int cgfd, bool *born_in)
+{
+	*born_in = false;
+	if (cgfd >= 0) {
+		struct clone_args a = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+					.cgroup = (uint64_t)cgfd };
+		pid_t c = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+		if (c >= 0) {
+			*born_in = true;
+			return c;
+		}
+	}
+	return fork();
+}
+
+pid_t sandbox_fork(int cgfd, bool *born_in, int *sock, int *errfd, struct isc_err *e)
 {
 	int sv[2], errp[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -475,7 +494,7 @@ pid_t sandbox_fork(int *sock, int *errfd, struct isc_err *e)
 		close(sv[0]); close(sv[1]);
 		return r;
 	}
-	pid_t c = fork();
+	pid_t c = fork_into(cgfd, born_in);
 	if (c < 0) {
 		int r = err_sys(e, errno, "fork");
 		close(sv[0]); close(sv[1]); close(errp[0]); close(errp[1]);
@@ -494,11 +513,16 @@ pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, int *notif
 {
 	int sock, errfd;
 	*master = *notify = -1;
-	pid_t c = sandbox_fork(&sock, &errfd, e);
+	/* born in the session's group where the host is v2 */
+	int cgfd = cgroup_open(l->cg, l->session);
+	bool born_in;
+	pid_t c = sandbox_fork(cgfd, &born_in, &sock, &errfd, e);
+	if (cgfd >= 0)
+		close(cgfd);
 	if (c < 0)
 		return c;
 	if (c == 0)
-		login_child(l, sock, errfd);
+		login_child(l, born_in, sock, errfd);
 	pid_t g = -1;
 	/* the pid from the middle child, pty and listener from the session:
 	 * in whatever order they arrive */

@@ -682,8 +682,8 @@ static int recv_byte(int fd, char want)
 
 /* With the child in its new user namespace: map our ids into it, build
  * the stage through it, put it in the ISC's cgroup, and let it go on. */
-static int stage_prepare(const struct sandbox_spec *s, struct sandbox *sb, pid_t c, int sock,
-			 int errfd, struct isc_err *e)
+static int stage_prepare(const struct sandbox_spec *s, struct sandbox *sb, pid_t c, bool born_in,
+			 int sock, int errfd, struct isc_err *e)
 {
 	int r;
 	if (recv_byte(sock, 'U') < 0)
@@ -695,7 +695,7 @@ static int stage_prepare(const struct sandbox_spec *s, struct sandbox *sb, pid_t
 	sb->userns = open(ns, O_RDONLY | O_CLOEXEC);
 	if (sb->userns < 0)
 		return err_sys(e, errno, "open %s", ns);
-	if ((r = build_stage(s, sb->userns, &sb->devlog, e)) < 0 || (r = cgroup_attach(s->cg, c, e)) < 0)
+	if ((r = build_stage(s, sb->userns, &sb->devlog, e)) < 0 || (!born_in && (r = cgroup_attach(s->cg, c, e)) < 0))
 		return r;
 	if (write(sock, "G", 1) != 1)
 		return err_sys(e, EPIPE, "namespace setup");
@@ -739,12 +739,17 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox *sb, struct isc_e
 	sb->pid = -1;
 	if (mkdir_p_at(AT_FDCWD, s->stage, 0700) < 0)
 		return err_sys(e, errno, "create %s", s->stage);
-	pid_t c = sandbox_fork(&sock, &errfd, e);
+	/* on v2 the child is born in the payload's group: no move to wait for */
+	int cgfd = cgroup_open(s->cg, 0);
+	bool born_in;
+	pid_t c = sandbox_fork(cgfd, &born_in, &sock, &errfd, e);
+	if (cgfd >= 0)
+		close(cgfd);
 	if (c < 0)
 		return c;
 	if (c == 0)
 		sandbox_child_main(s, sock, errfd);   /* never returns */
-	int r = stage_prepare(s, sb, c, sock, errfd, e);
+	int r = stage_prepare(s, sb, c, born_in, sock, errfd, e);
 	if (r == 0)
 		r = init_receive(s, sb, &c, sock, errfd, e);
 	if (r < 0 && c > 0) {

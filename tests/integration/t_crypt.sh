@@ -51,9 +51,13 @@ if [ -e $mem/memory.memsw.limit_in_bytes ]; then
 		fail "memory+swap limit above memory limit"
 	[ "$(cat $mem/memory.swappiness)" = 0 ] || fail "swappiness"
 	ok "no swap: memsw limit = memory limit, swappiness 0"
-elif [ -e /sys/fs/cgroup/isc/$N/memory.swap.max ]; then
-	[ "$(cat /sys/fs/cgroup/isc/$N/memory.swap.max)" = 0 ] || fail "swap.max"
-	ok "no swap: memory.swap.max = 0"
+else
+	# v2: the ISC's group, or under a host systemd its scope's isc/
+	for g in /sys/fs/cgroup/isc/$N /sys/fs/cgroup/isc.slice/isc-$N.scope/isc; do
+		[ -e $g/memory.swap.max ] || continue
+		[ "$(cat $g/memory.swap.max)" = 0 ] || fail "swap.max"
+		ok "no swap: memory.swap.max = 0"
+	done
 fi
 
 # ---- what the ISC can see -------------------------------------------------------

@@ -12,7 +12,8 @@ setup_pool
 new_isc it-def
 want=seccomp
 have Landlock && want=$want,landlock
-have memory-deny-write-exec && want=$want,mdwe
+# without MDWE the filter keeps W^X (seccomp-wx)
+if have memory-deny-write-exec; then want=$want,mdwe; else want=$want,seccomp-wx; fi
 iscadm boot it-def || fail "boot"
 got=$(iscadm list --json | jq -r '.[] | select(.name == "it-def") | .defence')
 [ "$got" = "$want" ] || fail "defence in force: $got, wanted $want"
@@ -37,6 +38,18 @@ else
 	iscadm halt it-def
 	ok "no MDWE here: boots and says so; require=mdwe refuses"
 fi
+# the older kernels' way on any kernel (iscd's test switch): the filter keeps W^X, and says so
+iscadm set it-def require=none
+ISC_NO_MDWE=1 iscadm boot it-def || fail "boot as without MDWE"
+iscadm notes it-def | grep -q "NOTICE: mdwe off (this kernel has no PR_SET_MDWE (Linux 6.3)), W^X by the seccomp filter instead" ||
+	fail "notes: $(iscadm notes it-def | grep NOTICE)"
+got=$(iscadm list --json | jq -r '.[] | select(.name == "it-def") | .defence')
+[ "$got" = "${want%,mdwe},seccomp-wx" ] || [ "$got" = "$want" ] || fail "defence without MDWE: $got"
+in_isc it-def 'isc-svc info' | grep -q '^defence: .*,seccomp-wx$' || fail "isc-svc info: $(in_isc it-def 'isc-svc info')"
+iscadm halt it-def
+iscadm set it-def require=mdwe
+ISC_NO_MDWE=1 expect_err 1 "requires mdwe: this kernel" iscadm boot it-def
+ok "without MDWE: W^X by the seccomp filter (seccomp-wx), said at boot; require=mdwe refuses"
 iscadm set it-def mdwe=off || fail "set mdwe=off"
 iscadm set it-def require=mdwe || fail "set require"
 expect_err 1 "requires mdwe but has mdwe=off" iscadm boot it-def

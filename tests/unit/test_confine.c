@@ -408,6 +408,7 @@ struct sc_result {
 	int keyctl, umount, ioctl_deny, ioctl_high, unshare_user, ioctl_ok, clone3;
 	int persona_norandom, persona_high, persona_query, persona_ok;
 	int tiocsti, tiocsti_high, tioclinux, tiocgwinsz;
+	int wx_mmap, wx_mprotect, wx_pkey, wx_rx, wx_ro;
 	bool injected;          /* the slave had input after the TIOCSTI calls */
 	pid_t getpid;
 	char fail[256];
@@ -416,6 +417,9 @@ struct sc_result {
 /* The calls a child makes under the filter; each denied one waits there
  * for the parent's answer. */
 typedef void (*sc_calls_fn)(struct sc_result *res, void *arg);
+
+/* The W^X rules in the filter (the kernels without MDWE), for the next sc_run. */
+static bool sc_wx;
 
 static void sc_child(int sock, sc_calls_fn calls, void *arg)
 {
@@ -426,7 +430,7 @@ static void sc_child(int sock, sc_calls_fn calls, void *arg)
 		snprintf(res.fail, sizeof(res.fail), "no_new_privs: %s", strerror(errno));
 		goto out;
 	}
-	if (confine_seccomp(&listener, &e) < 0 || listener < 0) {
+	if (confine_seccomp(sc_wx, &listener, &e) < 0 || listener < 0) {
 		snprintf(res.fail, sizeof(res.fail), "confine_seccomp: %s (listener %d)", e.msg, listener);
 		goto out;
 	}
@@ -562,7 +566,7 @@ static void test_seccomp_notify(void **state)
 	/* second run: compiled once in the parent, loaded as a program */
 	if (state && *state) {
 		struct isc_err e = { 0 };
-		if (confine_seccomp_prepare(&e) < 0)
+		if (confine_seccomp_prepare(false, &e) < 0)
 			fail_msg("confine_seccomp_prepare: %s", e.msg);
 	}
 	static const char *const denied[] = { "keyctl", "umount2", "ioctl", "ioctl", "unshare",
@@ -581,6 +585,51 @@ static void test_seccomp_notify(void **state)
 	assert_int_equal(res.getpid, pid);
 	assert_int_equal(res.ioctl_ok, 0);
 	assert_int_equal(res.clone3, ENOSYS);
+}
+
+/* ---- seccomp: W^X where the kernel has no MDWE ------------------------------------ */
+
+static int map_errno(void *p)
+{
+	return p == MAP_FAILED ? errno : 0;
+}
+
+static void wx_calls(struct sc_result *res, void *arg)
+{
+	(void)arg;
+	long pg = sysconf(_SC_PAGESIZE);
+	res->wx_mmap = map_errno(mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE | PROT_EXEC,
+				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	void *rw = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rw == MAP_FAILED) {
+		snprintf(res->fail, sizeof(res->fail), "mmap RW: %s", strerror(errno));
+		return;
+	}
+	res->wx_mprotect = errno_of(mprotect(rw, (size_t)pg, PROT_READ | PROT_EXEC));
+	res->wx_pkey = errno_of((int)syscall(SYS_pkey_mprotect, rw, (size_t)pg, PROT_READ | PROT_EXEC, -1));
+	/* what W^X leaves: mapping code read-only-executable, taking write away */
+	res->wx_rx = map_errno(mmap(NULL, (size_t)pg, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	res->wx_ro = errno_of(mprotect(rw, (size_t)pg, PROT_READ));
+}
+
+static void test_seccomp_wx(void **state)
+{
+	(void)state;
+	static const char *const denied[] = { "mmap", "mprotect", "pkey_mprotect" };
+	struct sc_result res;
+	sc_wx = true;
+	sc_run(wx_calls, NULL, denied, ARRAY_SIZE(denied), &res);
+	sc_wx = false;
+	assert_int_equal(res.wx_mmap, EPERM);
+	assert_int_equal(res.wx_mprotect, EPERM);
+	assert_int_equal(res.wx_pkey, EPERM);
+	assert_int_equal(res.wx_rx, 0);
+	assert_int_equal(res.wx_ro, 0);
+	/* the control: without the rules the same calls pass (no MDWE is set here) */
+	sc_run(wx_calls, NULL, NULL, 0, &res);
+	assert_int_equal(res.wx_mmap, 0);
+	assert_int_equal(res.wx_mprotect, 0);
+	assert_int_equal(res.wx_rx, 0);
 }
 
 /* Without a filter the same calls reach the kernel: the EPERMs above are
@@ -736,7 +785,7 @@ static int other_abi_child(void *arg)
 	bool x32 = *(bool *)arg;
 	struct isc_err e = { 0 };
 	int listener;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || confine_seccomp(&listener, &e) < 0)
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || confine_seccomp(false, &listener, &e) < 0)
 		return child_fail("confine_seccomp: %s", e.msg);
 	close(listener);
 	long r;
@@ -946,6 +995,7 @@ int main(int argc, char **argv)
 		{ "test_seccomp_notify (compiled once, loaded as a program)", test_seccomp_notify, NULL, NULL,
 		  (void *)"prepared" },
 		cmocka_unit_test(test_seccomp_baseline),
+		cmocka_unit_test(test_seccomp_wx),
 		cmocka_unit_test(test_seccomp_tty),
 		cmocka_unit_test(test_seccomp_tty_baseline),
 #if defined(__x86_64__)

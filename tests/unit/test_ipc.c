@@ -263,10 +263,15 @@ static void test_run_state(void **state)
 	assert_int_equal(back.init, 1234);
 	assert_int_equal(back.supervisor, 99);
 	assert_string_equal(back.layers, "seccomp,landlock");
+	assert_false(back.frozen);
+	st.frozen = true;
+	assert_int_equal(run_state_write(name, &st), 0);
+	assert_int_equal(run_state_read(name, &back), 0);
+	assert_true(back.frozen);
 	run_path(path, sizeof(path), name, "state");
 	static const char *const bad[] = { "mode=W R\n", "mode=\n", "pid=1\n", "mode=R\npid=-4\n",
 					   "mode=R\npid=12x\n", "garbage\n", "", "mode=R\nlayers=a b\n",
-					   "mode=R\nlayers=\x1b[2J\n" };
+					   "mode=R\nlayers=\x1b[2J\n", "state=thawing\nmode=R\n" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_int_equal(write_file_atomic(AT_FDCWD, path, bad[i], strlen(bad[i]), 0600), 0);
 		assert_int_equal(run_state_read(name, &back), -EBADMSG);
@@ -312,7 +317,7 @@ static void test_send_recv_payload(void **state)
 	free(big);
 
 	/* each type of the closed set gets through */
-	for (uint32_t t = IPC_HALT; t <= IPC_EXIT; t++) {
+	for (uint32_t t = IPC_HALT; t <= IPC_LAST; t++) {
 		assert_int_equal(ipc_send(sv[0], (enum ipc_type)t, 0, "x", 1, NULL, 0), 0);
 		assert_int_equal(ipc_recv(sv[1], &h, buf, NULL, NULL), 0);
 		assert_int_equal(h.type, t);
@@ -438,7 +443,7 @@ static void test_recv_rejects(void **state)
 
 	send_raw(sv[0], 0, 0, 0, NULL, 0);
 	expect_bad(sv[1], "type 0");
-	send_raw(sv[0], IPC_EXIT + 1, 0, 0, NULL, 0);
+	send_raw(sv[0], IPC_LAST + 1, 0, 0, NULL, 0);
 	expect_bad(sv[1], "type after the last");
 	send_raw(sv[0], 0xffffffffu, 0, 0, NULL, 0);
 	expect_bad(sv[1], "type -1");

@@ -6,6 +6,8 @@
 #   VM_TESTS    scenarios, names of tests/integration/t_*.sh (default: $DEFAULT_TESTS);
 #               a name with a slash is a script of the project run as one
 #               (bench/verity.sh), whose output is shown whether it passes or not
+#   VM_INIT     plain: the harness's own PID 1 sets up a delegating cgroup v2 tree (default);
+#               systemd: systemd is PID 1 and owns the tree, the scenarios run in a service
 #   VM_TIMEOUT  seconds one VM may run in all, boot to power-off (default 1500)
 #   VM_TEST_TIMEOUT  seconds one scenario may run inside (default 600)
 #   VM_MEM, VM_SMP  guest memory (MiB) and CPUs (default 4096, host's CPUs up to 4)
@@ -18,9 +20,11 @@ set -u
 cd "$(dirname "$0")/../.."
 SRC=$(pwd -P)
 B=${ISC_BUILD:-build-asan}
-DEFAULT_TESTS="t_solaris_session t_profiles t_crypt t_maint t_run_stale t_attack t_listings t_bad_input t_tamper t_console t_hostile"
+DEFAULT_TESTS="t_solaris_session t_profiles t_crypt t_maint t_run_stale t_attack t_listings t_bad_input t_tamper t_console t_defence t_cgroups t_demo t_hostile"
 KERNELS=${VM_KERNELS:-bookworm trixie}
 TESTS=${VM_TESTS:-$DEFAULT_TESTS}
+INIT=${VM_INIT:-plain}
+case $INIT in plain|systemd) ;; *) echo "check-vm: VM_INIT is plain or systemd, not $INIT"; exit 2 ;; esac
 VM_TIMEOUT=${VM_TIMEOUT:-1500}
 TEST_TIMEOUT=${VM_TEST_TIMEOUT:-600}
 MIRROR=${VM_MIRROR:-http://deb.debian.org/debian}
@@ -203,7 +207,8 @@ run_vm() {
 	ver=$(cat "$kd/ok")
 	rm -rf "$TMP/out" "$TMP/root.qcow2" "$TMP/console.log"
 	mkdir -p "$TMP/out"
-	{ printf 'TESTS=%q\n' "$TESTS"; printf 'B=%q\n' "$B"; printf 'TEST_TIMEOUT=%q\n' "$TEST_TIMEOUT"; } > "$TMP/out/config"
+	{ printf 'TESTS=%q\n' "$TESTS"; printf 'B=%q\n' "$B"; printf 'TEST_TIMEOUT=%q\n' "$TEST_TIMEOUT"
+	  printf 'INIT=%q\n' "$INIT"; } > "$TMP/out/config"
 	qemu-img create -q -f qcow2 -b "$IMG" -F raw "$TMP/root.qcow2" || return 1
 	if [ -w /dev/kvm ]; then accel="-accel kvm -cpu host"; else accel="-accel tcg,thread=multi -cpu max"; fi
 	start=$(now)
@@ -273,7 +278,7 @@ run_vm() {
 		   [ -z "$f" ] || { echo "    guest kernel said:"; printf '%s\n' "$f" | sed 's/^/      /'; } ;;
 		esac
 	done
-	say "$s ($ver, $( [ -w /dev/kvm ] && echo KVM || echo TCG)): boot ${booted}s, VM ${elapsed}s in all"
+	say "$s ($ver, $( [ -w /dev/kvm ] && echo KVM || echo TCG), PID 1 $INIT): boot ${booted}s, VM ${elapsed}s in all"
 }
 
 # --- main -------------------------------------------------------------------

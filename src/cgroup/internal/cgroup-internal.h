@@ -19,6 +19,11 @@ struct cgroup_ops {
 	/* rmdir sub's tree, children first; with NULL also the shared parent if empty */
 	int (*remove)(struct cgroup *cg, const char *sub);
 	int (*stats)(struct cgroup *cg, struct cgroup_stats *st);
+	/* write the ISC's freezer state; then frozen() says when it holds */
+	int (*freeze)(struct cgroup *cg, bool on);
+	int (*frozen)(struct cgroup *cg);   /* >0 frozen, 0 not (thawed or on its way) */
+	/* O_DIRECTORY descriptor of sub's group; NULL where there is none (v1) */
+	int (*open)(struct cgroup *cg, const char *sub);
 };
 
 extern const struct cgroup_ops cgroup_v1_ops;
@@ -43,6 +48,12 @@ int cg_count_procs(const char *dir);
 int cg_tree_each(const char *dir, int (*fn)(const char *d));
 /* base/sub, or base alone when sub is NULL. */
 void cg_path(char *buf, size_t n, const char *base, const char *sub);
+
+/* The systemd scope of an ISC: isc.slice/isc-NAME.scope, the ISC's groups
+ * in its isc/, the supervisor in its supervisor/. */
+#define CG_SLICE "/sys/fs/cgroup/isc.slice"
+#define CG_SCOPE_ISC "isc"
+#define CG_SCOPE_SUPERVISOR "supervisor"
 
 enum cgroup_part { CG_PAYLOAD, CG_LOGIN };
 #define CG_NPARTS 2

@@ -9,8 +9,10 @@
  * closes the pipe, so the parent reads end of file. */
 /* A setup socket (SOCK_SEQPACKET) and an error pipe, and fork: each side
  * gets its own ends in *sock and *errfd, the other side's are closed.
+ * With cgfd >= 0 the child is born in that cgroup where the kernel can
+ * (clone3 CLONE_INTO_CGROUP; *born_in, in both processes, says whether).
  * Returns the child's pid, 0 in the child, or -errno. */
-pid_t sandbox_fork(int *sock, int *errfd, struct isc_err *e);
+pid_t sandbox_fork(int cgfd, bool *born_in, int *sock, int *errfd, struct isc_err *e);
 __attribute__((noreturn)) void sandbox_child_main(const struct sandbox_spec *s, int sock, int errfd);
 
 /* A child's report read from errfd: -e->code with e set from it, or 0

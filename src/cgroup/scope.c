@@ -1,0 +1,118 @@
+/* scope.c - an ISC's transient systemd scope, delegated to its supervisor.
+ * iscd only: the one part of isc that links libsystemd (docs/cgroups.md). */
+#include "cgroup-internal.h"
+
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+/* This process's group in the unified hierarchy ("/isc.slice/..."). */
+static int self_cgroup(char *buf, size_t n)
+{
+	char line[PATH_MAX + 8];
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (str_has_prefix(line, "0::")) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(buf, n, "%s", line + 3);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static bool in_group(const char *group)
+{
+	char self[PATH_MAX];
+	size_t n = strlen(group);
+	return self_cgroup(self, sizeof(self)) == 0 && strncmp(self, group, n) == 0 &&
+	       (self[n] == '\0' || self[n] == '/');
+}
+
+/* Ask systemd for the scope, with us as its one process.  Straight to
+ * systemd's private socket, as systemctl does for root: no bus daemon
+ * needed.  -EEXIST while a scope of that name is still there (the last
+ * one's processes just killed: systemd collects it soon). */
+static int scope_start(const char *unit, const char *isc_name, struct isc_err *e)
+{
+	sd_bus *bus = NULL;
+	sd_bus_message *m = NULL, *reply = NULL;
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	char desc[128];
+	snprintf(desc, sizeof(desc), "isc: ISC %s and its supervisor", isc_name);
+	int r = sd_bus_new(&bus);
+	if (r >= 0)
+		r = sd_bus_set_address(bus, "unix:path=/run/systemd/private");
+	if (r >= 0)
+		r = sd_bus_start(bus);
+	if (r < 0) {
+		err_sys(e, -r, "reach systemd (/run/systemd/private) for scope %s", unit);
+		goto out;
+	}
+	r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+					   "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "ss", unit, "fail");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "(sv)");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc,
+					  "Slice", "s", "isc.slice", "Delegate", "b", 1,
+					  "CollectMode", "s", "inactive-or-failed",
+					  "PIDs", "au", 1, (uint32_t)getpid());
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "a(sa(sv))", 0);
+	if (r < 0) {
+		err_sys(e, -r, "build the request for scope %s", unit);
+		goto out;
+	}
+	r = sd_bus_call(bus, m, 0, &err, &reply);
+	if (r < 0) {
+		if (sd_bus_error_has_name(&err, "org.freedesktop.systemd1.UnitExists"))
+			r = -EEXIST;
+		err_set(e, -r, "systemd refused scope %s: %s", unit, err.message ? err.message : strerror(-r));
+	}
+out:
+	sd_bus_error_free(&err);
+	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
+	sd_bus_flush_close_unref(bus);
+	return r < 0 ? r : 0;
+}
+
+int cgroup_scope_enter(struct cgroup *cg, const char *isc_name, struct isc_err *e)
+{
+	if (!cgroup_systemd_owns())
+		return 0;
+	char unit[128], group[PATH_MAX], dir[PATH_MAX], pid[32];
+	snprintf(unit, sizeof(unit), "isc-%s.scope", isc_name);
+	snprintf(group, sizeof(group), "/isc.slice/%s", unit);
+	int r = 0;
+	/* a reboot: the supervisor is in its scope already */
+	if (!in_group(group)) {
+		for (int i = 0; i < 100; i++) {
+			e->code = 0;
+			if ((r = scope_start(unit, isc_name, e)) != -EEXIST)
+				break;
+			nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+		}
+		if (r < 0)
+			return r;
+		/* systemd moves us when it runs the job, just after it answered */
+		for (int i = 0; i < 500 && !in_group(group); i++)
+			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+		if (!in_group(group))
+			return err_set(e, ETIMEDOUT, "systemd did not move the supervisor into scope %s", unit);
+	}
+	/* the scope's own group passes the controllers on, so holds no
+	 * process: the supervisor lives in a leaf beside the ISC's isc/ */
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s/" CG_SCOPE_SUPERVISOR, group);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if ((r = cg_mkdir(dir)) < 0 || (r = cg_write(dir, "cgroup.procs", pid)) < 0)
+		return err_sys(e, -r, "move the supervisor into %s", dir);
+	cg->scoped = true;
+	snprintf(cg->v2, sizeof(cg->v2), "/sys/fs/cgroup%s/" CG_SCOPE_ISC, group);
+	return 0;
+}
