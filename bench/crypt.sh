@@ -2,7 +2,8 @@
 # bench/crypt.sh - what encryption at rest costs: fio inside an ISC on its encrypted /var/tmp (an
 # overlay upper in the ISC's fscrypt directory) against the same job on the host in an unencrypted
 # directory of the same pool; cold and warm boots of a Debian image (read and verified once per
-# host boot, then cached); key change and key load times; which driver serves xts(aes).
+# host boot, then cached); key change and key load times; which driver serves xts(aes), and what
+# AES-NI is worth to it (bench/aesni.sh: AES-256-XTS with and without the CPU's AES instructions).
 #
 #   bench/crypt.sh                  # SIZE=256M KEYRUNS=10; needs the Debian archive (debootstrap, ~40 s)
 #   ISC_BUILD=build-x bench/crypt.sh
@@ -129,4 +130,6 @@ printf '%-28s %9s IOPS %9s IOPS %10s\n' "random read 4k, cold" "$ei" "$pi" "$(ra
 awk -v a="$ei" -v b="$pi" 'BEGIN { printf "%-28s %9.1f MB/s %9.1f MB/s\n", "  (as MB/s)", a * 4096 / 1e6, b * 4096 / 1e6 }'
 echo "iscadm boot of the $isize MB image: cold (read + SHA-256) $tcold ms, warm (cache valid) $twarm ms"
 echo "key change: median $(msf "$(med "${kc[@]}")") ms (min $(msf "$(printf '%s\n' "${kc[@]}" | sort -n | head -1)")), key load: median $(msf "$(med "${kl[@]}")") ms (min $(msf "$(printf '%s\n' "${kl[@]}" | sort -n | head -1)")); $KEYRUNS runs, raw key files"
+echo "xts(aes) with and without AES-NI (bench/aesni.sh):"
+ISC_BUILD=$ISC_BUILD "$HERE/aesni.sh" | sed 's/^/  /' || echo "  bench/aesni.sh failed"
 echo "total run: $(( $(date +%s) - T0 )) s"
