@@ -47,3 +47,13 @@ esac
 [ -e "$grp" ] && fail "cgroup $grp left"
 ls -d /sys/fs/cgroup/*/isc /sys/fs/cgroup/isc 2>/dev/null | grep . && fail "the shared parent group left"
 ok "pool close removes a dead supervisor's cgroups and the processes in them"
+
+# the supervisor keeps nothing of its caller's: a descriptor open in the shell that ran
+# iscadm boot (a lock, a terminal, a file) is not among its descriptors
+exec 7>"$T/caller-canary"
+iscadm boot it-stale || fail "boot with a descriptor open"
+exec 7>&-
+pid=$(sed -n 's/^supervisor=//p' /run/isc/it-stale/state)
+ls -l "/proc/$pid/fd" | grep -q caller-canary && fail "the supervisor holds the caller's descriptor"
+iscadm halt it-stale
+ok "the supervisor holds no descriptor of its caller's"
