@@ -14,7 +14,8 @@ static const struct {
 	{ "reboot", cmd_reboot }, { "console", cmd_console }, { "notes", cmd_notes },
 	{ "login", cmd_login }, { "run", cmd_run }, { "key", cmd_key }, { "stats", cmd_stats },
 	{ "history", cmd_history }, { "host", cmd_host }, { "revert", cmd_revert },
-	{ "freeze", cmd_freeze }, { "thaw", cmd_thaw },
+	{ "freeze", cmd_freeze }, { "thaw", cmd_thaw }, { "verify", cmd_verify },
+	{ "diff", cmd_diff },
 };
 
 static const char help[] =
@@ -33,6 +34,7 @@ static const char help[] =
 	"  console ISC [--raw] | notes ISC [--raw]\n"
 	"  history [-p | --json] ISC | history ISC --prune KEEP | revert ISC [VERSION]\n"
 	"  login [-T] ISC [-- CMD...] | stats ISC\n"
+	"  verify [-p | --json] ISC | diff [-p | --json] ISC\n"
 	"  run --rm --image NAME [--profile P] [--set key=value]... -- CMD...\n"
 	"  key load ISC | key unload ISC | key unload -a | key status [-p | --json | ISC]\n"
 	"  key change ISC --key KEYSOURCE\n"

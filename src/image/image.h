@@ -157,3 +157,61 @@ int manifest_build(const char *tree, struct manifest *m, struct isc_err *e);
 int manifest_write(const struct manifest *m, FILE *f);
 int manifest_parse(const char *text, size_t len, struct manifest *m, struct isc_err *e);
 void manifest_free(struct manifest *m);
+
+/* ---- inspection (inspect.c): layers against their manifests ---------------- */
+/* images/<digest>.manifest, parsed (bounded). */
+int image_manifest_load(const struct pool *p, const char *digest, struct manifest *m,
+			struct isc_err *e);
+/* The entry of path (unescaped, "/etc/motd") in a sorted manifest, or NULL. */
+const struct manifest_entry *manifest_find(const struct manifest *m, const char *path);
+
+enum image_diff_kind { IMAGE_ADDED = 'A', IMAGE_CHANGED = 'C', IMAGE_DELETED = 'D' };
+enum image_diff_what {
+	IMAGE_DIFF_TYPE = 1 << 0,
+	IMAGE_DIFF_MODE = 1 << 1,
+	IMAGE_DIFF_OWNER = 1 << 2,
+	IMAGE_DIFF_CONTENT = 1 << 3,    /* bytes, link target, or an opaque directory */
+};
+enum image_exec { IMAGE_EXEC_NONE, IMAGE_EXEC_MODE, IMAGE_EXEC_ELF, IMAGE_EXEC_SCRIPT };
+/* One path that differs.  was: the recorded entry (NULL if added); now:
+ * what is there (NULL if deleted; its sha256 "?" where it was not read:
+ * a file whose size already differs).  The rest is what a writable
+ * layer's entry is, for policy: a device node (not a whiteout), a setuid
+ * or setgid file, something that could run, an owner outside the ISC's
+ * ids.  Valid during the call only. */
+struct image_diff {
+	enum image_diff_kind kind;
+	unsigned what;                  /* IMAGE_DIFF_*, for IMAGE_CHANGED */
+	const char *path;
+	const struct manifest_entry *was, *now;
+	bool device, setid, foreign_owner;
+	enum image_exec exec;
+};
+typedef int (*image_diff_fn)(const struct image_diff *d, void *data);
+
+/* The files of blob digest as they are (mounted read-only, detached, for
+ * the walk only) against its recorded manifest: for a blob whose digest
+ * no longer matches, which paths changed. */
+int image_blob_compare(const struct pool *p, const char *digest, image_diff_fn fn, void *data,
+		       struct isc_err *e);
+
+/* The manifests of a version's layers, top first. */
+struct image_stack {
+	struct manifest *m;
+	size_t n;
+};
+int image_stack_load(const struct pool *p, char (*digests)[IMAGE_DIGEST_LEN + 1], size_t n,
+		     struct image_stack *s, struct isc_err *e);
+void image_stack_free(struct image_stack *s);
+/* What the stack shows at path (a whiteout above hides it), or NULL. */
+const struct manifest_entry *image_stack_find(const struct image_stack *s, const char *path);
+
+/* Every entry of an overlayfs upper (upperfd, mounted at at in the ISC,
+ * its ids stored shifted by uid_base) that changes what stack shows:
+ * added, changed, deleted (whiteouts); stack NULL: all of it is added.
+ * Regular files are read only where the stack has one of the same size
+ * (their digest decides) and for their first bytes (could it run?).  The
+ * walk follows nothing and enters no mount; a running ISC may change the
+ * tree meanwhile: what vanishes is skipped. */
+int image_upper_diff(int upperfd, const char *at, uint32_t uid_base, const struct image_stack *stack,
+		     image_diff_fn fn, void *data, struct isc_err *e);

@@ -11,6 +11,54 @@ static const char *const profiles[] = {
 	[PROFILE_NONE] = "none",
 };
 
+/* What each profile makes writable, volatile or read-again (DESIGN.md §4),
+ * in mount order: a read-only path lies below the layer it re-protects. */
+#define TMP(p, m) { PP_TMPFS, p, NULL, m }
+#define LAYER(p, l) { PP_LAYER, p, l, 0 }
+#define RO(p) { PP_IMAGE_RO, p, NULL, 0 }
+/* Package and service state stays the image's, read-only, under /var. */
+#define FIXED_VAR LAYER("/var", "var"), RO("/var/lib/dpkg"), RO("/var/lib/apt"), \
+	RO("/var/cache/apt"), RO("/var/cache/debconf"), RO("/var/lib/isc")
+
+static const struct profile_path paths_strict[] = {
+	TMP("/tmp", 01777), TMP("/var/tmp", 01777), TMP("/run", 0755), { PP_END },
+};
+static const struct profile_path paths_fixed[] = {
+	FIXED_VAR, TMP("/tmp", 01777), TMP("/run", 0755), { PP_END },
+};
+static const struct profile_path paths_flexible[] = {
+	FIXED_VAR, LAYER("/etc", "etc"), RO("/etc/isc"), LAYER("/root", "root-home"),
+	LAYER("/home", "home"), TMP("/tmp", 01777), TMP("/run", 0755), { PP_END },
+};
+/* none: the whole root is the ISC's own layer (rootw), made by the sandbox */
+static const struct profile_path paths_none[] = {
+	TMP("/tmp", 01777), TMP("/run", 0755), { PP_END },
+};
+
+const struct profile_path *profile_paths(enum isc_profile p)
+{
+	switch (p) {
+	case PROFILE_STRICT: return paths_strict;
+	case PROFILE_FIXED: return paths_fixed;
+	case PROFILE_FLEXIBLE: return paths_flexible;
+	case PROFILE_NONE: return paths_none;
+	}
+	return paths_strict;
+}
+
+void volume_dir_name(const char *volume, char *out, size_t n)
+{
+	/* one directory per volume, named reversibly: / -> %2F, % -> %25 */
+	size_t j = 0;
+	for (const char *v = volume + 1; *v && j + 4 < n; v++) {
+		if (*v == '/' || *v == '%')
+			j += (size_t)snprintf(out + j, n - j, "%%%02X", *v);
+		else
+			out[j++] = *v;
+	}
+	out[j] = '\0';
+}
+
 const char *profile_name(enum isc_profile p)
 {
 	return (unsigned)p < ARRAY_SIZE(profiles) ? profiles[p] : "?";
