@@ -6,6 +6,7 @@
 
 static const char *const finding_names[] = {
 	[ISC_FINDING_LAYER] = "layer", [ISC_FINDING_MANIFEST] = "manifest",
+	[ISC_FINDING_SIGNATURE] = "signature",
 	[ISC_FINDING_FILE] = "file", [ISC_FINDING_RO_PATH] = "ro-path",
 	[ISC_FINDING_DEVICE] = "device", [ISC_FINDING_SETID] = "setid",
 	[ISC_FINDING_EXEC] = "exec", [ISC_FINDING_OWNER] = "owner",

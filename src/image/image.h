@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "pool.h"
+#include "config.h"
 
 #include <stdint.h>
 #include <time.h>
@@ -215,3 +216,29 @@ const struct manifest_entry *image_stack_find(const struct image_stack *s, const
  * tree meanwhile: what vanishes is skipped. */
 int image_upper_diff(int upperfd, const char *at, uint32_t uid_base, const struct image_stack *stack,
 		     image_diff_fn fn, void *data, struct isc_err *e);
+
+/* ---- signatures (sign.c) ----------------------------------------------------
+ * A layer's signature is images/<digest>.erofs.minisig, minisign's own
+ * name for it, so `minisign -Sm images/<digest>.erofs` signs in place and
+ * `minisign -Vm` checks isc's.  An ISC with require-signature=PUBKEY boots
+ * and reverts only to versions whose every layer is signed by that key or
+ * by the pool's own key (signing/host.key, made on first use), which signs
+ * the commits of its maintenance sessions. */
+int image_sign_blob(const struct pool *p, const char *digest, const struct minisign_sec *sk,
+		    const char *trusted, struct isc_err *e);
+/* The pool's signing key, made the first time it is needed. */
+int image_host_key(const struct pool *p, struct minisign_sec *sk, struct isc_err *e);
+/* The keys c trusts: none (*n 0) when it requires no signature; its key
+ * unreadable is an error, never a skip. */
+int image_trusted_keys(const struct pool *p, const struct isc_config *c, struct minisign_pub keys[2],
+		       size_t *n, struct isc_err *e);
+/* digest's signature over fd (the blob) by one of keys: -ENOKEY unsigned,
+ * -EKEYREJECTED another key, -EBADMSG wrong. */
+int image_signature_check(const struct pool *p, const char *digest, int fd, const struct minisign_pub *keys,
+			  size_t n, struct isc_err *e);
+/* Every layer of a version (fds: the blobs already open, or NULL) signed
+ * as c requires; 0 at once when it requires nothing. */
+int image_version_signed(const struct pool *p, const struct isc_config *c, char (*layers)[65], const int *fds,
+			 size_t nl, struct isc_err *e);
+/* A committed layer of c signed with the pool's key, if c requires signatures. */
+int image_sign_commit(const struct pool *p, const struct isc_config *c, const char *digest, struct isc_err *e);

@@ -22,6 +22,8 @@ struct inspect {
 	const char *where;      /* the layer being walked */
 	bool policy;            /* verify (policy) or diff (every change) */
 	int varfs;              /* a halted ISC's /var filesystem, mounted detached */
+	struct minisign_pub keys[2];    /* what its layers must be signed by */
+	size_t nkeys;
 };
 
 static int say(struct inspect *in, enum isc_finding_kind kind, const char *path,
@@ -77,6 +79,18 @@ static int blob_file_fn(const struct image_diff *d, void *data)
 	return 0;
 }
 
+/* The signature an ISC that requires one must find on every layer. */
+static int layer_signed(const struct pool *p, struct inspect *in, const char *digest)
+{
+	char path[128];
+	struct isc_err se = { 0 };
+	snprintf(path, sizeof(path), "images/%s.erofs", digest);
+	_cleanup_close_ int fd = openat(p->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && image_signature_check(p, digest, fd, in->keys, in->nkeys, &se) == 0)
+		return 0;
+	return say(in, ISC_FINDING_SIGNATURE, NULL, NULL, "%s", fd < 0 ? strerror(errno) : se.msg);
+}
+
 static int layers_check(const struct pool *p, struct inspect *in, char (*layers)[65], size_t n,
 			isc_progress_fn progress, void *pdata)
 {
@@ -104,6 +118,8 @@ static int layers_check(const struct pool *p, struct inspect *in, char (*layers)
 			return mr;
 		if (mr == 0)
 			manifest_free(&m);
+		if (r == 0 && in->nkeys && (r = layer_signed(p, in, layers[i])) < 0)
+			return r;
 		if (r == 0)
 			continue;
 		/* the blob is not what its name says: which files differ */
@@ -273,6 +289,9 @@ static int inspect_run(const struct pool *p, struct inspect *in, bool layers_too
 	if (n < 0)
 		return err_set(e, -n, "%s: version %.12s: its layers nest too deep", c->name, c->digest);
 	int r = 0;
+	/* never fail open: a required key that cannot be read stops the check */
+	if (layers_too && (r = image_trusted_keys(p, c, in->keys, &in->nkeys, e)) < 0)
+		return r;
 	if (layers_too && (r = layers_check(p, in, layers, (size_t)n, progress, pdata)) < 0)
 		return r;
 	struct image_stack stack;

@@ -108,6 +108,7 @@ enum isc_finding_kind {
 	/* verify: what is wrong */
 	ISC_FINDING_LAYER,              /* an image layer is missing or not what its digest says */
 	ISC_FINDING_MANIFEST,           /* a layer's manifest is missing or unreadable */
+	ISC_FINDING_SIGNATURE,          /* a required signature is missing or wrong */
 	ISC_FINDING_FILE,               /* a file of a bad layer, against its manifest */
 	ISC_FINDING_RO_PATH,            /* a writable layer holds a path the profile keeps read-only */
 	ISC_FINDING_DEVICE,             /* ... a device node */

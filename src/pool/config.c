@@ -347,6 +347,37 @@ static int parse_require(struct isc_config *c, const struct prop *p, const char 
 	return isc_require_parse(v, &c->require) < 0 ? refuse(p, v, e) : 0;
 }
 
+/* An absolute, normalised path of a public key file, or none. */
+static int parse_keyfile(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	char *f = field(c, p);
+	if (STREQ(v, "none")) {
+		f[0] = '\0';
+		return 0;
+	}
+	size_t len = strlen(v);
+	if (v[0] != '/' || len >= p->width || strstr(v, "/../") || strstr(v, "//") || v[len - 1] == '/')
+		return refuse(p, v, e);
+	for (const char *s = v; *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			return refuse(p, v, e);
+	memcpy(f, v, len + 1);
+	return 0;
+}
+
+static void format_keyfile(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	const char *f = field_of(c, p);
+	snprintf(buf, n, "%s", f[0] ? f : "none");
+}
+
+/* Only when set, so that records from before it dump as they did. */
+static void dump_keyfile(FILE *f, const struct isc_config *c)
+{
+	if (c->require_signature[0])
+		fprintf(f, "require-signature=%s\n", c->require_signature);
+}
+
 static void format_require(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
 {
 	isc_require_format(c->require, buf, n);
@@ -617,6 +648,10 @@ static const struct prop props[] = {
 	{ "require", PROP_OPERATOR, parse_require, format_require, dump_require, .arg = "LIST",
 	  .expect = "none, or mdwe and landlock comma-separated",
 	  .doc = "defence layers boot refuses without: mdwe, landlock (default none)" },
+	{ "require-signature", PROP_OPERATOR, parse_keyfile, format_keyfile, dump_keyfile,
+	  FIELD(require_signature),
+	  .arg = "PUBKEY|none", .expect = "none or the absolute path of a minisign public key file",
+	  .doc = "boot only image versions signed by this key or the pool's (default none)" },
 	{ "volume", PROP_OPERATOR, parse_volume, format_volume, dump_volume, .arg = "/PATH",
 	  .doc = "a persistent, writable directory (repeatable, up to 16)" },
 	{ "version", PROP_INTERNAL, parse_version, format_version, dump_version,

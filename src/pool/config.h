@@ -51,6 +51,7 @@ struct isc_config {
 	char limitpriv[256];        /* capability set, as zonecfg's limitpriv */
 	bool mdwe, seccomp, landlock;   /* confinement switches, all on by default */
 	unsigned require;           /* ISC_LAYER_*: boot refuses on a kernel without them */
+	char require_signature[256];    /* a minisign public key file, or "": none required */
 	/* The ISC whose master key encrypts this one's data: itself, another
 	 * ISC (--encryption-root), or ISC_KEY_EPHEMERAL (run --rm). */
 	char encryption_root[64];

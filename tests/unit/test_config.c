@@ -951,7 +951,7 @@ static void test_get(void **state)
 	size_t n = 0;
 	for (; config_key(n); n++)
 		assert_int_equal(config_get(&c, config_key(n), v, sizeof(v)), 0);
-	assert_int_equal(n, 22);
+	assert_int_equal(n, 23);
 	config_free(&c);
 }
 
@@ -985,6 +985,7 @@ static const struct prop_case {
 	{ "seccomp", "off", "off", NULL },
 	{ "landlock", "off", "off", NULL },
 	{ "require", "landlock,mdwe", "mdwe,landlock", "require=mdwe,landlock" },
+	{ "require-signature", "/etc/isc/trusted.pub", "/etc/isc/trusted.pub", NULL },
 	{ "volume", "/srv/data", "/srv/data", NULL },
 	{ "version", DIGEST2 ",1700000000,-w,4096", "fedcba987654", "version=" DIGEST2 ",1700000000,-w,4096" },
 };
