@@ -248,7 +248,7 @@ static int uppers_walk(const struct pool *p, struct inspect *in, const struct im
 	pid_t sup = isc_run_state(c->name, &st) == 0 ? st.supervisor : 0;
 	int r = 0;
 	if (c->profile == PROFILE_NONE) {
-		_cleanup_close_ int fd = layer_open(p, c->name, "rootw");
+		_cleanup_close_ int fd = layer_open(p, c->name, "root");
 		if (fd >= 0)
 			r = upper_walk(p, in, stack, fd, "/", false, e);
 		else if (fd != -ENOENT)
