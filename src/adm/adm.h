@@ -70,6 +70,9 @@ void stdio_relays_end(pid_t pids[3]);
 void close3(int fds[3]);
 
 int cmd_pool(struct adm *a);
+int cmd_expose(struct adm *a);
+int cmd_unexpose(struct adm *a);
+int cmd_net(struct adm *a);
 int cmd_host(struct adm *a);
 int cmd_image(struct adm *a);
 int cmd_create(struct adm *a);
