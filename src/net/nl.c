@@ -230,6 +230,11 @@ static struct mnl_socket *nl_open_in(int netns, int *eth0)
 	struct mnl_socket *nl = nl_open();
 	*eth0 = (int)if_nametoindex("eth0");
 	int saved = errno;
+	/* IPv4 only (docs/net.md): no IPv6 address, not even link-local, so
+	 * the ISC sends nothing the bridge's rules would not let through.
+	 * A network sysctl is the namespace of whoever opens it: ours now. */
+	sysctl_write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+	sysctl_write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
 	if (setns(self, CLONE_NEWNET) < 0)
 		abort();   /* the supervisor left in the ISC's network: never go on */
 	errno = saved;

@@ -155,8 +155,7 @@ static void inet_table(FILE *f, const struct net_isc *n, size_t count, const str
 	      /* the host reaches an ISC through an exposure only (127.0.0.1:PORT) */
 	      "\tchain output {\n\t\ttype filter hook output priority -10; policy accept;\n"
 	      "\t\toifname @bridges ip daddr @cut drop\n"
-	      "\t\toifname @bridges ct state established,related accept\n"
-	      "\t\toifname @bridges ct status dnat accept\n\t\toifname @bridges drop\n\t}\n"
+	      "\t\toifname @bridges ip daddr vmap @to_isc\n\t\toifname @bridges drop\n\t}\n"
 	      /* exposures: to the host's own addresses, from outside and from the host */
 	      "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
 	      "\t\tfib daddr type local meta l4proto . th dport vmap @expose\n\t}\n"
