@@ -144,6 +144,9 @@ static int net_cut(struct adm *a, bool cut)
 	rec.cut = cut;
 	if ((r = record_apply(&rec, &before, &e)) < 0)
 		return adm_fail(&e);
+	/* dropped from now on, and forgotten: nothing resumes at restore */
+	if (cut && net_conntrack_flush(rec.addr, &e) < 0)
+		return adm_fail(&e);
 	return EXIT_OK;
 }
 

@@ -161,6 +161,9 @@ int net_bridge_remove(const char *bridge, struct isc_err *e);
 int net_plumb(const struct net_isc *n, int netns, struct isc_err *e);
 /* Delete a host veth; absent is fine. */
 int net_link_remove(const char *ifname);
+/* Delete every conntrack entry with addr (host order) in either tuple:
+ * what net cut stopped cannot resume on restore. */
+int net_conntrack_flush(uint32_t addr, struct isc_err *e);
 /* Does the host have a link of this name? */
 bool net_link_exists(const char *ifname);
 

@@ -1,4 +1,4 @@
-/* nl.c - rtnetlink through libmnl: the bridge, a veth pair into an ISC's network namespace, its address and route; iscd, iscadm (sync, pool close). */
+/* nl.c - rtnetlink and ctnetlink through libmnl: the bridge, a veth pair into an ISC's network namespace, its address and route, its conntrack entries; iscd, iscadm. */
 #include "net.h"
 #include "runstate.h"
 
@@ -7,6 +7,8 @@
 #include <net/if.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
@@ -276,5 +278,110 @@ int net_plumb(const struct net_isc *n, int netns, struct isc_err *e)
 fail:
 	link_delete(nl, n->veth);
 	mnl_socket_close(nl);
+	return r;
+}
+
+/* ---- conntrack (ctnetlink) ------------------------------------------------ */
+
+#define CT_FLUSH_MAX 65536
+
+struct ct_dump {
+	uint32_t addr;                  /* network order */
+	size_t n;
+	struct nlattr **orig;           /* copies of the matching entries' CTA_TUPLE_ORIG */
+};
+
+/* An address of a tuple (CTA_TUPLE_ORIG or _REPLY): src (CTA_IP_V4_SRC) or dst. */
+static bool tuple_has(const struct nlattr *tuple, uint32_t addr)
+{
+	const struct nlattr *a, *b;
+	mnl_attr_for_each_nested(a, tuple) {
+		if (mnl_attr_get_type(a) != CTA_TUPLE_IP)
+			continue;
+		mnl_attr_for_each_nested(b, a)
+			if ((mnl_attr_get_type(b) == CTA_IP_V4_SRC || mnl_attr_get_type(b) == CTA_IP_V4_DST) &&
+			    mnl_attr_get_payload_len(b) == 4 && mnl_attr_get_u32(b) == addr)
+				return true;
+	}
+	return false;
+}
+
+static int ct_entry(const struct nlmsghdr *nlh, void *arg)
+{
+	struct ct_dump *d = arg;
+	const struct nlattr *a, *orig = NULL;
+	bool match = false;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		int t = mnl_attr_get_type(a);
+		if (t != CTA_TUPLE_ORIG && t != CTA_TUPLE_REPLY)
+			continue;
+		if (t == CTA_TUPLE_ORIG)
+			orig = a;
+		match |= tuple_has(a, d->addr);
+	}
+	if (match && orig && d->n < CT_FLUSH_MAX) {
+		struct nlattr *copy = malloc(orig->nla_len);
+		if (copy) {
+			memcpy(copy, orig, orig->nla_len);
+			d->orig[d->n++] = copy;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+static struct nlmsghdr *ct_msg(char *buf, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = (unsigned)time(NULL);
+	struct nfgenmsg *nf = mnl_nlmsg_put_extra_header(nlh, sizeof(*nf));
+	nf->nfgen_family = AF_INET;
+	nf->version = NFNETLINK_V0;
+	return nlh;
+}
+
+int net_conntrack_flush(uint32_t addr, struct isc_err *e)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ct_dump d = { .addr = htonl(addr), .orig = calloc(CT_FLUSH_MAX, sizeof(struct nlattr *)) };
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	int r = 0;
+	if (!d.orig || !nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = err_sys(e, d.orig ? errno : ENOMEM, "conntrack netlink");
+		goto out;
+	}
+	/* the whole table first, then the deletes: the kernel's dump is not
+	 * disturbed by our own changes */
+	struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		r = err_sys(e, errno, "conntrack dump");
+		goto out;
+	}
+	unsigned portid = mnl_socket_get_portid(nl), seq = nlh->nlmsg_seq;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0) {
+			r = err_sys(e, errno, "conntrack dump");
+			goto out;
+		}
+		int k = mnl_cb_run(buf, (size_t)n, seq, portid, ct_entry, &d);
+		if (k <= MNL_CB_STOP)
+			break;
+	}
+	for (size_t i = 0; i < d.n; i++) {
+		nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, 0);
+		memcpy(mnl_nlmsg_get_payload_tail(nlh), d.orig[i], d.orig[i]->nla_len);
+		nlh->nlmsg_len += MNL_ALIGN(d.orig[i]->nla_len);
+		int k = nl_talk(nl, nlh);
+		if (k < 0 && k != -ENOENT)   /* gone meanwhile: fine */
+			r = err_sys(e, -k, "conntrack delete");
+	}
+out:
+	for (size_t i = 0; i < d.n; i++)
+		free(d.orig[i]);
+	free(d.orig);
+	if (nl)
+		mnl_socket_close(nl);
 	return r;
 }

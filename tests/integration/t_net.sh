@@ -105,6 +105,16 @@ out=$(isc_get it-net1 $CLI.2 18090 5) || fail "the allowed flow failed"
 isc_get it-net1 $CLI.2 18092 3 >/dev/null 2>&1 && fail "egress list: another port passed"
 isc_get it-net1 $CLI.1 18091 3 >/dev/null 2>&1 && fail "egress list: the host reached"
 ok "egress=tcp:$CLI.2/32:18090 allows exactly that flow"
+# a maintenance boot has its own egress, which normal boots never get
+iscadm halt it-net1 || fail "halt before -W"
+iscadm set it-net1 maintenance-egress=tcp:$CLI.2/32:18092 || fail "set maintenance-egress"
+iscadm boot -W it-net1 -- sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 $CLI.2 18092 > /etc/fetched" >/dev/null ||
+	fail "boot -W with maintenance-egress"
+in_isc it-net1 "cat /etc/fetched" | grep -q "client page" || fail "the -W boot did not fetch through maintenance-egress"
+isc_get it-net1 $CLI.2 18092 3 >/dev/null 2>&1 && fail "the read-only boot after -W has maintenance-egress"
+[ "$(iscadm net status it-net1 --json | jq -r '.[0].egress')" = "tcp:$CLI.2/32:18090" ] ||
+	fail "net status shows not the normal egress: $(iscadm net status it-net1 --json)"
+ok "maintenance-egress: boot -W fetched through it and committed; the read-only boot has egress again"
 
 # ---- ISC to ISC, spoofing ------------------------------------------------------------------------
 new_isc it-net2 --set net=bridge --set egress=allow --set limitpriv=default,+net_admin,+net_raw
@@ -142,6 +152,9 @@ s1=$(stat -c %s "$T/stream"); sleep 1; s2=$(stat -c %s "$T/stream")
 in_client curl -sf -m 3 http://$CLI.1:18080/ >/dev/null 2>&1 && fail "a new connection after net cut"
 curl -sf -m 3 http://127.0.0.1:18080/ >/dev/null 2>&1 && fail "the host reached a cut ISC"
 iscadm net status it-net1 -p | cut -d: -f4 | grep -qx cut || fail "status does not say cut"
+if [ -r /proc/net/nf_conntrack ]; then
+	grep -qE "(src|dst)=$a1 " /proc/net/nf_conntrack && fail "conntrack entries of $a1 left after net cut"
+fi
 ok "net cut stops an established connection and new ones"
 iscadm net restore it-net1 || fail "net restore"
 out=$(in_client curl -sf -m 5 http://$CLI.1:18080/) || fail "fetch after restore"
