@@ -128,6 +128,7 @@ int adm_isc_exists(struct adm *a, const char *name)
 
 int main(int argc, char **argv)
 {
+	isc_stale_hook = adm_net_stale;
 	struct adm a = { 0 };
 	const char *root = NULL;
 	static const struct option opts[] = {

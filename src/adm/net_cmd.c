@@ -221,6 +221,15 @@ static int net_status(struct adm *a)
 	return EXIT_OK;
 }
 
+void adm_net_stale(const char *name)
+{
+	/* a dead supervisor's run record: its rules and veth go now */
+	char path[PATH_MAX];
+	struct isc_err e = { 0 };
+	if (run_path(path, sizeof(path), name, "net") == 0 && access(path, F_OK) == 0 && net_sync(NULL, &e) < 0)
+		adm_fail(&e);
+}
+
 int cmd_net(struct adm *a)
 {
 	struct isc_err e = { 0 };
