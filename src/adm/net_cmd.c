@@ -7,7 +7,7 @@
 static int record_apply(const struct net_isc *now, const struct net_isc *before, struct isc_err *e)
 {
 	int r = net_record_write(now, e);
-	if (r == 0 && (r = net_sync(NULL, e)) < 0) {
+	if (r == 0 && (r = net_sync(e)) < 0) {
 		struct isc_err ignored = { 0 };
 		net_record_write(before, &ignored);
 	}
@@ -226,7 +226,7 @@ void adm_net_stale(const char *name)
 	/* a dead supervisor's run record: its rules and veth go now */
 	char path[PATH_MAX];
 	struct isc_err e = { 0 };
-	if (run_path(path, sizeof(path), name, "net") == 0 && access(path, F_OK) == 0 && net_sync(NULL, &e) < 0)
+	if (run_path(path, sizeof(path), name, "net") == 0 && access(path, F_OK) == 0 && net_sync(&e) < 0)
 		adm_fail(&e);
 }
 
@@ -238,6 +238,6 @@ int cmd_net(struct adm *a)
 	if (a->argc == 3 && (STREQ(a->argv[1], "cut") || STREQ(a->argv[1], "restore")))
 		return net_cut(a, STREQ(a->argv[1], "cut"));
 	if (a->argc == 2 && STREQ(a->argv[1], "sync"))
-		return net_sync(NULL, &e) < 0 ? adm_fail(&e) : EXIT_OK;
+		return net_sync(&e) < 0 ? adm_fail(&e) : EXIT_OK;
 	return adm_usage("net status [ISC] [-p | --json] | net sync | net cut ISC | net restore ISC");
 }

@@ -87,7 +87,7 @@ static void pool_net_close(struct pool *p)
 	struct net_pool np;
 	_cleanup_free_ struct net_isc *live = NULL;
 	size_t n;
-	if (net_sync(NULL, &e) < 0 || net_records_live(&live, &n, NULL, NULL, &e) < 0 || n) {
+	if (net_sync(&e) < 0 || net_records_live(&live, &n, NULL, NULL, &e) < 0 || n) {
 		if (e.code)
 			adm_fail(&e);
 		return;

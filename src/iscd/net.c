@@ -51,10 +51,10 @@ static int net_setup(void *arg, int netns, struct isc_err *e)
 	if ((r = net_record_write(&d->net, e)) < 0)
 		return r;
 	d->net_on = true;
-	if ((r = net_sync(NULL, e)) < 0 || (r = net_plumb(&d->net, netns, e)) < 0) {
+	if ((r = net_sync(e)) < 0 || (r = net_plumb(&d->net, netns, e)) < 0) {
 		struct isc_err ignored = { 0 };
 		net_record_remove(d->cfg.name);
-		net_sync(NULL, &ignored);
+		net_sync(&ignored);
 		d->net_on = false;
 		return err_prefix(e, "ISC %s: network", d->cfg.name);
 	}
@@ -108,7 +108,7 @@ void iscd_net_stop(struct iscd *d)
 	if (!d->net_on)
 		return;
 	net_record_remove(d->cfg.name);
-	if (net_sync(NULL, &e) < 0)
+	if (net_sync(&e) < 0)
 		note(d, "net: rules of %s not removed: %s (iscadm net sync)", d->cfg.name, e.msg);
 	/* its peer went with the namespace; the host end too, unless the
 	 * namespace outlives init (a session's process): not for long */

@@ -137,8 +137,8 @@ size_t net_counters_parse(const char *text, struct net_counter *c, size_t max);
 /* ---- nftables (nft.c, libnftables) ---- */
 /* Rebuild isc's tables from the live records, in one transaction, under
  * /run/isc/net.lock; records of dead supervisors are dropped, their host
- * veth deleted.  except: a name to leave out (a supervisor tearing down). */
-int net_sync(const char *except, struct isc_err *e);
+ * veth deleted. */
+int net_sync(struct isc_err *e);
 /* Remove isc's tables (pool close, nothing running). */
 int net_tables_remove(struct isc_err *e);
 /* Counters of name: accepted and dropped, packets and bytes. */

@@ -44,7 +44,7 @@ static int net_lock(struct isc_err *e)
 
 #define COUNTERS_MAX 4096
 
-int net_sync(const char *except, struct isc_err *e)
+int net_sync(struct isc_err *e)
 {
 	_cleanup_close_ int lock = net_lock(e);
 	if (lock < 0)
@@ -62,10 +62,6 @@ int net_sync(const char *except, struct isc_err *e)
 		net_link_remove(dead[i].veth);
 		net_record_remove(dead[i].name);
 	}
-	size_t k = 0;
-	for (size_t i = 0; i < nlive; i++)
-		if (!except || !STREQ(live[i].name, except))
-			live[k++] = live[i];
 	/* counters survive the rebuild: read now, written back in the script */
 	keep = calloc(COUNTERS_MAX, sizeof(*keep));
 	if (!keep)
@@ -73,7 +69,7 @@ int net_sync(const char *except, struct isc_err *e)
 	if (nft_script("list counters", &listing, e) == 0)
 		nkeep = net_counters_parse(listing, keep, COUNTERS_MAX);
 	err_clear(e);
-	if (!(script = net_rules_text(live, k, keep, nkeep, e)))
+	if (!(script = net_rules_text(live, nlive, keep, nkeep, e)))
 		return -e->code;
 	return nft_script(script, NULL, e);
 }

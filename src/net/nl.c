@@ -251,8 +251,6 @@ int net_plumb(const struct net_isc *n, int netns, struct isc_err *e)
 	struct mnl_socket *nl = nl_open();
 	if (!nl)
 		return err_sys(e, errno, "netlink");
-	/* a veth of this name is a leftover of this very address: ours */
-	link_delete(nl, n->veth);
 	r = veth_create(nl, n, bridge, netns);
 	if (r == 0)
 		r = link_up(nl, (int)if_nametoindex(n->veth));
