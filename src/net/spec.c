@@ -84,8 +84,19 @@ static void cidr_format(uint32_t addr, uint8_t len, char *buf, size_t n)
 	snprintf(buf, n, "%s/%u", a, len);
 }
 
+/* A spec is quoted in its refusal: one line, nothing a terminal acts on. */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
 int net_expose_parse(const char *s, struct net_expose *x, struct isc_err *e)
 {
+	if (!printable(s))
+		return err_set(e, EINVAL, "expose: a control or non-ASCII character in the spec");
 	const char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	const char *at = c2 ? strchr(c2 + 1, '@') : NULL;
 	size_t len = strlen(s);
@@ -152,6 +163,8 @@ int net_egress_parse(const char *s, struct net_egress *g, struct isc_err *e)
 	}
 	if (!*s)
 		return err_set(e, EINVAL, "egress: empty (deny, allow, or tcp|udp:CIDR:PORT,...)");
+	if (!printable(s))
+		return err_set(e, EINVAL, "egress: a control or non-ASCII character in the spec");
 	g->kind = EGRESS_LIST;
 	for (const char *p = s;;) {
 		size_t n = strcspn(p, ",");
