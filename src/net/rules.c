@@ -152,9 +152,11 @@ static void inet_table(FILE *f, const struct net_isc *n, size_t count, const str
 	      "\tchain input {\n\t\ttype filter hook input priority -10; policy accept;\n"
 	      "\t\tiifname @bridges ip saddr @cut drop\n"
 	      "\t\tiifname @bridges ct state established,related accept\n\t\tiifname @bridges drop\n\t}\n"
-	      /* the host reaches an ISC through an exposure only (127.0.0.1:PORT) */
+	      /* the host reaches an ISC through an exposure only (127.0.0.1:PORT);
+	       * a cut one not at all: by address, since a packet DNATed from
+	       * 127.0.0.1 still names lo as its interface in this hook */
 	      "\tchain output {\n\t\ttype filter hook output priority -10; policy accept;\n"
-	      "\t\toifname @bridges ip daddr @cut drop\n"
+	      "\t\tip daddr @cut drop\n"
 	      "\t\toifname @bridges ip daddr vmap @to_isc\n\t\toifname @bridges drop\n\t}\n"
 	      /* exposures: to the host's own addresses, from outside and from the host */
 	      "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
