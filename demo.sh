@@ -77,6 +77,16 @@ run iscadm freeze $N
 run iscadm list -p
 inside 'true'
 run iscadm thaw $N
+say "integrity: what the writable layers change over the image (diff), and verify"
+run iscadm diff $N
+run iscadm verify $N
+say "someone with the pool plants a program in $N's /var layer from outside: verify names it"
+U="$ROOT/pool/isc/$N/data/layers/var/upper"
+printf '$ cp /bin/busybox %s/log/helper\n' "$U"
+cp /bin/busybox "$U/log/helper" && chown --reference="$U/log" "$U/log/helper"
+run iscadm verify $N
+echo "   (exit $?)"
+rm -f "$U/log/helper"
 say "maintenance only from the host: a transient writable boot, committed as a new image version"
 run iscadm halt $N
 run iscadm boot -W $N -- sh -c 'echo "patched $(date +%F)" > /etc/patch-level'

@@ -95,3 +95,5 @@ int cmd_key(struct adm *a);
 int cmd_stats(struct adm *a);
 int cmd_history(struct adm *a);
 int cmd_revert(struct adm *a);
+int cmd_verify(struct adm *a);
+int cmd_diff(struct adm *a);

@@ -3,7 +3,9 @@
 
 #include <inttypes.h>
 
+#include <fcntl.h>
 #include <getopt.h>
+#include <time.h>
 
 static void progress(const char *what, void *data)
 {
@@ -125,30 +127,92 @@ static int image_cmd_rm(struct adm *a)
 	return r < 0 ? adm_fail(&e) : EXIT_OK;
 }
 
+/* image sign NAME -s SECKEY [-t COMMENT]: images/<digest>.erofs.minisig */
+static int image_cmd_sign(struct adm *a)
+{
+	static const char usage[] = "image sign NAME -s SECKEY [-t COMMENT]";
+	const char *key = NULL, *comment = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt(a->argc - 1, a->argv + 1, "s:t:")) != -1) {
+		if (c == 's')
+			key = optarg;
+		else if (c == 't')
+			comment = optarg;
+		else
+			return adm_usage("%s", usage);
+	}
+	if (!key || optind + 2 != a->argc)
+		return adm_usage("%s", usage);
+	const char *name = a->argv[optind + 1];
+	if (comment && (strlen(comment) > 512 || strpbrk(comment, "\r\n")))
+		return adm_usage("-t COMMENT: one line of at most 512 bytes");
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
+	if (r)
+		return r;
+	struct isc_err e = { 0 };
+	struct image_info info;
+	_cleanup_(minisign_sec_wipe) struct minisign_sec sk = { 0 };
+	char whom[PATH_MAX + 16], trusted[1024];
+	snprintf(whom, sizeof(whom), "secret key %s", key);
+	if ((r = image_lookup(&p, name, &info, &e)) == 0 && (r = minisign_sec_load(key, whom, &sk, &e)) == 0) {
+		if (comment)
+			snprintf(trusted, sizeof(trusted), "%s", comment);
+		else
+			snprintf(trusted, sizeof(trusted), "timestamp:%lld\tfile:%s.erofs\timage:%s",
+				 (long long)time(NULL), info.digest, name);
+		r = image_sign_blob(&p, info.digest, &sk, trusted, &e);
+	}
+	pool_close(&p);
+	if (r < 0)
+		return adm_fail(&e);
+	printf("%s %s signed\n", name, info.digest);
+	return EXIT_OK;
+}
+
+/* image verify NAME [-k PUBKEY]: its digest, and its signature by PUBKEY */
 static int image_cmd_verify(struct adm *a)
 {
-	if (a->argc != 3)
-		return adm_usage("image verify NAME");
+	const char *key = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt(a->argc - 1, a->argv + 1, "k:")) != -1) {
+		if (c != 'k')
+			return adm_usage("image verify NAME [-k PUBKEY]");
+		key = optarg;
+	}
+	if (optind + 2 != a->argc)
+		return adm_usage("image verify NAME [-k PUBKEY]");
+	const char *name = a->argv[optind + 1];
 	struct pool p;
 	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
 	if (r)
 		return r;
 	struct isc_err e = { 0 };
 	struct image_info info;
-	r = image_lookup(&p, a->argv[2], &info, &e);
+	struct minisign_pub pk;
+	r = image_lookup(&p, name, &info, &e);
 	if (r == 0)
 		r = image_verify(&p, info.digest, &e);
+	if (r == 0 && key && (r = minisign_pub_load(key, &pk, &e)) == 0) {
+		char path[128];
+		snprintf(path, sizeof(path), "images/%s.erofs", info.digest);
+		_cleanup_close_ int fd = openat(p.dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		r = fd < 0 ? err_set(&e, errno, "%s: %s", path, strerror(errno))
+			   : image_signature_check(&p, info.digest, fd, &pk, 1, &e);
+	}
 	pool_close(&p);
 	if (r < 0)
 		return adm_fail(&e);
-	printf("%s %s verified\n", a->argv[2], info.digest);
+	printf("%s %s verified%s\n", name, info.digest, key ? ", signature good" : "");
 	return EXIT_OK;
 }
 
 int cmd_image(struct adm *a)
 {
 	if (a->argc < 2)
-		return adm_usage("image build|list|rm|verify");
+		return adm_usage("image build|list|rm|verify|sign");
 	if (STREQ(a->argv[1], "build"))
 		return image_cmd_build(a);
 	if (STREQ(a->argv[1], "list"))
@@ -157,5 +221,7 @@ int cmd_image(struct adm *a)
 		return image_cmd_rm(a);
 	if (STREQ(a->argv[1], "verify"))
 		return image_cmd_verify(a);
-	return adm_usage("image build|list|rm|verify");
+	if (STREQ(a->argv[1], "sign"))
+		return image_cmd_sign(a);
+	return adm_usage("image build|list|rm|verify|sign");
 }

@@ -81,7 +81,11 @@ int cmd_set(struct adm *a)
 	if (r)
 		return r;
 	struct isc_err e = { 0 };
-	if ((r = config_change(&o.cfg, a->argv[2], &e)) == 0)
+	struct minisign_pub keys[2];
+	size_t nk;
+	/* a key it cannot read now would refuse every boot: refuse it here */
+	if ((r = config_change(&o.cfg, a->argv[2], &e)) == 0 &&
+	    (r = image_trusted_keys(&o.pool, &o.cfg, keys, &nk, &e)) == 0)
 		r = isc_config_save(&o.pool, &o.cfg, &e);
 	adm_isc_close(&o);
 	return r < 0 ? adm_fail(&e) : EXIT_OK;

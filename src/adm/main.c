@@ -14,8 +14,9 @@ static const struct {
 	{ "reboot", cmd_reboot }, { "console", cmd_console }, { "notes", cmd_notes },
 	{ "login", cmd_login }, { "run", cmd_run }, { "key", cmd_key }, { "stats", cmd_stats },
 	{ "history", cmd_history }, { "host", cmd_host }, { "revert", cmd_revert },
-	{ "freeze", cmd_freeze }, { "thaw", cmd_thaw }, { "expose", cmd_expose },
-	{ "unexpose", cmd_unexpose }, { "net", cmd_net },
+	{ "freeze", cmd_freeze }, { "thaw", cmd_thaw }, { "verify", cmd_verify },
+	{ "diff", cmd_diff }, { "expose", cmd_expose }, { "unexpose", cmd_unexpose },
+	{ "net", cmd_net },
 };
 
 static const char help[] =
@@ -25,7 +26,8 @@ static const char help[] =
 	"  pool set require=LIST | pool set bridge=NAME | pool set range=CIDR\n"
 	"  host check [-p | --json]\n"
 	"  image build NAME --from busybox|dir:PATH|tar:FILE|debootstrap:SUITE[:pkg,...]\n"
-	"  image list [-p | --json] | image rm NAME | image verify NAME\n"
+	"  image list [-p | --json] | image rm NAME | image verify NAME [-k PUBKEY]\n"
+	"  image sign NAME -s SECKEY [-t COMMENT]\n"
 	"  create ISC --image NAME [--profile P] [--key KEYSOURCE | --encryption-root ISC]\n"
 	"             [--set key=value]...\n"
 	"  get ISC [PROP] | set ISC PROP=VALUE | destroy [-f] ISC\n"
@@ -35,6 +37,7 @@ static const char help[] =
 	"  console ISC [--raw] | notes ISC [--raw]\n"
 	"  history [-p | --json] ISC | history ISC --prune KEEP | revert ISC [VERSION]\n"
 	"  login [-T] ISC [-- CMD...] | stats ISC\n"
+	"  verify [-p | --json] ISC | diff [-p | --json] ISC\n"
 	"  run --rm --image NAME [--profile P] [--set key=value]... -- CMD...\n"
 	"  key load ISC | key unload ISC | key unload -a | key status [-p | --json | ISC]\n"
 	"  key change ISC --key KEYSOURCE\n"

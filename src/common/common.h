@@ -205,6 +205,23 @@ int loop_attach(const char *img, char *dev, size_t n, struct isc_err *e);
  * backing file), read-only if ro. */
 int loop_attach_fd(int file, const char *name, bool ro, char *dev, size_t n, struct isc_err *e);
 
+/* ---- mounts on descriptors (mount.c) ------------------------------------ */
+/* fsopen + string options ("key=value" or "flag") + fsmount: a detached
+ * mount, or -errno with e saying which step failed ("mount proc: ..."). */
+int mnt_fs(const char *type, const char *const *opts, unsigned attrs, struct isc_err *e);
+/* An erofs image read from image_fd, read-only: straight from the file
+ * where the kernel can (6.12: file-backed mounts), else through a
+ * read-only loop device that goes away with the mount.  EROFS_AUTO tries
+ * the file first and remembers a kernel that refuses it. */
+enum mnt_erofs_via { EROFS_AUTO, EROFS_FILE, EROFS_LOOP };
+int mnt_erofs(int image_fd, unsigned attrs, enum mnt_erofs_via via, struct isc_err *e);
+/* false once a mount found that this kernel needs the loop device. */
+bool mnt_erofs_from_file(void);
+/* e for a failed fsopen (fs < 0) or fsconfig(FSCONFIG_CMD_CREATE): the
+ * context, code's text, and what the filesystem logged on fs, if anything. */
+int mnt_fs_fail(int fs, int code, struct isc_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* ---- fd passing ---------------------------------------------------------- */
 int fd_send(int sock, const void *data, size_t len, const int *fds, size_t nfds);
 /* Receive a message and up to *nfds fds (set to the number received). */

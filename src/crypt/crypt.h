@@ -85,3 +85,39 @@ int wrap_seal(struct wrapped *w, const struct keysource *ks, const struct secret
 /* -EKEYREJECTED ("wrong key") when material does not open it. */
 int wrap_open(const struct wrapped *w, const struct secret *material, const char *ad,
 	      struct secret *master, struct isc_err *e);
+
+/* ---- minisign signatures (minisign.c) --------------------------------------
+ * Ed25519 in minisign's own formats (https://jedisct1.github.io/minisign/):
+ * keys as minisign -G writes them (a password-protected secret key is
+ * opened with a prompted passphrase), signatures prehashed with BLAKE2b-512
+ * ("ED") and a trusted comment bound by a second signature. */
+#define MINISIGN_KEYNUM 8
+struct minisign_pub {
+	unsigned char keynum[MINISIGN_KEYNUM], pk[32];
+};
+struct minisign_sec {
+	unsigned char keynum[MINISIGN_KEYNUM], sk[64];
+};
+struct minisign_sig {
+	unsigned char keynum[MINISIGN_KEYNUM], sig[64], global[64];
+	char trusted[1024];
+	size_t trusted_len;
+};
+/* A public key file's text (or the bare base64 line of minisign -P). */
+int minisign_pub_parse(const char *text, size_t len, struct minisign_pub *pk, struct isc_err *e);
+/* A public key file; missing or unreadable is an error, never a skip. */
+int minisign_pub_load(const char *path, struct minisign_pub *pk, struct isc_err *e);
+/* A secret key file; whom names the key in a passphrase prompt. */
+int minisign_sec_load(const char *path, const char *whom, struct minisign_sec *sk, struct isc_err *e);
+void minisign_sec_wipe(struct minisign_sec *sk);
+/* Sign everything readable from fd: the text of a .minisig file (free it). */
+int minisign_sign_fd(int fd, const struct minisign_sec *sk, const char *trusted, char **text,
+		     struct isc_err *e);
+int minisign_sig_parse(const char *text, size_t len, struct minisign_sig *s, struct isc_err *e);
+/* fd's content against s, by the one of keys that made it: -EKEYREJECTED
+ * for a key not among them, -EBADMSG for a wrong signature. */
+int minisign_verify_fd(int fd, const struct minisign_sig *s, const struct minisign_pub *keys, size_t nkeys,
+		       struct isc_err *e);
+/* A new key pair without a password (the host's key, protected by where
+ * it lives): pub (0644), then sec (0600), below dirfd. */
+int minisign_keypair_make(int dirfd, const char *sec, const char *pub, struct isc_err *e);

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "pool.h"
+#include "config.h"
 
 #include <stdint.h>
 #include <time.h>
@@ -157,3 +158,87 @@ int manifest_build(const char *tree, struct manifest *m, struct isc_err *e);
 int manifest_write(const struct manifest *m, FILE *f);
 int manifest_parse(const char *text, size_t len, struct manifest *m, struct isc_err *e);
 void manifest_free(struct manifest *m);
+
+/* ---- inspection (inspect.c): layers against their manifests ---------------- */
+/* images/<digest>.manifest, parsed (bounded). */
+int image_manifest_load(const struct pool *p, const char *digest, struct manifest *m,
+			struct isc_err *e);
+/* The entry of path (unescaped, "/etc/motd") in a sorted manifest, or NULL. */
+const struct manifest_entry *manifest_find(const struct manifest *m, const char *path);
+
+enum image_diff_kind { IMAGE_ADDED = 'A', IMAGE_CHANGED = 'C', IMAGE_DELETED = 'D' };
+enum image_diff_what {
+	IMAGE_DIFF_TYPE = 1 << 0,
+	IMAGE_DIFF_MODE = 1 << 1,
+	IMAGE_DIFF_OWNER = 1 << 2,
+	IMAGE_DIFF_CONTENT = 1 << 3,    /* bytes, link target, or an opaque directory */
+};
+enum image_exec { IMAGE_EXEC_NONE, IMAGE_EXEC_MODE, IMAGE_EXEC_ELF, IMAGE_EXEC_SCRIPT };
+/* One path that differs.  was: the recorded entry (NULL if added); now:
+ * what is there (NULL if deleted; its sha256 "?" where it was not read:
+ * a file whose size already differs).  The rest is what a writable
+ * layer's entry is, for policy: a device node (not a whiteout), a setuid
+ * or setgid file, something that could run, an owner outside the ISC's
+ * ids.  Valid during the call only. */
+struct image_diff {
+	enum image_diff_kind kind;
+	unsigned what;                  /* IMAGE_DIFF_*, for IMAGE_CHANGED */
+	const char *path;
+	const struct manifest_entry *was, *now;
+	bool device, setid, foreign_owner;
+	enum image_exec exec;
+};
+typedef int (*image_diff_fn)(const struct image_diff *d, void *data);
+
+/* The files of blob digest as they are (mounted read-only, detached, for
+ * the walk only) against its recorded manifest: for a blob whose digest
+ * no longer matches, which paths changed. */
+int image_blob_compare(const struct pool *p, const char *digest, image_diff_fn fn, void *data,
+		       struct isc_err *e);
+
+/* The manifests of a version's layers, top first. */
+struct image_stack {
+	struct manifest *m;
+	size_t n;
+};
+int image_stack_load(const struct pool *p, char (*digests)[IMAGE_DIGEST_LEN + 1], size_t n,
+		     struct image_stack *s, struct isc_err *e);
+void image_stack_free(struct image_stack *s);
+/* What the stack shows at path (a whiteout above hides it), or NULL. */
+const struct manifest_entry *image_stack_find(const struct image_stack *s, const char *path);
+
+/* Every entry of an overlayfs upper (upperfd, mounted at at in the ISC,
+ * its ids stored shifted by uid_base) that changes what stack shows:
+ * added, changed, deleted (whiteouts); stack NULL: all of it is added.
+ * Regular files are read only where the stack has one of the same size
+ * (their digest decides) and for their first bytes (could it run?).  The
+ * walk follows nothing and enters no mount; a running ISC may change the
+ * tree meanwhile: what vanishes is skipped. */
+int image_upper_diff(int upperfd, const char *at, uint32_t uid_base, const struct image_stack *stack,
+		     image_diff_fn fn, void *data, struct isc_err *e);
+
+/* ---- signatures (sign.c) ----------------------------------------------------
+ * A layer's signature is images/<digest>.erofs.minisig, minisign's own
+ * name for it, so `minisign -Sm images/<digest>.erofs` signs in place and
+ * `minisign -Vm` checks isc's.  An ISC with require-signature=PUBKEY boots
+ * and reverts only to versions whose every layer is signed by that key or
+ * by the pool's own key (signing/host.key, made on first use), which signs
+ * the commits of its maintenance sessions. */
+int image_sign_blob(const struct pool *p, const char *digest, const struct minisign_sec *sk,
+		    const char *trusted, struct isc_err *e);
+/* The pool's signing key, made the first time it is needed. */
+int image_host_key(const struct pool *p, struct minisign_sec *sk, struct isc_err *e);
+/* The keys c trusts: none (*n 0) when it requires no signature; its key
+ * unreadable is an error, never a skip. */
+int image_trusted_keys(const struct pool *p, const struct isc_config *c, struct minisign_pub keys[2],
+		       size_t *n, struct isc_err *e);
+/* digest's signature over fd (the blob) by one of keys: -ENOKEY unsigned,
+ * -EKEYREJECTED another key, -EBADMSG wrong. */
+int image_signature_check(const struct pool *p, const char *digest, int fd, const struct minisign_pub *keys,
+			  size_t n, struct isc_err *e);
+/* Every layer of a version (fds: the blobs already open, or NULL) signed
+ * as c requires; 0 at once when it requires nothing. */
+int image_version_signed(const struct pool *p, const struct isc_config *c, char (*layers)[65], const int *fds,
+			 size_t nl, struct isc_err *e);
+/* A committed layer of c signed with the pool's key, if c requires signatures. */
+int image_sign_commit(const struct pool *p, const struct isc_config *c, const char *digest, struct isc_err *e);

@@ -50,7 +50,7 @@ struct build_ctx {
 	struct isc_err *e;
 };
 
-static char manifest_type(mode_t mode)
+char manifest_type(mode_t mode)
 {
 	switch (mode & S_IFMT) {
 	case S_IFREG: return 'f';
@@ -277,8 +277,8 @@ static int path_cmp_n(const char *a, const char *b, size_t len)
 }
 
 /* Binary search among the (sorted) entries parsed so far for path[0..len). */
-static const struct manifest_entry *manifest_find(const struct manifest *m, const char *path,
-						  size_t len)
+static const struct manifest_entry *manifest_find_n(const struct manifest *m, const char *path,
+						    size_t len)
 {
 	size_t lo = 0, hi = m->n;
 	while (lo < hi) {
@@ -294,6 +294,11 @@ static const struct manifest_entry *manifest_find(const struct manifest *m, cons
 	return NULL;
 }
 
+const struct manifest_entry *manifest_find(const struct manifest *m, const char *path)
+{
+	return manifest_find_n(m, path, strlen(path));
+}
+
 /* Where this entry may go: sorted after the previous one, below a directory. */
 static const char *check_place(const struct manifest *m, const struct manifest_entry *x)
 {
@@ -304,7 +309,7 @@ static const char *check_place(const struct manifest *m, const struct manifest_e
 		return "entries not sorted by path, or duplicate";
 	const char *slash = strrchr(x->path, '/');
 	size_t plen = slash == x->path ? 1 : (size_t)(slash - x->path);   /* "/a" -> "/" */
-	const struct manifest_entry *pe = manifest_find(m, x->path, plen);
+	const struct manifest_entry *pe = manifest_find_n(m, x->path, plen);
 	return pe && pe->type == 'd' ? NULL : "parent directory not in the manifest";
 }
 

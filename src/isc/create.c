@@ -124,6 +124,10 @@ int isc_create(struct pool *p, const char *name, const struct isc_create_opts *o
 	for (size_t i = 0; o->sets && o->sets[i]; i++)
 		if (config_set(&c, o->sets[i], e) < 0)
 			goto fail_cfg;
+	struct minisign_pub keys[2];
+	size_t nk;
+	if (image_trusted_keys(p, &c, keys, &nk, e) < 0)
+		goto fail_cfg;
 	if (image_lookup(p, o->image, &info, e) < 0)
 		goto fail_cfg;
 	str_copy(c.name, sizeof(c.name), name);

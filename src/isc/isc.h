@@ -106,3 +106,45 @@ int isc_revert(struct pool *p, const char *name, const char *want, struct isc_ve
  * layers stand on; forget the rest and free their blobs no one uses.  The
  * caller holds the pool exclusively. */
 int isc_prune(struct pool *p, struct isc_config *c, size_t keep, struct isc_err *e);
+
+/* ---- integrity (integrity.c) ---------------------------------------------- */
+enum isc_finding_kind {
+	/* verify: what is wrong */
+	ISC_FINDING_LAYER,              /* an image layer is missing or not what its digest says */
+	ISC_FINDING_MANIFEST,           /* a layer's manifest is missing or unreadable */
+	ISC_FINDING_SIGNATURE,          /* a required signature is missing or wrong */
+	ISC_FINDING_FILE,               /* a file of a bad layer, against its manifest */
+	ISC_FINDING_RO_PATH,            /* a writable layer holds a path the profile keeps read-only */
+	ISC_FINDING_DEVICE,             /* ... a device node */
+	ISC_FINDING_SETID,              /* ... a setuid or setgid file */
+	ISC_FINDING_EXEC,               /* ... something that could run (not in profile none) */
+	ISC_FINDING_OWNER,              /* ... a file owned outside the ISC's ids */
+	/* diff: what the writable layers change */
+	ISC_CHANGE_ADDED,
+	ISC_CHANGE_CHANGED,
+	ISC_CHANGE_DELETED,
+};
+/* One finding or change: where (the layer: "layer 1/2 3f2a...", "/var",
+ * "volume /srv/data"), the path inside the ISC (NULL for a whole layer),
+ * the entries compared (may be NULL) and a line saying what differs.
+ * Strings are as the ISC made them: escape before showing. */
+struct isc_finding {
+	enum isc_finding_kind kind;
+	const char *where, *path, *detail;
+	const struct image_diff *diff;
+};
+typedef int (*isc_finding_fn)(const struct isc_finding *f, void *data);
+typedef void (*isc_progress_fn)(const char *what, void *data);
+
+/* Every layer of c's current version hashed in full against its digest
+ * (a bad one compared file by file with its manifest), and every writable
+ * layer and volume against the profile: nothing where the profile keeps
+ * the image read-only, no device node, no setuid or setgid file, nothing
+ * that could run (mode bits, ELF, #!) unless the profile is none.  Works
+ * while the ISC runs.  The number of findings, or negative errno. */
+int isc_verify(const struct pool *p, const struct isc_config *c, isc_finding_fn fn, void *data,
+	       isc_progress_fn progress, void *pdata, struct isc_err *e);
+/* What the writable layers and volumes hold that the current version
+ * does not: ISC_CHANGE_* per path.  The number of changes, or negative errno. */
+int isc_diff(const struct pool *p, const struct isc_config *c, isc_finding_fn fn, void *data,
+	     struct isc_err *e);

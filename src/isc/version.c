@@ -56,7 +56,8 @@ static int version_verify(struct pool *p, const struct isc_config *c, size_t idx
 	for (int l = 0; l < nl; l++)
 		if (image_verify(p, layers[l], e) < 0)
 			return err_prefix(e, "ISC %s: version %.12s", c->name, d);
-	return 0;
+	/* an ISC that requires signatures goes back only to a signed version */
+	return image_version_signed(p, c, layers, NULL, (size_t)nl, e);
 }
 
 int isc_revert(struct pool *p, const char *name, const char *want, struct isc_version *now,

@@ -81,7 +81,11 @@ int layers_open_verified(const struct pool *p, const struct isc_config *c, const
 		}
 		(*n)++;
 	}
-	return 0;
+	/* what it requires of its versions' signatures, over the fds verified */
+	int r = image_version_signed(p, c, layers, fds, *n, e);
+	if (r < 0)
+		layers_close(fds, n);
+	return r;
 }
 
 void layers_close(int fds[ISC_MAX_LAYERS], size_t *n)
@@ -320,6 +324,10 @@ static int commit_publish(struct pool *p, const struct commit_req *rq, const str
 			goto out;
 		}
 		memcpy(c.digest, digest, sizeof(c.digest));
+		/* signed before it is recorded: an ISC that requires signatures
+		 * never has an unsigned version */
+		if ((r = image_sign_commit(p, &c, digest, e)) < 0)
+			goto out;
 		/* the commit point */
 		if ((r = isc_config_save(p, &c, e)) < 0)
 			goto out;

@@ -11,6 +11,54 @@ static const char *const profiles[] = {
 	[PROFILE_NONE] = "none",
 };
 
+/* What each profile makes writable, volatile or read-again (DESIGN.md §4),
+ * in mount order: a read-only path lies below the layer it re-protects. */
+#define TMP(p, m) { PP_TMPFS, p, NULL, m }
+#define LAYER(p, l) { PP_LAYER, p, l, 0 }
+#define RO(p) { PP_IMAGE_RO, p, NULL, 0 }
+/* Package and service state stays the image's, read-only, under /var. */
+#define FIXED_VAR LAYER("/var", "var"), RO("/var/lib/dpkg"), RO("/var/lib/apt"), \
+	RO("/var/cache/apt"), RO("/var/cache/debconf"), RO("/var/lib/isc")
+
+static const struct profile_path paths_strict[] = {
+	TMP("/tmp", 01777), TMP("/var/tmp", 01777), TMP("/run", 0755), { PP_END },
+};
+static const struct profile_path paths_fixed[] = {
+	FIXED_VAR, TMP("/tmp", 01777), TMP("/run", 0755), { PP_END },
+};
+static const struct profile_path paths_flexible[] = {
+	FIXED_VAR, LAYER("/etc", "etc"), RO("/etc/isc"), LAYER("/root", "root-home"),
+	LAYER("/home", "home"), TMP("/tmp", 01777), TMP("/run", 0755), { PP_END },
+};
+/* none: the whole root is the ISC's own layer (rootw), made by the sandbox */
+static const struct profile_path paths_none[] = {
+	TMP("/tmp", 01777), TMP("/run", 0755), { PP_END },
+};
+
+const struct profile_path *profile_paths(enum isc_profile p)
+{
+	switch (p) {
+	case PROFILE_STRICT: return paths_strict;
+	case PROFILE_FIXED: return paths_fixed;
+	case PROFILE_FLEXIBLE: return paths_flexible;
+	case PROFILE_NONE: return paths_none;
+	}
+	return paths_strict;
+}
+
+void volume_dir_name(const char *volume, char *out, size_t n)
+{
+	/* one directory per volume, named reversibly: / -> %2F, % -> %25 */
+	size_t j = 0;
+	for (const char *v = volume + 1; *v && j + 4 < n; v++) {
+		if (*v == '/' || *v == '%')
+			j += (size_t)snprintf(out + j, n - j, "%%%02X", *v);
+		else
+			out[j++] = *v;
+	}
+	out[j] = '\0';
+}
+
 const char *profile_name(enum isc_profile p)
 {
 	return (unsigned)p < ARRAY_SIZE(profiles) ? profiles[p] : "?";
@@ -297,6 +345,37 @@ void isc_require_format(unsigned set, char *buf, size_t n)
 static int parse_require(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
 {
 	return isc_require_parse(v, &c->require) < 0 ? refuse(p, v, e) : 0;
+}
+
+/* An absolute, normalised path of a public key file, or none. */
+static int parse_keyfile(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	char *f = field(c, p);
+	if (STREQ(v, "none")) {
+		f[0] = '\0';
+		return 0;
+	}
+	size_t len = strlen(v);
+	if (v[0] != '/' || len >= p->width || strstr(v, "/../") || strstr(v, "//") || v[len - 1] == '/')
+		return refuse(p, v, e);
+	for (const char *s = v; *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			return refuse(p, v, e);
+	memcpy(f, v, len + 1);
+	return 0;
+}
+
+static void format_keyfile(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	const char *f = field_of(c, p);
+	snprintf(buf, n, "%s", f[0] ? f : "none");
+}
+
+/* Only when set, so that records from before it dump as they did. */
+static void dump_keyfile(FILE *f, const struct isc_config *c)
+{
+	if (c->require_signature[0])
+		fprintf(f, "require-signature=%s\n", c->require_signature);
 }
 
 static void format_require(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
@@ -677,6 +756,10 @@ static const struct prop props[] = {
 	{ "require", PROP_OPERATOR, parse_require, format_require, dump_require, .arg = "LIST",
 	  .expect = "none, or mdwe and landlock comma-separated",
 	  .doc = "defence layers boot refuses without: mdwe, landlock (default none)" },
+	{ "require-signature", PROP_OPERATOR, parse_keyfile, format_keyfile, dump_keyfile,
+	  FIELD(require_signature),
+	  .arg = "PUBKEY|none", .expect = "none or the absolute path of a minisign public key file",
+	  .doc = "boot only image versions signed by this key or the pool's (default none)" },
 	{ "volume", PROP_OPERATOR, parse_volume, format_volume, dump_volume, .arg = "/PATH",
 	  .doc = "a persistent, writable directory (repeatable, up to 16)" },
 	{ "net", PROP_OPERATOR, parse_net, format_net, dump_net, .arg = "none|bridge",

@@ -52,6 +52,7 @@ struct isc_config {
 	char limitpriv[256];        /* capability set, as zonecfg's limitpriv */
 	bool mdwe, seccomp, landlock;   /* confinement switches, all on by default */
 	unsigned require;           /* ISC_LAYER_*: boot refuses on a kernel without them */
+	char require_signature[256];    /* a minisign public key file, or "": none required */
 	/* The ISC whose master key encrypts this one's data: itself, another
 	 * ISC (--encryption-root), or ISC_KEY_EPHEMERAL (run --rm). */
 	char encryption_root[64];
@@ -79,6 +80,19 @@ const char *isc_layer_name(unsigned layer);
 int isc_require_parse(const char *v, unsigned *set);
 void isc_require_format(unsigned set, char *buf, size_t n);
 
+/* A path a profile mounts: a persistent layer (layers/LAYER/upper in the
+ * ISC's data), the image's own directory again read-only below a layer,
+ * or a tmpfs of mode.  profile_paths() ends with PP_END. */
+enum profile_path_kind { PP_END, PP_LAYER, PP_IMAGE_RO, PP_TMPFS };
+struct profile_path {
+	enum profile_path_kind kind;
+	const char *path;
+	const char *layer;
+	mode_t mode;
+};
+const struct profile_path *profile_paths(enum isc_profile p);
+/* The directory in the ISC's data/volumes of volume "/srv/data": "srv%2Fdata". */
+void volume_dir_name(const char *volume, char *out, size_t n);
 const char *profile_name(enum isc_profile p);
 int profile_from_name(const char *s, enum isc_profile *p);
 

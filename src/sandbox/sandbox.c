@@ -17,48 +17,6 @@
 #include <sys/wait.h>
 #include <sys/pidfd.h>
 
-enum op_kind { OP_END, OP_OVERLAY, OP_IMAGE_RO, OP_TMPFS };
-
-/* One writable or re-protected path of a profile (DESIGN.md §4). */
-struct mount_op {
-	enum op_kind kind;
-	const char *path;
-	const char *layer;      /* OP_OVERLAY: persistent upper under layers/ */
-	mode_t mode;            /* OP_TMPFS */
-};
-
-#define TMP(p, m) { OP_TMPFS, p, NULL, m }
-#define OVL(p, l) { OP_OVERLAY, p, l, 0 }
-#define RO(p) { OP_IMAGE_RO, p, NULL, 0 }
-/* Package and service state stays the image's, read-only, under /var. */
-#define FIXED_VAR OVL("/var", "var"), RO("/var/lib/dpkg"), RO("/var/lib/apt"), \
-	RO("/var/cache/apt"), RO("/var/cache/debconf"), RO("/var/lib/isc")
-
-static const struct mount_op ops_strict[] = {
-	TMP("/tmp", 01777), TMP("/var/tmp", 01777), TMP("/run", 0755), { OP_END },
-};
-static const struct mount_op ops_fixed[] = {
-	FIXED_VAR, TMP("/tmp", 01777), TMP("/run", 0755), { OP_END },
-};
-static const struct mount_op ops_flexible[] = {
-	FIXED_VAR, OVL("/etc", "etc"), RO("/etc/isc"), OVL("/root", "root-home"),
-	OVL("/home", "home"), TMP("/tmp", 01777), TMP("/run", 0755), { OP_END },
-};
-static const struct mount_op ops_none[] = {
-	TMP("/tmp", 01777), TMP("/run", 0755), { OP_END },
-};
-
-static const struct mount_op *profile_ops(enum isc_profile p)
-{
-	switch (p) {
-	case PROFILE_STRICT: return ops_strict;
-	case PROFILE_FIXED: return ops_fixed;
-	case PROFILE_FLEXIBLE: return ops_flexible;
-	case PROFILE_NONE: return ops_none;
-	}
-	return ops_strict;
-}
-
 /* Before 6.15 the kernel clones and stacks only mounts in our namespace:
  * detached ones are attached in the attic first, and overlays are made by
  * path (mount_overlay).  Probed once; ISC_OVERLAY_BY_PATH in the
@@ -295,16 +253,16 @@ static unsigned writable_attrs(const struct sandbox_spec *s)
 
 /* The detached mount for one profile entry in *m; -1 there for an
  * image-state path the image does not have (nothing to protect). */
-static int op_prepare(const struct sandbox_spec *s, const struct mount_op *op, int rootfd,
+static int op_prepare(const struct sandbox_spec *s, const struct profile_path *op, int rootfd,
 		      int imgclone, int *m, struct isc_err *e)
 {
 	int fd, r;
 	*m = -1;
 	switch (op->kind) {
-	case OP_TMPFS:
+	case PP_TMPFS:
 		fd = mnt_tmpfs(op->mode, s->tmp_size, s->uid, writable_attrs(s) | MOUNT_ATTR_NOEXEC, e);
 		break;
-	case OP_IMAGE_RO:
+	case PP_IMAGE_RO:
 		fd = mnt_clone(rootfd, op->path, false);
 		if (fd == -ENOENT)
 			return 0;
@@ -318,14 +276,14 @@ static int op_prepare(const struct sandbox_spec *s, const struct mount_op *op, i
 			return err_sys(e, -r, "read-only %s", op->path);
 		}
 		break;
-	case OP_OVERLAY: {
+	case PP_LAYER: {
 		_cleanup_close_ int lower = inroot_open(imgclone, op->path, O_PATH | O_DIRECTORY, MNT_RULE);
 		if (lower < 0)
 			return err_sys(e, -lower, "image has no directory %s", op->path);
 		fd = mount_overlay(s, &lower, 1, op->layer, writable_attrs(s), e);
 		break;
 	}
-	case OP_END:
+	case PP_END:
 	default:
 		return 0;
 	}
@@ -337,7 +295,7 @@ static int op_prepare(const struct sandbox_spec *s, const struct mount_op *op, i
 
 static int build_profile(const struct sandbox_spec *s, int rootfd, struct isc_err *e)
 {
-	const struct mount_op *ops = profile_ops(s->profile);
+	const struct profile_path *ops = profile_paths(s->profile);
 	int fds[16];
 	size_t k = 0;
 	int r = 0;
@@ -354,10 +312,10 @@ static int build_profile(const struct sandbox_spec *s, int rootfd, struct isc_er
 		return err_sys(e, -r, "attach the image's view");
 	/* Phase 1: every detached mount, while the image's own tree is still
 	 * what the paths resolve to (clones and lowers come from the image). */
-	for (; ops[k].kind != OP_END && r == 0; k++) {
+	for (; ops[k].kind != PP_END && r == 0; k++) {
 		fds[k] = -1;
 		/* self-assembly sees none of the ISC's persistent layers */
-		if (!s->image_only || ops[k].kind == OP_TMPFS)
+		if (!s->image_only || ops[k].kind == PP_TMPFS)
 			r = op_prepare(s, &ops[k], rootfd, imgclone, &fds[k], e);
 	}
 	/* Phase 2: attach in table order (a re-protected path goes on top of
@@ -380,16 +338,8 @@ static int build_volumes(const struct sandbox_spec *s, int rootfd, struct isc_er
 {
 	for (size_t i = 0; s->volumes && s->volumes[i]; i++) {
 		const char *v = s->volumes[i];
-		/* one directory per volume, named reversibly: / -> %2F, % -> %25 */
 		char dir[PATH_MAX], esc[800];
-		size_t j = 0;
-		for (const char *c = v + 1; *c && j < sizeof(esc) - 4; c++) {
-			if (*c == '/' || *c == '%')
-				j += (size_t)snprintf(esc + j, sizeof(esc) - j, "%%%02X", *c);
-			else
-				esc[j++] = *c;
-		}
-		esc[j] = '\0';
+		volume_dir_name(v, esc, sizeof(esc));
 		snprintf(dir, sizeof(dir), "%s/%s", s->volumes_dir, esc);
 		struct stat st;
 		if (stat(dir, &st) < 0 && (mkdir_p_at(AT_FDCWD, dir, 0755) < 0 ||
@@ -565,8 +515,8 @@ void sandbox_confine_paths(const struct sandbox_spec *s, struct confine *c)
 		c->writable[n++] = "/";
 	for (size_t i = 0; i < ARRAY_SIZE(always); i++)
 		c->writable[n++] = always[i];
-	for (const struct mount_op *op = profile_ops(s->profile); op->kind != OP_END; op++)
-		if (op->kind != OP_IMAGE_RO && n < CONFINE_MAX_WRITABLE)
+	for (const struct profile_path *op = profile_paths(s->profile); op->kind != PP_END; op++)
+		if (op->kind != PP_IMAGE_RO && n < CONFINE_MAX_WRITABLE)
 			c->writable[n++] = op->path;
 	for (size_t i = 0; s->volumes && s->volumes[i] && n < CONFINE_MAX_WRITABLE; i++)
 		c->writable[n++] = s->volumes[i];

@@ -952,7 +952,7 @@ static void test_get(void **state)
 	size_t n = 0;
 	for (; config_key(n); n++)
 		assert_int_equal(config_get(&c, config_key(n), v, sizeof(v)), 0);
-	assert_int_equal(n, 26);
+	assert_int_equal(n, 27);
 	config_free(&c);
 }
 
@@ -986,6 +986,7 @@ static const struct prop_case {
 	{ "seccomp", "off", "off", NULL },
 	{ "landlock", "off", "off", NULL },
 	{ "require", "landlock,mdwe", "mdwe,landlock", "require=mdwe,landlock" },
+	{ "require-signature", "/etc/isc/trusted.pub", "/etc/isc/trusted.pub", NULL },
 	{ "volume", "/srv/data", "/srv/data", NULL },
 	{ "net", "bridge", "bridge", NULL },
 	{ "egress", "tcp:10.0.0.0/8:443,udp:1.1.1.1:53", "tcp:10.0.0.0/8:443,udp:1.1.1.1/32:53",

@@ -1240,6 +1240,73 @@ static void test_corpus(void **state)
 	assert_true(corpus_each("wrapped", "fail", wrapped_corpus_one) >= 10);
 }
 
+/* pub-* are public keys, sig-* signatures, anything else neither */
+static void minisign_corpus_one(const char *file, const char *text, size_t len, bool pass)
+{
+	struct minisign_pub pk;
+	struct minisign_sig s;
+	struct isc_err e = { 0 };
+	bool is_pub = str_has_prefix(file, "pub-"), is_sig = str_has_prefix(file, "sig-");
+	int rp = minisign_pub_parse(text, len, &pk, &e);
+	int rs = minisign_sig_parse(text, len, &s, &e);
+	if (pass && !((is_pub && rp == 0) || (is_sig && rs == 0)))
+		fail_msg("corpus minisign pass/%s refused: %s", file, e.msg);
+	if (!pass && ((is_pub && rp == 0) || (is_sig && rs == 0) || (!is_pub && !is_sig && (rp == 0 || rs == 0))))
+		fail_msg("corpus minisign fail/%s accepted", file);
+}
+
+static void test_minisign(void **state)
+{
+	(void)state;
+	assert_true(corpus_each("minisign", "pass", minisign_corpus_one) >= 3);
+	assert_true(corpus_each("minisign", "fail", minisign_corpus_one) >= 8);
+	/* minisign's own signature of "hello\n" by the corpus key verifies */
+	char base[PATH_MAX], path[PATH_MAX + 32];
+	assert_true(corpus_find_named("minisign", base, sizeof(base)));
+	_cleanup_free_ char *pt = NULL, *st = NULL;
+	size_t pl, sl;
+	snprintf(path, sizeof(path), "%s/pass/pub-minisign", base);
+	assert_int_equal(read_file_at(AT_FDCWD, path, &pt, &pl, 4096), 0);
+	snprintf(path, sizeof(path), "%s/pass/sig-prehashed", base);
+	assert_int_equal(read_file_at(AT_FDCWD, path, &st, &sl, 4096), 0);
+	struct minisign_pub pk[2];
+	struct minisign_sig s;
+	struct isc_err e = { 0 };
+	assert_int_equal(minisign_pub_parse(pt, pl, &pk[1], &e), 0);
+	assert_int_equal(minisign_sig_parse(st, sl, &s, &e), 0);
+	assert_string_equal(s.trusted, "trusted one");
+	FILE *f = tmpfile();
+	fputs("hello\n", f);
+	fflush(f);
+	memset(&pk[0], 0, sizeof(pk[0]));
+	assert_int_equal(minisign_verify_fd(fileno(f), &s, pk, 2, &e), 0);
+	assert_int_equal(minisign_verify_fd(fileno(f), &s, pk, 1, &e), -EKEYREJECTED);
+	fputs("x", f);
+	fflush(f);
+	assert_int_equal(minisign_verify_fd(fileno(f), &s, pk, 2, &e), -EBADMSG);
+	/* a key pair of ours signs, verifies, and refuses another content */
+	_cleanup_free_ char *dir = tmpdir_make_named("test_minisign");
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(minisign_keypair_make(dfd, "k.key", "k.pub", &e), 0);
+	struct minisign_sec sk;
+	struct minisign_pub mine;
+	snprintf(path, sizeof(path), "%s/k.key", dir);
+	assert_int_equal(minisign_sec_load(path, "test", &sk, &e), 0);
+	snprintf(path, sizeof(path), "%s/k.pub", dir);
+	assert_int_equal(minisign_pub_load(path, &mine, &e), 0);
+	_cleanup_free_ char *sig = NULL;
+	assert_int_equal(minisign_sign_fd(fileno(f), &sk, "c", &sig, &e), 0);
+	struct minisign_sig s2;
+	assert_int_equal(minisign_sig_parse(sig, strlen(sig), &s2, &e), 0);
+	assert_int_equal(minisign_verify_fd(fileno(f), &s2, &mine, 1, &e), 0);
+	fputs("y", f);
+	fflush(f);
+	assert_int_equal(minisign_verify_fd(fileno(f), &s2, &mine, 1, &e), -EBADMSG);
+	fclose(f);
+	minisign_sec_wipe(&sk);
+	assert_int_equal(rm_rf_at(AT_FDCWD, dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1265,6 +1332,7 @@ int main(void)
 		cmocka_unit_test(test_wrapped_parse_rejects),
 		cmocka_unit_test(test_wrapped_parse_limits),
 		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_minisign),
 	};
 	return cmocka_run_group_tests_name("crypt", tests, NULL, NULL);
 }

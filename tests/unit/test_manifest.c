@@ -940,9 +940,92 @@ static int libexec_teardown(void **state)
 	return rm_rf_at(AT_FDCWD, libexec_dir);
 }
 
+/* ---- an upper over a stack of manifests (inspect.c) ------------------------ */
+
+struct seen {
+	char lines[16][160];
+	size_t n;
+};
+
+static int seen_fn(const struct image_diff *d, void *data)
+{
+	struct seen *s = data;
+	assert_true(s->n < ARRAY_SIZE(s->lines));
+	snprintf(s->lines[s->n++], sizeof(s->lines[0]), "%c %s w%u%s%s%s%s", d->kind, d->path, d->what,
+		 d->setid ? " setid" : "", d->device ? " device" : "",
+		 d->exec == IMAGE_EXEC_ELF ? " elf" : d->exec == IMAGE_EXEC_MODE ? " x" :
+		 d->exec == IMAGE_EXEC_SCRIPT ? " script" : "", d->foreign_owner ? " foreign" : "");
+	return 0;
+}
+
+static bool seen_has(const struct seen *s, const char *line)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (STREQ(s->lines[i], line))
+			return true;
+	return false;
+}
+
+static void test_upper_diff(void **state)
+{
+	(void)state;
+	char same[IMAGE_DIGEST_LEN + 1], other[IMAGE_DIGEST_LEN + 1], text[2048];
+	sha_of("same\n", same);
+	sha_of("abcd\n", other);
+	/* bottom: a whole tree; top: a delta whose whiteout hides /var/gone */
+	snprintf(text, sizeof(text), "isc-manifest 1\n"
+		 "d 0755 0 0 0 - /\nd 0755 0 0 0 - /var\nf 0644 0 0 5 %s /var/gone\n"
+		 "f 0644 0 0 5 %s /var/same\nf 0644 0 0 5 %s /var/was\nf 0644 0 0 5 %s /var/wo\n",
+		 same, same, same, same);
+	struct image_stack st = { .m = calloc(2, sizeof(struct manifest)), .n = 2 };
+	struct isc_err e = { 0 };
+	assert_int_equal(manifest_parse(text, strlen(text), &st.m[1], &e), 0);
+	const char *top = "isc-manifest 1\nd 0755 0 0 0 - /\nc 0000 0 0 0 - /gone\n";
+	assert_int_equal(manifest_parse(top, strlen(top), &st.m[0], &e), 0);
+	assert_null(image_stack_find(&st, "/gone"));
+	assert_non_null(image_stack_find(&st, "/var/was"));
+
+	_cleanup_free_ char *dir = tmpdir_make();
+	put_file(dir, "same", "same\n", 0644);           /* as the image: not shown */
+	put_file(dir, "was", "abcd\n", 0644);            /* same size, other bytes */
+	put_file(dir, "new", "hello\n", 0644);
+	put_file(dir, "elf", "\177ELF....", 0644);
+	put_file(dir, "sh", "#!/bin/sh\n", 0644);
+	put_file(dir, "run", "x", 0755);
+	put_file(dir, "suid", "x", 0644);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/suid", dir);
+	assert_int_equal(chmod(path, 04644), 0);
+	snprintf(path, sizeof(path), "%s/wo", dir);
+	assert_int_equal(mknod(path, S_IFCHR | 0, makedev(0, 0)), 0);   /* a whiteout */
+	snprintf(path, sizeof(path), "%s/tty", dir);
+	assert_int_equal(mknod(path, S_IFCHR | 0600, makedev(5, 0)), 0);
+	put_file(dir, "host", "x", 0644);
+	snprintf(path, sizeof(path), "%s/host", dir);
+	assert_int_equal(chown(path, 70000, 70000), 0);
+	(void)other;
+
+	struct seen s = { 0 };
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(image_upper_diff(fd, "/var", 0, &st, seen_fn, &s, &e), 0);
+	assert_true(seen_has(&s, "C /var/was w8"));
+	assert_true(seen_has(&s, "A /var/new w0"));
+	assert_true(seen_has(&s, "A /var/elf w0 elf"));
+	assert_true(seen_has(&s, "A /var/sh w0 script"));
+	assert_true(seen_has(&s, "A /var/run w0 x"));
+	assert_true(seen_has(&s, "A /var/suid w0 setid"));
+	assert_true(seen_has(&s, "D /var/wo w0"));
+	assert_true(seen_has(&s, "A /var/tty w0 device"));
+	assert_true(seen_has(&s, "A /var/host w0 foreign"));
+	/* /var/same is the image's file, / is the upper's root */
+	assert_int_equal(s.n, 9);
+	image_stack_free(&st);
+	assert_int_equal(rm_rf_at(AT_FDCWD, dir), 0);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[13 + ARRAY_SIZE(bad_cases) + ARRAY_SIZE(tar_refusals)];
+	struct CMUnitTest tests[14 + ARRAY_SIZE(bad_cases) + ARRAY_SIZE(tar_refusals)];
 	size_t n = 0;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_sha256_known);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_manifest_roundtrip);
@@ -967,5 +1050,6 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_source_errors);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dir_refuses_devices);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_busybox_build);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upper_diff);
 	return _cmocka_run_group_tests("image", tests, n, libexec_setup, libexec_teardown);
 }

@@ -81,5 +81,7 @@ int image_tree_finish(int treefd, struct isc_err *e);
 int image_install_isc_svc(int treefd, struct isc_err *e);
 
 /* ---- manifest (manifest.c) ----------------------------------------------- */
+/* The manifest's TYPE letter of a file mode. */
+char manifest_type(mode_t mode);
 int manifest_build_at(int rootfd, const char *tree, struct manifest *m, int64_t *max_mtime,
 		      struct isc_err *e);

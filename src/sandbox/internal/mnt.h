@@ -12,23 +12,8 @@
  * in its layers points; mounts are crossed, the stage is made of them. */
 #define MNT_RULE INROOT_NO_SYMLINKS
 
-/* fsopen + string options ("key=value" or "flag") + fsmount: a detached
- * mount, or -errno with e saying which step failed ("mount proc: ..."). */
-int mnt_fs(const char *type, const char *const *opts, unsigned attrs, struct isc_err *e);
-/* An erofs image read from image_fd, read-only: straight from the file
- * where the kernel can (6.12: file-backed mounts), else through a
- * read-only loop device that goes away with the mount.  EROFS_AUTO tries
- * the file first and remembers a kernel that refuses it. */
-enum mnt_erofs_via { EROFS_AUTO, EROFS_FILE, EROFS_LOOP };
-int mnt_erofs(int image_fd, unsigned attrs, enum mnt_erofs_via via, struct isc_err *e);
-/* false once a mount found that this kernel needs the loop device. */
-bool mnt_erofs_from_file(void);
 /* A tmpfs of size bytes whose root has mode and belongs to owner. */
 int mnt_tmpfs(mode_t mode, uint64_t size, uid_t owner, unsigned attrs, struct isc_err *e);
-/* e for a failed fsopen (fs < 0) or fsconfig(FSCONFIG_CMD_CREATE): the
- * context, code's text, and what the filesystem logged on fs, if anything. */
-int mnt_fs_fail(int fs, int code, struct isc_err *e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 /* Attach a detached mount on path below rootfd (MNT_RULE). */
 int mnt_attach(int mfd, int rootfd, const char *path);
 /* mnt_attach for a mount mnt_fs or mnt_tmpfs just made, closed here: a

@@ -1,0 +1,84 @@
+/* mount.c - filesystems mounted on descriptors (new mount API), erofs from a file or a loop device; iscd, and iscadm to inspect an image. */
+#include "common.h"
+
+#include <sys/mount.h>
+
+int mnt_fs_fail(int fs, int code, struct isc_err *e, const char *fmt, ...)
+{
+	char head[256], log[256] = "";
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	/* the filesystem's own words ("e overlay: ...") say more than the errno */
+	ssize_t k = fs >= 0 ? read(fs, log, sizeof(log) - 1) : 0;
+	log[k > 0 ? k - (log[k - 1] == '\n') : 0] = '\0';
+	return err_set(e, code, "%s: %s%s%s", head, strerror(code), *log ? ": " : "", log);
+}
+
+int mnt_fs(const char *type, const char *const *opts, unsigned attrs, struct isc_err *e)
+{
+	_cleanup_close_ int fs = fsopen(type, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return err_sys(e, errno, "fsopen %s", type);
+	for (size_t i = 0; opts && opts[i]; i++) {
+		char key[64];
+		const char *eq = strchr(opts[i], '=');
+		int r;
+		if (eq) {
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - opts[i]), opts[i]);
+			r = fsconfig(fs, FSCONFIG_SET_STRING, key, eq + 1, 0);
+		} else {
+			r = fsconfig(fs, FSCONFIG_SET_FLAG, opts[i], NULL, 0);
+		}
+		if (r < 0)
+			return err_sys(e, errno, "%s option %s", type, opts[i]);
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return mnt_fs_fail(fs, errno, e, "mount %s", type);
+	int m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	if (m < 0)
+		return err_sys(e, errno, "fsmount %s", type);
+	return m;
+}
+
+/* Does this kernel mount erofs from a regular file (6.12)?  Learnt at the
+ * first mount: 1 yes, 0 no, -1 not yet known. */
+static int erofs_from_file = -1;
+
+static int erofs_via_loop(int image_fd, unsigned attrs, struct isc_err *e)
+{
+	char dev[32], name[48], so[48];
+	snprintf(name, sizeof(name), "isc-image-fd-%d", image_fd);
+	_cleanup_close_ int lfd = loop_attach_fd(image_fd, name, true, dev, sizeof(dev), e);
+	if (lfd < 0)
+		return lfd;
+	snprintf(so, sizeof(so), "source=%s", dev);
+	/* a read-only superblock: the device is read-only (EACCES else) */
+	const char *opts[] = { so, "ro", NULL };
+	/* the mount holds the device; autoclear detaches it with the mount */
+	return mnt_fs("erofs", opts, attrs, e);
+}
+
+int mnt_erofs(int image_fd, unsigned attrs, enum mnt_erofs_via via, struct isc_err *e)
+{
+	if (via == EROFS_LOOP || (via == EROFS_AUTO && erofs_from_file == 0))
+		return erofs_via_loop(image_fd, attrs, e);
+	char so[48];
+	snprintf(so, sizeof(so), "source=/proc/self/fd/%d", image_fd);
+	const char *opts[] = { so, NULL };
+	int m = mnt_fs("erofs", opts, attrs, e);
+	if (m >= 0 || via == EROFS_FILE)
+		return m;
+	/* before 6.12 erofs wants a block device: the file is not one */
+	if (m != -ENOTBLK)
+		return m;
+	erofs_from_file = 0;
+	err_clear(e);
+	return erofs_via_loop(image_fd, attrs, e);
+}
+
+bool mnt_erofs_from_file(void)
+{
+	return erofs_from_file != 0;
+}

@@ -1,0 +1,332 @@
+/* integrity.c - verify (an ISC's layers against their digests and
+ * manifests, its writable layers against its profile) and diff (what the
+ * writable layers change); iscadm, for a running or a halted ISC. */
+#include "isc.h"
+#include "image.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+
+/* The writable layers of an ISC, where they are mounted inside. */
+struct upper {
+	char at[PATH_MAX];
+	int fd;                 /* the upper directory, or -1: none yet */
+	bool volume;
+};
+
+struct inspect {
+	const struct isc_config *c;
+	isc_finding_fn fn;
+	void *data;
+	unsigned findings;
+	const char *where;      /* the layer being walked */
+	bool policy;            /* verify (policy) or diff (every change) */
+	int varfs;              /* a halted ISC's /var filesystem, mounted detached */
+	struct minisign_pub keys[2];    /* what its layers must be signed by */
+	size_t nkeys;
+};
+
+static int say(struct inspect *in, enum isc_finding_kind kind, const char *path,
+	       const struct image_diff *d, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int say(struct inspect *in, enum isc_finding_kind kind, const char *path,
+	       const struct image_diff *d, const char *fmt, ...)
+{
+	char detail[512] = "";
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	struct isc_finding f = { .kind = kind, .where = in->where, .path = path, .diff = d,
+				 .detail = detail };
+	in->findings++;
+	return in->fn(&f, in->data);
+}
+
+/* "mode 0755 -> 4755, owner 0:0 -> 5:5, content" */
+static void diff_text(const struct image_diff *d, char *buf, size_t n)
+{
+	size_t k = 0;
+	buf[0] = '\0';
+#define ADD(...) (k += (size_t)snprintf(buf + k, k < n ? n - k : 0, __VA_ARGS__), k = k < n ? k : n - 1)
+	if (d->what & IMAGE_DIFF_TYPE)
+		ADD("type %c -> %c", d->was->type, d->now->type);
+	if (d->what & IMAGE_DIFF_MODE)
+		ADD("%smode %04o -> %04o", k ? ", " : "", (unsigned)d->was->mode, (unsigned)d->now->mode);
+	if (d->what & IMAGE_DIFF_OWNER)
+		ADD("%sowner %u:%u -> %u:%u", k ? ", " : "", (unsigned)d->was->uid, (unsigned)d->was->gid,
+		    (unsigned)d->now->uid, (unsigned)d->now->gid);
+	if (d->what & IMAGE_DIFF_CONTENT)
+		ADD("%scontent", k ? ", " : "");
+#undef ADD
+}
+
+/* ---- the image layers ----------------------------------------------------- */
+
+static int blob_file_fn(const struct image_diff *d, void *data)
+{
+	struct inspect *in = data;
+	char what[160];
+	switch (d->kind) {
+	case IMAGE_ADDED:
+		return say(in, ISC_FINDING_FILE, d->path, d, "added (not in the manifest)");
+	case IMAGE_DELETED:
+		return say(in, ISC_FINDING_FILE, d->path, d, "removed (in the manifest)");
+	case IMAGE_CHANGED:
+		diff_text(d, what, sizeof(what));
+		return say(in, ISC_FINDING_FILE, d->path, d, "modified: %s", what);
+	}
+	return 0;
+}
+
+/* The signature an ISC that requires one must find on every layer. */
+static int layer_signed(const struct pool *p, struct inspect *in, const char *digest)
+{
+	char path[128];
+	struct isc_err se = { 0 };
+	snprintf(path, sizeof(path), "images/%s.erofs", digest);
+	_cleanup_close_ int fd = openat(p->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && image_signature_check(p, digest, fd, in->keys, in->nkeys, &se) == 0)
+		return 0;
+	return say(in, ISC_FINDING_SIGNATURE, NULL, NULL, "%s", fd < 0 ? strerror(errno) : se.msg);
+}
+
+static int layers_check(const struct pool *p, struct inspect *in, char (*layers)[65], size_t n,
+			isc_progress_fn progress, void *pdata)
+{
+	for (size_t i = 0; i < n; i++) {
+		char where[64], line[96];
+		struct isc_err le = { 0 };
+		snprintf(where, sizeof(where), "layer %zu/%zu %.12s", i + 1, n, layers[i]);
+		in->where = where;
+		if (progress) {
+			snprintf(line, sizeof(line), "hashing %s", where);
+			progress(line, pdata);
+		}
+		int r = image_verify(p, layers[i], &le);
+		if (r == -ENOENT) {
+			if ((r = say(in, ISC_FINDING_LAYER, NULL, NULL, "missing from the store")) < 0)
+				return r;
+			continue;
+		}
+		if (r < 0 && r != -EBADMSG)
+			return say(in, ISC_FINDING_LAYER, NULL, NULL, "%s", le.msg);
+		struct manifest m;
+		struct isc_err me = { 0 };
+		int mr = image_manifest_load(p, layers[i], &m, &me);
+		if (mr < 0 && (mr = say(in, ISC_FINDING_MANIFEST, NULL, NULL, "%s", me.msg)) < 0)
+			return mr;
+		if (mr == 0)
+			manifest_free(&m);
+		if (r == 0 && in->nkeys && (r = layer_signed(p, in, layers[i])) < 0)
+			return r;
+		if (r == 0)
+			continue;
+		/* the blob is not what its name says: which files differ */
+		if ((r = say(in, ISC_FINDING_LAYER, NULL, NULL, "%s", le.msg)) < 0)
+			return r;
+		struct isc_err ce = { 0 };
+		r = image_blob_compare(p, layers[i], blob_file_fn, in, &ce);
+		if (r < 0 && (r = say(in, ISC_FINDING_LAYER, NULL, NULL, "no per-file report: %s", ce.msg)) < 0)
+			return r;
+	}
+	in->where = NULL;
+	return 0;
+}
+
+/* ---- the writable layers -------------------------------------------------- */
+
+/* Is path (inside the ISC) below one the profile keeps the image's,
+ * read-only, over its layer?  Whatever a layer holds there never shows;
+ * it was put there from outside, or before the profile changed. */
+static const char *ro_path(const struct isc_config *c, const char *path)
+{
+	for (const struct profile_path *pp = profile_paths(c->profile); pp->kind != PP_END; pp++) {
+		size_t l = strlen(pp->path);
+		if (pp->kind == PP_IMAGE_RO && strncmp(path, pp->path, l) == 0 &&
+		    (path[l] == '/' || path[l] == '\0'))
+			return pp->path;
+	}
+	return NULL;
+}
+
+static int policy_fn(const struct image_diff *d, void *data)
+{
+	struct inspect *in = data;
+	const struct manifest_entry *x = d->now;
+	int r = 0;
+	if (!in->policy) {
+		char what[160] = "";
+		if (d->kind == IMAGE_CHANGED)
+			diff_text(d, what, sizeof(what));
+		enum isc_finding_kind k = d->kind == IMAGE_ADDED ? ISC_CHANGE_ADDED :
+					  d->kind == IMAGE_DELETED ? ISC_CHANGE_DELETED : ISC_CHANGE_CHANGED;
+		return say(in, k, d->path, d, "%s", what);
+	}
+	if (!x)
+		return 0;       /* a deletion breaks no rule */
+	const char *ro = ro_path(in->c, d->path);
+	if (ro)
+		r = say(in, ISC_FINDING_RO_PATH, d->path, d, "below %s, which the profile keeps read-only", ro);
+	if (r == 0 && d->device)
+		r = say(in, ISC_FINDING_DEVICE, d->path, d, "device node (%s)", x->type == 'b' ? "block" : "character");
+	if (r == 0 && d->setid)
+		r = say(in, ISC_FINDING_SETID, d->path, d, "mode %04o (set%s)", (unsigned)x->mode,
+			(x->mode & 04000) ? "uid" : "gid");
+	/* profile none runs what it writes: that is what none means */
+	if (r == 0 && d->exec != IMAGE_EXEC_NONE && in->c->profile != PROFILE_NONE)
+		r = say(in, ISC_FINDING_EXEC, d->path, d, "%s",
+			d->exec == IMAGE_EXEC_MODE ? "executable mode bits" :
+			d->exec == IMAGE_EXEC_ELF ? "ELF binary" : "script (#!)");
+	if (r == 0 && d->foreign_owner)
+		r = say(in, ISC_FINDING_OWNER, d->path, d, "owned by host ids %u:%u, outside the ISC's",
+			(unsigned)x->uid, (unsigned)x->gid);
+	return r;
+}
+
+/* The supervisor's /var filesystem as it sees it, or a halted ISC's
+ * var.img mounted here, read-only, replaying nothing, for the walk only. */
+static int var_upper_open(const struct pool *p, struct inspect *in, pid_t supervisor, struct isc_err *e)
+{
+	char path[PATH_MAX];
+	const struct isc_config *c = in->c;
+	if (supervisor > 0) {
+		/* /proc/PID/root resolves in the supervisor's mount namespace */
+		char varfs[PATH_MAX];
+		if (run_path(varfs, sizeof(varfs), c->name, "varfs") < 0)
+			return err_set(e, ENAMETOOLONG, "%s: run path too long", c->name);
+		snprintf(path, sizeof(path), "/proc/%d/root%s/var/upper", (int)supervisor, varfs);
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			return err_sys(e, errno, "%s: /var's layer", c->name);
+		return fd < 0 ? -ENOENT : fd;
+	}
+	snprintf(path, sizeof(path), "isc/%s/data/var.img", c->name);
+	_cleanup_close_ int img = openat(p->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (img < 0)
+		return errno == ENOENT ? -ENOENT : err_sys(e, errno, "%s/%s", p->path, path);
+	char dev[32], so[48];
+	_cleanup_close_ int lfd = loop_attach_fd(img, "isc-var-inspect", true, dev, sizeof(dev), e);
+	if (lfd < 0)
+		return lfd;
+	snprintf(so, sizeof(so), "source=%s", dev);
+	const char *opts[] = { so, "ro", "noload", NULL };
+	in->varfs = mnt_fs("ext4", opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+			   MOUNT_ATTR_NOEXEC, e);
+	if (in->varfs < 0)
+		return err_prefix(e, "%s: /var's filesystem", c->name);
+	int fd = openat(in->varfs, "var/upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? (errno == ENOENT ? -ENOENT : err_sys(e, errno, "%s: /var's layer", c->name)) : fd;
+}
+
+static int upper_walk(const struct pool *p, struct inspect *in, const struct image_stack *stack,
+		      int fd, const char *at, bool volume, struct isc_err *e)
+{
+	char where[PATH_MAX + 16];
+	snprintf(where, sizeof(where), "%s%s", volume ? "volume " : "", at);
+	in->where = where;
+	int r = image_upper_diff(fd, at, in->c->uid, volume ? NULL : stack, policy_fn, in, e);
+	in->where = NULL;
+	return r < 0 ? err_prefix(e, "%s: %s", in->c->name, where) : 0;
+}
+
+static int layer_open(const struct pool *p, const char *name, const char *layer)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "isc/%s/data/layers/%s/upper", name, layer);
+	int fd = openat(p->dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Each writable layer the profile mounts (none: the whole root's), then
+ * the volumes. */
+static int uppers_walk(const struct pool *p, struct inspect *in, const struct image_stack *stack,
+		       struct isc_err *e)
+{
+	const struct isc_config *c = in->c;
+	struct run_state st;
+	pid_t sup = isc_run_state(c->name, &st) == 0 ? st.supervisor : 0;
+	int r = 0;
+	if (c->profile == PROFILE_NONE) {
+		_cleanup_close_ int fd = layer_open(p, c->name, "rootw");
+		if (fd >= 0)
+			r = upper_walk(p, in, stack, fd, "/", false, e);
+		else if (fd != -ENOENT)
+			return err_sys(e, -fd, "%s: the root's layer", c->name);
+	}
+	for (const struct profile_path *pp = profile_paths(c->profile); r == 0 && pp->kind != PP_END; pp++) {
+		if (pp->kind != PP_LAYER)
+			continue;
+		_cleanup_close_ int fd = c->var_size && STREQ(pp->layer, "var") ?
+					 var_upper_open(p, in, sup, e) : layer_open(p, c->name, pp->layer);
+		if (fd == -ENOENT)
+			continue;       /* never booted: nothing written */
+		if (fd < 0)
+			return e->code ? fd : err_sys(e, -fd, "%s: layer %s", c->name, pp->layer);
+		r = upper_walk(p, in, stack, fd, pp->path, false, e);
+	}
+	for (size_t i = 0; r == 0 && c->volumes[i]; i++) {
+		char esc[PATH_MAX], path[PATH_MAX + 64];
+		volume_dir_name(c->volumes[i], esc, sizeof(esc));
+		snprintf(path, sizeof(path), "isc/%s/data/volumes/%s", c->name, esc);
+		_cleanup_close_ int fd = openat(p->dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0)
+			return err_sys(e, errno, "%s: volume %s", c->name, c->volumes[i]);
+		r = upper_walk(p, in, stack, fd, c->volumes[i], true, e);
+	}
+	return r;
+}
+
+/* The current version's layers, its manifests, the key: what both need. */
+static int inspect_run(const struct pool *p, struct inspect *in, bool layers_too,
+		       isc_progress_fn progress, void *pdata, struct isc_err *e)
+{
+	const struct isc_config *c = in->c;
+	char layers[ISC_MAX_LAYERS][65];
+	int n = config_layers(c, c->digest, layers, ISC_MAX_LAYERS);
+	if (n < 0)
+		return err_set(e, -n, "%s: version %.12s: its layers nest too deep", c->name, c->digest);
+	int r = 0;
+	/* never fail open: a required key that cannot be read stops the check */
+	if (layers_too && (r = image_trusted_keys(p, c, in->keys, &in->nkeys, e)) < 0)
+		return r;
+	if (layers_too && (r = layers_check(p, in, layers, (size_t)n, progress, pdata)) < 0)
+		return r;
+	struct image_stack stack;
+	struct isc_err se = { 0 };
+	if (image_stack_load(p, layers, (size_t)n, &stack, &se) < 0) {
+		if (!layers_too)
+			return err_set(e, se.code, "%s: %s", c->name, se.msg);
+		stack = (struct image_stack){ 0 };  /* reported above; compare with nothing */
+	}
+	if ((r = isc_key_ready(p, c, false, e)) < 0) {
+		image_stack_free(&stack);
+		return err_prefix(e, "%s: the writable layers", c->name);
+	}
+	if (progress)
+		progress("walking the writable layers", pdata);
+	in->varfs = -1;
+	r = uppers_walk(p, in, stack.m ? &stack : NULL, e);
+	if (in->varfs >= 0)
+		close(in->varfs);
+	image_stack_free(&stack);
+	return r;
+}
+
+int isc_verify(const struct pool *p, const struct isc_config *c, isc_finding_fn fn, void *data,
+	       isc_progress_fn progress, void *pdata, struct isc_err *e)
+{
+	struct inspect in = { .c = c, .fn = fn, .data = data, .policy = true };
+	int r = inspect_run(p, &in, true, progress, pdata, e);
+	return r < 0 ? r : (int)in.findings;
+}
+
+int isc_diff(const struct pool *p, const struct isc_config *c, isc_finding_fn fn, void *data,
+	     struct isc_err *e)
+{
+	struct inspect in = { .c = c, .fn = fn, .data = data, .policy = false };
+	int r = inspect_run(p, &in, false, NULL, NULL, e);
+	return r < 0 ? r : (int)in.findings;
+}
