@@ -4,6 +4,8 @@ set -u
 B=${ISC_BUILD:-build}
 # the ISC's name (tests/integration/t_demo.sh runs the demo as its own)
 N=${DEMO_ISC:-web}
+# the host port its web page is exposed on
+PORT=${DEMO_PORT:-18080}
 iscadm() { "$B/iscadm" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -19,8 +21,8 @@ iscadm image list | grep -q '^base ' || run iscadm image build base --from busyb
 run iscadm image list
 iscadm halt $N >/dev/null 2>&1
 iscadm destroy -f $N >/dev/null 2>&1
-say "create and boot ISC $N (profile fixed-configuration); the image is verified first"
-run iscadm create $N --image base
+say "create and boot ISC $N (profile fixed-configuration, on the pool's bridge); the image is verified first"
+run iscadm create $N --image base --set net=bridge
 run iscadm boot $N
 run iscadm list
 say "the defence layers in force (list --json), and what $N may know about itself"
@@ -36,6 +38,13 @@ inside 'cp /bin/busybox /tmp/sh && /tmp/sh'
 say "what the profile allows still works"
 inside 'echo "$(date) hello" >> /var/log/app.log && tail -1 /var/log/app.log'
 inside 'isc-svc list; wget -q -O - http://127.0.0.1/'
+say "the network: nothing in or out until the host says so; one port exposed, live"
+run iscadm expose $N tcp:$PORT:80
+printf '$ curl -s http://127.0.0.1:%s/   # on the host, through the exposure\n' "$PORT"
+curl -s -m 5 "http://127.0.0.1:$PORT/"
+gw=$(iscadm login $N -- ip route | sed -n 's/^default via \([0-9.]*\).*/\1/p')
+inside "nc -w 2 $gw 22 </dev/null || echo 'egress refused (egress=deny)'"
+run iscadm net status $N
 say "the console, as the supervisor recorded it"
 run iscadm console $N
 say "data at rest: encrypted under $N's own key, kept outside the pool"

@@ -1,6 +1,7 @@
 # leftovers.sh - sourced by tests/run.sh and the VM guest (tests/vm/guest.sh).
 # What the suite may leave of isc: cgroups (with their tasks), mounts of
-# test roots and their run directories, loop devices, supervisors.
+# test roots and their run directories, loop devices, supervisors, isc's
+# nft tables, veths, test bridges and namespaces.
 leftovers() {
 	local d
 	for d in $(find /sys/fs/cgroup -maxdepth 4 -type d \( -path '*/isc' -o -path '*/isc/*' -o -name 'isc-*.scope' \) 2>/dev/null); do
@@ -9,6 +10,10 @@ leftovers() {
 	grep -E '/tmp/isc-it|/run/isc/it-' /proc/self/mountinfo | awk '{print "mount " $5}'
 	losetup -a | grep '/tmp/isc-it' | sed 's/^/loop /'
 	pgrep -af 'iscd --root /tmp/isc-it' | sed 's/^/process /'
+	# networking (t_net, t_demo): isc's tables, veths, the tests' namespaces and bridges
+	nft list tables 2>/dev/null | grep -E '^table (inet|bridge) isc$' | sed 's/^/nft /'
+	ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^(iscv|isct[0-9]|itcl)/ { print "link " $2 }'
+	ip netns list 2>/dev/null | awk '$1 ~ /^isc-t-/ { print "netns " $1 }'
 }
 # The same once the kernel has finished what it finishes a moment later
 # (a loop device detaches itself after its last user): wait a little.

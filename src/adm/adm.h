@@ -70,6 +70,11 @@ void stdio_relays_end(pid_t pids[3]);
 void close3(int fds[3]);
 
 int cmd_pool(struct adm *a);
+int cmd_expose(struct adm *a);
+int cmd_unexpose(struct adm *a);
+int cmd_net(struct adm *a);
+/* isc_stale_hook: a dead supervisor's network goes (net_cmd.c) */
+void adm_net_stale(const char *name);
 int cmd_host(struct adm *a);
 int cmd_image(struct adm *a);
 int cmd_create(struct adm *a);

@@ -15,13 +15,15 @@ static const struct {
 	{ "login", cmd_login }, { "run", cmd_run }, { "key", cmd_key }, { "stats", cmd_stats },
 	{ "history", cmd_history }, { "host", cmd_host }, { "revert", cmd_revert },
 	{ "freeze", cmd_freeze }, { "thaw", cmd_thaw }, { "verify", cmd_verify },
-	{ "diff", cmd_diff },
+	{ "diff", cmd_diff }, { "expose", cmd_expose }, { "unexpose", cmd_unexpose },
+	{ "net", cmd_net },
 };
 
 static const char help[] =
 	"usage: iscadm [--root DIR] COMMAND ...\n"
 	"\n"
-	"  pool create [--size SIZE] | pool status | pool close | pool set require=LIST\n"
+	"  pool create [--size SIZE] | pool status | pool close\n"
+	"  pool set require=LIST | pool set bridge=NAME | pool set range=CIDR\n"
 	"  host check [-p | --json]\n"
 	"  image build NAME --from busybox|dir:PATH|tar:FILE|debootstrap:SUITE[:pkg,...]\n"
 	"  image list [-p | --json] | image rm NAME | image verify NAME [-k PUBKEY]\n"
@@ -39,6 +41,8 @@ static const char help[] =
 	"  run --rm --image NAME [--profile P] [--set key=value]... -- CMD...\n"
 	"  key load ISC | key unload ISC | key unload -a | key status [-p | --json | ISC]\n"
 	"  key change ISC --key KEYSOURCE\n"
+	"  expose ISC tcp|udp:HOSTPORT:PORT [--from CIDR] | unexpose ISC tcp|udp:HOSTPORT:PORT\n"
+	"  net status [ISC] [-p | --json] | net cut ISC | net restore ISC | net sync\n"
 	"\n"
 	"profiles: strict, fixed-configuration (default), flexible-configuration, none\n"
 	"properties (get ISC shows them all; set ISC PROP=VALUE changes one):\n";
@@ -127,6 +131,7 @@ int adm_isc_exists(struct adm *a, const char *name)
 
 int main(int argc, char **argv)
 {
+	isc_stale_hook = adm_net_stale;
 	struct adm a = { 0 };
 	const char *root = NULL;
 	static const struct option opts[] = {

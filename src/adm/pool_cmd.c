@@ -1,5 +1,6 @@
 /* pool_cmd.c - iscadm pool create|status|close|set. */
 #include "adm.h"
+#include "net.h"
 #include "cgroup.h"
 
 #include <getopt.h>
@@ -59,13 +60,52 @@ static int pool_cmd_status(struct adm *a)
 	return EXIT_OK;
 }
 
+/* pool set bridge=NAME | range=CIDR: the network of the pool's bridged
+ * ISCs; not while one runs (its address and rules come from them). */
+static int pool_net_set(struct adm *a, struct isc_err *e)
+{
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
+	if (r)
+		return r;
+	_cleanup_strv_ char **names = NULL;
+	if ((r = isc_names(&p, &names, e)) == 0)
+		for (size_t i = 0; names[i] && r == 0; i++)
+			if (isc_running(names[i]))
+				r = err_set(e, EBUSY, "pool %s: ISC %s is running", a->root, names[i]);
+	if (r == 0)
+		r = net_pool_set(p.dirfd, a->argv[2], e);
+	pool_close(&p);
+	return r < 0 ? adm_fail(e) : EXIT_OK;
+}
+
+/* Nothing of isc runs on this host any more: its tables and this pool's
+ * bridge go (ip_forward back as it was). */
+static void pool_net_close(struct pool *p)
+{
+	struct isc_err e = { 0 };
+	struct net_pool np;
+	_cleanup_free_ struct net_isc *live = NULL;
+	size_t n;
+	if (net_sync(&e) < 0 || net_records_live(&live, &n, NULL, NULL, &e) < 0 || n) {
+		if (e.code)
+			adm_fail(&e);
+		return;
+	}
+	if (net_pool_load(p->dirfd, &np, &e) < 0 || net_tables_remove(&e) < 0 ||
+	    (net_link_exists(np.bridge) && net_bridge_remove(np.bridge, &e) < 0))
+		adm_fail(&e);
+}
+
 /* pool set require=LIST: defence layers every ISC of the pool must have. */
 static int pool_cmd_set(struct adm *a)
 {
 	unsigned req;
-	if (a->argc != 3 || !str_has_prefix(a->argv[2], "require="))
-		return adm_usage("pool set require=LIST");
 	struct isc_err e = { 0 };
+	if (a->argc == 3 && (str_has_prefix(a->argv[2], "bridge=") || str_has_prefix(a->argv[2], "range=")))
+		return pool_net_set(a, &e);
+	if (a->argc != 3 || !str_has_prefix(a->argv[2], "require="))
+		return adm_usage("pool set require=LIST | bridge=NAME | range=CIDR");
 	if (isc_require_parse(a->argv[2] + 8, &req) < 0) {
 		err_set(&e, EINVAL, "require '%s': expected none, or mdwe and landlock comma-separated",
 			a->argv[2] + 8);
@@ -107,6 +147,7 @@ static int pool_cmd_close(struct adm *a)
 			err_set(&e, EBUSY, "pool %s: ISC %s is running", a->root, names[i]);
 			return adm_fail(&e);
 		}
+	pool_net_close(&p);
 	pool_close(&p);
 	if (pool_detach(a->root, &e) < 0)
 		return adm_fail(&e);

@@ -66,6 +66,8 @@ static const struct { const char *path; const char *data; size_t len; mode_t mod
 #define F(p, d, m) { p, d, sizeof(d) - 1, m }
 	F("etc/passwd", passwd, 0644), F("etc/group", group, 0644),
 	F("etc/shadow", shadow, 0640), F("etc/hosts", hosts, 0644),
+	/* a place for the resolv.conf the supervisor binds (net=bridge) */
+	F("etc/resolv.conf", "", 0644),
 	F("etc/motd", motd, 0644), F("etc/profile", profile, 0644),
 	F("etc/isc/services/httpd", httpd, 0644), F("var/lib/dpkg/status", "", 0644),
 	F("var/www/index.html", index_html, 0644),

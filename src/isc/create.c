@@ -213,6 +213,9 @@ int isc_destroy(struct pool *p, const char *name, struct isc_err *e)
 	}
 	if (own)
 		keyring_remove(p, name, e);
+	/* its address (net=bridge) is free for the next ISC */
+	struct isc_err ignored = { 0 };
+	net_addr_release(p->dirfd, name, &ignored);
 	char run[PATH_MAX];
 	if (run_path(run, sizeof(run), name, NULL) == 0)
 		rm_rf_at(AT_FDCWD, run);

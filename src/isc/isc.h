@@ -19,6 +19,10 @@ int isc_run_mode(const char *name, enum boot_mode *mode);
 /* A dead supervisor's leftovers: state files and a cgroup, removed with
  * its lock held (no supervisor starts meanwhile).  false: one runs. */
 bool isc_clean_stale(const char *name);
+/* What a program adds to that cleanup, called after it with the lock
+ * released (iscadm: the dead supervisor's network, src/adm/net_cmd.c);
+ * the library itself links no netlink. */
+extern void (*isc_stale_hook)(const char *name);
 /* Wait until the supervisor of name has exited (up to timeout seconds). */
 int isc_wait_stopped(const char *name, int timeout);
 

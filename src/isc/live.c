@@ -65,6 +65,8 @@ static int stale_hold(const char *name, bool *made)
 	return fd;
 }
 
+void (*isc_stale_hook)(const char *name);
+
 bool isc_clean_stale(const char *name)
 {
 	bool made;
@@ -85,6 +87,8 @@ bool isc_clean_stale(const char *name)
 		rmdir(path);
 	}
 	close(fd);
+	if (isc_stale_hook)
+		isc_stale_hook(name);
 	return true;
 }
 

@@ -152,6 +152,7 @@ void state_write(struct iscd *d)
 
 static void start_undo(struct iscd *d)
 {
+	iscd_net_stop(d);
 	cgroup_destroy(&d->cg, NULL);
 	varfs_detach(d->varfs);
 	scratch_destroy(d->scratch_img, &d->scratch);
@@ -226,6 +227,8 @@ void isc_teardown(struct iscd *d)
 	struct watch *ws[] = { &d->w_init, &d->w_console, &d->w_devlog, &d->w_notify };
 	for (size_t i = 0; i < ARRAY_SIZE(ws); i++)
 		watch_del(d, ws[i]);
+	/* its flows stop first: out of isc's tables, its veth gone */
+	iscd_net_stop(d);
 	/* drain what the console still holds */
 	char buf[4096];
 	ssize_t n;
@@ -371,5 +374,5 @@ int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 		.tty = d->tty_sock >= 0, .cg = &d->cg, .confine = &d->confine,
 	};
 	sandbox_confine_paths(&d->spec, &d->confine);
-	return 0;
+	return iscd_net_prepare(d, e);
 }

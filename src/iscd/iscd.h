@@ -11,6 +11,7 @@
 #include "image.h"
 #include "ipc.h"
 #include "kernel.h"
+#include "net.h"
 #include "pool.h"
 #include "runstate.h"
 #include "sandbox.h"
@@ -105,6 +106,12 @@ struct iscd {
 	int tty_sock;           /* run with a terminal: where the pty master goes */
 	char session_fs[200];   /* -w/-W: the session's own filesystem is mounted here */
 	bool session_on;
+	/* net=bridge: the pool's settings, this boot's record, whether it is
+	 * in isc's tables (net.c); the resolv.conf bound inside */
+	struct net_pool np;
+	struct net_isc net;
+	bool net_on;
+	char resolv[200];
 	pid_t commit_pid;       /* a commit worker, while one runs */
 	int commit_out;
 	char commit_how[4];
@@ -133,6 +140,9 @@ void orphans_reap(struct iscd *d);
 void ready_say(struct iscd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool fd_is_relay(int fd);
 
+/* net.c: the ISC's network (net=bridge), before isc-init and at its end */
+int iscd_net_prepare(struct iscd *d, struct isc_err *e);
+void iscd_net_stop(struct iscd *d);
 /* ctl.c: the control socket and login sessions */
 int ctl_listen(struct iscd *d, struct isc_err *e);
 void answer_stoppers(struct iscd *d, enum ipc_type t, const char *msg);

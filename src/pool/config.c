@@ -590,6 +590,114 @@ static void dump_version(FILE *f, const struct isc_config *c)
 	}
 }
 
+/* ---- networking ------------------------------------------------------------ */
+
+static int parse_net(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	return net_mode_parse(v, &c->net) < 0 ? refuse(p, v, e) : 0;
+}
+
+static void format_net(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", net_mode_name(c->net));
+}
+
+/* Written only when set: records from before networking read the same. */
+static void dump_net(FILE *f, const struct isc_config *c)
+{
+	if (c->net != NET_NONE)
+		fprintf(f, "net=%s\n", net_mode_name(c->net));
+}
+
+static int parse_egress(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	struct net_egress g;
+	int r = net_egress_parse(v, &g, e);
+	if (r < 0)
+		return err_prefix(e, "%s", p->name);
+	memcpy(field(c, p), &g, sizeof(g));
+	return 0;
+}
+
+static void format_egress(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	net_egress_format(field_of(c, p), buf, n);
+}
+
+static void dump_egress_of(FILE *f, const char *name, const struct net_egress *g)
+{
+	char v[2048];
+	if (g->kind == EGRESS_DENY)
+		return;
+	net_egress_format(g, v, sizeof(v));
+	fprintf(f, "%s=%s\n", name, v);
+}
+
+static void dump_egress(FILE *f, const struct isc_config *c)
+{
+	dump_egress_of(f, "egress", &c->egress);
+}
+
+static void dump_maint_egress(FILE *f, const struct isc_config *c)
+{
+	dump_egress_of(f, "maintenance-egress", &c->maintenance_egress);
+}
+
+int config_expose_add(struct isc_config *c, const struct net_expose *x, struct isc_err *e)
+{
+	char t[64];
+	net_expose_format(x, t, sizeof(t));
+	for (size_t i = 0; i < c->nexpose; i++)
+		if (c->expose[i].proto == x->proto && c->expose[i].host_port == x->host_port)
+			return err_set(e, EEXIST, "ISC %s: host port %s:%u already exposed", c->name,
+				       net_proto_name(x->proto), x->host_port);
+	if (c->nexpose >= NET_MAX_EXPOSE)
+		return err_set(e, E2BIG, "ISC %s: at most %d exposures", c->name, NET_MAX_EXPOSE);
+	c->expose[c->nexpose++] = *x;
+	return 0;
+}
+
+int config_expose_remove(struct isc_config *c, const struct net_expose *x, struct isc_err *e)
+{
+	for (size_t i = 0; i < c->nexpose; i++)
+		if (c->expose[i].proto == x->proto && c->expose[i].host_port == x->host_port &&
+		    c->expose[i].port == x->port) {
+			memmove(&c->expose[i], &c->expose[i + 1], (c->nexpose - i - 1) * sizeof(*x));
+			c->nexpose--;
+			return 0;
+		}
+	return err_set(e, ENOENT, "ISC %s: %s:%u:%u is not exposed", c->name, net_proto_name(x->proto),
+		       x->host_port, x->port);
+}
+
+/* Each expose= adds one (iscadm expose writes them; set cannot). */
+static int parse_expose(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	struct net_expose x;
+	int r = net_expose_parse(v, &x, e);
+	return r < 0 ? r : config_expose_add(c, &x, e);
+}
+
+static void format_expose(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->nexpose && off < n; i++) {
+		char x[64];
+		net_expose_format(&c->expose[i], x, sizeof(x));
+		off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? "," : "", x);
+	}
+}
+
+static void dump_expose(FILE *f, const struct isc_config *c)
+{
+	for (size_t i = 0; i < c->nexpose; i++) {
+		char x[64];
+		net_expose_format(&c->expose[i], x, sizeof(x));
+		fprintf(f, "expose=%s\n", x);
+	}
+}
+
 #define SIZE_FIELD(f) .parse = parse_size_prop, .format = format_uint, FIELD(f)
 #define ONOFF_FIELD(f) .parse = parse_onoff, .format = format_onoff, FIELD(f), .arg = "on|off", \
 	.expect = "on or off"
@@ -654,6 +762,17 @@ static const struct prop props[] = {
 	  .doc = "boot only image versions signed by this key or the pool's (default none)" },
 	{ "volume", PROP_OPERATOR, parse_volume, format_volume, dump_volume, .arg = "/PATH",
 	  .doc = "a persistent, writable directory (repeatable, up to 16)" },
+	{ "net", PROP_OPERATOR, parse_net, format_net, dump_net, .arg = "none|bridge",
+	  .expect = "none or bridge",
+	  .doc = "none: loopback only (default); bridge: an address on the pool's bridge" },
+	{ "egress", PROP_OPERATOR, parse_egress, format_egress, dump_egress, FIELD(egress),
+	  .arg = "deny|allow|LIST",
+	  .doc = "what may leave: deny (default), allow, or tcp|udp:CIDR:PORT,..." },
+	{ "maintenance-egress", PROP_OPERATOR, parse_egress, format_egress, dump_maint_egress,
+	  FIELD(maintenance_egress), .arg = "deny|allow|LIST",
+	  .doc = "egress of -w and -W boots instead (default deny)" },
+	{ "expose", PROP_INTERNAL, parse_expose, format_expose, dump_expose,
+	  .doc = "ports exposed on the host (iscadm expose, unexpose)" },
 	{ "version", PROP_INTERNAL, parse_version, format_version, dump_version,
 	  .doc = "its image versions, as digest prefixes" },
 };

@@ -2,6 +2,7 @@
  * and its record in the pool (record.c); iscadm and iscd. */
 #pragma once
 
+#include "net.h"
 #include "pool.h"
 
 enum isc_profile {
@@ -56,6 +57,12 @@ struct isc_config {
 	 * ISC (--encryption-root), or ISC_KEY_EPHEMERAL (run --rm). */
 	char encryption_root[64];
 	char *volumes[ISC_MAX_VOLUMES + 1];
+	/* networking (docs/net.md): none (loopback only) or bridge, what may
+	 * leave in normal and in maintenance boots, the ports exposed */
+	enum net_mode net;
+	struct net_egress egress, maintenance_egress;
+	struct net_expose expose[NET_MAX_EXPOSE];
+	size_t nexpose;
 	struct isc_version versions[ISC_MAX_VERSIONS];   /* oldest first */
 	size_t nversions;
 };
@@ -102,6 +109,11 @@ int config_set(struct isc_config *c, const char *kv, struct isc_err *e);
 int config_change(struct isc_config *c, const char *kv, struct isc_err *e);
 /* One property's value as text; -ENOENT for an unknown key. */
 int config_get(const struct isc_config *c, const char *key, char *buf, size_t n);
+/* expose and unexpose (iscadm): add one exposure (-EEXIST for a host
+ * port this ISC already exposes, -E2BIG when full) or remove the one of
+ * this protocol and host port (-ENOENT). */
+int config_expose_add(struct isc_config *c, const struct net_expose *x, struct isc_err *e);
+int config_expose_remove(struct isc_config *c, const struct net_expose *x, struct isc_err *e);
 /* The i-th property's name, in dump order; NULL past the last. */
 const char *config_key(size_t i);
 /* One line a property, "  memory=SIZE   what it is (bounds; default)":

@@ -288,6 +288,9 @@ static int userns_child(const struct sandbox_spec *s, int sock, int errfd, struc
 	 * or remount them. The cgroup namespace is rooted at the ISC's cgroup. */
 	if (unshare(NS_ALL) < 0)
 		return err_sys(e, errno, "unshare namespaces");
+	/* the supervisor plumbs our new network namespace before init exists */
+	if (s->net_setup && (write(sock, "N", 1) != 1 || read(sock, &go, 1) != 1 || go != 'n'))
+		return err_set(e, EPIPE, "the supervisor gave up on the network");
 	pid_t g = fork_parent();
 	if (g < 0)
 		return err_sys(e, errno, "clone init");

@@ -469,6 +469,23 @@ static int build_root(const struct sandbox_spec *s, int userns, struct isc_err *
 	return TAKE_FD(root);
 }
 
+/* The resolver the supervisor wrote from the host's, not the image's:
+ * read-only, nothing in it runs.  An image without /etc/resolv.conf has
+ * no place for it (its services resolve nothing by name). */
+static int bind_resolv(const struct sandbox_spec *s, int root, struct isc_err *e)
+{
+	int m = mnt_clone(AT_FDCWD, s->resolv, false);
+	if (m < 0)
+		return err_sys(e, -m, "clone %s", s->resolv);
+	int r = mnt_setattr(m, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, -1);
+	if (r == 0)
+		r = mnt_attach(m, root, "/etc/resolv.conf");
+	close(m);
+	if (r == -ENOENT)
+		return 0;
+	return r < 0 ? err_sys(e, -r, "mount /etc/resolv.conf") : 0;
+}
+
 static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, struct isc_err *e)
 {
 	_cleanup_close_ int root = build_root(s, userns, e);
@@ -482,6 +499,8 @@ static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, st
 			err_sys(e, -r, "mount /scratch");
 	if (r == 0)
 		r = build_dev(s, root, devlog, e);
+	if (r == 0 && s->resolv)
+		r = bind_resolv(s, root, e);
 	return r;
 }
 
@@ -652,6 +671,25 @@ static int stage_prepare(const struct sandbox_spec *s, struct sandbox *sb, pid_t
 	return 0;
 }
 
+/* The child is in its new network namespace: the supervisor's plumbing,
+ * then the child goes on to make isc-init. */
+static int net_prepare(const struct sandbox_spec *s, pid_t c, int sock, int errfd, struct isc_err *e)
+{
+	if (recv_byte(sock, 'N') < 0)
+		return sandbox_err_recv(errfd, false, e) ?: err_set(e, EPROTO, "network namespace not created");
+	char ns[64];
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/net", c);
+	_cleanup_close_ int fd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "open %s", ns);
+	int r = s->net_setup(s->net_arg, fd, e);
+	if (r < 0)
+		return r;
+	if (write(sock, "n", 1) != 1)
+		return err_sys(e, EPIPE, "network setup");
+	return 0;
+}
+
 /* The child reports its child, isc-init (our child by CLONE_PARENT), and
  * exits; isc-init sends its console and seccomp listener, in whatever
  * order, then its exec closes the error pipe: anything read there is its
@@ -700,6 +738,8 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox *sb, struct isc_e
 	if (c == 0)
 		sandbox_child_main(s, sock, errfd);   /* never returns */
 	int r = stage_prepare(s, sb, c, born_in, sock, errfd, e);
+	if (r == 0 && s->net_setup)
+		r = net_prepare(s, c, sock, errfd, e);
 	if (r == 0)
 		r = init_receive(s, sb, &c, sock, errfd, e);
 	if (r < 0 && c > 0) {

@@ -34,6 +34,12 @@ struct sandbox_spec {
 					 * (line discipline on), not a raw console log */
 	struct cgroup *cg;
 	const struct confine *confine;
+	/* With net_setup: called once the ISC's network namespace exists
+	 * (netns: a descriptor of it) and before isc-init is made in it, so
+	 * every service starts with its network plumbed and filtered. */
+	int (*net_setup)(void *arg, int netns, struct isc_err *e);
+	void *net_arg;
+	const char *resolv;             /* host file bound read-only on /etc/resolv.conf, or NULL */
 };
 
 struct sandbox {

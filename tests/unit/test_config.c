@@ -940,6 +940,7 @@ static void test_get(void **state)
 		{ "tmp-size", "134217728" }, { "scratch-size", "268435456" },
 		{ "var-size", "1073741824" }, { "session-size", "536870912" }, { "limitpriv", "default,-kill,+net_raw" }, { "mdwe", "off" }, { "seccomp", "on" },
 		{ "landlock", "on" }, { "require", "none" }, { "volume", "/srv/data,/var/lib/postgresql" },
+		{ "net", "none" }, { "egress", "deny" }, { "maintenance-egress", "deny" }, { "expose", "" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(kv); i++) {
 		assert_int_equal(config_get(&c, kv[i].k, v, sizeof(v)), 0);
@@ -951,7 +952,7 @@ static void test_get(void **state)
 	size_t n = 0;
 	for (; config_key(n); n++)
 		assert_int_equal(config_get(&c, config_key(n), v, sizeof(v)), 0);
-	assert_int_equal(n, 23);
+	assert_int_equal(n, 27);
 	config_free(&c);
 }
 
@@ -987,6 +988,11 @@ static const struct prop_case {
 	{ "require", "landlock,mdwe", "mdwe,landlock", "require=mdwe,landlock" },
 	{ "require-signature", "/etc/isc/trusted.pub", "/etc/isc/trusted.pub", NULL },
 	{ "volume", "/srv/data", "/srv/data", NULL },
+	{ "net", "bridge", "bridge", NULL },
+	{ "egress", "tcp:10.0.0.0/8:443,udp:1.1.1.1:53", "tcp:10.0.0.0/8:443,udp:1.1.1.1/32:53",
+	  "egress=tcp:10.0.0.0/8:443,udp:1.1.1.1/32:53" },
+	{ "maintenance-egress", "allow", "allow", NULL },
+	{ "expose", "tcp:18080:80@10.0.0.0/8", "tcp:18080:80@10.0.0.0/8", NULL },
 	{ "version", DIGEST2 ",1700000000,-w,4096", "fedcba987654", "version=" DIGEST2 ",1700000000,-w,4096" },
 };
 
@@ -994,7 +1000,7 @@ static const struct prop_case {
  * later (config_change), at create only, or neither. */
 static const char *const create_only[] = { "var-size" };
 static const char *const read_only[] = { "name", "image", "image-digest", "uid", "created",
-					 "encryption-root", "version" };
+					 "encryption-root", "expose", "version" };
 
 static bool listed(const char *const *keys, size_t n, const char *k)
 {

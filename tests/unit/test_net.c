@@ -1,0 +1,315 @@
+/* test_net.c - the net module's pure parts: specs, the address store, run records, the nft script, counters, resolv.conf; the netspec corpus. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "net.h"
+#include "testutil.h"
+
+#define NETSPEC_NO_MAIN
+#include "../fuzz/fuzz_netspec.c"
+
+static void test_expose_good(void **state)
+{
+	static const struct {
+		const char *in, *canon;
+		unsigned proto, hp, p, len;
+	} good[] = {
+		{ "tcp:18080:80", "tcp:18080:80", NET_TCP, 18080, 80, 0 },
+		{ "udp:53:5353", "udp:53:5353", NET_UDP, 53, 5353, 0 },
+		{ "tcp:1:65535@10.0.0.0/8", "tcp:1:65535@10.0.0.0/8", NET_TCP, 1, 65535, 8 },
+		{ "tcp:443:443@192.168.1.7", "tcp:443:443@192.168.1.7/32", NET_TCP, 443, 443, 32 },
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		struct net_expose x;
+		struct isc_err e = { 0 };
+		char out[64];
+		assert_int_equal(net_expose_parse(good[i].in, &x, &e), 0);
+		assert_int_equal(x.proto, good[i].proto);
+		assert_int_equal(x.host_port, good[i].hp);
+		assert_int_equal(x.port, good[i].p);
+		assert_int_equal(x.from_len, good[i].len);
+		net_expose_format(&x, out, sizeof(out));
+		assert_string_equal(out, good[i].canon);
+	}
+}
+
+static void test_expose_bad(void **state)
+{
+	static const struct {
+		const char *in, *says;
+	} bad[] = {
+		{ "tcp:0:80", "host port '0' is not 1 to 65535" },
+		{ "tcp:65536:80", "host port '65536' is not 1 to 65535" },
+		{ "tcp:80:0", "port '0' is not 1 to 65535" },
+		{ "tcp:80:99999", "port '99999' is not 1 to 65535" },
+		{ "sctp:80:80", "unknown protocol 'sctp'" },
+		{ "tcp:80", "expected tcp|udp:HOSTPORT:PORT" },
+		{ "tcp:80:80@10.0.0.1/8", "bad CIDR '10.0.0.1/8'" },
+		{ "tcp:80:80@10.0.0.0/33", "bad CIDR" },
+		{ "tcp:80:80@1.2.3", "bad CIDR" },
+		{ "tcp:-1:80", "host port '-1'" },
+		{ "tcp:080:80", "host port '080'" },
+		{ "", "expected tcp|udp" },
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct net_expose x;
+		struct isc_err e = { 0 };
+		assert_int_equal(net_expose_parse(bad[i].in, &x, &e), -EINVAL);
+		if (!strstr(e.msg, bad[i].says))
+			fail_msg("'%s' said '%s', wanted '%s'", bad[i].in, e.msg, bad[i].says);
+		assert_null(strchr(e.msg, '\n'));
+	}
+}
+
+static void test_egress(void **state)
+{
+	struct net_egress g;
+	struct isc_err e = { 0 };
+	char out[512];
+	(void)state;
+	assert_int_equal(net_egress_parse("deny", &g, &e), 0);
+	assert_int_equal(g.kind, EGRESS_DENY);
+	assert_int_equal(net_egress_parse("allow", &g, &e), 0);
+	assert_int_equal(g.kind, EGRESS_ALLOW);
+	assert_int_equal(net_egress_parse("tcp:10.0.0.0/8:443,udp:1.1.1.1:53", &g, &e), 0);
+	assert_int_equal(g.kind, EGRESS_LIST);
+	assert_int_equal(g.n, 2);
+	net_egress_format(&g, out, sizeof(out));
+	assert_string_equal(out, "tcp:10.0.0.0/8:443,udp:1.1.1.1/32:53");
+	const char *bad[] = { "", "tcp:10.0.0.0/8:443,", ",tcp:10.0.0.0/8:443", "tcp:10.0.0.0/8",
+			      "icmp:10.0.0.0/8:1", "tcp:10.0.0.1/8:80", "tcp:10.0.0.0/8:0", "Allow" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (net_egress_parse(bad[i], &g, &e) == 0)
+			fail_msg("egress '%s' accepted", bad[i]);
+	/* at most NET_MAX_EGRESS flows */
+	char many[4096] = "";
+	for (int i = 0; i <= NET_MAX_EGRESS; i++)
+		str_append(many, sizeof(many), i ? ",tcp:10.0.0.0/8:1" : "tcp:10.0.0.0/8:1");
+	assert_int_equal(net_egress_parse(many, &g, &e), -E2BIG);
+}
+
+static void test_cidr(void **state)
+{
+	uint32_t a;
+	uint8_t l;
+	(void)state;
+	assert_int_equal(net_cidr_parse("10.77.0.0/16", &a, &l), 0);
+	assert_int_equal(a, 0x0a4d0000);
+	assert_int_equal(l, 16);
+	assert_int_equal(net_cidr_parse("0.0.0.0/0", &a, &l), 0);
+	assert_int_equal(l, 0);
+	const char *bad[] = { "10.77.0.1/16", "10.77.0.0/", "10.77.0.0/017", "10.77.0/16", "a.b.c.d",
+			      "10.77.0.0/16x", "0x0a.0.0.0/8", "/8", "256.0.0.0/8" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (net_cidr_parse(bad[i], &a, &l) == 0)
+			fail_msg("CIDR '%s' accepted", bad[i]);
+}
+
+static bool exists_but_gone(void *arg, const char *name)
+{
+	(void)arg;
+	return !STREQ(name, "gone");
+}
+
+static void test_addr_store(void **state)
+{
+	(void)state;
+	char *d = tmpdir_make_named("isc-net-test");
+	int dir = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct net_pool np;
+	struct isc_err e = { 0 };
+	uint32_t a, b, c;
+	assert_int_equal(net_pool_load(dir, &np, &e), 0);
+	assert_string_equal(np.bridge, "isc0");
+	assert_int_equal(np.base, 0x0a4d0000);
+	assert_int_equal(net_pool_set(dir, "range=10.9.0.0/29", &e), 0);
+	assert_int_equal(net_pool_set(dir, "bridge=iscv1", &e), -EINVAL);
+	assert_int_equal(net_pool_set(dir, "range=10.9.0.0/30", &e), -EINVAL);
+	assert_int_equal(net_pool_load(dir, &np, &e), 0);
+	assert_int_equal(np.len, 29);
+	/* lowest free, stable, never .0 .1 or the broadcast */
+	assert_int_equal(net_addr_get(dir, &np, "web", NULL, NULL, &a, &e), 0);
+	assert_int_equal(a, 0x0a090002);
+	assert_int_equal(net_addr_get(dir, &np, "web", NULL, NULL, &b, &e), 0);
+	assert_int_equal(a, b);
+	const char *names[] = { "b", "c", "d", "gone" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		assert_int_equal(net_addr_get(dir, &np, names[i], NULL, NULL, &c, &e), 0);
+	assert_int_equal(c, 0x0a090006);
+	/* full: .2 to .6 taken */
+	assert_int_equal(net_addr_get(dir, &np, "late", NULL, NULL, &c, &e), -ENOSPC);
+	assert_non_null(strstr(e.msg, "ISC late: no free address in the range 10.9.0.0/29"));
+	/* an ISC that exists no more is reclaimed */
+	assert_int_equal(net_addr_get(dir, &np, "late", exists_but_gone, NULL, &c, &e), 0);
+	assert_int_equal(c, 0x0a090006);
+	/* released at destroy: the lowest is free again */
+	assert_int_equal(net_addr_release(dir, "web", &e), 0);
+	assert_int_equal(net_addr_release(dir, "web", &e), 0);
+	assert_int_equal(net_addr_get(dir, &np, "new", NULL, NULL, &c, &e), 0);
+	assert_int_equal(c, 0x0a090002);
+	close(dir);
+	tmpdir_remove(d);
+}
+
+static void test_addrs_parse(void **state)
+{
+	struct net_alloc a[4];
+	(void)state;
+	/* lines that do not parse are dropped */
+	int n = net_addrs_parse("web 10.0.0.2\nbad\n-x 10.0.0.3\nok 10.0.0.4\nz 10.0.0.0/8\n", a, 4);
+	assert_int_equal(n, 2);
+	assert_string_equal(a[1].name, "ok");
+	struct net_pool np = { .base = 0x0a000000, .len = 29 };
+	struct net_alloc used[] = { { "a", 0x0a000002 }, { "b", 0x0a000004 } };
+	assert_int_equal(net_addr_pick(&np, used, 2), 0x0a000003);
+}
+
+static struct net_isc sample(const char *name, uint32_t addr)
+{
+	struct net_isc n = { 0 };
+	snprintf(n.name, sizeof(n.name), "%s", name);
+	snprintf(n.bridge, sizeof(n.bridge), "isc0");
+	n.addr = addr;
+	n.len = 16;
+	n.gw = 0x0a4d0001;
+	net_isc_derive(&n);
+	return n;
+}
+
+static void test_record(void **state)
+{
+	(void)state;
+	struct net_isc n = sample("web-1", 0x0a4d0002), m;
+	struct isc_err e = { 0 };
+	assert_string_equal(n.veth, "iscv0a4d0002");
+	assert_int_equal(n.mac[0], 0x02);
+	assert_int_equal(net_egress_parse("tcp:10.0.0.0/8:443", &n.egress, &e), 0);
+	assert_int_equal(net_expose_parse("tcp:18080:80@10.0.0.0/8", &n.expose[0], &e), 0);
+	n.nexpose = 1;
+	n.cut = true;
+	char *t = net_record_dump(&n);
+	assert_int_equal(net_record_parse(t, &m, &e), 0);
+	char *t2 = net_record_dump(&m);
+	assert_string_equal(t, t2);
+	assert_true(m.cut);
+	free(t);
+	free(t2);
+	assert_int_equal(net_record_parse("name=x\n", &m, &e), -EINVAL);
+	assert_int_equal(net_record_parse("name=x\nbridge=b\naddr=10.0.0.2/16\ngw=10.0.0.1\nbogus=1\n", &m, &e),
+			 -EINVAL);
+}
+
+static void test_rules(void **state)
+{
+	(void)state;
+	struct isc_err e = { 0 };
+	struct net_isc n[2] = { sample("web", 0x0a4d0002), sample("db", 0x0a4d0003) };
+	net_expose_parse("tcp:18080:80@10.1.0.0/16", &n[0].expose[0], &e);
+	n[0].nexpose = 1;
+	net_egress_parse("udp:10.0.0.0/8:53", &n[0].egress, &e);
+	n[1].egress.kind = EGRESS_ALLOW;
+	n[1].cut = true;
+	struct net_counter keep[] = { { "inet a_web", 7, 700 } };
+	char *t = net_rules_text(n, 2, keep, 1, &e);
+	assert_non_null(t);
+	static const char *const want[] = {
+		"table inet isc {}\ndelete table inet isc\ntable bridge isc {}\ndelete table bridge isc\n",
+		"counter a_web { packets 7 bytes 700 }",
+		"counter x_web { packets 0 bytes 0 }",
+		"elements = { 10.77.0.2 : jump o_web, 10.77.0.3 : jump o_db }",
+		"elements = { tcp . 18080 : jump d_web }",
+		"meta l4proto tcp th dport 18080 ip saddr 10.1.0.0/16 dnat ip to 10.77.0.2:80",
+		"ct status dnat meta l4proto tcp th dport 80 counter name a_web accept",
+		"meta l4proto udp ip daddr 10.0.0.0/8 th dport 53 ct state new counter name a_web accept",
+		"chain o_db {\n\t\tct state established,related counter name a_db accept\n\t\tcounter name a_db accept",
+		"set cut { type ipv4_addr; elements = { 10.77.0.3 } }",
+		"ether saddr != 02:15:0a:4d:00:02 counter name x_web drop",
+		"meta protocol ip ip saddr != 10.77.0.2 counter name x_web drop",
+		"\"iscv0a4d0003\" : jump p_db",
+		"set cut { type ifname; elements = { \"iscv0a4d0003\" } }",
+		"type filter hook forward priority -10",
+		"type nat hook prerouting priority dstnat",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		if (!strstr(t, want[i]))
+			fail_msg("the script lacks '%s':\n%s", want[i], t);
+	/* web's egress has no allow-all line; db's deny-all ends each chain */
+	assert_null(strstr(t, "chain o_web {\n\t\tct state established,related counter name a_web accept\n"
+			      "\t\tcounter name a_web accept"));
+	free(t);
+	/* nothing runs: the tables go */
+	t = net_rules_text(n, 0, NULL, 0, &e);
+	assert_string_equal(t, "table inet isc {}\ndelete table inet isc\ntable bridge isc {}\ndelete table bridge isc\n");
+	free(t);
+	/* two ISCs, one host port */
+	n[1].expose[0] = n[0].expose[0];
+	n[1].nexpose = 1;
+	assert_null(net_rules_text(n, 2, NULL, 0, &e));
+	assert_non_null(strstr(e.msg, "host port tcp:18080: claimed by ISC web and ISC db"));
+}
+
+static void test_counters(void **state)
+{
+	(void)state;
+	const char *listing =
+		"table inet filter {\n\tcounter other {\n\t\tpackets 1 bytes 2\n\t}\n}\n"
+		"table inet isc {\n\tcounter a_web {\n\t\tpackets 5 bytes 300\n\t}\n"
+		"\tcounter x_web {\n\t\tpackets 0 bytes 0\n\t}\n}\n"
+		"table bridge isc {\n\tcounter x_web {\n\t\tpackets 9 bytes 99\n\t}\n}\n";
+	struct net_counter c[8];
+	size_t n = net_counters_parse(listing, c, 8);
+	assert_int_equal(n, 3);
+	assert_string_equal(c[0].name, "inet a_web");
+	assert_int_equal(c[0].packets, 5);
+	assert_string_equal(c[2].name, "bridge x_web");
+	assert_int_equal(c[2].bytes, 99);
+}
+
+static void test_resolv(void **state)
+{
+	(void)state;
+	char *r = net_resolv_make("# comment\nnameserver 127.0.0.53\nnameserver 10.0.0.1\n"
+				  "search example.org\noptions edns0\nnameserver ::1\nnameserver 1.1.1.1\n"
+				  "nameserver 8.8.8.8\nnameserver 9.9.9.9\nsearch \x1b[31mevil\n");
+	assert_non_null(strstr(r, "nameserver 10.0.0.1\n"));
+	assert_null(strstr(r, "127.0.0.53"));
+	assert_null(strstr(r, "::1"));
+	assert_null(strstr(r, "9.9.9.9"));   /* three at most, as the resolver reads */
+	assert_non_null(strstr(r, "search example.org\n"));
+	assert_null(strchr(r, '\x1b'));
+	free(r);
+}
+
+static void corpus_one(const char *file, const char *text, size_t len, bool pass)
+{
+	(void)len;
+	int r = netspec_check(text);
+	if (pass && r < 0)
+		fail_msg("corpus pass/%s refused", file);
+	if (!pass && r == 0)
+		fail_msg("corpus fail/%s accepted", file);
+}
+
+static void test_corpus(void **state)
+{
+	(void)state;
+	assert_true(corpus_each("netspec", "pass", corpus_one) >= 5);
+	assert_true(corpus_each("netspec", "fail", corpus_one) >= 10);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_expose_good), cmocka_unit_test(test_expose_bad),
+		cmocka_unit_test(test_egress), cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_addr_store), cmocka_unit_test(test_addrs_parse),
+		cmocka_unit_test(test_record), cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_counters), cmocka_unit_test(test_resolv),
+		cmocka_unit_test(test_corpus),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
