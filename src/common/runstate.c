@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <inttypes.h>
 
 static const struct {
@@ -114,4 +115,19 @@ void run_state_remove(const char *name)
 	char path[PATH_MAX];
 	if (run_path(path, sizeof(path), name, "state") == 0)
 		unlink(path);
+}
+
+bool run_supervisor_alive(const char *name)
+{
+	char path[PATH_MAX];
+	if (run_path(path, sizeof(path), name, "lock") < 0)
+		return false;
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	/* the supervisor holds this lock for its whole life */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK;
+	flock(fd, LOCK_UN);
+	return false;
 }

@@ -49,4 +49,6 @@ struct run_state {
 int run_state_write(const char *name, const struct run_state *st);
 /* -ENOENT without a state file, -EBADMSG for one that does not parse. */
 int run_state_read(const char *name, struct run_state *st);
+/* Does a supervisor of name run?  It holds ISC_RUN_DIR/NAME/lock all its life. */
+bool run_supervisor_alive(const char *name);
 void run_state_remove(const char *name);

@@ -9,17 +9,7 @@
 
 bool isc_running(const char *name)
 {
-	char path[PATH_MAX];
-	if (run_path(path, sizeof(path), name, "lock") < 0)
-		return false;
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	/* the supervisor holds this lock for its whole life */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK;
-	flock(fd, LOCK_UN);
-	return false;
+	return run_supervisor_alive(name);
 }
 
 int isc_run_state(const char *name, struct run_state *st)

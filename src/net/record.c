@@ -131,21 +131,6 @@ void net_record_remove(const char *name)
 		unlink(path);
 }
 
-/* As isc_running (live.c), which this module cannot call: the supervisor
- * holds its lock all its life. */
-static bool supervisor_alive(const char *name)
-{
-	char path[PATH_MAX];
-	if (run_path(path, sizeof(path), name, "lock") < 0)
-		return false;
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK;
-	flock(fd, LOCK_UN);
-	return false;
-}
 
 static int by_name(const void *a, const void *b)
 {
@@ -172,7 +157,7 @@ int net_records_live(struct net_isc **live, size_t *nlive, struct net_isc **dead
 		struct isc_err sub = { 0 };
 		if (!name_valid(de->d_name) || net_record_read(de->d_name, &n, &sub) < 0)
 			continue;   /* no record (net=none), or one we cannot trust: not ours */
-		bool alive = supervisor_alive(de->d_name);
+		bool alive = run_supervisor_alive(de->d_name);
 		struct net_isc **v = alive ? live : dead;
 		size_t *cnt = alive ? nlive : ndead, *cp = alive ? &cap : &dcap;
 		if (!alive && !dead)

@@ -902,7 +902,7 @@ void config_help(FILE *f)
 	for (int ro = 0; ro <= 1; ro++)
 		for (size_t i = 0; i < ARRAY_SIZE(props); i++) {
 			const struct prop *p = &props[i];
-			char use[32];
+			char use[96];   /* the longest: maintenance-egress=deny|allow|LIST */
 			if ((p->access == PROP_INTERNAL) != ro)
 				continue;
 			snprintf(use, sizeof(use), "%s%s%s", p->name, p->arg ? "=" : "", p->arg ? p->arg : "");
