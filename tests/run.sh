@@ -31,6 +31,10 @@ else
 	# tests/integration/t_x.sh` by hand) waits its turn instead of being
 	# counted as our leftovers
 	exec 9>/tmp/isc-it.lock
+	. tests/sweep.sh
+	flock 9
+	ISCADM=$(readlink -f "$B/iscadm") sweep_stale
+	flock -u 9
 	for t in tests/integration/t_*.sh; do
 		flock 9
 		start=$(date +%s)
