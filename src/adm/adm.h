@@ -38,6 +38,9 @@ void adm_isc_close(struct adm_isc *o);
 /* The ISC exists (its configuration reads): 0, or the exit status of a
  * failure already reported. */
 int adm_isc_exists(struct adm *a, const char *name);
+/* The names of the pool's ISCs, or only the one named only (which must
+ * exist): 0, or the exit status of a failure already reported. */
+int adm_isc_names(struct pool *p, const char *only, char ***names);
 
 /* ---- table.c: a listing as a table, -p or --json ---- */
 enum table_fmt { TABLE_TEXT, TABLE_PARSABLE, TABLE_JSON };
@@ -97,3 +100,10 @@ int cmd_history(struct adm *a);
 int cmd_revert(struct adm *a);
 int cmd_verify(struct adm *a);
 int cmd_diff(struct adm *a);
+int cmd_snapshot(struct adm *a);
+int cmd_rollback(struct adm *a);
+int cmd_clone(struct adm *a);
+int cmd_promote(struct adm *a);
+int cmd_reset(struct adm *a);
+/* destroy ISC@SNAPSHOT (snapshot_cmd.c) */
+int adm_snapshot_destroy(struct adm *a, const char *arg);

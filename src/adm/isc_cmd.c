@@ -101,8 +101,13 @@ int cmd_destroy(struct adm *a)
 		force = true;
 	}
 	if (optind + 1 != a->argc)
-		return adm_usage("destroy [-f] ISC");
+		return adm_usage("destroy [-f] ISC | destroy ISC@SNAPSHOT");
 	const char *name = a->argv[optind];
+	if (strchr(name, '@')) {
+		if (force)
+			return adm_usage("destroy ISC@SNAPSHOT: no -f (a snapshot is not running)");
+		return adm_snapshot_destroy(a, name);
+	}
 	struct adm_isc o;
 	int r = adm_isc_open(a, name, POOL_LOCK_EXCLUSIVE, &o);
 	if (r)

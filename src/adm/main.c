@@ -16,13 +16,14 @@ static const struct {
 	{ "history", cmd_history }, { "host", cmd_host }, { "revert", cmd_revert },
 	{ "freeze", cmd_freeze }, { "thaw", cmd_thaw }, { "verify", cmd_verify },
 	{ "diff", cmd_diff }, { "expose", cmd_expose }, { "unexpose", cmd_unexpose },
-	{ "net", cmd_net },
+	{ "net", cmd_net }, { "snapshot", cmd_snapshot }, { "rollback", cmd_rollback },
+	{ "clone", cmd_clone }, { "promote", cmd_promote }, { "reset", cmd_reset },
 };
 
 static const char help[] =
 	"usage: iscadm [--root DIR] COMMAND ...\n"
 	"\n"
-	"  pool create [--size SIZE] | pool status | pool close\n"
+	"  pool create [--size SIZE] | pool status | pool close | pool check [--repair]\n"
 	"  pool set require=LIST | pool set bridge=NAME | pool set range=CIDR\n"
 	"  host check [-p | --json]\n"
 	"  image build NAME --from busybox|dir:PATH|tar:FILE|debootstrap:SUITE[:pkg,...]\n"
@@ -30,7 +31,7 @@ static const char help[] =
 	"  image sign NAME -s SECKEY [-t COMMENT]\n"
 	"  create ISC --image NAME [--profile P] [--key KEYSOURCE | --encryption-root ISC]\n"
 	"             [--set key=value]...\n"
-	"  get ISC [PROP] | set ISC PROP=VALUE | destroy [-f] ISC\n"
+	"  get ISC [PROP] | set ISC PROP=VALUE | destroy [-f] ISC | destroy ISC@SNAPSHOT\n"
 	"  list [-p | --json]\n"
 	"  boot ISC | boot -w ISC | boot -W ISC [-- CMD...] | halt ISC | reboot [-w] ISC\n"
 	"  freeze ISC | thaw ISC\n"
@@ -38,6 +39,8 @@ static const char help[] =
 	"  history [-p | --json] ISC | history ISC --prune KEEP | revert ISC [VERSION]\n"
 	"  login [-T] ISC [-- CMD...] | stats ISC\n"
 	"  verify [-p | --json] ISC | diff [-p | --json] ISC\n"
+	"  snapshot ISC@SNAPSHOT [--known-good] | snapshot -l [-p | --json] [ISC]\n"
+	"  rollback [-r] ISC@SNAPSHOT | reset ISC | clone ISC@SNAPSHOT NEWISC | promote ISC\n"
 	"  run --rm --image NAME [--profile P] [--set key=value]... -- CMD...\n"
 	"  key load ISC | key unload ISC | key unload -a | key status [-p | --json | ISC]\n"
 	"  key change ISC --key KEYSOURCE\n"
@@ -127,6 +130,30 @@ int adm_isc_exists(struct adm *a, const char *name)
 	if (r == 0)
 		config_free(&c);
 	return r;
+}
+
+int adm_isc_names(struct pool *p, const char *only, char ***names)
+{
+	struct isc_err e = { 0 };
+	*names = NULL;
+	if (isc_names(p, names, &e) < 0)
+		return adm_fail(&e);
+	if (!only)
+		return 0;
+	size_t k = 0;
+	for (size_t i = 0; (*names)[i]; i++) {
+		if (STREQ((*names)[i], only) && k == 0)
+			(*names)[k++] = (*names)[i];
+		else
+			free((*names)[i]);
+	}
+	(*names)[k] = NULL;
+	if (k)
+		return 0;
+	strv_free(*names);
+	*names = NULL;
+	err_set(&e, ENOENT, "no ISC named %s", only);
+	return adm_fail(&e);
 }
 
 int main(int argc, char **argv)

@@ -174,23 +174,15 @@ static int net_status(struct adm *a)
 		return r;
 	struct isc_err e = { 0 };
 	_cleanup_strv_ char **names = NULL;
-	if (isc_names(&p, &names, &e) < 0) {
+	if ((r = adm_isc_names(&p, only, &names))) {
 		pool_close(&p);
-		return adm_fail(&e);
-	}
-	bool found = !only;
-	for (size_t i = 0; names[i] && !found; i++)
-		found = STREQ(names[i], only);
-	if (!found) {
-		pool_close(&p);
-		err_set(&e, ENOENT, "ISC %s does not exist", only);
-		return adm_fail(&e);
+		return r;
 	}
 	struct table t;
 	table_begin(&t, fmt, cols, ARRAY_SIZE(cols));
 	for (size_t i = 0; names[i]; i++) {
 		struct isc_config c;
-		if ((only && !STREQ(names[i], only)) || isc_config_load(&p, names[i], &c, &e) < 0)
+		if (isc_config_load(&p, names[i], &c, &e) < 0)
 			continue;
 		struct net_isc rec;
 		struct net_stats st = { 0 };

@@ -1,4 +1,4 @@
-/* pool_cmd.c - iscadm pool create|status|close|set. */
+/* pool_cmd.c - iscadm pool create|status|close|set|check. */
 #include "adm.h"
 #include "net.h"
 #include "cgroup.h"
@@ -154,10 +154,40 @@ static int pool_cmd_close(struct adm *a)
 	return EXIT_OK;
 }
 
+static void check_line(const char *what, void *data)
+{
+	/* names in it are ISCs' and files' of the pool: shown escaped */
+	char safe[1024];
+	str_escape_ctl(safe, sizeof(safe), what, strlen(what), 0);
+	printf("%s: %s\n", *(bool *)data ? "repaired" : "found", safe);
+}
+
+/* pool check [--repair]: exit 0 nothing found (or all repaired), 1 found. */
+static int pool_cmd_check(struct adm *a)
+{
+	bool repair = a->argc == 3;
+	if (a->argc > 3 || (repair && !STREQ(a->argv[2], "--repair")))
+		return adm_usage("pool check [--repair]");
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
+	if (r)
+		return r;
+	struct isc_err e = { 0 };
+	r = isc_pool_check(&p, repair, check_line, &repair, &e);
+	pool_close(&p);
+	if (r < 0)
+		return adm_fail(&e);
+	if (r == 0)
+		printf("pool %s: nothing left by an interrupted operation\n", a->root);
+	else if (!repair)
+		fprintf(stderr, "iscadm: %d found: iscadm pool check --repair\n", r);
+	return r > 0 && !repair ? EXIT_FAIL : EXIT_OK;
+}
+
 int cmd_pool(struct adm *a)
 {
 	if (a->argc < 2)
-		return adm_usage("pool create|status|close|set");
+		return adm_usage("pool create|status|close|set|check");
 	if (STREQ(a->argv[1], "create"))
 		return pool_cmd_create(a);
 	if (STREQ(a->argv[1], "status") && a->argc == 2)
@@ -166,5 +196,7 @@ int cmd_pool(struct adm *a)
 		return pool_cmd_close(a);
 	if (STREQ(a->argv[1], "set"))
 		return pool_cmd_set(a);
-	return adm_usage("pool create|status|close|set");
+	if (STREQ(a->argv[1], "check"))
+		return pool_cmd_check(a);
+	return adm_usage("pool create|status|close|set|check");
 }

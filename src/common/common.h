@@ -222,6 +222,15 @@ bool mnt_erofs_from_file(void);
 int mnt_fs_fail(int fs, int code, struct isc_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* A user namespace (its fd) whose uid and gid maps are "from to count": an
+ * idmapped mount through it shows files stored under the ids from.. as
+ * to..  Made by a short-lived child; the fd keeps it. */
+int userns_idmap(uint32_t from, uint32_t to, uint32_t count);
+/* A detached clone of the host directory path, idmapped so, with attrs
+ * (MOUNT_ATTR_*): the mount's fd, or -errno and e. */
+int mnt_idmapped(const char *path, uint32_t from, uint32_t to, uint32_t count, unsigned attrs,
+		 struct isc_err *e);
+
 /* ---- fd passing ---------------------------------------------------------- */
 int fd_send(int sock, const void *data, size_t len, const int *fds, size_t nfds);
 /* Receive a message and up to *nfds fds (set to the number received). */

@@ -1,7 +1,10 @@
-/* mount.c - filesystems mounted on descriptors (new mount API), erofs from a file or a loop device; iscd, and iscadm to inspect an image. */
+/* mount.c - filesystems mounted on descriptors (new mount API), erofs from a file or a loop device, idmapped views; iscd, and iscadm to inspect an image. */
 #include "common.h"
 
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 
 int mnt_fs_fail(int fs, int code, struct isc_err *e, const char *fmt, ...)
 {
@@ -81,4 +84,69 @@ int mnt_erofs(int image_fd, unsigned attrs, enum mnt_erofs_via via, struct isc_e
 bool mnt_erofs_from_file(void)
 {
 	return erofs_from_file != 0;
+}
+
+int userns_idmap(uint32_t from, uint32_t to, uint32_t count)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t c = fork();
+	if (c < 0) {
+		int r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (c == 0) {
+		char x;
+		close(p[1]);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		(void)!read(p[0], &x, 1);   /* hold the namespace until told */
+		_exit(0);
+	}
+	close(p[0]);
+	char path[64], map[64];
+	snprintf(map, sizeof(map), "%u %u %u\n", from, to, count);
+	int r = 0;
+	for (int tries = 0; tries < 1000 && r == 0; tries++) {
+		/* wait until the child has its own namespace */
+		struct stat a, b;
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", c);
+		if (stat(path, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 && a.st_ino != b.st_ino)
+			break;
+		usleep(1000);
+	}
+	static const char *const files[] = { "uid_map", "gid_map" };
+	for (size_t i = 0; i < ARRAY_SIZE(files) && r == 0; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/%s", c, files[i]);
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+		r = fd < 0 ? -errno : write_all(fd, map, strlen(map));
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", c);
+	int ns = r < 0 ? r : open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		ns = -errno;
+	close(p[1]);   /* the child may go: the fd keeps the namespace */
+	waitpid(c, NULL, 0);
+	return ns;
+}
+
+int mnt_idmapped(const char *path, uint32_t from, uint32_t to, uint32_t count, unsigned attrs,
+		 struct isc_err *e)
+{
+	_cleanup_close_ int ns = userns_idmap(from, to, count);
+	if (ns < 0)
+		return err_sys(e, -ns, "user namespace for the ids of %s", path);
+	int m = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (m < 0)
+		return err_sys(e, errno, "%s", path);
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP | attrs, .userns_fd = (uint64_t)ns };
+	if (mount_setattr(m, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0) {
+		int r = err_sys(e, errno, "idmapped view of %s", path);
+		close(m);
+		return r;
+	}
+	return m;
 }

@@ -91,6 +91,12 @@ int image_squash(const char *merged, const char *base, const char *const *deltas
  * xattrs in a tree the ISC wrote (its upper, after it stopped); counts the
  * files changed. */
 int image_tree_strip_privileges(int rootfd, unsigned *stripped, struct isc_err *e);
+/* What a crash left in images/: staging of a build or commit whose maker
+ * is gone (a live one holds its lock), and blobs that no tag and no ISC
+ * (image, version, snapshot) names.  Each said to say (if given), removed
+ * when repair.  The pool held exclusively.  How many, or -errno. */
+typedef void (*image_sweep_fn)(const char *what, void *data);
+int image_sweep(const struct pool *p, bool repair, image_sweep_fn say, void *data);
 int image_blob_drop_unused(const struct pool *p, const char *digest, const char *except,
 			   struct isc_err *e);
 

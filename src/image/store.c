@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -404,4 +405,62 @@ int image_remove(const struct pool *p, const char *name, bool keep_blob, struct 
 		return 0;
 	r = image_blob_drop_unused(p, info.digest, name, e);
 	return r < 0 ? err_prefix(e, "image %s", name) : 0;
+}
+
+/* One entry of images/ for image_sweep: staging whose maker's lock is
+ * gone (said, and removed when repairing), a blob's digest kept for later. */
+static int sweep_entry(struct dirwalk *w, bool repair, image_sweep_fn say, void *data, char ***blobs,
+		       int *found)
+{
+	char digest[IMAGE_DIGEST_LEN + 1];
+	if (!fnmatch(".new-*", w->name, 0) || !fnmatch(".build-*", w->name, 0)) {
+		if (image_staging_stale(dirwalk_fd(w), w->name)) {
+			char what[128];
+			(*found)++;
+			snprintf(what, sizeof(what), "images/%.64s: staging of an interrupted build or commit", w->name);
+			if (say)
+				say(what, data);
+			if (repair)
+				rm_rf_at(dirwalk_fd(w), w->name);
+		}
+		return 0;
+	}
+	if (strlen(w->name) != IMAGE_DIGEST_LEN + 6 || !str_has_suffix(w->name, ".erofs") ||
+	    strspn(w->name, "0123456789abcdef") != IMAGE_DIGEST_LEN)
+		return 0;
+	snprintf(digest, sizeof(digest), "%.*s", IMAGE_DIGEST_LEN, w->name);
+	return strv_push(blobs, digest);
+}
+
+/* One level of the shared walker, nothing entered: blobs are dropped
+ * after it, as dropping one changes the directory it reads.  A blob is
+ * kept when any record or tag cannot be read. */
+int image_sweep(const struct pool *p, bool repair, image_sweep_fn say, void *data)
+{
+	_cleanup_strv_ char **blobs = calloc(1, sizeof(char *));
+	struct dirwalk w;
+	int found = 0;
+	if (!blobs)
+		return -ENOMEM;
+	int r = dirwalk_open(&w, p->dirfd, "images", false);
+	while (r >= 0 && (r = dirwalk_next(&w)) > 0)
+		if (r == DIRWALK_ENTRY)
+			r = sweep_entry(&w, repair, say, data, &blobs, &found);
+	dirwalk_close(&w);
+	for (size_t i = 0; blobs[i]; i++) {
+		struct isc_err ignore = { 0 };
+		bool tagged;
+		if (isc_digest_used(p, blobs[i], NULL) || digest_in_use(p, blobs[i], NULL, &tagged, &ignore) < 0 ||
+		    tagged)
+			continue;
+		char what[160];
+		found++;
+		snprintf(what, sizeof(what), "images/%.12s: a layer no tag and no ISC names (stored, never recorded)",
+			 blobs[i]);
+		if (say)
+			say(what, data);
+		if (repair)
+			image_blob_drop_unused(p, blobs[i], NULL, &ignore);
+	}
+	return r < 0 ? r : found;
 }

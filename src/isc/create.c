@@ -102,8 +102,7 @@ int isc_create(struct pool *p, const char *name, const struct isc_create_opts *o
 	struct isc_config c;
 	struct image_info info;
 	struct stat st;
-	char dir[128], tmp[160];
-	uint8_t id[CRYPT_ID_SIZE];
+	char dir[128];
 	int r;
 	config_init(&c);
 	if (!name_valid(name))
@@ -135,28 +134,41 @@ int isc_create(struct pool *p, const char *name, const struct isc_create_opts *o
 	memcpy(c.digest, info.digest, sizeof(c.digest));
 	c.created = time(NULL);
 	config_version_add(&c, info.digest, c.created, "build", 0, NULL);
-	if (!(c.uid = uid_alloc(p))) {
-		err_set(e, ENOSPC, "no free uid range for %s", name);
-		goto fail_cfg;
-	}
-	if (create_key(p, name, o, &c, id, e) < 0)
-		goto fail_cfg;
-	/* made under tmp/, then renamed: an ISC exists whole or not at all */
-	snprintf(tmp, sizeof(tmp), "tmp/create-%s", name);
-	r = create_tree(p, tmp, &c, id, e);
-	if (r == 0 && renameat(p->dirfd, tmp, p->dirfd, dir) < 0)
-		r = err_sys(e, errno, "create ISC %s", name);
-	if (r == 0 && (r = fsync_dir_at(p->dirfd, "isc")) < 0)
-		r = err_sys(e, -r, "create ISC %s", name);
+	/* its first state is known good (iscadm reset comes back to it) */
+	if (!o->ephemeral && !c.var_size)
+		isc_snapshot_initial(&c, true);
+	r = isc_create_record(p, &c, o, e);
 	config_free(&c);
-	if (r < 0) {
-		rm_rf_at(p->dirfd, tmp);
-		create_key_undo(p, name, o, id);
-	}
 	return r;
 fail_cfg:
 	config_free(&c);
 	return -e->code;
+}
+
+int isc_create_record(struct pool *p, struct isc_config *c, const struct isc_create_opts *o,
+		      struct isc_err *e)
+{
+	char dir[128], tmp[160];
+	uint8_t id[CRYPT_ID_SIZE];
+	snprintf(dir, sizeof(dir), "isc/%s", c->name);
+	if (fstatat(p->dirfd, dir, &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW) == 0)
+		return err_set(e, EEXIST, "ISC %s already exists", c->name);
+	if (!(c->uid = uid_alloc(p)))
+		return err_set(e, ENOSPC, "no free uid range for %s", c->name);
+	if (create_key(p, c->name, o, c, id, e) < 0)
+		return -e->code;
+	/* made under tmp/, then renamed: an ISC exists whole or not at all */
+	snprintf(tmp, sizeof(tmp), "tmp/create-%s", c->name);
+	int r = create_tree(p, tmp, c, id, e);
+	if (r == 0 && renameat(p->dirfd, tmp, p->dirfd, dir) < 0)
+		r = err_sys(e, errno, "create ISC %s", c->name);
+	if (r == 0 && (r = fsync_dir_at(p->dirfd, "isc")) < 0)
+		r = err_sys(e, -r, "create ISC %s", c->name);
+	if (r < 0) {
+		rm_rf_at(p->dirfd, tmp);
+		create_key_undo(p, c->name, o, id);
+	}
+	return r;
 }
 
 /* ISCs whose data is under name's key, other than name itself. */
@@ -187,6 +199,9 @@ int isc_destroy(struct pool *p, const char *name, struct isc_err *e)
 		return r;
 	bool own = STREQ(config_key_root(&c), name), ephemeral = STREQ(config_key_root(&c), ISC_KEY_EPHEMERAL);
 	config_free(&c);
+	if (isc_clones(p, name, NULL, other, sizeof(other)) > 0)
+		return err_set(e, EBUSY, "ISC %s has a clone, %s: destroy it or iscadm promote %s first",
+			       name, other, other);
 	if (own && key_dependents(p, name, other, sizeof(other)) > 0)
 		return err_set(e, EBUSY, "ISC %s is the encryption root of %s: destroy that first",
 			       name, other);

@@ -24,7 +24,75 @@ struct inspect {
 	int varfs;              /* a halted ISC's /var filesystem, mounted detached */
 	struct minisign_pub keys[2];    /* what its layers must be signed by */
 	size_t nkeys;
+	/* the snapshots' frozen layers below an upper: what a higher layer of
+	 * the same stack showed (seen) or deleted (gone) hides theirs; sorted
+	 * up to nsorted (the layers done), for bsearch */
+	bool below;
+	struct pathset { char **v; size_t n, cap, nsorted; } seen, gone;
 };
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool set_has(const struct pathset *s, const char *path)
+{
+	return s->nsorted && bsearch(&path, s->v, s->nsorted, sizeof(char *), cmp_path);
+}
+
+static int set_add(struct pathset *s, const char *path)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		char **v = realloc(s->v, cap * sizeof(char *));
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	if (!(s->v[s->n] = strdup(path)))
+		return -ENOMEM;
+	s->n++;
+	return 0;
+}
+
+/* A layer is done: what it held hides the layers below it. */
+static void set_seal(struct pathset *s)
+{
+	if (s->n)
+		qsort(s->v, s->n, sizeof(char *), cmp_path);
+	s->nsorted = s->n;
+}
+
+static void set_free(struct pathset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	*s = (struct pathset){ 0 };
+}
+
+/* Below an upper: is path shown (or deleted) by a higher layer, or under
+ * a directory one deleted?  Above: remember it for the layers below. */
+static bool hidden(struct inspect *in, const struct image_diff *d, int *r)
+{
+	if (in->below) {
+		if (set_has(&in->seen, d->path))
+			return true;
+		char up[PATH_MAX];
+		snprintf(up, sizeof(up), "%s", d->path);
+		for (char *slash = strrchr(up, '/'); slash && slash > up; slash = strrchr(up, '/')) {
+			*slash = '\0';
+			if (set_has(&in->gone, up))
+				return true;
+		}
+	}
+	*r = set_add(&in->seen, d->path);
+	if (*r == 0 && d->kind == IMAGE_DELETED)
+		*r = set_add(&in->gone, d->path);
+	return false;
+}
 
 static int say(struct inspect *in, enum isc_finding_kind kind, const char *path,
 	       const struct image_diff *d, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -155,6 +223,8 @@ static int policy_fn(const struct image_diff *d, void *data)
 	struct inspect *in = data;
 	const struct manifest_entry *x = d->now;
 	int r = 0;
+	if (hidden(in, d, &r) || r < 0)
+		return r;
 	if (!in->policy) {
 		char what[160] = "";
 		if (d->kind == IMAGE_CHANGED)
@@ -220,14 +290,48 @@ static int var_upper_open(const struct pool *p, struct inspect *in, pid_t superv
 }
 
 static int upper_walk(const struct pool *p, struct inspect *in, const struct image_stack *stack,
-		      int fd, const char *at, bool volume, struct isc_err *e)
+		      int fd, const char *at, uint32_t uid, bool volume, struct isc_err *e)
 {
 	char where[PATH_MAX + 16];
 	snprintf(where, sizeof(where), "%s%s", volume ? "volume " : "", at);
 	in->where = where;
-	int r = image_upper_diff(fd, at, in->c->uid, volume ? NULL : stack, policy_fn, in, e);
+	int r = image_upper_diff(fd, at, uid, volume ? NULL : stack, policy_fn, in, e);
 	in->where = NULL;
 	return r < 0 ? err_prefix(e, "%s: %s", in->c->name, where) : 0;
+}
+
+/* The frozen layers under layer's upper (its snapshots', its origin's),
+ * each seen through what the layers above it show. */
+static int frozen_walk(const struct pool *p, struct inspect *in, const struct image_stack *stack,
+		       const struct frozen_layer *fl, size_t nfl, const char *layer, const char *at,
+		       struct isc_err *e)
+{
+	int r = 0;
+	set_seal(&in->seen);
+	set_seal(&in->gone);
+	for (size_t i = 0; r == 0 && i < nfl; i++) {
+		char path[PATH_MAX], where[PATH_MAX + 64];
+		snprintf(path, sizeof(path), "isc/%s/data/layers/%s/frozen/%u", fl[i].isc, layer, fl[i].id);
+		_cleanup_close_ int fd = openat(p->dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0)
+			return err_sys(e, errno, "%s: frozen layer %s/%u of %s", in->c->name, fl[i].isc, fl[i].id,
+				       layer);
+		snprintf(where, sizeof(where), "%s (snapshot layer %s/%u)", at, fl[i].isc, fl[i].id);
+		in->below = true;
+		in->where = where;
+		r = image_upper_diff(fd, at, fl[i].uid, stack, policy_fn, in, e);
+		in->where = NULL;
+		in->below = false;
+		if (r < 0)
+			return err_prefix(e, "%s: %s", in->c->name, where);
+		set_seal(&in->seen);
+		set_seal(&in->gone);
+	}
+	set_free(&in->seen);
+	set_free(&in->gone);
+	return 0;
 }
 
 static int layer_open(const struct pool *p, const char *name, const char *layer)
@@ -238,32 +342,35 @@ static int layer_open(const struct pool *p, const char *name, const char *layer)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Each writable layer the profile mounts (none: the whole root's), then
- * the volumes. */
+/* Each writable layer the profile mounts (none: the whole root's), its
+ * upper and the frozen layers below it, then the volumes. */
 static int uppers_walk(const struct pool *p, struct inspect *in, const struct image_stack *stack,
 		       struct isc_err *e)
 {
 	const struct isc_config *c = in->c;
 	struct run_state st;
 	pid_t sup = isc_run_state(c->name, &st) == 0 ? st.supervisor : 0;
+	static struct frozen_layer fl[ISC_MAX_FROZEN];
+	int nfl = isc_frozen_stack(p, c, &c->head, fl, ISC_MAX_FROZEN, e);
+	if (nfl < 0)
+		return nfl;
 	int r = 0;
-	if (c->profile == PROFILE_NONE) {
-		_cleanup_close_ int fd = layer_open(p, c->name, "root");
+	struct { const char *layer, *at; } ls[8];
+	size_t n = 0;
+	if (c->profile == PROFILE_NONE)
+		ls[n++] = (typeof(ls[0])){ "root", "/" };
+	for (const struct profile_path *pp = profile_paths(c->profile); pp->kind != PP_END && n < 8; pp++)
+		if (pp->kind == PP_LAYER)
+			ls[n++] = (typeof(ls[0])){ pp->layer, pp->path };
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		bool var = c->var_size && STREQ(ls[i].layer, "var");
+		_cleanup_close_ int fd = var ? var_upper_open(p, in, sup, e) : layer_open(p, c->name, ls[i].layer);
+		if (fd < 0 && fd != -ENOENT)       /* -ENOENT: never booted, nothing written */
+			return e->code ? fd : err_sys(e, -fd, "%s: layer %s", c->name, ls[i].layer);
 		if (fd >= 0)
-			r = upper_walk(p, in, stack, fd, "/", false, e);
-		else if (fd != -ENOENT)
-			return err_sys(e, -fd, "%s: the root's layer", c->name);
-	}
-	for (const struct profile_path *pp = profile_paths(c->profile); r == 0 && pp->kind != PP_END; pp++) {
-		if (pp->kind != PP_LAYER)
-			continue;
-		_cleanup_close_ int fd = c->var_size && STREQ(pp->layer, "var") ?
-					 var_upper_open(p, in, sup, e) : layer_open(p, c->name, pp->layer);
-		if (fd == -ENOENT)
-			continue;       /* never booted: nothing written */
-		if (fd < 0)
-			return e->code ? fd : err_sys(e, -fd, "%s: layer %s", c->name, pp->layer);
-		r = upper_walk(p, in, stack, fd, pp->path, false, e);
+			r = upper_walk(p, in, stack, fd, ls[i].at, c->uid, false, e);
+		if (r == 0 && !var)
+			r = frozen_walk(p, in, stack, fl, (size_t)nfl, ls[i].layer, ls[i].at, e);
 	}
 	for (size_t i = 0; r == 0 && c->volumes[i]; i++) {
 		char esc[PATH_MAX], path[PATH_MAX + 64];
@@ -274,8 +381,10 @@ static int uppers_walk(const struct pool *p, struct inspect *in, const struct im
 			continue;
 		if (fd < 0)
 			return err_sys(e, errno, "%s: volume %s", c->name, c->volumes[i]);
-		r = upper_walk(p, in, stack, fd, c->volumes[i], true, e);
+		r = upper_walk(p, in, stack, fd, c->volumes[i], c->uid, true, e);
 	}
+	set_free(&in->seen);
+	set_free(&in->gone);
 	return r;
 }
 

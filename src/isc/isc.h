@@ -5,6 +5,7 @@
 #pragma once
 
 #include "config.h"
+#include "image.h"
 #include "pool.h"
 #include "runstate.h"
 
@@ -34,8 +35,17 @@ struct isc_create_opts {
 	char *const *sets;              /* "key=value" properties */
 	bool ephemeral;                 /* run --rm: random key, never stored */
 };
-/* The caller holds the pool exclusively. */
+/* The caller holds the pool exclusively.  Its first state is kept as the
+ * known-good snapshot ISC_SNAP_CREATED (not for ephemeral or var-size). */
 int isc_create(struct pool *p, const char *name, const struct isc_create_opts *o, struct isc_err *e);
+#define ISC_SNAP_CREATED "created"
+/* c's first snapshot, ISC_SNAP_CREATED, in its record before it exists:
+ * nothing written yet, so nothing to freeze. */
+void isc_snapshot_initial(struct isc_config *c, bool known_good);
+/* The record c made an ISC (c->name): a uid range, its key (o's
+ * encryption root or its own), the data directory; whole or not at all. */
+int isc_create_record(struct pool *p, struct isc_config *c, const struct isc_create_opts *o,
+		      struct isc_err *e);
 /* An ISC that does not run: its data, key and run directory go.  The
  * caller holds the pool exclusively. */
 int isc_destroy(struct pool *p, const char *name, struct isc_err *e);
@@ -148,3 +158,40 @@ int isc_verify(const struct pool *p, const struct isc_config *c, isc_finding_fn 
  * does not: ISC_CHANGE_* per path.  The number of changes, or negative errno. */
 int isc_diff(const struct pool *p, const struct isc_config *c, isc_finding_fn fn, void *data,
 	     struct isc_err *e);
+
+/* ---- snapshots (snapshot.c; docs/snapshots.md) ----------------------------
+ * The caller holds the pool exclusively.  A snapshot records the version
+ * and freezes the writable layers: halted, by renames (no file content
+ * copied); running, frozen with the cgroup freezer for the copy of its
+ * uppers (the cost of what it wrote since it booted).  Every operation is
+ * journalled in isc/NAME/snapshot.op until its record is saved, so one
+ * that stops half-way is undone or finished by isc_snapshot_repair. */
+int isc_snapshot(struct pool *p, const char *name, const char *snap, bool known_good, struct isc_err *e);
+/* Halted only: the writable layers and the version as snap had them; the
+ * later snapshots stay unless destroy_later (zfs rollback -r). */
+int isc_rollback(struct pool *p, const char *name, const char *snap, bool destroy_later, struct isc_err *e);
+int isc_snapshot_destroy(struct pool *p, const char *name, const char *snap, struct isc_err *e);
+/* Roll back to the newest known-good snapshot, its version verified in
+ * full (and its signatures, where required) first; snap: which. */
+int isc_reset(struct pool *p, const char *name, char *snap, size_t n, struct isc_err *e);
+/* A new ISC name on origin@snap: its image version and frozen layers
+ * shared (same encryption root), its own writable layers, uid range,
+ * address and name; the origin's properties but no exposures.  The
+ * snapshot cannot be destroyed while the clone stands on it. */
+int isc_clone(struct pool *p, const char *origin, const char *snap, const char *name, struct isc_err *e);
+/* A clone (halted) takes its own copies of its origin's frozen layers,
+ * their owners shifted into its uid range, and stands alone. */
+int isc_promote(struct pool *p, const char *name, struct isc_err *e);
+/* ISCs that are clones of isc@snap (of any of isc's snapshots when snap is
+ * NULL): how many, the first in first. */
+int isc_clones(struct pool *p, const char *isc, const char *snap, char *first, size_t n);
+/* iscadm pool check: what interrupted operations left anywhere in the
+ * pool (create, destroy, snapshot, rollback, promote, image builds and
+ * commits, blobs never recorded), each said to say; repaired when
+ * repair (before or after state, never a mix).  The pool held
+ * exclusively.  How many were found, or negative errno. */
+int isc_pool_check(struct pool *p, bool repair, image_sweep_fn say, void *data, struct isc_err *e);
+/* An interrupted operation of name's: 0 none; 1 found (what says which)
+ * and, with repair, undone or finished. */
+int isc_snapshot_repair(struct pool *p, const char *name, bool repair, char *what, size_t n,
+			struct isc_err *e);

@@ -106,6 +106,15 @@ static int keep_with_lowers(const struct isc_config *c, size_t i, bool *keep)
 	return 0;
 }
 
+/* A snapshot's version stays while the snapshot does. */
+static bool snapshot_on(const struct isc_config *c, const char *digest)
+{
+	for (size_t i = 0; i < c->nsnapshots; i++)
+		if (STREQ(c->snapshots[i].digest, digest))
+			return true;
+	return false;
+}
+
 int isc_prune(struct pool *p, struct isc_config *c, size_t keep, struct isc_err *e)
 {
 	struct isc_version kept[ISC_MAX_VERSIONS];
@@ -113,10 +122,10 @@ int isc_prune(struct pool *p, struct isc_config *c, size_t keep, struct isc_err 
 	size_t nk = 0, first = c->nversions > keep ? c->nversions - keep : 0;
 	char gone[ISC_MAX_VERSIONS][65];
 	size_t ng = 0;
-	/* the newest KEEP and the current version stay, whatever its age, with
-	 * the versions their layers are deltas on */
+	/* the newest KEEP, the current version and the snapshots' stay, whatever
+	 * their age, with the versions their layers are deltas on */
 	for (size_t i = 0; i < c->nversions; i++)
-		if ((i >= first || STREQ(c->versions[i].digest, c->digest)) &&
+		if ((i >= first || STREQ(c->versions[i].digest, c->digest) || snapshot_on(c, c->versions[i].digest)) &&
 		    keep_with_lowers(c, i, keepv) < 0)
 			return err_set(e, ELOOP, "ISC %s: version %.12s has more than %d layers: "
 				       "nothing pruned", c->name, c->versions[i].digest, ISC_MAX_LAYERS);

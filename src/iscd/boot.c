@@ -346,6 +346,10 @@ int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 	r = layers_open_verified(&d->pool, &d->cfg, d->cfg.digest, d->image_fds, &d->nimage, e);
 	if (r < 0)
 		return err_prefix(e, "refusing to boot %s", name);
+	if ((r = isc_frozen_stack(&d->pool, &d->cfg, &d->cfg.head, d->stack, ISC_MAX_FROZEN, e)) < 0)
+		return err_prefix(e, "refusing to boot %s", name);
+	d->nstack = (size_t)r;
+	snprintf(d->isc_dir, sizeof(d->isc_dir), "%s/isc", d->pool.path);
 	confine_default(&d->confine);
 	d->confine.mdwe = d->cfg.mdwe;
 	d->confine.seccomp = d->cfg.seccomp;
@@ -367,7 +371,9 @@ int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 		/* a read-only boot's root is the session overlay, read-only to
 		 * the ISC: login -T writes through it (not for run --rm) */
 		.trusted_root = d->mode == BOOT_READONLY && !d->run_mode && d->cfg.profile != PROFILE_NONE,
-		.image_fds = d->image_fds, .nimage = d->nimage, .layers = d->layers, .volumes_dir = d->volumes,
+		.image_fds = d->image_fds, .nimage = d->nimage, .layers = d->layers,
+		.frozen = d->stack, .nfrozen = d->nstack, .isc_dir = d->isc_dir,
+		.volumes_dir = d->volumes,
 		.volumes = d->cfg.volumes, .tmp_size = d->cfg.tmp_size, .stage = d->stage,
 		.init_fd = d->init_fd, .init_argv = d->mode == BOOT_ASSEMBLY ? d->assembly_argv : d->init_argv,
 		.info = d->info, .stdio = d->run_mode && d->tty_sock < 0 ? stdio : NULL,

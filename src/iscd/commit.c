@@ -95,48 +95,6 @@ void layers_close(int fds[ISC_MAX_LAYERS], size_t *n)
 	*n = 0;
 }
 
-/* One entry of images/ for images_sweep: staging whose maker's lock is
- * gone goes now, a blob's digest is kept for later. */
-static int images_sweep_entry(struct dirwalk *w, char ***blobs)
-{
-	char digest[IMAGE_DIGEST_LEN + 1];
-	if (!fnmatch(".new-*", w->name, 0) || !fnmatch(".build-*", w->name, 0)) {
-		if (image_staging_stale(dirwalk_fd(w), w->name))
-			rm_rf_at(dirwalk_fd(w), w->name);
-		return 0;
-	}
-	if (strlen(w->name) != IMAGE_DIGEST_LEN + 6 || !str_has_suffix(w->name, ".erofs") ||
-	    strspn(w->name, "0123456789abcdef") != IMAGE_DIGEST_LEN)
-		return 0;
-	snprintf(digest, sizeof(digest), "%.*s", IMAGE_DIGEST_LEN, w->name);
-	return strv_push(blobs, digest);
-}
-
-/* What a crash left in images/: staging of a commit or build (a live
- * one's maker holds its lock), and blobs that no tag and no ISC (current
- * image or any version) names, stored but never recorded.  Only while we
- * hold the pool lock exclusively (no build, create or commit of anyone
- * else is half-way); a blob is kept when any record cannot be read.  One
- * level of the shared walker, nothing entered: blobs are dropped after
- * it, as dropping one changes the directory it reads. */
-static void images_sweep(const struct pool *p)
-{
-	_cleanup_strv_ char **blobs = calloc(1, sizeof(char *));
-	struct dirwalk w;
-	if (!blobs)
-		return;
-	int r = dirwalk_open(&w, p->dirfd, "images", false);
-	while (r >= 0 && (r = dirwalk_next(&w)) > 0)
-		if (r == DIRWALK_ENTRY)
-			r = images_sweep_entry(&w, &blobs);
-	dirwalk_close(&w);
-	for (size_t i = 0; blobs[i]; i++) {
-		struct isc_err ignore = { 0 };
-		if (!isc_digest_used(p, blobs[i], NULL))
-			image_blob_drop_unused(p, blobs[i], NULL, &ignore);   /* kept if a tag names it */
-	}
-}
-
 /* The deltas of a stack (the layers above its base, and the session's
  * change, counted at its full size) are small next to the base:
  * squashing them costs less than writing the whole tree. */
@@ -308,7 +266,7 @@ static int commit_publish(struct pool *p, const struct commit_req *rq, const str
 			    rq->name, c.digest, ran->digest);
 		goto out;
 	}
-	images_sweep(p);
+	image_sweep(p, true, NULL, NULL);
 	if ((r = image_staged_publish(p, st, digest, &created, e)) < 0)
 		goto out;
 	if (!STREQ(digest, c.digest)) {

@@ -80,6 +80,11 @@ struct iscd {
 	unsigned epoch;
 	struct watch w_init, w_console, w_devlog, w_notify, w_ctl, w_sig, w_timer, w_deny, w_commit;
 	int image_fds[ISC_MAX_LAYERS];   /* the version's erofs layers, top first */
+	/* the snapshots' frozen layers under the writable ones (its own, its
+	 * origin's when a clone), top first; in isc_dir = the pool's isc/ */
+	struct frozen_layer stack[ISC_MAX_FROZEN];
+	size_t nstack;
+	char isc_dir[PATH_MAX];
 	size_t nimage;
 	int console_log, sys_log, notes_log;
 	bool rebooting, run_mode;

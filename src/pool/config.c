@@ -698,6 +698,168 @@ static void dump_expose(FILE *f, const struct isc_config *c)
 	}
 }
 
+/* ---- snapshots ---------------------------------------------------------------- */
+
+int config_chain_parse(const char *v, struct isc_chain *ch)
+{
+	*ch = (struct isc_chain){ 0 };
+	if (STREQ(v, "-"))
+		return 0;
+	const char *s = v;
+	while (*s) {
+		uint64_t id = 0;
+		size_t k = 0;
+		for (; s[k] >= '0' && s[k] <= '9' && k < 10; k++)
+			id = id * 10 + (uint64_t)(s[k] - '0');
+		if (k == 0 || (k > 1 && s[0] == '0') || id == 0 || id > UINT32_MAX || ch->n >= ISC_MAX_CHAIN ||
+		    (s[k] != '.' && s[k] != '\0') || (s[k] == '.' && s[k + 1] == '\0'))
+			return -EINVAL;
+		ch->id[ch->n++] = (uint32_t)id;
+		s += k + (s[k] == '.');
+	}
+	return ch->n ? 0 : -EINVAL;
+}
+
+void config_chain_format(const struct isc_chain *ch, char *buf, size_t n)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < ch->n && off < n; i++)
+		off += (size_t)snprintf(buf + off, n - off, "%s%u", i ? "." : "", ch->id[i]);
+	if (!ch->n)
+		snprintf(buf, n, "-");
+}
+
+struct isc_snapshot *config_snapshot(struct isc_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nsnapshots; i++)
+		if (STREQ(c->snapshots[i].name, name))
+			return &c->snapshots[i];
+	return NULL;
+}
+
+static bool chain_has(const struct isc_chain *ch, uint32_t id)
+{
+	for (size_t i = 0; i < ch->n; i++)
+		if (ch->id[i] == id)
+			return true;
+	return false;
+}
+
+bool config_frozen_used(const struct isc_config *c, uint32_t id)
+{
+	for (size_t i = 0; i < c->nsnapshots; i++)
+		if (chain_has(&c->snapshots[i].chain, id))
+			return true;
+	return chain_has(&c->head, id);
+}
+
+/* NAME,MADE,DIGEST,FLAGS,CHAIN; each snapshot= adds one */
+static int parse_snapshot(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	char buf[512], *f[6], *save = NULL;
+	size_t nf = 0;
+	if (strlen(v) >= sizeof(buf))
+		goto bad;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (char *t = strtok_r(buf, ",", &save); t && nf < 6; t = strtok_r(NULL, ",", &save))
+		f[nf++] = t;
+	if (nf != 5 || strstr(v, ",,") || !name_valid(f[0]) || !digest_valid(f[2]) ||
+	    !f[1][0] || strspn(f[1], "0123456789") != strlen(f[1]) || strlen(f[1]) > 18 ||
+	    !(STREQ(f[3], "-") || STREQ(f[3], "known-good")))
+		goto bad;
+	if (c->nsnapshots >= ISC_MAX_SNAPSHOTS)
+		return err_set(e, E2BIG, "at most %d snapshots", ISC_MAX_SNAPSHOTS);
+	if (config_snapshot(c, f[0]))
+		return err_set(e, EEXIST, "snapshot %s twice", f[0]);
+	struct isc_snapshot *s = &c->snapshots[c->nsnapshots];
+	*s = (struct isc_snapshot){ .made = strtoll(f[1], NULL, 10), .known_good = STREQ(f[3], "known-good") };
+	if (config_chain_parse(f[4], &s->chain) < 0)
+		goto bad;
+	str_copy(s->name, sizeof(s->name), f[0]);
+	memcpy(s->digest, f[2], sizeof(s->digest));
+	c->nsnapshots++;
+	return 0;
+bad:
+	return err_set(e, EINVAL, "snapshot '%.200s': expected NAME,TIME,DIGEST,known-good|-,CHAIN", v);
+}
+
+static void format_snapshot(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->nsnapshots && off < n; i++)
+		off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? "," : "", c->snapshots[i].name);
+}
+
+static void dump_snapshot(FILE *f, const struct isc_config *c)
+{
+	for (size_t i = 0; i < c->nsnapshots; i++) {
+		const struct isc_snapshot *s = &c->snapshots[i];
+		char ch[ISC_MAX_CHAIN * 11 + 2];
+		config_chain_format(&s->chain, ch, sizeof(ch));
+		fprintf(f, "snapshot=%s,%" PRId64 ",%s,%s,%s\n", s->name, s->made, s->digest,
+			s->known_good ? "known-good" : "-", ch);
+	}
+}
+
+static int parse_head(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	return config_chain_parse(v, &c->head) < 0 ? err_set(e, EINVAL, "head '%.100s': expected ID.ID...", v) : 0;
+}
+
+static void format_head(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	config_chain_format(&c->head, buf, n);
+}
+
+/* ORIGIN@SNAP: a clone stands on that snapshot's frozen layers */
+static int parse_origin(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	char isc[64], snap[64];
+	if (config_origin_split(v, isc, snap) < 0)
+		return err_set(e, EINVAL, "origin '%.150s': expected ISC@SNAPSHOT", v);
+	str_copy(c->origin, sizeof(c->origin), v);
+	return 0;
+}
+
+static void format_origin(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", c->origin[0] ? c->origin : "-");
+}
+
+static void dump_origin(FILE *f, const struct isc_config *c)
+{
+	if (c->origin[0])
+		fprintf(f, "origin=%s\n", c->origin);
+}
+
+int config_origin_split(const char *v, char isc[64], char snap[64])
+{
+	const char *at = strchr(v, '@');
+	if (!at || at - v >= 64 || strlen(at + 1) >= 64)
+		return -EINVAL;
+	memcpy(isc, v, (size_t)(at - v));
+	isc[at - v] = '\0';
+	strcpy(snap, at + 1);
+	return name_valid(isc) && name_valid(snap) ? 0 : -EINVAL;
+}
+
+/* head= and frozen-next= only once there are frozen layers: older records dump as before */
+static void dump_head(FILE *f, const struct isc_config *c)
+{
+	char ch[ISC_MAX_CHAIN * 11 + 2];
+	config_chain_format(&c->head, ch, sizeof(ch));
+	if (c->head.n)
+		fprintf(f, "head=%s\n", ch);
+}
+
+static void dump_frozen_next(FILE *f, const struct isc_config *c)
+{
+	if (c->frozen_next)
+		fprintf(f, "frozen-next=%u\n", c->frozen_next);
+}
+
 #define SIZE_FIELD(f) .parse = parse_size_prop, .format = format_uint, FIELD(f)
 #define ONOFF_FIELD(f) .parse = parse_onoff, .format = format_onoff, FIELD(f), .arg = "on|off", \
 	.expect = "on or off"
@@ -775,6 +937,14 @@ static const struct prop props[] = {
 	  .doc = "ports exposed on the host (iscadm expose, unexpose)" },
 	{ "version", PROP_INTERNAL, parse_version, format_version, dump_version,
 	  .doc = "its image versions, as digest prefixes" },
+	{ "snapshot", PROP_INTERNAL, parse_snapshot, format_snapshot, dump_snapshot,
+	  .doc = "its snapshots, by name" },
+	{ "head", PROP_INTERNAL, parse_head, format_head, dump_head,
+	  .doc = "the frozen layers under its writable ones" },
+	{ "frozen-next", PROP_INTERNAL, parse_count, format_uint, dump_frozen_next, FIELD(frozen_next),
+	  .min = 1, .max = UINT32_MAX, .doc = "the next frozen layer's number" },
+	{ "origin", PROP_INTERNAL, parse_origin, format_origin, dump_origin,
+	  .doc = "a clone's origin snapshot, ISC@SNAPSHOT (iscadm clone, promote)" },
 };
 
 static const struct prop *prop_find(const char *name)

@@ -31,6 +31,22 @@ struct isc_version {
 	uint64_t change;
 	char lower[65];
 };
+/* A snapshot: the version it was on and its writable layers frozen as a
+ * chain of read-only layers (ids of frozen/<id> in each layer directory,
+ * top first), stacked under a fresh upper when the ISC boots from it. */
+#define ISC_MAX_SNAPSHOTS 32
+#define ISC_MAX_CHAIN ISC_MAX_SNAPSHOTS
+struct isc_chain {
+	uint32_t id[ISC_MAX_CHAIN];
+	size_t n;
+};
+struct isc_snapshot {
+	char name[64];
+	int64_t made;
+	char digest[65];
+	bool known_good;
+	struct isc_chain chain;
+};
 #define ISC_KEY_EPHEMERAL "@ephemeral"   /* not a name: names start alphanumeric */
 
 struct isc_config {
@@ -65,7 +81,23 @@ struct isc_config {
 	size_t nexpose;
 	struct isc_version versions[ISC_MAX_VERSIONS];   /* oldest first */
 	size_t nversions;
+	struct isc_snapshot snapshots[ISC_MAX_SNAPSHOTS];   /* oldest first */
+	size_t nsnapshots;
+	struct isc_chain head;      /* the frozen layers under the current upper */
+	uint32_t frozen_next;       /* the id the next frozen layer gets */
+	char origin[130];           /* a clone's ISC@SNAPSHOT, or "" */
 };
+
+/* One frozen layer of a boot's stack: frozen/<id> in each writable layer
+ * directory of ISC isc, its files stored under the host uids from uid. */
+struct frozen_layer {
+	char isc[64];
+	uint32_t id;
+	uint32_t uid;
+};
+/* A clone's stack reaches through at most this many origins. */
+#define ISC_MAX_ORIGINS 8
+#define ISC_MAX_FROZEN (ISC_MAX_CHAIN * (ISC_MAX_ORIGINS + 1))
 
 /* Defence layers a kernel may lack (docs/kernels.md): without one the ISC
  * boots and says so, unless its record requires it. */
@@ -136,6 +168,16 @@ int config_version_add(struct isc_config *c, const char *digest, int64_t made, c
  * version is one layer.  Count, or -ELOOP when deeper than max. */
 int config_layers(const struct isc_config *c, const char *digest, char (*out)[65], size_t max);
 
+/* "3.1" <-> a chain ("-" when empty); -EINVAL. */
+int config_chain_parse(const char *v, struct isc_chain *ch);
+void config_chain_format(const struct isc_chain *ch, char *buf, size_t n);
+/* The snapshot named name, or NULL. */
+struct isc_snapshot *config_snapshot(struct isc_config *c, const char *name);
+/* "ISC@SNAP" -> its parts (valid names); -EINVAL. */
+int config_origin_split(const char *v, char isc[64], char snap[64]);
+/* Does any snapshot or the head stand on frozen layer id? */
+bool config_frozen_used(const struct isc_config *c, uint32_t id);
+
 /* The encryption root whose key opens this ISC's data. */
 static inline const char *config_key_root(const struct isc_config *c)
 {
@@ -147,6 +189,10 @@ static inline const char *config_key_root(const struct isc_config *c)
 /* isc/<name>/config in the pool. */
 int isc_config_load(const struct pool *p, const char *name, struct isc_config *c, struct isc_err *e);
 int isc_config_save(const struct pool *p, const struct isc_config *c, struct isc_err *e);
+/* The frozen layers a boot of c stacks, top first: top's (c's own), then
+ * those of its origin's snapshot, and so on.  Count, or negative errno. */
+int isc_frozen_stack(const struct pool *p, const struct isc_config *c, const struct isc_chain *top,
+		     struct frozen_layer *out, size_t max, struct isc_err *e);
 /* The pool-wide require= (pool/require; none when absent), for every ISC. */
 int pool_require_get(const struct pool *p, unsigned *set, struct isc_err *e);
 int pool_require_set(const struct pool *p, unsigned set, struct isc_err *e);

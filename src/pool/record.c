@@ -33,6 +33,48 @@ int isc_config_save(const struct pool *p, const struct isc_config *c, struct isc
 	return r < 0 ? err_sys(e, -r, "write %s config", c->name) : 0;
 }
 
+static size_t stack_add(struct frozen_layer *out, size_t n, size_t max, const char *isc, uint32_t uid,
+			const struct isc_chain *ch)
+{
+	for (size_t i = 0; i < ch->n && n < max; i++) {
+		str_copy(out[n].isc, sizeof(out[n].isc), isc);
+		out[n].id = ch->id[i];
+		out[n++].uid = uid;
+	}
+	return n;
+}
+
+int isc_frozen_stack(const struct pool *p, const struct isc_config *c, const struct isc_chain *top,
+		     struct frozen_layer *out, size_t max, struct isc_err *e)
+{
+	size_t n = stack_add(out, 0, max, c->name, c->uid, top);
+	char origin[sizeof(c->origin)];
+	str_copy(origin, sizeof(origin), c->origin);
+	for (int depth = 0; origin[0]; depth++) {
+		char isc[64], snap[64];
+		struct isc_config o;
+		if (depth >= ISC_MAX_ORIGINS)
+			return err_set(e, ELOOP, "ISC %s: more than %d origins deep", c->name, ISC_MAX_ORIGINS);
+		if (config_origin_split(origin, isc, snap) < 0)
+			return err_set(e, EINVAL, "ISC %s: bad origin '%s'", c->name, origin);
+		int r = isc_config_load(p, isc, &o, e);
+		if (r < 0)
+			return err_prefix(e, "ISC %s: its origin %s", c->name, origin);
+		const struct isc_snapshot *s = config_snapshot(&o, snap);
+		if (!s)
+			r = err_set(e, ENOENT, "ISC %s: its origin %s is gone", c->name, origin);
+		else if (s->chain.n > max - n)
+			r = err_set(e, E2BIG, "ISC %s: more than %zu frozen layers", c->name, max);
+		else
+			n = stack_add(out, n, max, o.name, o.uid, &s->chain);
+		str_copy(origin, sizeof(origin), o.origin);
+		config_free(&o);
+		if (r < 0)
+			return r;
+	}
+	return (int)n;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

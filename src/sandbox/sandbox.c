@@ -212,13 +212,69 @@ static int ovl_by_path(int fs, const int *lowers, size_t nl, int layerdir, struc
  * (s is then not used).  The overlay is made by host root on layers given
  * as descriptors; the upper stores the ISC's host uids (an overlay itself
  * cannot be idmapped here). */
+static void close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static int mount_overlay_on(const struct sandbox_spec *s, const int *lowers, size_t nl,
+			    const char *layer, unsigned attrs, struct isc_err *e);
+
+/* The frozen layers of the ISC's snapshots under layer's upper (top
+ * first, those the layer has): detached clones of frozen/<id>, read-only
+ * to the overlay as any lower is.  A clone's origin stored its files under
+ * its own uid range: an idmapped view shows them under this ISC's. */
+static int frozen_open(const struct sandbox_spec *s, const char *layer, int *fds, size_t *n,
+		       struct isc_err *e)
+{
+	*n = 0;
+	if (!s->nfrozen || STREQ(layer, "rootw") || (s->var_layers && STREQ(layer, "var")))
+		return 0;
+	for (size_t i = 0; i < s->nfrozen; i++) {
+		const struct frozen_layer *f = &s->frozen[i];
+		char dir[PATH_MAX];
+		struct stat st;
+		snprintf(dir, sizeof(dir), "%s/%s/data/layers/%s/frozen/%u", s->isc_dir, f->isc, layer, f->id);
+		if (lstat(dir, &st) < 0 && errno == ENOENT)
+			continue;       /* the layer did not exist when that snapshot was made */
+		int fd = f->uid == s->uid ? mnt_clone(AT_FDCWD, dir, false)
+					  : mnt_idmapped(dir, f->uid, s->uid, ISC_UID_COUNT, 0, e);
+		if (fd < 0) {
+			close_all(fds, *n);
+			return f->uid == s->uid ? err_sys(e, -fd, "frozen layer %s/%u of %s", f->isc, f->id, layer)
+						: err_prefix(e, "frozen layer %s/%u", f->isc, f->id);
+		}
+		fds[(*n)++] = fd;
+	}
+	return 0;
+}
+
 static int mount_overlay(const struct sandbox_spec *s, const int *lowers, size_t nl,
 			 const char *layer, unsigned attrs, struct isc_err *e)
+{
+	int all[ISC_MAX_FROZEN + ISC_MAX_LAYERS + 1];
+	size_t nf = 0;
+	if (!layer || nl > ISC_MAX_LAYERS + 1)
+		return mount_overlay_on(s, lowers, nl, layer, attrs, e);
+	int r = frozen_open(s, layer, all, &nf, e);
+	if (r < 0)
+		return r;
+	memcpy(all + nf, lowers, nl * sizeof(*lowers));
+	r = mount_overlay_on(s, all, nf + nl, layer, attrs, e);
+	close_all(all, nf);     /* the overlay holds them */
+	return r;
+}
+
+static int mount_overlay_on(const struct sandbox_spec *s, const int *lowers, size_t nl,
+			    const char *layer, unsigned attrs, struct isc_err *e)
 {
 	_cleanup_close_ int clone = -1, upper = -1, work = -1;
 	const char *what = layer ? layer : "of the image's layers";
 	if (layer) {
-		int r = layer_dirs(s, layer, lowers[0], &clone, &upper, &work, e);
+		/* the upper's root copies the bottom lower's owner: the image's */
+		int r = layer_dirs(s, layer, lowers[nl - 1], &clone, &upper, &work, e);
 		if (r < 0)
 			return r;
 	}
@@ -427,12 +483,6 @@ static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, stru
 	return 0;
 }
 
-static void close_all(int *fds, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-}
 
 /* The root: the image's layers, alone or under an overlay, on the stage. */
 static int build_root(const struct sandbox_spec *s, int userns, struct isc_err *e)
@@ -522,65 +572,15 @@ void sandbox_confine_paths(const struct sandbox_spec *s, struct confine *c)
 		c->writable[n++] = s->volumes[i];
 }
 
-/* A user namespace mapping BASE.. to 0..: an idmapped mount through it
- * shows files stored under the ISC's host uids as the image's own ids. */
-static int userns_shift_back(uint32_t base, pid_t *child)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid_t c = fork();
-	if (c < 0) {
-		int r = -errno;
-		close(p[0]);
-		close(p[1]);
-		return r;
-	}
-	if (c == 0) {
-		char x;
-		close(p[1]);
-		if (unshare(CLONE_NEWUSER) < 0)
-			_exit(1);
-		(void)!read(p[0], &x, 1);   /* hold the namespace until told */
-		_exit(0);
-	}
-	close(p[0]);
-	*child = c;
-	char path[64], map[64];
-	snprintf(map, sizeof(map), "%u 0 %u\n", base, ISC_UID_COUNT);
-	int r = 0;
-	for (int tries = 0; tries < 1000 && r == 0; tries++) {
-		/* wait until the child has its own namespace */
-		struct stat a, b;
-		snprintf(path, sizeof(path), "/proc/%d/ns/user", c);
-		if (stat(path, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 && a.st_ino != b.st_ino)
-			break;
-		usleep(1000);
-	}
-	static const char *const files[] = { "uid_map", "gid_map" };
-	for (size_t i = 0; i < ARRAY_SIZE(files) && r == 0; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/%s", c, files[i]);
-		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-		r = fd < 0 ? -errno : write_all(fd, map, strlen(map));
-	}
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", c);
-	int ns = r < 0 ? r : open(path, O_RDONLY | O_CLOEXEC);
-	if (ns < 0)
-		ns = -errno;
-	close(p[1]);   /* the child may go: the fd keeps the namespace */
-	waitpid(c, NULL, 0);
-	return ns;
-}
-
 int sandbox_commit_view(const int *image_fds, size_t nimage, const char *upper, uint32_t uid,
 			const char *mountpoint, struct isc_err *e)
 {
-	pid_t child = -1;
 	int lowers[ISC_MAX_LAYERS + 1];
 	size_t k = 0;
 	if (nimage > ISC_MAX_LAYERS)
 		return err_set(e, EINVAL, "commit: %zu image layers", nimage);
-	_cleanup_close_ int ns = userns_shift_back(uid, &child);
+	/* files stored under the ISC's host uids, seen as the image's own ids */
+	_cleanup_close_ int ns = userns_idmap(uid, 0, ISC_UID_COUNT);
 	if (ns < 0)
 		return err_sys(e, -ns, "commit: user namespace for the id shift");
 	_cleanup_close_ int up = mnt_clone(AT_FDCWD, upper, false);

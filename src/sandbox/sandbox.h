@@ -21,6 +21,9 @@ struct sandbox_spec {
 	const char *layers;             /* host path: persistent upper layers */
 	const char *var_layers;         /* host path holding the var layer when /var is bounded */
 	const char *session_layers;     /* host path holding the rootw layer of a -w/-W session */
+	const struct frozen_layer *frozen;  /* snapshots' frozen layers under each upper, top first */
+	size_t nfrozen;
+	const char *isc_dir;            /* host path: the pool's isc/ (the ISCs frozen layers are of) */
 	const char *volumes_dir;        /* host path: persistent volumes */
 	char *const *volumes;
 	uint64_t tmp_size;

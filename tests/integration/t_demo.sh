@@ -1,6 +1,6 @@
 # make demo's flow (demo.sh) on a private root, as the ISC it-demo: each step shows what it should.
 . "$(dirname "$0")/lib.sh"
-TEST_ISCS="it-demo"
+TEST_ISCS="it-demo-forensics it-demo"
 # the demo exposes its page on a host port: the first free one
 port=""
 for p in $(seq 18080 18099); do
@@ -44,4 +44,12 @@ has '^patched [0-9-]+$'
 has '^trusted fix$'
 has '^[0-9a-f]{64} .* -T [0-9]+ current$'
 has '^it-demo:installed:fixed-configuration:-:base$'
-ok "make demo's flow: every protection shown holds, the exposure and a refused egress, freeze, maintenance and history"
+has '^it-demo@patched \(known good\)$'
+has '^it-demo-forensics: a clone of it-demo@suspect$'
+has '^A +/var/spool/cron'
+has '^it-demo: reset to it-demo@patched \(known good, verified\)$'
+printf '%s\n' "$out" | grep -A1 'cat /var/www/index.html; ls /var/spool/cron' | tail -1 | grep -q defaced &&
+	fail "the defaced page survived reset"
+has '^it-demo@suspect +[-0-9T:Z]+ +[0-9a-f]{12} +no +it-demo-forensics$'
+has 'nothing left by an interrupted operation'
+ok "make demo's flow: every protection shown holds, the exposure and a refused egress, freeze, maintenance, history, snapshots, clone and reset"

@@ -122,8 +122,8 @@ ok "revert brings the old version back; prune keeps the current, the newest and 
 # big next to it, writes the whole tree again) ----------------------------------------------
 MAXL=8
 wsession() { iscadm boot -w $N || fail "boot -w ($1)"; in_isc $N "$1" || fail "under -w: $1"; iscadm halt $N; }
-last_lower() { tail -1 "$ISC_ROOT/pool/isc/$N/config" | sed -n 's/^version=[^,]*,[^,]*,[^,]*,[^,]*,\([0-9a-f]*\)$/\1/p'; }
-last_digest() { tail -1 "$ISC_ROOT/pool/isc/$N/config" | sed 's/^version=\([0-9a-f]*\),.*/\1/'; }
+last_lower() { grep "^version=" "$ISC_ROOT/pool/isc/$N/config" | tail -1 | sed -n 's/^version=[^,]*,[^,]*,[^,]*,[^,]*,\([0-9a-f]*\)$/\1/p'; }
+last_digest() { grep "^version=" "$ISC_ROOT/pool/isc/$N/config" | tail -1 | sed 's/^version=\([0-9a-f]*\),.*/\1/'; }
 # the whole root as the ISC sees it: every path, type and mode, owner, and for files size
 # and content
 listing() {

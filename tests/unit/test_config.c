@@ -952,7 +952,7 @@ static void test_get(void **state)
 	size_t n = 0;
 	for (; config_key(n); n++)
 		assert_int_equal(config_get(&c, config_key(n), v, sizeof(v)), 0);
-	assert_int_equal(n, 27);
+	assert_int_equal(n, 31);
 	config_free(&c);
 }
 
@@ -994,13 +994,19 @@ static const struct prop_case {
 	{ "maintenance-egress", "allow", "allow", NULL },
 	{ "expose", "tcp:18080:80@10.0.0.0/8", "tcp:18080:80@10.0.0.0/8", NULL },
 	{ "version", DIGEST2 ",1700000000,-w,4096", "fedcba987654", "version=" DIGEST2 ",1700000000,-w,4096" },
+	{ "snapshot", "s1,1700000000," DIGEST2 ",known-good,2.1", "s1",
+	  "snapshot=s1,1700000000," DIGEST2 ",known-good,2.1" },
+	{ "head", "3.1", "3.1", NULL },
+	{ "frozen-next", "4", "4", NULL },
+	{ "origin", "web@good", "web@good", NULL },
 };
 
 /* What an operator may do with each: set at create (config_set) and
  * later (config_change), at create only, or neither. */
 static const char *const create_only[] = { "var-size" };
 static const char *const read_only[] = { "name", "image", "image-digest", "uid", "created",
-					 "encryption-root", "expose", "version" };
+					 "encryption-root", "expose", "version", "snapshot", "head", "frozen-next",
+					 "origin" };
 
 static bool listed(const char *const *keys, size_t n, const char *k)
 {
@@ -1495,6 +1501,82 @@ static void test_layers(void **state)
 	config_free(&c2);
 }
 
+/* ---- snapshots: chains, origins, records ---------------------------------------- */
+
+static void test_snapshot_records(void **state)
+{
+	(void)state;
+	struct isc_chain ch;
+	char buf[64];
+	assert_int_equal(config_chain_parse("3.2.1", &ch), 0);
+	assert_int_equal(ch.n, 3);
+	assert_int_equal(ch.id[0], 3);
+	config_chain_format(&ch, buf, sizeof(buf));
+	assert_string_equal(buf, "3.2.1");
+	assert_int_equal(config_chain_parse("-", &ch), 0);
+	assert_int_equal(ch.n, 0);
+	config_chain_format(&ch, buf, sizeof(buf));
+	assert_string_equal(buf, "-");
+	static const char *const bad_chains[] = { "", ".", "1.", ".1", "0", "01", "1..2", "a", "1.x",
+						  "4294967296", "99999999999", "1,2", "-1" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_chains); i++)
+		if (config_chain_parse(bad_chains[i], &ch) == 0)
+			fail_msg("chain '%s' accepted", bad_chains[i]);
+	/* at most ISC_MAX_CHAIN ids */
+	char longc[512] = "1";
+	for (int i = 0; i < ISC_MAX_CHAIN; i++)
+		strcat(longc, ".1");
+	assert_int_equal(config_chain_parse(longc, &ch), -EINVAL);
+
+	char isc[64], snap[64];
+	assert_int_equal(config_origin_split("web@good", isc, snap), 0);
+	assert_string_equal(isc, "web");
+	assert_string_equal(snap, "good");
+	static const char *const bad_origins[] = { "web", "@good", "web@", "web@go/od", "../x@y", "a@b@c",
+						   "web@.hidden" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_origins); i++)
+		if (config_origin_split(bad_origins[i], isc, snap) == 0)
+			fail_msg("origin '%s' accepted", bad_origins[i]);
+
+	/* a record with snapshots, a head and a clone's origin round-trips;
+	 * a snapshot twice or a bad one is refused */
+	struct isc_config c;
+	struct isc_err e = { 0 };
+	const char *rec = "name=web\nimage=base\nimage-digest=" DIGEST2 "\nuid=1000000000\n"
+			  "snapshot=created,1700000000," DIGEST2 ",known-good,1\n"
+			  "snapshot=s1,1700000100," DIGEST2 ",-,2.1\nhead=2.1\nfrozen-next=3\norigin=db@base\n";
+	assert_int_equal(config_parse(rec, &c, &e), 0);
+	assert_int_equal(c.nsnapshots, 2);
+	assert_true(c.snapshots[0].known_good);
+	assert_false(c.snapshots[1].known_good);
+	assert_non_null(config_snapshot(&c, "s1"));
+	assert_null(config_snapshot(&c, "s2"));
+	assert_true(config_frozen_used(&c, 2));
+	assert_false(config_frozen_used(&c, 3));
+	assert_string_equal(c.origin, "db@base");
+	char *text = config_dump(&c);
+	assert_non_null(strstr(text, "snapshot=s1,1700000100," DIGEST2 ",-,2.1\n"));
+	assert_non_null(strstr(text, "head=2.1\nfrozen-next=3\norigin=db@base\n"));
+	free(text);
+	config_free(&c);
+	static const char *const bad_recs[] = {
+		"snapshot=s1,1," DIGEST2 ",-,1\nsnapshot=s1,2," DIGEST2 ",-,2\n",
+		"snapshot=s1,1," DIGEST2 ",-\n",
+		"snapshot=s1,1,nothex,-,1\n",
+		"snapshot=../s,1," DIGEST2 ",-,1\n",
+		"snapshot=s1,1," DIGEST2 ",-,0\n",
+		"head=1..2\n",
+		"origin=web\n",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad_recs); i++) {
+		struct isc_err be = { 0 };
+		if (config_parse(bad_recs[i], &c, &be) == 0) {
+			config_free(&c);
+			fail_msg("record '%s' accepted", bad_recs[i]);
+		}
+	}
+}
+
 /* ---- the fuzz corpus: pass/ parses and round-trips, fail/ is refused ----------- */
 
 static void corpus_one(const char *file, const char *text, size_t len, bool pass)
@@ -1580,5 +1662,6 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_pool_errors, pool_setup, pool_teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_layers);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_corpus);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_snapshot_records);
 	return _cmocka_run_group_tests("config", tests, n, NULL, NULL);
 }
