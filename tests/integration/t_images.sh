@@ -51,3 +51,24 @@ out=$(in_isc it-deb 'dpkg -r hello' 2>&1) && fail "dpkg -r succeeded read-only"
 iscadm history it-deb | tail -1 | grep -q " -W " || fail "no -W version"
 ok "dpkg -i under boot -W persists; read-only again afterwards"
 iscadm halt it-deb
+
+# ---- the network in maintenance only: maintenance-egress lets a boot -W reach the archive
+# (apt-get update and install over the bridge, masqueraded through the host); a normal boot
+# of the same ISC cannot reach it (egress=deny)
+if nft list tables 2>/dev/null | grep -qE '^table (inet|bridge) isc$'; then
+	echo "network part skipped: isc's nft tables exist (an ISC of another root runs)"
+elif ! command -v curl >/dev/null || ! curl -sfI -m 10 http://deb.debian.org/debian/dists/bookworm/Release >/dev/null; then
+	echo "network part skipped: http://deb.debian.org unreachable from this host"
+else
+	iscadm pool set bridge="isct$$" >/dev/null && iscadm pool set range=10.233.0.0/24 >/dev/null ||
+		fail "pool set bridge, range"
+	iscadm set it-deb net=bridge && iscadm set it-deb maintenance-egress=allow || fail "set net"
+	iscadm boot -W it-deb -- sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends tree' \
+		>/dev/null || fail "boot -W apt-get install: $(iscadm console it-deb | tail -5)"
+	[ "$(in_isc it-deb 'tree -d /srv | tail -1')" = "0 directories" ] || fail "tree not installed"
+	in_isc it-deb 'timeout 10 bash -c "echo > /dev/tcp/deb.debian.org/80"' 2>/dev/null &&
+		fail "a normal boot reached the archive"
+	iscadm history it-deb | tail -1 | grep -q " -W " || fail "no -W version"
+	iscadm halt it-deb
+	ok "maintenance-egress=allow: boot -W installs a package with apt-get from the archive; a normal boot cannot reach it"
+fi
