@@ -62,7 +62,9 @@ time_ms() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", b ? a / b : 0 }'; }
 
-iscadm pool create --size $((BIG * 4 / 1024 + 4))G >/dev/null
+# each 1 GB case holds the data up to 9 times (base, 3 halted and 3 running snapshots, the
+# upper, a copy in the pool during a running snapshot)
+iscadm pool create --size $((BIG * 12 / 1024 + 4))G >/dev/null
 
 # ---- 1. verify against AIDE -----------------------------------------------------------------
 echo "== 1. a debootstrap minbase image and ISC" >&2
