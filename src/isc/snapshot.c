@@ -295,6 +295,21 @@ static int snap_prepare(struct pool *p, const char *name, struct isc_config *c, 
 	return 0;
 }
 
+/* The end of a journalled operation that went well so far (r == 0): its
+ * record saved, the commit point, and the journal gone.  Otherwise, or if
+ * the save fails, undone by repair.  r, or the save's failure. */
+static int op_finish(struct pool *p, const struct isc_config *c, int r, struct isc_err *e)
+{
+	if (r == 0 && (r = isc_config_save(p, c, e)) == 0) {
+		op_done(p, c->name);
+		return 0;
+	}
+	char what[128];
+	struct isc_err ue = { 0 };
+	isc_snapshot_repair(p, c->name, true, what, sizeof(what), &ue);
+	return r;
+}
+
 int isc_snapshot(struct pool *p, const char *name, const char *snap, bool known_good, struct isc_err *e)
 {
 	struct isc_config c;
@@ -326,7 +341,7 @@ int isc_snapshot(struct pool *p, const char *name, const char *snap, bool known_
 	if ((r = op_write(p, name, op, e)) < 0)
 		goto out;
 	if (freeze && (r = isc_freeze(name, true, e)) < 0)
-		goto undo;
+		goto finish;
 	r = layers_freeze(p, &c, id, running, e);
 	if (freeze) {
 		struct isc_err te = { 0 };
@@ -334,7 +349,7 @@ int isc_snapshot(struct pool *p, const char *name, const char *snap, bool known_
 			r = err_set(e, te.code, "%s", te.msg);
 	}
 	if (r < 0)
-		goto undo;
+		goto finish;
 	struct isc_snapshot *s = &c.snapshots[c.nsnapshots];
 	*s = (struct isc_snapshot){ .made = time(NULL), .known_good = known_good };
 	str_copy(s->name, sizeof(s->name), snap);
@@ -347,14 +362,8 @@ int isc_snapshot(struct pool *p, const char *name, const char *snap, bool known_
 	/* halted: the renamed layers are under the fresh uppers from now on */
 	if (!running)
 		c.head = s->chain;
-	if ((r = isc_config_save(p, &c, e)) < 0)   /* the commit point */
-		goto undo;
-	op_done(p, name);
-	goto out;
-undo:;
-	char what[128];
-	struct isc_err ue = { 0 };
-	isc_snapshot_repair(p, name, true, what, sizeof(what), &ue);
+finish:
+	r = op_finish(p, &c, r, e);
 out:
 	config_free(&c);
 	return r;
@@ -621,7 +630,7 @@ int isc_promote(struct pool *p, const char *name, struct isc_err *e)
 		}
 	}
 	if (r < 0)
-		goto undo;
+		goto finish;
 	for (int i = 0; i < n; i++)
 		c.head.id[c.head.n++] = ids[i];
 	for (size_t k = 0; k < c.nsnapshots; k++)
@@ -629,14 +638,8 @@ int isc_promote(struct pool *p, const char *name, struct isc_err *e)
 			c.snapshots[k].chain.id[c.snapshots[k].chain.n++] = ids[i];
 	c.frozen_next = next;
 	c.origin[0] = '\0';
-	if ((r = isc_config_save(p, &c, e)) < 0)   /* the commit point */
-		goto undo;
-	op_done(p, name);
-	goto out;
-undo:;
-	char what[128];
-	struct isc_err ue = { 0 };
-	isc_snapshot_repair(p, name, true, what, sizeof(what), &ue);
+finish:
+	r = op_finish(p, &c, r, e);
 out:
 	config_free(&c);
 	return r;
