@@ -18,17 +18,14 @@ RUNS=${RUNS:-3}
 BIG=${BIG:-1024}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
-[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+. "$SRC/bench/lib.sh"
+[ "$(id -u)" = 0 ] || die "run as root"
 case ${ISC_BUILD:=build-rel} in /*) ;; *) ISC_BUILD=$SRC/$ISC_BUILD ;; esac
-if [ ! -x "$ISC_BUILD/iscadm" ]; then
-	echo "== a release build in $ISC_BUILD" >&2
-	meson setup "$ISC_BUILD" "$SRC" --buildtype=release -Dsanitize=false >/dev/null
-fi
-ninja -C "$ISC_BUILD" >/dev/null
+bench_build "$ISC_BUILD" --buildtype=release -Dsanitize=false
 ISCADM=$ISC_BUILD/iscadm
-for p in aide openssl debootstrap; do
-	command -v $p >/dev/null || apt-get install -y -qq $p >/dev/null
-done
+need=()
+for p in aide openssl debootstrap; do command -v $p >/dev/null || need+=($p); done
+bench_install ${need[@]+"${need[@]}"}
 
 W=$(mktemp -d /tmp/isc-bench-integrity.XXXXXX)
 export ISC_ROOT=$W/root ISC_KEYDIR=$W/keys ASAN_OPTIONS=detect_leaks=0

@@ -39,8 +39,7 @@ POD_HTTP=28080 POD_IPERF=25201     # podman's -p
 POD_NAME=iscbench-net-$$
 ISC_NAME=netbench
 
-say() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+. "$SRC/bench/lib.sh"
 now() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }   # ms, no fork
 
 [ "$(id -u)" = 0 ] || die "run as root (ISCs, podman, nft, loop devices)"
@@ -61,22 +60,11 @@ case $HOSTADDR in ''|127.*) die "no non-loopback IPv4 address on this host (set 
 # ---- peers ------------------------------------------------------------------------------------
 need=()
 for c in iperf3 wrk podman runc jq curl; do command -v $c >/dev/null || need+=("$c"); done
-if [ ${#need[@]} -gt 0 ]; then
-	say "installing ${need[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null
-	apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+bench_install ${need[@]+"${need[@]}"}
 
 # ---- isc --------------------------------------------------------------------------------------
-say "building isc in $ISC_BUILD"
-if [ -f "$ISC_BUILD/build.ninja" ]; then
-	ninja -C "$ISC_BUILD" >/dev/null || die "ninja -C $ISC_BUILD failed"
-else
-	(cd "$SRC" && meson setup "$ISC_BUILD" >/dev/null && ninja -C "$ISC_BUILD" >/dev/null) || die "build failed"
-fi
+bench_build "$ISC_BUILD"
 ISCADM=$ISC_BUILD/iscadm
-[ -x "$ISCADM" ] || die "no $ISCADM"
 
 # ---- scratch and cleanup ----------------------------------------------------------------------
 WORK=$(mktemp -d /tmp/isc-bench.XXXXXX)

@@ -29,8 +29,7 @@ OUT_DEFAULT=0
 [ -n "${OUT:-}" ] || { OUT=/tmp/isc-bench-$(date +%Y%m%d-%H%M%S); OUT_DEFAULT=1; }
 case ${ISC_BUILD:=build} in /*) ;; *) ISC_BUILD=$SRC/$ISC_BUILD ;; esac
 
-say() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+. "$SRC/bench/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root (containers, loop devices, cgroups)"
 [ "$RUNS" -ge 30 ] || die "RUNS must be at least 30"
@@ -43,22 +42,11 @@ command -v systemd-nspawn >/dev/null || need+=(systemd-container)
 command -v hyperfine >/dev/null      || need+=(hyperfine)
 command -v jq >/dev/null             || need+=(jq)
 if [ "$PROFILE" = 1 ]; then command -v perf >/dev/null || need+=(linux-perf); fi
-if [ ${#need[@]} -gt 0 ]; then
-	say "installing ${need[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null
-	apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+bench_install ${need[@]+"${need[@]}"}
 
 # ---- isc --------------------------------------------------------------------------------------
-say "building isc in $ISC_BUILD"
-if [ -f "$ISC_BUILD/build.ninja" ]; then
-	ninja -C "$ISC_BUILD" >/dev/null || die "ninja -C $ISC_BUILD failed"
-else
-	(cd "$SRC" && meson setup "$ISC_BUILD" >/dev/null && ninja -C "$ISC_BUILD" >/dev/null) || die "build failed"
-fi
+bench_build "$ISC_BUILD"
 ISCADM_GIVEN=$ISC_BUILD/iscadm
-[ -x "$ISCADM_GIVEN" ] || die "no $ISCADM_GIVEN"
 
 # ---- scratch and cleanup ----------------------------------------------------------------------
 WORK=$(mktemp -d /tmp/isc-bench.XXXXXX)
