@@ -14,7 +14,7 @@
  * touches a layer and removed once its record is saved.  Its presence
  * means an operation stopped half-way: repair undoes it (before the
  * record was saved) or finishes it (after). */
-#define OP_FILE "snapshot.op"
+#define OP_FILE ISC_SNAPSHOT_OP
 
 /* The writable layers a profile keeps (the names of layers/NAME). */
 static size_t layer_names(const struct isc_config *c, const char **out, size_t max)

@@ -339,6 +339,13 @@ int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 	int r = isc_config_load(&d->pool, name, &d->cfg, e);
 	if (r < 0)
 		return r;
+	/* a snapshot, rollback or promote stopped half-way: its layers are
+	 * neither state until repaired (a boot now would write over them) */
+	char op[128];
+	snprintf(op, sizeof(op), "isc/%s/" ISC_SNAPSHOT_OP, name);
+	if (faccessat(d->pool.dirfd, op, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return err_set(e, EBUSY, "refusing to boot %s: a snapshot operation was interrupted "
+			       "(iscadm pool check --repair)", name);
 	/* on reboot too: a key unloaded behind our back stops the boot here */
 	if ((r = isc_key_ready(&d->pool, &d->cfg, false, e)) < 0)
 		return err_prefix(e, "refusing to boot %s", name);

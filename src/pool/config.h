@@ -35,6 +35,9 @@ struct isc_version {
  * chain of read-only layers (ids of frozen/<id> in each layer directory,
  * top first), stacked under a fresh upper when the ISC boots from it. */
 #define ISC_MAX_SNAPSHOTS 32
+/* isc/NAME/ISC_SNAPSHOT_OP: the journal of a snapshot operation under way
+ * (snapshot.c); while it is there the ISC does not boot. */
+#define ISC_SNAPSHOT_OP "snapshot.op"
 #define ISC_MAX_CHAIN ISC_MAX_SNAPSHOTS
 struct isc_chain {
 	uint32_t id[ISC_MAX_CHAIN];

@@ -206,6 +206,13 @@ done
 iscadm pool check >/dev/null || fail "pool check at the end"
 ok "SIGKILL x$KILLS each: snapshot (repaired $rep_s, after $after_s), rollback (repaired $rep_r, after $after_r), clone (repaired $rep_c, after $after_c); never a mix"
 
+# an interrupted operation's journal stops boot until repaired
+echo "snapshot 999 0 0" > "$ISC_ROOT/pool/isc/it-snap/snapshot.op"
+expect_err 1 "a snapshot operation was interrupted" iscadm boot it-snap
+iscadm pool check --repair >/dev/null || fail "repair the planted journal"
+[ "$(state it-snap)" = "base/base" ] || fail "state after the planted journal"
+ok "boot refuses while a snapshot operation's journal is there; pool check --repair, then it boots"
+
 # a half-made create and an image build's staging: reported, then repaired
 mkdir -p "$ISC_ROOT/pool/tmp/create-it-half/data"
 mkdir "$ISC_ROOT/pool/images/.build-half"
