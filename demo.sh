@@ -70,7 +70,7 @@ inside 'mount -t tmpfs none /mnt'
 inside 'unshare -U -r true'
 inside 'cat /proc/self/status | grep -E "^(CapBnd|NoNewPrivs|Seccomp):"'
 run iscadm stats $N
-iscadm console $N | grep "seccomp: denied" | tail -2
+run iscadm notes $N | grep "seccomp: denied" | tail -2
 say "freeze: the cgroup freezer stops every process of $N at once (snapshots, quarantine); thaw"
 printf '$ grep -E "^0::|:pids:" /proc/<isc-init>/cgroup   # where its processes live\n'
 grep -E '^0::|:pids:' "/proc/$(sed -n 's/^pid=//p' "/run/isc/$N/state")/cgroup"
@@ -117,4 +117,16 @@ inside 'cat /var/www/index.html; ls /var/spool/cron 2>&1'
 run iscadm snapshot -l
 run iscadm destroy $N-forensics
 run iscadm pool check
+say "the audit log: every command and the supervisors' records, hash-chained, out of every ISC's reach"
+printf '$ iscadm audit %s | tail -6\n' "$N"
+iscadm audit $N | tail -6
+run iscadm audit --verify
+say "one byte of an old record changed on the host: verify names the record"
+LOG=$ROOT/pool/audit/log
+cp "$LOG" "$LOG.demo"
+printf '$ sed -i '"'"'3s/"time":"2/"time":"3/'"'"' %s\n' "$LOG"
+sed -i '3s/"time":"2/"time":"3/' "$LOG"
+run iscadm audit --verify
+echo "   (exit $?)"
+mv "$LOG.demo" "$LOG"
 run iscadm halt $N

@@ -10,6 +10,8 @@ leftovers() {
 	grep -E '/tmp/isc-it|/run/isc/it-' /proc/self/mountinfo | awk '{print "mount " $5}'
 	losetup -a | grep '/tmp/isc-it' | sed 's/^/loop /'
 	pgrep -af 'iscd --root /tmp/isc-it' | sed 's/^/process /'
+	# t_audit's stand-in for the host's syslog on /dev/log
+	pgrep -af 'socat -u UNIX-RECV:/dev/log,mode=600 OPEN:/tmp/isc-it' | sed 's/^/process /'
 	# networking (t_net, t_demo): isc's tables, veths, the tests' namespaces and bridges
 	nft list tables 2>/dev/null | grep -E '^table (inet|bridge) isc$' | sed 's/^/nft /'
 	ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^(iscv|isct[0-9]|itcl)/ { print "link " $2 }'

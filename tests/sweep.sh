@@ -13,6 +13,9 @@ sweep_stale() {
 		# its supervisors, then through iscadm what they held (cgroups, network, the pool)
 		pkill -9 -f "iscd --root $d/" 2>/dev/null
 		pkill -9 -f "iscd --root $d\$" 2>/dev/null
+		if pkill -9 -f "socat -u UNIX-RECV:/dev/log,mode=600 OPEN:$d/" 2>/dev/null; then
+			rm -f /dev/log
+		fi
 		if [ -x "${ISCADM:-}" ] && [ -d "$d/root" ]; then
 			ISC_ROOT=$d/root ISC_KEYDIR=$d/keys "$ISCADM" pool close >/dev/null 2>&1
 		fi

@@ -12,6 +12,7 @@ struct adm {
 	const char *root;
 	int argc;
 	char **argv;            /* argv[0] is the command word */
+	bool audited;           /* the command's record is written */
 };
 
 /* exit codes */
@@ -20,6 +21,10 @@ struct adm {
 #define EXIT_USAGE 2
 
 int adm_fail(const struct isc_err *e);
+/* The command's record in the pool's audit log (words, the user, exit
+ * status rc), once; what only reads is not recorded.  main() calls it when
+ * the command returns; a command that detaches the pool, before. */
+void adm_audit(struct adm *a, int rc);
 int adm_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int adm_pool(struct adm *a, struct pool *p, enum pool_lock lock);
 /* ISC name's configuration, the pool opened shared for the read: 0, or the
@@ -92,6 +97,7 @@ int cmd_thaw(struct adm *a);
 int cmd_reboot(struct adm *a);
 int cmd_console(struct adm *a);
 int cmd_notes(struct adm *a);
+int cmd_audit(struct adm *a);
 int cmd_login(struct adm *a);
 int cmd_run(struct adm *a);
 int cmd_key(struct adm *a);

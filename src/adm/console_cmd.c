@@ -1,4 +1,4 @@
-/* console_cmd.c - iscadm console|notes: an ISC's console and its supervisor's notes, printed terminal-safe. */
+/* console_cmd.c - iscadm console: an ISC's console, printed terminal-safe.  iscadm. */
 #include "adm.h"
 
 #include <fcntl.h>
@@ -7,22 +7,13 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-/* Two logs with one shape, each rotated by iscd at 1 MiB into NAME.1.  The
- * console is the ISC's own byte stream: root inside chooses every byte.
- * The notes are the supervisor's (boot, NOTICE, seccomp denials), in a
- * file the ISC cannot write.  Both are shown escaped (str_escape_ctl)
- * unless --raw: the console because the ISC could otherwise drive the
- * operator's terminal (OSC 52 clipboard writes, screen rewrites, a \r
- * that hides a line), the notes because they quote ISC-chosen text. */
-enum adm_log { ADM_LOG_CONSOLE, ADM_LOG_NOTES };
-
-static const struct {
-	const char *cmd;
-	const char *files[2];   /* oldest first */
-} logs[] = {
-	[ADM_LOG_CONSOLE] = { "console", { "console.log.1", "console.log" } },
-	[ADM_LOG_NOTES] = { "notes", { "notes.log.1", "notes.log" } },
-};
+/* The console, rotated by iscd at 1 MiB into console.log.1, is the ISC's
+ * own byte stream: root inside chooses every byte.  It is shown escaped
+ * (str_escape_ctl) unless --raw: the ISC could otherwise drive the
+ * operator's terminal (OSC 52 clipboard writes, screen rewrites, a \r that
+ * hides a line).  The supervisor's notes are in the pool's audit log
+ * (audit_cmd.c). */
+static const char *const console_files[] = { "console.log.1", "console.log" };   /* oldest first */
 
 /* Copy what path held when it was opened to stdout, in chunks; a file that
  * is missing is empty.  Bounded by that size: an ISC writing meanwhile
@@ -65,34 +56,31 @@ static int log_print(int dirfd, const char *path, bool raw, struct isc_err *e)
 	}
 }
 
-static int log_cmd(struct adm *a, enum adm_log which)
+int cmd_console(struct adm *a)
 {
 	static const struct option opts[] = { { "raw", no_argument, NULL, 'r' }, { 0 } };
 	bool raw = false;
 	int c;
 	while ((c = getopt_long(a->argc, a->argv, "", opts, NULL)) != -1) {
 		if (c != 'r')
-			return adm_usage("%s ISC [--raw]", logs[which].cmd);
+			return adm_usage("console ISC [--raw]");
 		raw = true;
 	}
 	if (optind + 1 != a->argc)
-		return adm_usage("%s ISC [--raw]", logs[which].cmd);
+		return adm_usage("console ISC [--raw]");
 	const char *name = a->argv[optind];
 	struct adm_isc o;
 	int r = adm_isc_open(a, name, POOL_LOCK_SHARED, &o);
 	if (r)
 		return r;
 	struct isc_err e = { 0 };
-	/* both logs are the ISC's data: readable only with its key */
+	/* the console is the ISC's data: readable only with its key */
 	r = isc_key_ready(&o.pool, &o.cfg, false, &e);
-	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(logs[which].files); i++) {
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(console_files); i++) {
 		char path[200];
-		snprintf(path, sizeof(path), "isc/%s/data/%s", name, logs[which].files[i]);
+		snprintf(path, sizeof(path), "isc/%s/data/%s", name, console_files[i]);
 		r = log_print(o.pool.dirfd, path, raw, &e);
 	}
 	adm_isc_close(&o);
 	return r < 0 ? adm_fail(&e) : EXIT_OK;
 }
-
-int cmd_console(struct adm *a) { return log_cmd(a, ADM_LOG_CONSOLE); }
-int cmd_notes(struct adm *a) { return log_cmd(a, ADM_LOG_NOTES); }

@@ -1,6 +1,9 @@
 /* main.c - iscadm: global options and the command table. */
 #include "adm.h"
 
+#include "audit.h"
+
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 
@@ -18,6 +21,7 @@ static const struct {
 	{ "diff", cmd_diff }, { "expose", cmd_expose }, { "unexpose", cmd_unexpose },
 	{ "net", cmd_net }, { "snapshot", cmd_snapshot }, { "rollback", cmd_rollback },
 	{ "clone", cmd_clone }, { "promote", cmd_promote }, { "reset", cmd_reset },
+	{ "audit", cmd_audit },
 };
 
 static const char help[] =
@@ -35,7 +39,8 @@ static const char help[] =
 	"  list [-p | --json]\n"
 	"  boot ISC | boot -w ISC | boot -W ISC [-- CMD...] | halt ISC | reboot [-w] ISC\n"
 	"  freeze ISC | thaw ISC\n"
-	"  console ISC [--raw] | notes ISC [--raw]\n"
+	"  console ISC [--raw] | notes ISC\n"
+	"  audit [ISC] [--since TIME] [-p | --json] | audit --verify [--head HASH] | audit --head\n"
 	"  history [-p | --json] ISC | history ISC --prune KEEP | revert ISC [VERSION]\n"
 	"  login [-T] ISC [-- CMD...] | stats ISC\n"
 	"  verify [-p | --json] ISC | diff [-p | --json] ISC\n"
@@ -156,6 +161,68 @@ int adm_isc_names(struct pool *p, const char *only, char ***names)
 	return adm_fail(&e);
 }
 
+/* What only reads (listings, logs, checks that change nothing) is not an
+ * administrative act: the audit log records the rest. */
+static bool command_reads_only(int argc, char **argv)
+{
+	static const char *const reads[] = { "list", "get", "console", "notes", "stats", "diff",
+					     "host", "audit", "metrics" };
+	static const char *const sub_reads[][2] = { { "pool", "status" }, { "image", "list" },
+						    { "key", "status" }, { "net", "status" },
+						    { "snapshot", "-l" } };
+	for (size_t i = 0; i < ARRAY_SIZE(reads); i++)
+		if (STREQ(argv[0], reads[i]))
+			return true;
+	for (size_t i = 0; argc > 1 && i < ARRAY_SIZE(sub_reads); i++)
+		if (STREQ(argv[0], sub_reads[i][0]) && STREQ(argv[1], sub_reads[i][1]))
+			return true;
+	if (STREQ(argv[0], "history")) {
+		for (int i = 1; i < argc; i++)
+			if (STREQ(argv[i], "--prune"))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/* The ISC a command concerns: its first operand that names one in the pool
+ * (ISC@SNAPSHOT included; destroy's, which is gone, its first), none
+ * after "--". */
+static const char *command_isc(int pooldirfd, int argc, char **argv)
+{
+	static char name[NAME_MAX + 1];
+	for (int i = 1; i < argc && !STREQ(argv[i], "--"); i++) {
+		if (argv[i][0] == '-')
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(argv[i], "@"), argv[i]);
+		if (!name_valid(name))
+			continue;
+		char path[NAME_MAX + 8];
+		snprintf(path, sizeof(path), "isc/%s", name);
+		if (STREQ(argv[0], "destroy") || faccessat(pooldirfd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return name;
+	}
+	return NULL;
+}
+
+void adm_audit(struct adm *a, int rc)
+{
+	if (a->audited || rc == EXIT_USAGE || command_reads_only(a->argc, a->argv))
+		return;
+	a->audited = true;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/pool", a->root);
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;   /* no pool: nothing was done in one */
+	struct audit_event ev = { .source = "iscadm", .event = "command", .args = a->argv, .result = rc };
+	ev.isc = command_isc(fd, a->argc, a->argv);
+	struct isc_err e = { 0 };
+	/* no pool attached or its key gone: nothing to record in */
+	if (audit_append(fd, &ev, &e) < 0 && e.code != ENOENT && e.code != ENOKEY)
+		fprintf(stderr, "iscadm: warning: not in the audit log: %s\n", e.msg);
+}
+
 int main(int argc, char **argv)
 {
 	isc_stale_hook = adm_net_stale;
@@ -191,7 +258,9 @@ int main(int argc, char **argv)
 		if (STREQ(a.argv[0], commands[i].name)) {
 			optind = 0;   /* each command parses its own options */
 			opterr = 0;   /* and says its usage in one line */
-			return commands[i].fn(&a);
+			int rc = commands[i].fn(&a);
+			adm_audit(&a, rc);
+			return rc;
 		}
 	return adm_usage("unknown command '%s'", a.argv[0]);
 }

@@ -19,7 +19,13 @@ static int pool_cmd_create(struct adm *a)
 	struct isc_err e = { 0 };
 	if (pool_create(a->root, size, &e) < 0)
 		return adm_fail(&e);
-	return EXIT_OK;
+	/* opened once: its keyed directories made, the audit log among them,
+	 * which records this command first */
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
+	if (r == 0)
+		pool_close(&p);
+	return r;
 }
 
 static int pool_cmd_status(struct adm *a)
@@ -148,6 +154,7 @@ static int pool_cmd_close(struct adm *a)
 			return adm_fail(&e);
 		}
 	pool_net_close(&p);
+	adm_audit(a, EXIT_OK);   /* while the log is there */
 	pool_close(&p);
 	if (pool_detach(a->root, &e) < 0)
 		return adm_fail(&e);

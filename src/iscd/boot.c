@@ -1,6 +1,7 @@
 /* boot.c - one boot of the ISC: prepare (configuration, key, verified
  * image), start, tear down; the supervisor's logs and notes.  iscd. */
 #include "iscd.h"
+#include "audit.h"
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 
 int watch_add(struct iscd *d, struct watch *w, int fd,
@@ -46,24 +48,27 @@ void log_append(struct iscd *d, int *fd, const char *file, const char *buf, size
 		write_all(*fd, buf, n);
 }
 
-void note(struct iscd *d, const char *fmt, ...)
+void note(struct iscd *d, const char *event, const char *fmt, ...)
 {
-	char raw[512], buf[1024];
+	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	int k = vsnprintf(raw, sizeof(raw), fmt, ap);
+	int k = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (k < 0)
 		return;
-	/* one line, whatever ISC-chosen text (a file name in a commit's
-	 * error) it quotes: a control byte or newline cannot forge another */
-	str_escape_ctl(buf, sizeof(buf) - 1, raw, strnlen(raw, sizeof(raw)), 0);
-	size_t n = strlen(buf);
-	buf[n++] = '\n';
 	/* the supervisor's own record, apart from the console: the console
-	 * is the ISC's byte stream, which can imitate a note or push real
-	 * ones out of its rotation; nothing inside reaches this file */
-	log_append(d, &d->notes_log, "notes.log", buf, n);
+	 * is the ISC's byte stream, which can imitate a note; nothing inside
+	 * reaches the pool's audit log (ISC-chosen text a note quotes, a
+	 * file name in a commit's error, is escaped there) */
+	struct audit_event ev = { .source = "iscd", .isc = d->cfg.name, .event = event, .msg = msg,
+				  .result = -1 };
+	struct isc_err e = { 0 };
+	if (audit_append(d->pool.dirfd, &ev, &e) < 0) {
+		char safe[4 * sizeof(msg) + 1];
+		str_escape_ctl(safe, sizeof(safe), msg, strlen(msg), 0);
+		syslog(LOG_AUTHPRIV | LOG_ERR, "isc: %s: not in the audit log (%s): %s", d->cfg.name, e.msg, safe);
+	}
 }
 
 void ready_say(struct iscd *d, const char *fmt, ...)
@@ -160,19 +165,19 @@ static void start_undo(struct iscd *d)
 
 static void start_say(struct iscd *d)
 {
-	note(d, "isc: booted %s %s from image %s (%.12s), profile %s", d->cfg.name,
+	note(d, "boot", "isc: booted %s %s from image %s (%.12s), profile %s", d->cfg.name,
 	     boot_mode_writable(d->mode) ? "read-write" : "read-only", d->cfg.image, d->cfg.digest,
 	     profile_name(d->cfg.profile));
 	switch (d->mode) {
 	case BOOT_READONLY: break;
-	case BOOT_MAINTENANCE: note(d, "NOTICE: Read-only ISC booted read-write"); break;
-	case BOOT_ASSEMBLY: note(d, "NOTICE: This read-only ISC transiently booted read-write"); break;
+	case BOOT_MAINTENANCE: note(d, "notice", "NOTICE: Read-only ISC booted read-write"); break;
+	case BOOT_ASSEMBLY: note(d, "notice", "NOTICE: This read-only ISC transiently booted read-write"); break;
 	}
 	if (*d->defence_off) {
 		/* in the console too, where the operator watches the boot */
 		char line[256];
 		int n = snprintf(line, sizeof(line), "isc: NOTICE: %s\n", d->defence_off);
-		note(d, "NOTICE: %s", d->defence_off);
+		note(d, "notice", "NOTICE: %s", d->defence_off);
 		log_append(d, &d->console_log, "console.log", line,
 			   n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	}

@@ -200,7 +200,7 @@ static void do_freeze(struct iscd *d, struct client *c, bool on)
 	}
 	d->frozen = on;
 	state_write(d);
-	note(d, "isc: %s by the host", on ? "frozen" : "thawed");
+	note(d, "freeze", "isc: %s by the host", on ? "frozen" : "thawed");
 	reply(c->sock.fd, IPC_OK, 0, on ? "frozen" : "thawed");
 }
 

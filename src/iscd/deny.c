@@ -39,7 +39,7 @@ void deny_on_timer(struct iscd *d, struct watch *w, uint32_t events)
 void deny_reset(struct iscd *d)
 {
 	if (d->deny_dropped)
-		note(d, "isc: seccomp: %u more denials not logged", d->deny_dropped);
+		note(d, "seccomp", "isc: seccomp: %u more denials not logged", d->deny_dropped);
 	d->deny_dropped = d->deny_logged = d->deny_answered = 0;
 	d->deny_paused = false;
 	timerfd_settime(d->w_deny.fd, 0, &(struct itimerspec){ 0 }, NULL);
@@ -62,14 +62,14 @@ void deny_on_notify(struct iscd *d, struct watch *w, uint32_t events)
 	time_t now = time(NULL);
 	if (now != d->deny_second) {
 		if (d->deny_dropped)
-			note(d, "isc: seccomp: %u more denials not logged", d->deny_dropped);
+			note(d, "seccomp", "isc: seccomp: %u more denials not logged", d->deny_dropped);
 		d->deny_second = now;
 		d->deny_logged = d->deny_dropped = 0;
 		if (!d->deny_paused)
 			d->deny_answered = 0;
 	}
 	if (d->deny_logged++ < DENY_LOGGED_PER_SECOND)
-		note(d, "isc: seccomp: denied %s", what);
+		note(d, "seccomp", "isc: seccomp: denied %s", what);
 	else
 		d->deny_dropped++;
 	if (++d->deny_answered >= DENY_ANSWERED_PER_SECOND && !d->deny_paused) {

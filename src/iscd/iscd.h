@@ -86,7 +86,7 @@ struct iscd {
 	size_t nstack;
 	char isc_dir[PATH_MAX];
 	size_t nimage;
-	int console_log, sys_log, notes_log;
+	int console_log, sys_log;
 	bool rebooting, run_mode;
 	bool frozen;            /* by the host (iscadm freeze): no login, thawed to stop */
 	enum boot_mode mode, next_mode; /* next_mode: what a reboot brings */
@@ -133,7 +133,8 @@ int iscd_watch_own(struct iscd *d, struct isc_err *e);
 int watch_add(struct iscd *d, struct watch *w, int fd,
 	      void (*on)(struct iscd *, struct watch *, uint32_t), void *arg);
 void watch_del(struct iscd *d, struct watch *w);
-void note(struct iscd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A supervisor's note: a record of event (one word) in the pool's audit log. */
+void note(struct iscd *d, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void log_append(struct iscd *d, int *fd, const char *file, const char *buf, size_t n);
 int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e);
 int isc_start(struct iscd *d, struct isc_err *e);

@@ -34,7 +34,7 @@ static enum iscd_state after_stop(struct iscd *d)
 	d->mode = d->next_mode;
 	d->next_mode = BOOT_READONLY;
 	if (isc_prepare(d, d->cfg.name, &e) < 0 || session_begin(d, &e) < 0 || isc_start(d, &e) < 0) {
-		note(d, "isc: reboot failed: %s", e.msg);
+		note(d, "boot", "isc: reboot failed: %s", e.msg);
 		answer_stoppers(d, IPC_ERR, e.msg);
 		ready_say(d, "ERR %s\n", e.msg);
 		return ST_ENDED;
@@ -54,14 +54,14 @@ static enum iscd_state a_stay(struct iscd *d)
 /* Ask isc-init to end; SIGKILL follows if it takes too long. */
 static enum iscd_state a_stop(struct iscd *d)
 {
-	note(d, "isc: %s requested", d->rebooting ? "reboot" : "halt");
+	note(d, "halt", "isc: %s requested", d->rebooting ? "reboot" : "halt");
 	/* a frozen isc-init could not answer (nor, on v1, even die) */
 	if (d->frozen) {
 		struct isc_err e = { 0 };
 		if (cgroup_freeze(&d->cg, false, &e) < 0)
-			note(d, "isc: %s", e.msg);
+			note(d, "halt", "isc: %s", e.msg);
 		else
-			note(d, "isc: thawed to stop");
+			note(d, "halt", "isc: thawed to stop");
 		d->frozen = false;
 	}
 	pidfd_send_signal(d->sb.pidfd, SIGTERM, NULL, 0);
@@ -101,7 +101,7 @@ static enum iscd_state a_init_exit(struct iscd *d)
 	sessions_end_all(d);
 	isc_teardown(d);
 	if (!d->run_mode)
-		note(d, "isc: init exited (status %d)", st);
+		note(d, "halt", "isc: init exited (status %d)", st);
 	/* reboot(2) inside a pid namespace kills its init with SIGHUP; nothing
 	 * inside can ask for a writable boot: an inside reboot comes back
 	 * read-only, like every boot the host did not mark -w */

@@ -193,7 +193,7 @@ static void iscd_init(struct iscd *d)
 
 int main(int argc, char **argv)
 {
-	static struct iscd d = { .state = ST_RUNNING, .console_log = -1, .sys_log = -1, .notes_log = -1,
+	static struct iscd d = { .state = ST_RUNNING, .console_log = -1, .sys_log = -1,
 				 .ep = -1, .commit_out = -1, .mode = BOOT_READONLY,
 				 .next_mode = BOOT_READONLY, .ready = -1, .tty_sock = -1 };
 	struct args a = { .ready = -1 };

@@ -61,7 +61,7 @@ static int net_setup(void *arg, int netns, struct isc_err *e)
 	char addr[16], eg[256];
 	net_addr_format(d->net.addr, addr, sizeof(addr));
 	net_egress_format(&d->net.egress, eg, sizeof(eg));
-	note(d, "net: eth0 %s/%u on %s, egress %s, %zu exposure(s)", addr, d->net.len, d->net.bridge, eg,
+	note(d, "net", "net: eth0 %s/%u on %s, egress %s, %zu exposure(s)", addr, d->net.len, d->net.bridge, eg,
 	     d->net.nexpose);
 	return 0;
 }
@@ -109,7 +109,7 @@ void iscd_net_stop(struct iscd *d)
 		return;
 	net_record_remove(d->cfg.name);
 	if (net_sync(&e) < 0)
-		note(d, "net: rules of %s not removed: %s (iscadm net sync)", d->cfg.name, e.msg);
+		note(d, "net", "net: rules of %s not removed: %s (iscadm net sync)", d->cfg.name, e.msg);
 	/* its peer went with the namespace; the host end too, unless the
 	 * namespace outlives init (a session's process): not for long */
 	net_link_remove(d->net.veth);

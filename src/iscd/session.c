@@ -81,24 +81,24 @@ static int commit_outcome(struct iscd *d, const char *name, const char *how, con
 {
 	struct isc_err e = { 0 };
 	if (str_has_prefix(line, "MADE ")) {
-		note(d, "isc: committed image version %.12s (%s)", line + 5, how);
+		note(d, "commit", "isc: committed image version %.12s (%s)", line + 5, how);
 		snprintf(d->ready_text, sizeof(d->ready_text), "OK committed %.12s\n", line + 5);
 		session_fs_close(d, name, true);
 		return 0;
 	}
 	if (STREQ(line, "NONE")) {
-		note(d, "isc: nothing changed, no new image version");
+		note(d, "commit", "isc: nothing changed, no new image version");
 		snprintf(d->ready_text, sizeof(d->ready_text), "OK unchanged\n");
 		session_fs_close(d, name, true);
 		return 0;
 	}
 	if (str_has_prefix(line, "REJECT ")) {
-		note(d, "isc: %s; the session is discarded, the ISC stays on its version", line + 7);
+		note(d, "commit", "isc: %s; the session is discarded, the ISC stays on its version", line + 7);
 		snprintf(d->ready_text, sizeof(d->ready_text), "FAIL %s; session discarded\n", line + 7);
 		session_drop(d, name, &e);
 		return 0;
 	}
-	note(d, "isc: %s", str_has_prefix(line, "ERR ") ? line + 4 : "commit failed");
+	note(d, "commit", "isc: %s", str_has_prefix(line, "ERR ") ? line + 4 : "commit failed");
 	snprintf(d->ready_text, sizeof(d->ready_text), "FAIL %s\n",
 		 str_has_prefix(line, "ERR ") ? line + 4 : "commit failed");
 	session_fs_close(d, name, false);
@@ -186,7 +186,7 @@ void commit_abort(struct iscd *d)
 		umount2(path, MNT_DETACH);
 	}
 	session_fs_close(d, d->cfg.name, false);
-	note(d, "isc: commit (%s) stopped by a halt: the session is kept and committed at the next boot",
+	note(d, "commit", "isc: commit (%s) stopped by a halt: the session is kept and committed at the next boot",
 	     d->commit_how);
 	snprintf(d->ready_text, sizeof(d->ready_text), "FAIL halted during the commit; the session "
 		 "is kept for the next boot\n");
@@ -199,7 +199,7 @@ static bool session_end(struct iscd *d, int st)
 {
 	struct isc_err e = { 0 };
 	if (d->mode == BOOT_ASSEMBLY && st != 0) {
-		note(d, "NOTICE: Self-assembly failed (status %d): nothing committed, booting read-only", st);
+		note(d, "commit", "NOTICE: Self-assembly failed (status %d): nothing committed, booting read-only", st);
 		session_drop(d, d->cfg.name, &e);
 		snprintf(d->ready_text, sizeof(d->ready_text),
 			 "FAIL self-assembly failed (status %d); running read-only on the previous version\n", st);
@@ -207,13 +207,13 @@ static bool session_end(struct iscd *d, int st)
 		return false;
 	}
 	if (d->mode == BOOT_ASSEMBLY) {
-		note(d, "NOTICE: Self-assembly completed, rebooting read-only");
+		note(d, "commit", "NOTICE: Self-assembly completed, rebooting read-only");
 		commit_state_write(&d->pool, d->cfg.name, "commit -W", d->cfg.digest, &e);
 		d->rebooting = true;
 	}
 	int r = commit_begin(d, boot_mode_flag(d->mode));
 	if (r < 0) {
-		note(d, "isc: cannot start the commit: %s; the session is kept", strerror(-r));
+		note(d, "commit", "isc: cannot start the commit: %s; the session is kept", strerror(-r));
 		session_fs_close(d, d->cfg.name, false);
 	}
 	return r == 0;
@@ -232,7 +232,7 @@ static bool trusted_end(struct iscd *d)
 	}
 	int r = commit_begin(d, "-T");
 	if (r < 0)
-		note(d, "isc: cannot start the commit: %s; the session is kept", strerror(-r));
+		note(d, "commit", "isc: cannot start the commit: %s; the session is kept", strerror(-r));
 	return r == 0;
 }
 

@@ -1,5 +1,6 @@
 /* pool.c - open, create, attach and detach the pool (ext4 with encrypt, loop-backed by default); iscadm. */
 #include "pool.h"
+#include "audit.h"
 
 #include <fcntl.h>
 #include <linux/fscrypt.h>
@@ -125,13 +126,24 @@ int pool_create(const char *root, uint64_t size, struct isc_err *e)
 
 /* images/ (and image builds below it) are encrypted under the pool's own
  * key: images are shared by ISCs with different keys, like a dataset that
- * several clones share.  Made under tmp/ and renamed: encrypted or absent. */
-static int pool_images_create(struct pool *p, struct isc_err *e)
+ * several clones share.  The audit log is too: the pool's, not an ISC's,
+ * and readable whenever the pool is open.  Made under tmp/ and renamed:
+ * encrypted or absent. */
+static int pool_keyed_dir_create(struct pool *p, const char *name, const char *sub, struct isc_err *e)
 {
-	static const char tmp[] = "tmp/images.new";
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), "tmp/%s.new", name);
 	uint8_t id[CRYPT_ID_SIZE];
 	rm_rf_at(p->dirfd, tmp);
-	int r = keyring_create(p, POOL_KEY_ROOT, NULL, id, e);
+	/* the pool key: made with the first such directory, then reused */
+	struct wrapped w;
+	int r = keyring_read(p, POOL_KEY_ROOT, &w, e);
+	if (r == -ENOKEY) {
+		err_clear(e);
+		r = keyring_create(p, POOL_KEY_ROOT, NULL, id, e);
+	} else if (r == 0) {
+		memcpy(id, w.id, sizeof(id));
+	}
 	if (r < 0)
 		return r;
 	if (mkdirat(p->dirfd, tmp, 0700) < 0)
@@ -141,28 +153,28 @@ static int pool_images_create(struct pool *p, struct isc_err *e)
 		return err_sys(e, errno, "open %s/%s", p->path, tmp);
 	if ((r = fscrypt_policy_set(fd, id, e)) < 0)
 		return err_prefix(e, "%s/%s", p->path, tmp);
-	if (mkdirat(fd, "tags", 0700) < 0 || renameat(p->dirfd, tmp, p->dirfd, "images") < 0 ||
+	if ((sub && mkdirat(fd, sub, 0700) < 0) || renameat(p->dirfd, tmp, p->dirfd, name) < 0 ||
 	    fsync_dir_at(p->dirfd, ".") < 0)
-		return err_sys(e, errno, "create %s/images", p->path);
+		return err_sys(e, errno, "create %s/%s", p->path, name);
 	return 0;
 }
 
-static int pool_images_open(struct pool *p, struct isc_err *e)
+static int pool_keyed_dir_open(struct pool *p, const char *name, const char *sub, struct isc_err *e)
 {
-	_cleanup_close_ int fd = openat(p->dirfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(p->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
-		return pool_images_create(p, e);
+		return pool_keyed_dir_create(p, name, sub, e);
 	if (fd < 0)
-		return err_sys(e, errno, "open %s/images", p->path);
+		return err_sys(e, errno, "open %s/%s", p->path, name);
 	uint8_t id[CRYPT_ID_SIZE];
 	int r = fscrypt_policy_get(fd, id);
 	if (r == -ENODATA)
-		return err_set(e, EPROTO, "pool %s predates encryption (images/ is in clear); "
-			       "recreate it", p->path);
+		return err_set(e, EPROTO, "pool %s predates encryption (%s/ is in clear); "
+			       "recreate it", p->path, name);
 	if (r < 0)
-		return err_sys(e, -r, "encryption policy of %s/images", p->path);
+		return err_sys(e, -r, "encryption policy of %s/%s", p->path, name);
 	/* under the pool key's policy, not one slipped in its place */
-	if ((r = keyring_check_dir(p, POOL_KEY_ROOT, "images", e)) < 0)
+	if ((r = keyring_check_dir(p, POOL_KEY_ROOT, name, e)) < 0)
 		return r;
 	enum fscrypt_status st;
 	if ((r = fscrypt_key_status(p->dirfd, id, &st, e)) < 0)
@@ -217,7 +229,8 @@ int pool_open(struct pool *p, const char *root, enum pool_lock lock, struct isc_
 			r = err_sys(e, errno, "mkdir %s/%s", dir, dirs[i]);
 			goto fail;
 		}
-	if ((r = pool_images_open(p, e)) < 0)
+	if ((r = pool_keyed_dir_open(p, "images", "tags", e)) < 0 ||
+	    (r = pool_keyed_dir_open(p, AUDIT_DIR, NULL, e)) < 0)
 		goto fail;
 	if (lock != POOL_LOCK_EXCLUSIVE && (r = pool_lock_take(p->lockfd, lock)) < 0)
 		goto fail_lock;

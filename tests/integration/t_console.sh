@@ -1,4 +1,4 @@
-# The console is the ISC's byte stream, shown terminal-safe; the notes are the supervisor's, out of the ISC's reach.
+# The console is the ISC's byte stream, shown terminal-safe; the notes are the supervisor's (in the pool's audit log), out of the ISC's reach.
 . "$(dirname "$0")/lib.sh"
 setup_pool
 N=it-con1
@@ -19,7 +19,7 @@ wait_log() {
 unsafe() { LC_ALL=C tr -d '\n\t -~' < "$1" | wc -c; }
 
 for i in $(seq 50); do
-	LC_ALL=C grep -qs "^isc: booted $N " "$data/notes.log" && break
+	iscadm notes $N | LC_ALL=C grep -qs "^isc: booted $N " && break
 	sleep 0.1
 done
 
@@ -58,7 +58,7 @@ iscadm get $'x\033[2Jy\nz' 2> "$T/err"; rc=$?
 	grep -qF "invalid ISC name 'x\x1b[2Jy\x0az'" "$T/err" || fail "error message: rc $rc, $(od -c "$T/err")"
 ok "an error quoting a name with ESC and a newline is one escaped line"
 expect_err 2 "console ISC [--raw]" iscadm console
-expect_err 2 "notes ISC [--raw]" iscadm notes $N extra
+expect_err 2 "notes ISC" iscadm notes $N extra
 expect_err 1 "no ISC named no-such" iscadm notes no-such
 
 # ---- the logs are opened without following links, and only as regular files ------------
@@ -86,17 +86,18 @@ n=$(iscadm console $N | wc -c)
 [ "$n" -gt $((1 << 20)) ] && [ "$n" -le $((2 * (1 << 20) + 16384)) ] || fail "console after 3 MiB: $n bytes"
 ok "after 3 MiB the console shows its last $n bytes (two generations of 1 MiB)"
 
-# ---- notes: written by the supervisor only --------------------------------------------
+# ---- notes: written by the supervisor only, in the audit log --------------------------------------------
 iscadm notes $N > "$T/notes" || fail "notes"
 grep -q "^isc: booted $N read-only from image base (" "$T/notes" || fail "no boot note after the flood: $(cat "$T/notes")"
 grep -q FORGED "$T/notes" && fail "a forged line reached the notes: $(grep FORGED "$T/notes" | head -3)"
 [ "$(unsafe "$T/notes")" = 0 ] || fail "notes passed control bytes"
 grep -q "^isc: booted $N " "$T/con" && fail "a supervisor note in the console (before the flood)"
 ok "the boot note survives 3 MiB of forged console lines; no forged line is a note"
-out=$(in_isc $N 'find / -name "notes.log*" 2>/dev/null | grep -v "^/proc/"')
+out=$(in_isc $N 'find / \( -name "notes.log*" -o -path "*/audit/log" \) 2>/dev/null | grep -v "^/proc/"')
 [ -z "$out" ] || fail "notes visible inside: $out"
 in_isc $N "printf 'isc: halt requested\n' > /dev/console"
 iscadm halt $N || fail "halt"
 [ "$(iscadm notes $N | grep -c '^isc: halt requested$')" = 1 ] || fail "halt note: $(iscadm notes $N | tail -3)"
-iscadm notes --raw $N | grep -q "^isc: booted $N " || fail "notes --raw"
+[ "$(iscadm audit $N --json | jq -r '.[] | select(.event == "halt" and .source == "iscd") | .msg' |
+	grep -c '^isc: halt requested$')" = 1 ] || fail "audit --json: no one halt record of the supervisor"
 ok "the notes are out of the ISC's reach; halt is noted once, by the supervisor"

@@ -52,4 +52,8 @@ printf '%s\n' "$out" | grep -A1 'cat /var/www/index.html; ls /var/spool/cron' | 
 	fail "the defaced page survived reset"
 has '^it-demo@suspect +[-0-9T:Z]+ +[0-9a-f]{12} +no +it-demo-forensics$'
 has 'nothing left by an interrupted operation'
-ok "make demo's flow: every protection shown holds, the exposure and a refused egress, freeze, maintenance, history, snapshots, clone and reset"
+has '^[0-9]+ +[-0-9T:.]+Z +it-demo +command +uid 0.*: iscadm boot it-demo: exit 0$'
+has '^audit log: [0-9]+ records, the chain is intact; head [0-9a-f]{64} \(record [0-9]+, '
+has '^iscadm: audit log: record 3 \(line 3\) does not match its hash \(edited\)$'
+has 'seccomp: denied mount by pid'
+ok "make demo's flow: every protection shown holds, the exposure and a refused egress, freeze, maintenance, history, snapshots, clone and reset, the audit log and a tampered record found"

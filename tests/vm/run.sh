@@ -20,7 +20,7 @@ set -u
 cd "$(dirname "$0")/../.."
 SRC=$(pwd -P)
 B=${ISC_BUILD:-build-asan}
-DEFAULT_TESTS="t_solaris_session t_profiles t_crypt t_maint t_run_stale t_attack t_listings t_bad_input t_tamper t_console t_defence t_cgroups t_demo t_hostile"
+DEFAULT_TESTS="t_solaris_session t_profiles t_crypt t_maint t_run_stale t_attack t_listings t_bad_input t_tamper t_console t_defence t_cgroups t_demo t_audit t_hostile"
 KERNELS=${VM_KERNELS:-bookworm trixie}
 TESTS=${VM_TESTS:-$DEFAULT_TESTS}
 INIT=${VM_INIT:-plain}
@@ -36,7 +36,7 @@ MEM=${VM_MEM:-4096}
 # What the scenarios need at run time inside the guest (the root file system is
 # rebuilt when this list changes): the tools they call and the libraries of an
 # ASan build of isc.
-ROOTFS_PKGS="busybox-static erofs-utils e2fsprogs util-linux bsdutils kmod jq procps
+ROOTFS_PKGS="busybox-static erofs-utils e2fsprogs util-linux bsdutils kmod jq procps curl socat
   iproute2 nftables libseccomp2 libcap2 libsodium23 libssl3 libarchive13 libjson-c5
   libmnl0 libnftables1 libcmocka0 libasan8 libubsan1 libsystemd0 systemd fsverity"
 # Modules the initramfs loads to mount the root disk and the 9p shares
