@@ -20,6 +20,7 @@ say "a base image from Debian's busybox-static, stored by its SHA-256"
 iscadm image list | grep -q '^base ' || run iscadm image build base --from busybox
 run iscadm image list
 iscadm destroy -f $N-forensics >/dev/null 2>&1
+iscadm destroy -f $N-dock >/dev/null 2>&1
 iscadm halt $N >/dev/null 2>&1
 iscadm destroy -f $N >/dev/null 2>&1
 say "create and boot ISC $N (profile fixed-configuration, on the pool's bridge); the image is verified first"
@@ -117,6 +118,21 @@ inside 'cat /var/www/index.html; ls /var/spool/cron 2>&1'
 run iscadm snapshot -l
 run iscadm destroy $N-forensics
 run iscadm pool check
+say "the dock: a supervisor that verifies on its own, and quarantines when it finds tampering"
+run iscadm create $N-dock --image base --set verify-interval=2
+run iscadm boot $N-dock
+U2="$ROOT/pool/isc/$N-dock/data/layers/var/upper"
+printf '$ cp /bin/busybox %s/helper   # planted from outside\n' "$U2"
+cp /bin/busybox "$U2/helper" && chown --reference="$U2" "$U2/helper"
+for i in $(seq 100); do iscadm list -p | grep -q "^$N-dock:quarantined:" && break; sleep 0.1; done
+run iscadm list -p
+iscadm notes $N-dock | tail -2
+inside_of() { printf '%s# %s\n' "$1" "$2"; iscadm login "$1" -- sh -c "$2" 2>&1; echo "   (exit $?)"; }
+inside_of $N-dock 'true'
+rm -f "$U2/helper"
+run iscadm release $N-dock
+run iscadm halt $N-dock
+run iscadm destroy $N-dock
 say "the audit log: every command and the supervisors' records, hash-chained, out of every ISC's reach"
 printf '$ iscadm audit %s | tail -6\n' "$N"
 iscadm audit $N | tail -6

@@ -52,6 +52,25 @@ static int freeze_cmd(struct adm *a, bool on)
 	return adm_isc_exists(a, a->argv[1]) ?: isc_freeze(a->argv[1], on, &e) < 0 ? adm_fail(&e) : EXIT_OK;
 }
 
+/* release ISC: lift the monitor's quarantine */
+int cmd_release(struct adm *a)
+{
+	if (a->argc != 2)
+		return adm_usage("release ISC");
+	struct isc_err e = { 0 };
+	char said[128] = "";
+	int r = adm_isc_exists(a, a->argv[1]);
+	if (r)
+		return r;
+	if (isc_release(a->argv[1], said, sizeof(said), &e) < 0)
+		return adm_fail(&e);
+	if (!STREQ(said, "released")) {
+		err_set(&e, EINVAL, "ISC %s is %s", a->argv[1], said);
+		return adm_fail(&e);
+	}
+	return EXIT_OK;
+}
+
 int cmd_freeze(struct adm *a)
 {
 	return freeze_cmd(a, true);

@@ -133,7 +133,7 @@ out:
 int cmd_list(struct adm *a)
 {
 	static const struct table_col cols[] = {
-		{ "NAME", "name", 20 }, { "STATE", "state", 10 }, { "PROFILE", "profile", 24 },
+		{ "NAME", "name", 20 }, { "STATE", "state", 11 }, { "PROFILE", "profile", 24 },
 		{ "MODE", "mode", 4 }, { "IMAGE", "image", 0 }, { NULL, "image-digest", -1 },
 		{ NULL, "defence", -1 },
 	};
@@ -160,7 +160,7 @@ int cmd_list(struct adm *a)
 		struct run_state st;
 		bool running = isc_run_state(names[i], &st) == 0;
 		const char *mode = !running ? "-" : boot_mode_writable(st.mode) ? "W" : "R";
-		const char *vals[] = { cfg.name, !running ? "installed" : st.frozen ? "frozen" : "running",
+		const char *vals[] = { cfg.name, !running ? "installed" : st.quarantined ? "quarantined" : st.frozen ? "frozen" : "running",
 				       profile_name(cfg.profile), mode, cfg.image, cfg.digest,
 				       running ? st.layers : "" };
 		table_row(&t, vals);

@@ -21,7 +21,7 @@ static const struct {
 	{ "diff", cmd_diff }, { "expose", cmd_expose }, { "unexpose", cmd_unexpose },
 	{ "net", cmd_net }, { "snapshot", cmd_snapshot }, { "rollback", cmd_rollback },
 	{ "clone", cmd_clone }, { "promote", cmd_promote }, { "reset", cmd_reset },
-	{ "audit", cmd_audit },
+	{ "audit", cmd_audit }, { "release", cmd_release },
 };
 
 static const char help[] =
@@ -38,7 +38,7 @@ static const char help[] =
 	"  get ISC [PROP] | set ISC PROP=VALUE | destroy [-f] ISC | destroy ISC@SNAPSHOT\n"
 	"  list [-p | --json]\n"
 	"  boot ISC | boot -w ISC | boot -W ISC [-- CMD...] | halt ISC | reboot [-w] ISC\n"
-	"  freeze ISC | thaw ISC\n"
+	"  freeze ISC | thaw ISC | release ISC\n"
 	"  console ISC [--raw] | notes ISC\n"
 	"  audit [ISC] [--since TIME] [-p | --json] | audit --verify [--head HASH] | audit --head\n"
 	"  history [-p | --json] ISC | history ISC --prune KEEP | revert ISC [VERSION]\n"

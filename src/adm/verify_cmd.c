@@ -4,15 +4,6 @@
 /* Paths are the ISC's: escaped, and cut (with a mark) past this much. */
 #define SHOWN_PATH_MAX 4096
 
-static const char *const finding_names[] = {
-	[ISC_FINDING_LAYER] = "layer", [ISC_FINDING_MANIFEST] = "manifest",
-	[ISC_FINDING_SIGNATURE] = "signature",
-	[ISC_FINDING_FILE] = "file", [ISC_FINDING_RO_PATH] = "ro-path",
-	[ISC_FINDING_DEVICE] = "device", [ISC_FINDING_SETID] = "setid",
-	[ISC_FINDING_EXEC] = "exec", [ISC_FINDING_OWNER] = "owner",
-	[ISC_CHANGE_ADDED] = "A", [ISC_CHANGE_CHANGED] = "C", [ISC_CHANGE_DELETED] = "D",
-};
-
 static void shown(const char *s, char *out, size_t n)
 {
 	size_t len = s ? strlen(s) : 0;
@@ -28,7 +19,7 @@ static int row_fn(const struct isc_finding *f, void *data)
 	shown(f->path, path, sizeof(path));
 	shown(f->where, where, sizeof(where));
 	shown(f->detail, detail, sizeof(detail));
-	const char *vals[] = { finding_names[f->kind], path[0] ? path : "-", where, detail };
+	const char *vals[] = { isc_finding_name(f->kind), path[0] ? path : "-", where, detail };
 	table_row(t, vals);
 	fflush(stdout);
 	return 0;

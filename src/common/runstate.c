@@ -46,13 +46,16 @@ int run_path(char *buf, size_t n, const char *name, const char *file)
  * reader never matches a substring of another word. */
 int run_state_write(const char *name, const struct run_state *st)
 {
-	char path[PATH_MAX], buf[384];
+	char path[PATH_MAX], buf[448];
 	int r = run_path(path, sizeof(path), name, "state");
 	if (r < 0)
 		return r;
 	int n = snprintf(buf, sizeof(buf), "state=%s\nmode=%s\npid=%d\nsupervisor=%d\nlayers=%s\n",
-			 st->frozen ? "frozen" : "running", modes[st->mode].token, (int)st->init,
-			 (int)st->supervisor, st->layers);
+			 st->quarantined ? "quarantined" : st->frozen ? "frozen" : "running",
+			 modes[st->mode].token, (int)st->init, (int)st->supervisor, st->layers);
+	if (st->verified_at > 0)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "verified=%" PRId64 " %d\n", st->verified_at,
+			      st->verify_findings);
 	return write_file_atomic(AT_FDCWD, path, buf, (size_t)n, 0600);
 }
 
@@ -75,9 +78,18 @@ static int state_field(const char *key, const char *val, struct run_state *st)
 		*(STREQ(key, "pid") ? &st->init : &st->supervisor) = (pid_t)v;
 	}
 	if (STREQ(key, "state")) {
-		if (!STREQ(val, "running") && !STREQ(val, "frozen"))
+		if (!STREQ(val, "running") && !STREQ(val, "frozen") && !STREQ(val, "quarantined"))
 			return -EBADMSG;
-		st->frozen = STREQ(val, "frozen");
+		st->quarantined = STREQ(val, "quarantined");
+		st->frozen = !STREQ(val, "running");
+	}
+	if (STREQ(key, "verified")) {
+		long long at;
+		int found, k = 0;
+		if (sscanf(val, "%lld %d%n", &at, &found, &k) != 2 || val[k] || at <= 0 || found < -1)
+			return -EBADMSG;
+		st->verified_at = at;
+		st->verify_findings = found;
 	}
 	if (STREQ(key, "layers")) {
 		if (strlen(val) >= sizeof(st->layers) || strspn(val, "abcdefghijklmnopqrstuvwxyz-,") != strlen(val))

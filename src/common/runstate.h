@@ -44,6 +44,11 @@ struct run_state {
 	/* the defence layers in force, comma-separated ("seccomp,landlock,mdwe") */
 	char layers[96];
 	bool frozen;            /* every process stopped by the cgroup freezer */
+	bool quarantined;       /* frozen (and its network cut) by the monitor's policy */
+	/* the monitor's last verify: when (0: none yet) and what it found
+	 * (findings, or -1: it could not run) */
+	int64_t verified_at;
+	int verify_findings;
 };
 /* Atomically (rename); 0 or negative errno. */
 int run_state_write(const char *name, const struct run_state *st);

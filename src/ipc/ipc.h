@@ -18,8 +18,9 @@ enum ipc_type {
 	IPC_EXIT,               /* d->c: session ended; status = exit code */
 	IPC_FREEZE,             /* c->d: freeze every process of the ISC */
 	IPC_THAW,               /* c->d: let them run again */
+	IPC_RELEASE,            /* c->d: lift a quarantine (thaw, network back) */
 };
-#define IPC_LAST IPC_THAW
+#define IPC_LAST IPC_RELEASE
 
 struct ipc_hdr {
 	uint32_t type;

@@ -107,8 +107,9 @@ int isc_boot(const char *root, const char *name, struct isc_boot *b, struct isc_
 }
 
 /* One request, one answer. */
-static int ctl_request(const char *name, enum ipc_type t, const void *data, size_t len,
-		       struct isc_err *e)
+/* A request to name's supervisor; its answer's text in said (may be NULL). */
+static int ctl_request_said(const char *name, enum ipc_type t, const void *data, size_t len,
+			    char *said, size_t n, struct isc_err *e)
 {
 	_cleanup_close_ int fd = ipc_connect(name);
 	if (fd < 0)
@@ -122,7 +123,15 @@ static int ctl_request(const char *name, enum ipc_type t, const void *data, size
 		return err_sys(e, -r, "ISC %s: no answer from supervisor", name);
 	if (h.type == IPC_ERR)
 		return err_set(e, EIO, "ISC %s: %s", name, buf);
+	if (said)
+		str_copy(said, n, buf);
 	return 0;
+}
+
+static int ctl_request(const char *name, enum ipc_type t, const void *data, size_t len,
+		       struct isc_err *e)
+{
+	return ctl_request_said(name, t, data, len, NULL, 0, e);
 }
 
 static int need_running(const char *name, struct isc_err *e)
@@ -150,6 +159,12 @@ int isc_freeze(const char *name, bool frozen, struct isc_err *e)
 {
 	int r = need_running(name, e);
 	return r < 0 ? r : ctl_request(name, frozen ? IPC_FREEZE : IPC_THAW, NULL, 0, e);
+}
+
+int isc_release(const char *name, char *said, size_t n, struct isc_err *e)
+{
+	int r = need_running(name, e);
+	return r < 0 ? r : ctl_request_said(name, IPC_RELEASE, NULL, 0, said, n, e);
 }
 
 int isc_reboot(const char *root, const char *name, enum boot_mode mode, struct isc_err *e)

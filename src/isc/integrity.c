@@ -424,6 +424,19 @@ static int inspect_run(const struct pool *p, struct inspect *in, bool layers_too
 	return r;
 }
 
+const char *isc_finding_name(enum isc_finding_kind k)
+{
+	static const char *const names[] = {
+		[ISC_FINDING_LAYER] = "layer", [ISC_FINDING_MANIFEST] = "manifest",
+		[ISC_FINDING_SIGNATURE] = "signature",
+		[ISC_FINDING_FILE] = "file", [ISC_FINDING_RO_PATH] = "ro-path",
+		[ISC_FINDING_DEVICE] = "device", [ISC_FINDING_SETID] = "setid",
+		[ISC_FINDING_EXEC] = "exec", [ISC_FINDING_OWNER] = "owner",
+		[ISC_CHANGE_ADDED] = "A", [ISC_CHANGE_CHANGED] = "C", [ISC_CHANGE_DELETED] = "D",
+	};
+	return (unsigned)k < ARRAY_SIZE(names) && names[k] ? names[k] : "?";
+}
+
 int isc_verify(const struct pool *p, const struct isc_config *c, isc_finding_fn fn, void *data,
 	       isc_progress_fn progress, void *pdata, struct isc_err *e)
 {

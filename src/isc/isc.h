@@ -68,6 +68,9 @@ int isc_halt(const char *name, struct isc_err *e);
 /* Freeze every process of a running ISC with the cgroup freezer (sessions
  * too; logins refused meanwhile), or thaw them.  Halt and reboot thaw first. */
 int isc_freeze(const char *name, bool frozen, struct isc_err *e);
+/* Lift the quarantine the monitor put a running ISC in (thaw, network
+ * back); says "released" or "not quarantined" in said. */
+int isc_release(const char *name, char *said, size_t n, struct isc_err *e);
 /* Stop and start again in mode (the host alone may ask for a writable one). */
 int isc_reboot(const char *root, const char *name, enum boot_mode mode, struct isc_err *e);
 
@@ -152,6 +155,8 @@ typedef void (*isc_progress_fn)(const char *what, void *data);
  * the image read-only, no device node, no setuid or setgid file, nothing
  * that could run (mode bits, ELF, #!) unless the profile is none.  Works
  * while the ISC runs.  The number of findings, or negative errno. */
+/* "layer", "exec", "A", ...: a finding's kind in one word. */
+const char *isc_finding_name(enum isc_finding_kind k);
 int isc_verify(const struct pool *p, const struct isc_config *c, isc_finding_fn fn, void *data,
 	       isc_progress_fn progress, void *pdata, struct isc_err *e);
 /* What the writable layers and volumes hold that the current version
@@ -174,6 +179,9 @@ int isc_snapshot_destroy(struct pool *p, const char *name, const char *snap, str
 /* Roll back to the newest known-good snapshot, its version verified in
  * full (and its signatures, where required) first; snap: which. */
 int isc_reset(struct pool *p, const char *name, char *snap, size_t n, struct isc_err *e);
+/* The same by the ISC's supervisor between a halt and its next boot
+ * (on-tamper=rollback), whose run lock says the ISC runs. */
+int isc_reset_supervised(struct pool *p, const char *name, char *snap, size_t n, struct isc_err *e);
 /* A new ISC name on origin@snap: its image version and frozen layers
  * shared (same encryption root), its own writable layers, uid range,
  * address and name; the origin's properties but no exposures.  The

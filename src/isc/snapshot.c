@@ -391,7 +391,10 @@ static int rollback_finish(struct pool *p, struct isc_config *c, const char *sna
 	return 0;
 }
 
-int isc_rollback(struct pool *p, const char *name, const char *snap, bool destroy_later, struct isc_err *e)
+/* supervised: by the ISC's own supervisor between a halt and a boot, which
+ * holds the run lock that otherwise says "running" */
+static int rollback_do(struct pool *p, const char *name, const char *snap, bool destroy_later,
+		       bool supervised, struct isc_err *e)
 {
 	struct isc_config c;
 	int r = snap_prepare(p, name, &c, e);
@@ -400,7 +403,7 @@ int isc_rollback(struct pool *p, const char *name, const char *snap, bool destro
 	struct isc_snapshot *s = config_snapshot(&c, snap);
 	if (!s)
 		r = err_set(e, ENOENT, "no snapshot %s@%s (iscadm snapshot -l %s)", name, snap, name);
-	else if (isc_running(name))
+	else if (!supervised && isc_running(name))
 		r = err_set(e, EBUSY, "ISC %s is running: halt it first", name);
 	else if (!version_has(&c, s->digest))
 		r = err_set(e, ENOENT, "snapshot %s@%s: its version %.12s was pruned", name, snap, s->digest);
@@ -422,6 +425,11 @@ int isc_rollback(struct pool *p, const char *name, const char *snap, bool destro
 out:
 	config_free(&c);
 	return r;
+}
+
+int isc_rollback(struct pool *p, const char *name, const char *snap, bool destroy_later, struct isc_err *e)
+{
+	return rollback_do(p, name, snap, destroy_later, false, e);
 }
 
 int isc_snapshot_destroy(struct pool *p, const char *name, const char *snap, struct isc_err *e)
@@ -448,7 +456,8 @@ int isc_snapshot_destroy(struct pool *p, const char *name, const char *snap, str
 	return r;
 }
 
-int isc_reset(struct pool *p, const char *name, char *snap, size_t n, struct isc_err *e)
+static int reset_do(struct pool *p, const char *name, char *snap, size_t n, bool supervised,
+		    struct isc_err *e)
 {
 	struct isc_config c;
 	int r = isc_config_load(p, name, &c, e);
@@ -473,7 +482,17 @@ int isc_reset(struct pool *p, const char *name, char *snap, size_t n, struct isc
 	config_free(&c);
 	if (r < 0)
 		return err_prefix(e, "reset %s to %s@%s", name, name, snap);
-	return isc_rollback(p, name, snap, false, e);
+	return rollback_do(p, name, snap, false, supervised, e);
+}
+
+int isc_reset(struct pool *p, const char *name, char *snap, size_t n, struct isc_err *e)
+{
+	return reset_do(p, name, snap, n, false, e);
+}
+
+int isc_reset_supervised(struct pool *p, const char *name, char *snap, size_t n, struct isc_err *e)
+{
+	return reset_do(p, name, snap, n, true, e);
 }
 
 void isc_snapshot_initial(struct isc_config *c, bool known_good)

@@ -150,7 +150,8 @@ static void on_devlog(struct iscd *d, struct watch *w, uint32_t events)
 void state_write(struct iscd *d)
 {
 	struct run_state st = { .mode = d->mode, .init = d->sb.pid, .supervisor = getpid(),
-				.frozen = d->frozen };
+				.frozen = d->frozen, .quarantined = d->quarantined,
+				.verified_at = d->verified_at, .verify_findings = d->verify_findings };
 	snprintf(st.layers, sizeof(st.layers), "%s", d->defence);
 	run_state_write(d->cfg.name, &st);
 }
@@ -221,6 +222,7 @@ int isc_start(struct iscd *d, struct isc_err *e)
 	if (d->sb.notify >= 0)
 		watch_add(d, &d->w_notify, d->sb.notify, deny_on_notify, NULL);
 	d->frozen = false;
+	monitor_start(d);
 	state_write(d);
 	start_say(d);
 	return 0;
@@ -229,6 +231,7 @@ int isc_start(struct iscd *d, struct isc_err *e)
 void isc_teardown(struct iscd *d)
 {
 	struct isc_err e = { 0 };
+	monitor_stop(d);
 	struct watch *ws[] = { &d->w_init, &d->w_console, &d->w_devlog, &d->w_notify };
 	for (size_t i = 0; i < ARRAY_SIZE(ws); i++)
 		watch_del(d, ws[i]);

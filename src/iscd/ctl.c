@@ -90,6 +90,9 @@ static const char *login_refusal(struct iscd *d, const struct ipc_login *l, size
 		if (!fd_is_relay(fds[i]))
 			return "login: stdio must be pipes or sockets (iscadm relays them): no host "
 			       "file or terminal enters an ISC";
+	if (d->quarantined)
+		return "the ISC is quarantined: iscadm release it first, or look at it from the host "
+		       "(snapshot, diff, verify)";
 	if (d->frozen)
 		return "the ISC is frozen: thaw it first (iscadm thaw), or look at it from the host";
 	if (l->kind == LOGIN_TRUSTED && !d->spec.trusted_root)
@@ -190,6 +193,10 @@ static void do_freeze(struct iscd *d, struct client *c, bool on)
 		reply(c->sock.fd, IPC_ERR, EBUSY, "ISC is stopping");
 		return;
 	}
+	if (d->quarantined && !on) {
+		reply(c->sock.fd, IPC_ERR, EPERM, "the ISC is quarantined: iscadm release it");
+		return;
+	}
 	if (d->frozen == on) {
 		reply(c->sock.fd, IPC_OK, 0, on ? "frozen already" : "not frozen");
 		return;
@@ -228,6 +235,15 @@ static void on_request(struct iscd *d, struct client *c, const struct ipc_hdr *h
 	case IPC_THAW:
 		do_freeze(d, c, h->type == IPC_FREEZE);
 		break;
+	case IPC_RELEASE: {
+		struct isc_err e = { 0 };
+		const char *said = d->state == ST_RUNNING ? monitor_release(d, &e) : "not quarantined";
+		if (said)
+			reply(c->sock.fd, IPC_OK, 0, said);
+		else
+			reply(c->sock.fd, IPC_ERR, e.code, e.msg);
+		break;
+	}
 	case IPC_STATUS:
 		snprintf(st, sizeof(st), "%s R %d", iscd_state_name(d->state), d->sb.pid);
 		reply(c->sock.fd, IPC_OK, 0, st);

@@ -79,6 +79,16 @@ struct iscd {
 	 * watch that is gone or reused, so the loop polls afresh */
 	unsigned epoch;
 	struct watch w_init, w_console, w_devlog, w_notify, w_ctl, w_sig, w_timer, w_deny, w_commit;
+	/* the monitor (monitor.c): its timer, a verify worker while one runs,
+	 * what the last one found, and the policy's state */
+	struct watch w_monitor, w_verify_done;
+	pid_t verify_pid;
+	int verify_out;
+	int64_t verified_at;
+	int verify_findings;
+	bool quarantined;       /* frozen and cut by on-tamper=quarantine: release lifts it */
+	unsigned quarantines;
+	bool rollback;          /* on-tamper=rollback: reset to known good before the reboot */
 	int image_fds[ISC_MAX_LAYERS];   /* the version's erofs layers, top first */
 	/* the snapshots' frozen layers under the writable ones (its own, its
 	 * origin's when a clone), top first; in isc_dir = the pool's isc/ */
@@ -154,6 +164,13 @@ int ctl_listen(struct iscd *d, struct isc_err *e);
 void answer_stoppers(struct iscd *d, enum ipc_type t, const char *msg);
 /* isc-init ended: every session with it */
 void sessions_end_all(struct iscd *d);
+
+/* monitor.c: the periodic verify and the on-tamper policy */
+int monitor_setup(struct iscd *d, struct isc_err *e);
+void monitor_start(struct iscd *d);
+void monitor_stop(struct iscd *d);
+/* iscadm release: quarantine lifted; what to answer, or NULL (e says why) */
+const char *monitor_release(struct iscd *d, struct isc_err *e);
 
 /* deny.c: seccomp listeners */
 void deny_on_notify(struct iscd *d, struct watch *w, uint32_t events);

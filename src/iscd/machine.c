@@ -2,6 +2,9 @@
  * as isc-init's services are (init/svc_state.c), and the loop that feeds
  * it.  Each action returns the next state.  iscd. */
 #include "iscd.h"
+#include "isc.h"
+
+#include <sys/file.h>
 
 #include <sys/epoll.h>
 #include <sys/pidfd.h>
@@ -21,6 +24,29 @@ const char *iscd_state_name(enum iscd_state s)
 	return (unsigned)s < ST_COUNT ? state_names[s] : "?";
 }
 
+/* on-tamper=rollback, between the halt and the boot: the newest known-good
+ * snapshot, verified, becomes the ISC's state (isc_reset's work, done by
+ * the supervisor that holds the ISC's run lock), under the pool's
+ * exclusive lock, waited for a while (a reader may hold it shared). */
+static int rollback_reset(struct iscd *d, struct isc_err *e)
+{
+	char snap[64];
+	d->rollback = false;
+	int r = -EWOULDBLOCK;
+	for (int i = 0; i < 300 && r == -EWOULDBLOCK; i++) {
+		r = flock(d->pool.lockfd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
+		if (r == -EWOULDBLOCK)
+			usleep(100 * 1000);
+	}
+	if (r < 0)
+		return err_sys(e, -r, "lock the pool for the reset");
+	r = isc_reset_supervised(&d->pool, d->cfg.name, snap, sizeof(snap), e);
+	flock(d->pool.lockfd, LOCK_UN);
+	if (r == 0)
+		note(d, "rollback", "isc: rolled back to %s@%s (known good, verified); booting it", d->cfg.name, snap);
+	return r;
+}
+
 /* After init is gone and any commit is done: boot again, or end. */
 static enum iscd_state after_stop(struct iscd *d)
 {
@@ -33,6 +59,11 @@ static enum iscd_state after_stop(struct iscd *d)
 	d->rebooting = false;
 	d->mode = d->next_mode;
 	d->next_mode = BOOT_READONLY;
+	if (d->rollback && rollback_reset(d, &e) < 0) {
+		note(d, "rollback", "isc: rollback failed: %s; the ISC stays halted", e.msg);
+		answer_stoppers(d, IPC_ERR, e.msg);
+		return ST_ENDED;
+	}
 	if (isc_prepare(d, d->cfg.name, &e) < 0 || session_begin(d, &e) < 0 || isc_start(d, &e) < 0) {
 		note(d, "boot", "isc: reboot failed: %s", e.msg);
 		answer_stoppers(d, IPC_ERR, e.msg);
@@ -189,7 +220,7 @@ int iscd_watch_own(struct iscd *d, struct isc_err *e)
 	    watch_add(d, &d->w_timer, timer, on_timer, NULL) < 0 ||
 	    watch_add(d, &d->w_deny, deny, deny_on_timer, NULL) < 0)
 		return err_sys(e, errno, "signalfd/timerfd");
-	return 0;
+	return monitor_setup(d, e);
 }
 
 int iscd_loop(struct iscd *d)

@@ -181,7 +181,8 @@ static void iscd_init(struct iscd *d)
 	for (size_t i = 0; i < MAX_CLIENTS; i++)
 		d->clients[i] = (struct client){ .sock.fd = -1, .session.fd = -1, .notify.fd = -1 };
 	struct watch *own[] = { &d->w_init, &d->w_console, &d->w_devlog, &d->w_notify, &d->w_ctl,
-				&d->w_sig, &d->w_timer, &d->w_deny, &d->w_commit };
+				&d->w_sig, &d->w_timer, &d->w_deny, &d->w_commit, &d->w_monitor,
+				&d->w_verify_done };
 	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
 		own[i]->fd = -1;
 	d->sb.pidfd = d->sb.console = d->sb.devlog = d->sb.userns = -1;
@@ -194,7 +195,7 @@ static void iscd_init(struct iscd *d)
 int main(int argc, char **argv)
 {
 	static struct iscd d = { .state = ST_RUNNING, .console_log = -1, .sys_log = -1,
-				 .ep = -1, .commit_out = -1, .mode = BOOT_READONLY,
+				 .ep = -1, .commit_out = -1, .verify_out = -1, .mode = BOOT_READONLY,
 				 .next_mode = BOOT_READONLY, .ready = -1, .tty_sock = -1 };
 	struct args a = { .ready = -1 };
 	if (args_parse(argc, argv, &d, &a))

@@ -609,6 +609,63 @@ static void dump_net(FILE *f, const struct isc_config *c)
 		fprintf(f, "net=%s\n", net_mode_name(c->net));
 }
 
+/* ---- the dock's monitor ---------------------------------------------------- */
+
+static const char *const tamper_names[TAMPER_COUNT] = {
+	[TAMPER_QUARANTINE] = "quarantine", [TAMPER_ALERT] = "alert",
+	[TAMPER_HALT] = "halt", [TAMPER_ROLLBACK] = "rollback",
+};
+
+const char *isc_on_tamper_name(enum isc_on_tamper t)
+{
+	return (unsigned)t < TAMPER_COUNT ? tamper_names[t] : "?";
+}
+
+static int parse_on_tamper(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	for (unsigned i = 0; i < TAMPER_COUNT; i++)
+		if (STREQ(v, tamper_names[i])) {
+			c->on_tamper = (enum isc_on_tamper)i;
+			return 0;
+		}
+	return refuse(p, v, e);
+}
+
+static void format_on_tamper(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", isc_on_tamper_name(c->on_tamper));
+}
+
+/* Both written only when set: records from before the monitor read the same. */
+static void dump_on_tamper(FILE *f, const struct isc_config *c)
+{
+	if (c->on_tamper != TAMPER_QUARANTINE)
+		fprintf(f, "on-tamper=%s\n", isc_on_tamper_name(c->on_tamper));
+}
+
+static int parse_interval(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	uint64_t n = 0;
+	if (!STREQ(v, "off") && (!digits_parse(v, p->max, &n) || (n && n < p->min)))
+		return refuse(p, v, e);
+	c->verify_interval = (uint32_t)n;
+	return 0;
+}
+
+static void format_interval(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	if (c->verify_interval)
+		snprintf(buf, n, "%" PRIu32, c->verify_interval);
+	else
+		snprintf(buf, n, "off");
+}
+
+static void dump_interval(FILE *f, const struct isc_config *c)
+{
+	if (c->verify_interval)
+		fprintf(f, "verify-interval=%" PRIu32 "\n", c->verify_interval);
+}
+
 static int parse_egress(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
 {
 	struct net_egress g;
@@ -933,6 +990,12 @@ static const struct prop props[] = {
 	{ "maintenance-egress", PROP_OPERATOR, parse_egress, format_egress, dump_maint_egress,
 	  FIELD(maintenance_egress), .arg = "deny|allow|LIST",
 	  .doc = "egress of -w and -W boots instead (default deny)" },
+	{ "verify-interval", PROP_OPERATOR, parse_interval, format_interval, dump_interval,
+	  .min = 1, .max = 604800, .arg = "SECONDS|off", .expect = "off or seconds from 1 to 604800",
+	  .doc = "the supervisor verifies the running ISC this often (default off)" },
+	{ "on-tamper", PROP_OPERATOR, parse_on_tamper, format_on_tamper, dump_on_tamper,
+	  .arg = "quarantine|alert|halt|rollback", .expect = "quarantine, alert, halt or rollback",
+	  .doc = "what a finding of that verify brings (default quarantine)" },
 	{ "expose", PROP_INTERNAL, parse_expose, format_expose, dump_expose,
 	  .doc = "ports exposed on the host (iscadm expose, unexpose)" },
 	{ "version", PROP_INTERNAL, parse_version, format_version, dump_version,

@@ -52,6 +52,16 @@ struct isc_snapshot {
 };
 #define ISC_KEY_EPHEMERAL "@ephemeral"   /* not a name: names start alphanumeric */
 
+/* What the supervisor does when its periodic verify finds something. */
+enum isc_on_tamper {
+	TAMPER_QUARANTINE,      /* freeze every process, cut the network, keep all (default) */
+	TAMPER_ALERT,           /* record it, nothing more */
+	TAMPER_HALT,            /* halt the ISC */
+	TAMPER_ROLLBACK,        /* halt, reset to the newest known-good snapshot, boot */
+};
+#define TAMPER_COUNT 4
+const char *isc_on_tamper_name(enum isc_on_tamper t);
+
 struct isc_config {
 	char name[64];
 	char image[64];             /* tag it was created from */
@@ -89,6 +99,10 @@ struct isc_config {
 	struct isc_chain head;      /* the frozen layers under the current upper */
 	uint32_t frozen_next;       /* the id the next frozen layer gets */
 	char origin[130];           /* a clone's ISC@SNAPSHOT, or "" */
+	/* the dock's monitor (docs/dock.md): verify every verify_interval
+	 * seconds while it runs (0: never), and what a finding brings */
+	uint32_t verify_interval;
+	enum isc_on_tamper on_tamper;
 };
 
 /* One frozen layer of a boot's stack: frozen/<id> in each writable layer

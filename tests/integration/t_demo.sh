@@ -1,6 +1,6 @@
 # make demo's flow (demo.sh) on a private root, as the ISC it-demo: each step shows what it should.
 . "$(dirname "$0")/lib.sh"
-TEST_ISCS="it-demo-forensics it-demo"
+TEST_ISCS="it-demo-dock it-demo-forensics it-demo"
 # the demo exposes its page on a host port: the first free one
 port=""
 for p in $(seq 18080 18099); do
@@ -56,4 +56,7 @@ has '^[0-9]+ +[-0-9T:.]+Z +it-demo +command +uid 0.*: iscadm boot it-demo: exit 
 has '^audit log: [0-9]+ records, the chain is intact; head [0-9a-f]{64} \(record [0-9]+, '
 has '^iscadm: audit log: record 3 \(line 3\) does not match its hash \(edited\)$'
 has 'seccomp: denied mount by pid'
-ok "make demo's flow: every protection shown holds, the exposure and a refused egress, freeze, maintenance, history, snapshots, clone and reset, the audit log and a tampered record found"
+has '^it-demo-dock:quarantined:fixed-configuration:R:base$'
+has '^isc: quarantined: every process frozen, everything kept \(iscadm release it-demo-dock\)$'
+has 'the ISC is quarantined: iscadm release it first'
+ok "make demo's flow: every protection shown holds, the exposure and a refused egress, freeze, maintenance, history, snapshots, clone and reset, the dock's quarantine, the audit log and a tampered record found"

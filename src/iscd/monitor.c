@@ -1,0 +1,247 @@
+/* monitor.c - the dock's monitor in each supervisor: the running ISC
+ * verified every verify-interval seconds by a worker (the same check as
+ * iscadm verify), and on a finding its on-tamper policy: alert, quarantine
+ * (every process frozen, the network cut, everything kept; iscadm release
+ * lifts it), halt, or rollback (halt, reset to the newest known-good
+ * snapshot, boot).  docs/dock.md.  iscd. */
+#include "iscd.h"
+#include "isc.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define REPORT_MAX 1024          /* what a worker says: its count and first findings */
+#define REPORT_FINDINGS 3
+
+struct report {
+	int fd;
+	unsigned n;
+};
+
+static int report_finding(const struct isc_finding *f, void *data)
+{
+	struct report *r = data;
+	if (r->n++ >= REPORT_FINDINGS)
+		return 0;
+	/* paths are the ISC's: escaped, one line, bounded */
+	char path[256], detail[256];
+	str_escape(f->path ? f->path : "", f->path ? strlen(f->path) : 0, path, sizeof(path));
+	str_escape(f->detail ? f->detail : "", f->detail ? strlen(f->detail) : 0, detail, sizeof(detail));
+	dprintf(r->fd, "%s%s %s%s%s", r->n > 1 ? "; " : "", isc_finding_name(f->kind), path[0] ? path : "-",
+		detail[0] ? ": " : "", detail);
+	return 0;
+}
+
+/* The worker: verify under a shared lock on the pool (as iscadm verify
+ * does), say "N first findings..." or "ERR reason" on out, exit. */
+static _Noreturn void verify_worker(struct iscd *d, int out)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	struct isc_err e = { 0 };
+	struct isc_config c;
+	char lock[PATH_MAX + 8];
+	snprintf(lock, sizeof(lock), "%s/lock", d->pool.root);
+	int lfd = open(lock, O_RDONLY | O_CLOEXEC);
+	if (lfd < 0 || flock(lfd, LOCK_SH) < 0) {
+		dprintf(out, "ERR lock the pool: %s", strerror(errno));
+		_exit(0);
+	}
+	if (isc_config_load(&d->pool, d->cfg.name, &c, &e) < 0) {
+		dprintf(out, "ERR %s", e.msg);
+		_exit(0);
+	}
+	/* the count first, then the findings: written after, so buffered */
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		dprintf(out, "ERR pipe: %s", strerror(errno));
+		_exit(0);
+	}
+	struct report r = { .fd = p[1] };
+	int n = isc_verify(&d->pool, &c, report_finding, &r, NULL, NULL, &e);
+	close(p[1]);
+	char first[REPORT_MAX];
+	ssize_t k = read_all(p[0], first, sizeof(first) - 1);
+	first[k > 0 ? k : 0] = '\0';
+	if (n < 0)
+		dprintf(out, "ERR %s", e.msg);
+	else
+		dprintf(out, "%d %s", n, first);
+	_exit(0);
+}
+
+static void verify_collect(struct iscd *d, char *line, size_t n)
+{
+	ssize_t k = read_all(d->verify_out, line, n - 1);
+	line[k > 0 ? k : 0] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	waitpid(d->verify_pid, NULL, 0);
+	watch_del(d, &d->w_verify_done);
+	close(d->w_verify_done.fd);
+	close(d->verify_out);
+	d->verify_pid = 0;
+	d->w_verify_done.fd = d->verify_out = -1;
+}
+
+/* The network of a running ISC cut (every flow dropped, its connections
+ * forgotten) or restored; none without net=bridge. */
+static int net_set_cut(struct iscd *d, bool cut, struct isc_err *e)
+{
+	if (!d->net_on || d->net.cut == cut)
+		return 0;
+	struct net_isc before = d->net;
+	d->net.cut = cut;
+	int r = net_record_write(&d->net, e);
+	if (r == 0 && (r = net_sync(e)) < 0) {
+		struct isc_err ignored = { 0 };
+		net_record_write(&before, &ignored);
+	}
+	if (r < 0) {
+		d->net = before;
+		return r;
+	}
+	return cut ? net_conntrack_flush(d->net.addr, e) : 0;
+}
+
+static void quarantine(struct iscd *d)
+{
+	struct isc_err e = { 0 };
+	if (!d->frozen && cgroup_freeze(&d->cg, true, &e) < 0) {
+		/* nothing to freeze with: the next best is to stop it */
+		note(d, "quarantine", "isc: cannot quarantine (%s): halting instead", e.msg);
+		iscd_event(d, EV_HALT);
+		return;
+	}
+	d->frozen = d->quarantined = true;
+	d->quarantines++;
+	if (net_set_cut(d, true, &e) < 0)
+		note(d, "quarantine", "isc: quarantine: the network could not be cut: %s", e.msg);
+	state_write(d);
+	note(d, "quarantine", "isc: quarantined: every process frozen%s, everything kept (iscadm release %s)",
+	     d->net_on ? ", network cut" : "", d->cfg.name);
+}
+
+static void tamper_act(struct iscd *d, int n, const char *first)
+{
+	note(d, "tamper", "isc: verify: %d finding%s: %s; on-tamper=%s", n, n == 1 ? "" : "s", first,
+	     isc_on_tamper_name(d->cfg.on_tamper));
+	switch (d->cfg.on_tamper) {
+	case TAMPER_ALERT:
+		break;
+	case TAMPER_QUARANTINE:
+		quarantine(d);
+		break;
+	case TAMPER_HALT:
+		iscd_event(d, EV_HALT);
+		break;
+	case TAMPER_ROLLBACK:
+		d->rollback = true;
+		d->next_mode = BOOT_READONLY;
+		iscd_event(d, EV_REBOOT);
+		break;
+	}
+}
+
+static void on_verify_done(struct iscd *d, struct watch *w, uint32_t events)
+{
+	char line[REPORT_MAX + 64];
+	verify_collect(d, line, sizeof(line));
+	d->verified_at = time(NULL);
+	if (str_has_prefix(line, "ERR ") || !line[0]) {
+		d->verify_findings = -1;
+		state_write(d);
+		note(d, "verify", "isc: verify could not run: %s", line[0] ? line + 4 : "the worker died");
+		return;
+	}
+	char *rest;
+	long n = strtol(line, &rest, 10);
+	d->verify_findings = (int)n;
+	state_write(d);
+	if (n <= 0) {
+		note(d, "verify", "isc: verified: every layer matches its digest, the writable layers keep "
+		     "to the profile");
+		return;
+	}
+	/* what it found since the boot is acted on only while it still runs
+	 * as verified: a halt or a quarantine meanwhile came first */
+	if (d->state == ST_RUNNING && !d->quarantined)
+		tamper_act(d, (int)n, rest[0] == ' ' ? rest + 1 : rest);
+}
+
+static void on_monitor_timer(struct iscd *d, struct watch *w, uint32_t events)
+{
+	uint64_t x;
+	(void)!read(w->fd, &x, sizeof(x));
+	/* one at a time; none while stopping, committing or quarantined (it
+	 * is the evidence, kept as it was) */
+	if (d->verify_pid || d->state != ST_RUNNING || d->quarantined || d->run_mode)
+		return;
+	int fd;
+	pid_t pid = fork_piped(&fd);
+	if (pid < 0) {
+		note(d, "verify", "isc: verify could not start: %s", strerror(-pid));
+		return;
+	}
+	if (pid == 0)
+		verify_worker(d, fd);
+	setpgid(pid, pid);
+	d->verify_pid = pid;
+	d->verify_out = fd;
+	int pfd = pidfd_open(pid, 0);
+	if (pfd < 0 || watch_add(d, &d->w_verify_done, pfd, on_verify_done, NULL) < 0) {
+		kill(pid, SIGKILL);
+		char line[64];
+		d->w_verify_done.fd = pfd;
+		verify_collect(d, line, sizeof(line));
+	}
+}
+
+int monitor_setup(struct iscd *d, struct isc_err *e)
+{
+	int t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (t < 0 || watch_add(d, &d->w_monitor, t, on_monitor_timer, NULL) < 0)
+		return err_sys(e, errno, "timerfd");
+	return 0;
+}
+
+void monitor_start(struct iscd *d)
+{
+	d->quarantined = false;
+	if (!d->cfg.verify_interval || d->run_mode || d->w_monitor.fd < 0)
+		return;
+	struct itimerspec t = { .it_value.tv_sec = d->cfg.verify_interval,
+				.it_interval.tv_sec = d->cfg.verify_interval };
+	timerfd_settime(d->w_monitor.fd, 0, &t, NULL);
+}
+
+void monitor_stop(struct iscd *d)
+{
+	if (d->w_monitor.fd >= 0)
+		timerfd_settime(d->w_monitor.fd, 0, &(struct itimerspec){ 0 }, NULL);
+	if (d->verify_pid) {
+		char line[64];
+		kill(-d->verify_pid, SIGKILL);
+		verify_collect(d, line, sizeof(line));
+	}
+	d->quarantined = false;
+}
+
+const char *monitor_release(struct iscd *d, struct isc_err *e)
+{
+	if (!d->quarantined)
+		return "not quarantined";
+	if (net_set_cut(d, false, e) < 0) {
+		err_prefix(e, "restore the network");
+		return NULL;
+	}
+	if (cgroup_freeze(&d->cg, false, e) < 0)
+		return NULL;
+	d->frozen = d->quarantined = false;
+	state_write(d);
+	note(d, "quarantine", "isc: released from quarantine by the host");
+	return "released";
+}

@@ -1,0 +1,136 @@
+# The dock's monitor: a running ISC verified every verify-interval seconds by its supervisor; on
+# tampering its on-tamper policy acts by itself. quarantine (an image byte changed on the host):
+# a counter inside stops, the exposed port stops answering, login refused, state quarantined,
+# snapshot and diff still work, release restores all; rollback (a program planted in /var):
+# back on the known-good snapshot, running, the audit says why; halt; alert; bad settings.
+. "$(dirname "$0")/lib.sh"
+for tool in ip nft ss curl jq; do
+	command -v $tool >/dev/null || { echo "SKIP: no $tool on this host"; exit 77; }
+done
+if nft list tables 2>/dev/null | grep -qE '^table (inet|bridge) isc$'; then
+	echo "SKIP: isc's nft tables exist already (an ISC of another root runs): not ours to change"
+	exit 77
+fi
+PORT=18095
+ss -Hltn "sport = :$PORT" | grep -q . && { echo "SKIP: port $PORT is in use on this host"; exit 77; }
+BR=isct$$
+BR=${BR:0:15}
+RANGE=10.233.0
+ip -4 addr | grep -qE "inet $RANGE\." && { echo "SKIP: $RANGE.0/24 in use here"; exit 77; }
+COUNTER=""
+dock_cleanup() {
+	[ -n "$COUNTER" ] && kill "$COUNTER" 2>/dev/null
+	[ -n "$IMG" ] && [ -n "$BYTE" ] && restore_byte
+	return 0
+}
+trap 'dock_cleanup; cleanup' EXIT
+
+setup_pool
+iscadm pool set bridge="$BR" || fail "pool set bridge"
+iscadm pool set range=$RANGE.0/24 || fail "pool set range"
+
+# ---- settings ------------------------------------------------------------------------------------
+new_isc it-dq --set net=bridge --set verify-interval=2
+[ "$(iscadm get it-dq on-tamper)" = quarantine ] || fail "on-tamper default: $(iscadm get it-dq on-tamper)"
+expect_err 1 "verify-interval 'soon': expected off or seconds from 1 to 604800" iscadm set it-dq verify-interval=soon
+expect_err 1 "verify-interval '0x10'" iscadm set it-dq verify-interval=0x10
+expect_err 1 "on-tamper 'panic': expected quarantine, alert, halt or rollback" iscadm set it-dq on-tamper=panic
+iscadm set it-dq verify-interval=off && [ "$(iscadm get it-dq verify-interval)" = off ] || fail "verify-interval=off"
+iscadm set it-dq verify-interval=2 || fail "verify-interval=2"
+expect_err 1 "is not running" iscadm release it-dq
+ok "verify-interval and on-tamper: defaults, bad values refused"
+
+# ---- quarantine ---------------------------------------------------------------------------------
+iscadm expose it-dq tcp:$PORT:80 || fail expose
+iscadm boot it-dq || fail boot
+in_isc it-dq "echo 'served while trusted' > /var/www/index.html" || fail "write the page"
+upper=$ISC_ROOT/pool/isc/it-dq/data/layers/var/upper
+iscadm login it-dq -- sh -c 'i=0; while :; do i=$((i+1)); echo $i > /var/tmp/counter; sleep 0.1; done' \
+	</dev/null >/dev/null 2>&1 & COUNTER=$!
+for i in $(seq 50); do [ -s "$upper/tmp/counter" ] && break; sleep 0.1; done
+curl -sf -m 5 http://127.0.0.1:$PORT/ | grep -q "served while trusted" || fail "premise: the page through the exposure"
+# the first round finds nothing
+for i in $(seq 100); do iscadm notes it-dq | grep -q "^isc: verified: " && break; sleep 0.1; done
+iscadm notes it-dq | grep -q "^isc: verified: every layer matches its digest" || fail "no clean verify: $(iscadm notes it-dq)"
+iscadm list -p | grep -q "^it-dq:running:" || fail "not running: $(iscadm list -p)"
+ok "a clean verify every 2 s is recorded; the ISC runs"
+# someone with the pool changes one byte of the running version's image
+digest=$(iscadm history it-dq | awk '/current$/ { print $1 }')
+IMG=$ISC_ROOT/pool/images/$digest.erofs
+[ -f "$IMG" ] || fail "premise: the image file of $digest"
+size=$(stat -c %s "$IMG")
+BYTE=$(od -An -tu1 -j $((size - 1)) -N1 "$IMG" | tr -d ' ')
+restore_byte() { printf "\\$(printf %03o "$BYTE")" | dd of="$IMG" bs=1 seek=$((size - 1)) conv=notrunc status=none; BYTE=""; }
+printf "\\$(printf %03o $(( (BYTE + 1) % 256 )))" | dd of="$IMG" bs=1 seek=$((size - 1)) conv=notrunc status=none
+t0=$(date +%s%N)
+for i in $(seq 100); do iscadm list -p | grep -q "^it-dq:quarantined:" && break; sleep 0.1; done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+iscadm list -p | grep -q "^it-dq:quarantined:fixed-configuration:R:base$" || fail "not quarantined: $(iscadm list -p); $(iscadm notes it-dq | tail -3)"
+iscadm notes it-dq | grep -qE "^isc: verify: [0-9]+ findings?: layer .*on-tamper=quarantine$" || fail "no tamper note: $(iscadm notes it-dq | tail -3)"
+iscadm notes it-dq | grep -q "^isc: quarantined: every process frozen, network cut, everything kept (iscadm release it-dq)$" ||
+	fail "no quarantine note: $(iscadm notes it-dq | tail -2)"
+ok "an image byte changed on the host: quarantined ${ms} ms later"
+c1=$(cat "$upper/tmp/counter"); sleep 1; c2=$(cat "$upper/tmp/counter")
+[ "$c1" = "$c2" ] || fail "the counter still advances: $c1 -> $c2"
+curl -sf -m 3 http://127.0.0.1:$PORT/ >/dev/null 2>&1 && fail "the exposed port still answers"
+expect_err 1 "the ISC is quarantined: iscadm release it first" iscadm login it-dq -- true
+expect_err 1 "the ISC is quarantined: iscadm release it" iscadm thaw it-dq
+iscadm net status it-dq -p | grep -q ":cut:" || fail "net status: $(iscadm net status it-dq -p)"
+ok "quarantined: the counter stops, the port is silent, login and thaw refused, the network cut"
+iscadm snapshot it-dq@evidence || fail "snapshot of the quarantined ISC"
+iscadm diff it-dq | grep -q "/var/tmp/counter" || fail "diff of the quarantined ISC"
+iscadm list -p | grep -q "^it-dq:quarantined:" || fail "the snapshot lifted the quarantine"
+ok "forensics: snapshot and diff work, the ISC stays quarantined"
+restore_byte
+iscadm release it-dq || fail release
+iscadm list -p | grep -q "^it-dq:running:" || fail "not running after release: $(iscadm list -p)"
+c1=$(cat "$upper/tmp/counter"); sleep 1; c2=$(cat "$upper/tmp/counter")
+[ "$c2" -gt "$c1" ] || fail "the counter does not advance after release: $c1 -> $c2"
+curl -sf -m 5 http://127.0.0.1:$PORT/ | grep -q "served while trusted" || fail "the page after release"
+iscadm login it-dq -- true || fail "login after release"
+expect_err 1 "ISC it-dq is not quarantined" iscadm release it-dq
+for i in $(seq 60); do [ "$(iscadm notes it-dq | tail -1)" = "isc: verified: every layer matches its digest, the writable layers keep to the profile" ] && break; sleep 0.1; done
+iscadm list -p | grep -q "^it-dq:running:" || fail "quarantined again after the restore: $(iscadm notes it-dq | tail -2)"
+a=$(iscadm audit it-dq --json)
+printf '%s' "$a" | jq -e '[.[] | select(.event == "tamper" or .event == "quarantine" or (.event == "command" and .args[0] == "release")) | .event] | index("tamper") < index("quarantine")' >/dev/null ||
+	fail "the audit lacks the tamper, the quarantine or the release: $(iscadm audit it-dq | tail -6)"
+ok "release: the counter runs, the page answers, login works; the audit has tamper, quarantine, release"
+kill $COUNTER 2>/dev/null; wait $COUNTER 2>/dev/null; COUNTER=""
+iscadm halt it-dq || fail "halt"
+
+# ---- rollback ------------------------------------------------------------------------------------
+new_isc it-dr --set verify-interval=2 --set on-tamper=rollback
+iscadm boot it-dr || fail "boot it-dr"
+in_isc it-dr "echo 'good page' > /var/www/index.html" || fail "write"
+iscadm halt it-dr && iscadm snapshot it-dr@good --known-good && iscadm boot it-dr || fail "known-good snapshot"
+in_isc it-dr "echo 'after the snapshot' > /var/www/index.html" || fail "write after"
+up=$ISC_ROOT/pool/isc/it-dr/data/layers/var/upper
+cp /bin/busybox "$up/helper" && chown --reference="$up/www" "$up/helper" || fail "plant"
+for i in $(seq 150); do iscadm notes it-dr | grep -q "rolled back" && break; sleep 0.1; done
+iscadm notes it-dr | grep -q "^isc: rolled back to it-dr@good (known good, verified); booting it$" ||
+	fail "no rollback: $(iscadm notes it-dr | tail -4)"
+for i in $(seq 100); do iscadm list -p | grep -q "^it-dr:running:" && break; sleep 0.1; done
+iscadm list -p | grep -q "^it-dr:running:" || fail "not running after the rollback: $(iscadm list -p)"
+[ -e "$up/helper" ] && fail "the planted program survived the rollback"
+[ "$(in_isc it-dr 'cat /var/www/index.html')" = "good page" ] || fail "the page after rollback: $(in_isc it-dr 'cat /var/www/index.html')"
+iscadm audit it-dr --json | jq -e '[.[] | .event] | (index("tamper") < index("rollback"))' >/dev/null ||
+	fail "the audit does not say why: $(iscadm audit it-dr | tail -5)"
+ok "rollback: a program planted in /var; halted, reset to it-dr@good, booted by itself; the audit says why"
+iscadm halt it-dr || fail "halt it-dr"
+
+# ---- halt and alert ---------------------------------------------------------------------------------
+new_isc it-dh --set verify-interval=1 --set on-tamper=halt
+new_isc it-da --set verify-interval=1 --set on-tamper=alert
+iscadm boot it-dh && iscadm boot it-da || fail "boot it-dh, it-da"
+for n in it-dh it-da; do
+	u=$ISC_ROOT/pool/isc/$n/data/layers/var/upper
+	cp /bin/busybox "$u/helper" && chown --reference="$u" "$u/helper" || fail "plant in $n"
+done
+for i in $(seq 100); do iscadm list -p | grep -q "^it-dh:installed:" && break; sleep 0.1; done
+iscadm list -p | grep -q "^it-dh:installed:" || fail "on-tamper=halt: $(iscadm list -p)"
+iscadm notes it-dh | grep -q "on-tamper=halt$" || fail "halt note: $(iscadm notes it-dh | tail -3)"
+for i in $(seq 50); do iscadm notes it-da | grep -q "on-tamper=alert$" && break; sleep 0.1; done
+iscadm notes it-da | grep -q "on-tamper=alert$" || fail "alert note: $(iscadm notes it-da | tail -3)"
+iscadm list -p | grep -q "^it-da:running:" || fail "on-tamper=alert stopped it: $(iscadm list -p)"
+ok "on-tamper=halt halts; on-tamper=alert records and lets it run"
+iscadm halt it-da || fail "halt it-da"
