@@ -99,6 +99,7 @@ int cmd_console(struct adm *a);
 int cmd_notes(struct adm *a);
 int cmd_audit(struct adm *a);
 int cmd_release(struct adm *a);
+int cmd_metrics(struct adm *a);
 int cmd_login(struct adm *a);
 int cmd_run(struct adm *a);
 int cmd_key(struct adm *a);

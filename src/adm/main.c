@@ -21,7 +21,7 @@ static const struct {
 	{ "diff", cmd_diff }, { "expose", cmd_expose }, { "unexpose", cmd_unexpose },
 	{ "net", cmd_net }, { "snapshot", cmd_snapshot }, { "rollback", cmd_rollback },
 	{ "clone", cmd_clone }, { "promote", cmd_promote }, { "reset", cmd_reset },
-	{ "audit", cmd_audit }, { "release", cmd_release },
+	{ "audit", cmd_audit }, { "release", cmd_release }, { "metrics", cmd_metrics },
 };
 
 static const char help[] =
@@ -41,6 +41,7 @@ static const char help[] =
 	"  freeze ISC | thaw ISC | release ISC\n"
 	"  console ISC [--raw] | notes ISC\n"
 	"  audit [ISC] [--since TIME] [-p | --json] | audit --verify [--head HASH] | audit --head\n"
+	"  metrics [--listen unix:PATH|127.0.0.1:PORT]\n"
 	"  history [-p | --json] ISC | history ISC --prune KEEP | revert ISC [VERSION]\n"
 	"  login [-T] ISC [-- CMD...] | stats ISC\n"
 	"  verify [-p | --json] ISC | diff [-p | --json] ISC\n"

@@ -46,7 +46,7 @@ int run_path(char *buf, size_t n, const char *name, const char *file)
  * reader never matches a substring of another word. */
 int run_state_write(const char *name, const struct run_state *st)
 {
-	char path[PATH_MAX], buf[448];
+	char path[PATH_MAX], buf[640];
 	int r = run_path(path, sizeof(path), name, "state");
 	if (r < 0)
 		return r;
@@ -56,6 +56,8 @@ int run_state_write(const char *name, const struct run_state *st)
 	if (st->verified_at > 0)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "verified=%" PRId64 " %d\n", st->verified_at,
 			      st->verify_findings);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "booted=%" PRId64 "\nboots=%" PRIu64 "\ndenials=%"
+		      PRIu64 "\nquarantines=%" PRIu64 "\n", st->booted_at, st->boots, st->denials, st->quarantines);
 	return write_file_atomic(AT_FDCWD, path, buf, (size_t)n, 0600);
 }
 
@@ -83,6 +85,21 @@ static int state_field(const char *key, const char *val, struct run_state *st)
 		st->quarantined = STREQ(val, "quarantined");
 		st->frozen = !STREQ(val, "running");
 	}
+	static const struct { const char *key; size_t off; } counts[] = {
+		{ "booted", offsetof(struct run_state, booted_at) }, { "boots", offsetof(struct run_state, boots) },
+		{ "denials", offsetof(struct run_state, denials) },
+		{ "quarantines", offsetof(struct run_state, quarantines) },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(counts); i++)
+		if (STREQ(key, counts[i].key)) {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(val, &end, 10);
+			if (errno || end == val || *end || val[0] == '-' || v > INT64_MAX)
+				return -EBADMSG;
+			/* booted_at is int64_t, the others uint64_t: same width */
+			memcpy((char *)st + counts[i].off, &(uint64_t){ v }, sizeof(uint64_t));
+		}
 	if (STREQ(key, "verified")) {
 		long long at;
 		int found, k = 0;

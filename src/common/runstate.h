@@ -3,6 +3,8 @@
  * state file its supervisor writes there.  iscadm, iscd, the isc library. */
 #pragma once
 
+#include <stdint.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -49,6 +51,10 @@ struct run_state {
 	 * (findings, or -1: it could not run) */
 	int64_t verified_at;
 	int verify_findings;
+	/* for metrics: this boot's start, boots by this supervisor (reboots
+	 * count), seccomp denials and quarantines since it started */
+	int64_t booted_at;
+	uint64_t boots, denials, quarantines;
 };
 /* Atomically (rename); 0 or negative errno. */
 int run_state_write(const char *name, const struct run_state *st);

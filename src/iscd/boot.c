@@ -151,7 +151,9 @@ void state_write(struct iscd *d)
 {
 	struct run_state st = { .mode = d->mode, .init = d->sb.pid, .supervisor = getpid(),
 				.frozen = d->frozen, .quarantined = d->quarantined,
-				.verified_at = d->verified_at, .verify_findings = d->verify_findings };
+				.verified_at = d->verified_at, .verify_findings = d->verify_findings,
+				.booted_at = d->booted_at, .boots = d->boots, .denials = d->denials,
+				.quarantines = d->quarantines };
 	snprintf(st.layers, sizeof(st.layers), "%s", d->defence);
 	run_state_write(d->cfg.name, &st);
 }
@@ -222,6 +224,8 @@ int isc_start(struct iscd *d, struct isc_err *e)
 	if (d->sb.notify >= 0)
 		watch_add(d, &d->w_notify, d->sb.notify, deny_on_notify, NULL);
 	d->frozen = false;
+	d->booted_at = time(NULL);
+	d->boots++;
 	monitor_start(d);
 	state_write(d);
 	start_say(d);

@@ -68,10 +68,13 @@ void deny_on_notify(struct iscd *d, struct watch *w, uint32_t events)
 		if (!d->deny_paused)
 			d->deny_answered = 0;
 	}
-	if (d->deny_logged++ < DENY_LOGGED_PER_SECOND)
+	d->denials++;
+	if (d->deny_logged++ < DENY_LOGGED_PER_SECOND) {
 		note(d, "seccomp", "isc: seccomp: denied %s", what);
-	else
+		state_write(d);   /* the count for metrics, as often as the notes */
+	} else {
 		d->deny_dropped++;
+	}
 	if (++d->deny_answered >= DENY_ANSWERED_PER_SECOND && !d->deny_paused) {
 		struct itimerspec t = { .it_value = { .tv_sec = 1 } };
 		listeners_watch(d, false);

@@ -87,7 +87,8 @@ struct iscd {
 	int64_t verified_at;
 	int verify_findings;
 	bool quarantined;       /* frozen and cut by on-tamper=quarantine: release lifts it */
-	unsigned quarantines;
+	uint64_t quarantines, denials, boots;
+	int64_t booted_at;
 	bool rollback;          /* on-tamper=rollback: reset to known good before the reboot */
 	int image_fds[ISC_MAX_LAYERS];   /* the version's erofs layers, top first */
 	/* the snapshots' frozen layers under the writable ones (its own, its

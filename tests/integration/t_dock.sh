@@ -17,9 +17,10 @@ BR=isct$$
 BR=${BR:0:15}
 RANGE=10.233.0
 ip -4 addr | grep -qE "inet $RANGE\." && { echo "SKIP: $RANGE.0/24 in use here"; exit 77; }
-COUNTER=""
+COUNTER="" LISTENERS=""
 dock_cleanup() {
 	[ -n "$COUNTER" ] && kill "$COUNTER" 2>/dev/null
+	for p in $LISTENERS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	[ -n "$IMG" ] && [ -n "$BYTE" ] && restore_byte
 	return 0
 }
@@ -81,6 +82,39 @@ iscadm snapshot it-dq@evidence || fail "snapshot of the quarantined ISC"
 iscadm diff it-dq | grep -q "/var/tmp/counter" || fail "diff of the quarantined ISC"
 iscadm list -p | grep -q "^it-dq:quarantined:" || fail "the snapshot lifted the quarantine"
 ok "forensics: snapshot and diff work, the ISC stays quarantined"
+
+# ---- metrics, while one ISC is quarantined ---------------------------------------------------------
+m=$(iscadm metrics) || fail "metrics: $m"
+for want in 'isc_state{isc="it-dq",state="quarantined"} 1' 'isc_quarantines_total{isc="it-dq"} 1' \
+	'isc_up{isc="it-dq"} 1' 'isc_boot_mode_info{isc="it-dq",mode="R"} 1' 'isc_audit_chain_intact 1'; do
+	printf '%s\n' "$m" | grep -qxF "$want" || fail "metrics lack '$want'"
+done
+printf '%s\n' "$m" | grep -qE '^isc_verify_last_findings\{isc="it-dq"\} [1-9][0-9]*$' || fail "metrics: no findings"
+printf '%s\n' "$m" | grep -qE '^isc_audit_head_info\{hash="[0-9a-f]{64}",seq="[0-9]+"\} 1$' || fail "metrics: no audit head"
+if command -v promtool >/dev/null; then
+	printf '%s\n' "$m" | promtool check metrics || fail "promtool check metrics"
+	checked="promtool check metrics passes"
+else
+	checked="(no promtool in this guest: its check runs on the host)"
+fi
+MPORT=18096
+ss -Hltn "sport = :$MPORT" | grep -q . && fail "premise: port $MPORT in use"
+"$ISCADM" metrics --listen 127.0.0.1:$MPORT 2>/dev/null & LISTENERS="$LISTENERS $!"
+"$ISCADM" metrics --listen unix:$T/metrics.sock 2>/dev/null & LISTENERS="$LISTENERS $!"
+for i in $(seq 50); do ss -Hltn "sport = :$MPORT" | grep -q . && [ -S "$T/metrics.sock" ] && break; sleep 0.1; done
+labels() { sed -E 's/ [^ ]+$//' | grep -v '^#' | grep -v '^isc_audit_' | sort; }
+tcp=$(curl -sf -m 5 http://127.0.0.1:$MPORT/metrics) || fail "scrape over TCP"
+uds=$(curl -sf -m 5 --unix-socket "$T/metrics.sock" http://localhost/metrics) || fail "scrape over the unix socket"
+[ "$(printf '%s\n' "$tcp" | labels)" = "$(printf '%s\n' "$m" | labels)" ] || fail "the TCP scrape differs: $(diff <(printf '%s\n' "$tcp" | labels) <(printf '%s\n' "$m" | labels))"
+[ "$(printf '%s\n' "$uds" | labels)" = "$(printf '%s\n' "$m" | labels)" ] || fail "the unix scrape differs"
+printf '%s\n' "$tcp" | grep -qxF 'isc_state{isc="it-dq",state="quarantined"} 1' || fail "scrape: $tcp"
+[ "$(stat -c %a "$T/metrics.sock")" = 600 ] || fail "the socket's mode: $(stat -c %a "$T/metrics.sock")"
+curl -s -m 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:$MPORT/other | grep -qx 404 || fail "another path is not 404"
+expect_err 1 "--listen takes unix:PATH or 127.0.0.1:PORT, not '0.0.0.0:$MPORT'" iscadm metrics --listen 0.0.0.0:$MPORT
+expect_err 1 "--listen 127.0.0.1:PORT takes a port from 1 to 65535" iscadm metrics --listen 127.0.0.1:99999
+for p in $LISTENERS; do kill "$p"; wait "$p" 2>/dev/null; done; LISTENERS=""
+[ -e "$T/metrics.sock" ] && fail "the unix socket outlived its listener"
+ok "metrics: the quarantine, its count, the findings, the audit head; $checked; scrapes over TCP and a unix socket return the same"
 restore_byte
 iscadm release it-dq || fail release
 iscadm list -p | grep -q "^it-dq:running:" || fail "not running after release: $(iscadm list -p)"
