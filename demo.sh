@@ -145,4 +145,8 @@ sed -i '3s/"time":"2/"time":"3/' "$LOG"
 run iscadm audit --verify
 echo "   (exit $?)"
 mv "$LOG.demo" "$LOG"
+say "autoboot: isc.service runs boot -a at host start, halt -a at shutdown"
+run iscadm set $N autoboot=true
+run iscadm halt -a
+run iscadm boot -a
 run iscadm halt $N

@@ -8,11 +8,59 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+/* boot -a / halt -a: every ISC marked autoboot that does not run, or every
+ * one that runs; each said on its own line, one failure does not stop the
+ * others.  At host start and shutdown (contrib/systemd/isc.service). */
+static int each_isc(struct adm *a, bool boot)
+{
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_SHARED);
+	if (r)
+		return r;
+	_cleanup_strv_ char **names = NULL;
+	r = adm_isc_names(&p, NULL, &names);
+	struct isc_config *cfgs = r ? NULL : calloc(strv_length(names) + 1, sizeof(*cfgs));
+	size_t n = 0;
+	for (size_t i = 0; cfgs && names[i]; i++) {
+		struct isc_err e = { 0 };
+		if (isc_config_load(&p, names[i], &cfgs[n], &e) == 0)
+			n++;
+	}
+	pool_close(&p);
+	if (r || !cfgs)
+		return r ? r : EXIT_FAIL;
+	int status = EXIT_OK;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = cfgs[i].name;
+		struct isc_err e = { 0 };
+		bool running = isc_running(name);
+		if (boot && cfgs[i].autoboot && !running) {
+			/* never prompts: a key behind a prompt waits for key load */
+			struct isc_boot b = { .mode = BOOT_READONLY, .interactive = false };
+			if (isc_boot(a->root, name, &b, &e) < 0)
+				status = adm_fail(&e);
+			else
+				printf("%s: booted\n", name);
+		} else if (!boot && running) {
+			if (isc_halt(name, &e) < 0)
+				status = adm_fail(&e);
+			else
+				printf("%s: halted\n", name);
+		}
+		fflush(stdout);
+		config_free(&cfgs[i]);
+	}
+	free(cfgs);
+	return status;
+}
+
 int cmd_boot(struct adm *a)
 {
-	static const char usage[] = "boot ISC | boot -w ISC | boot -W ISC [-- CMD...]";
+	static const char usage[] = "boot ISC | boot -w ISC | boot -W ISC [-- CMD...] | boot -a";
 	struct isc_boot b = { .mode = BOOT_READONLY, .interactive = true };
 	int c;
+	if (a->argc == 2 && STREQ(a->argv[1], "-a"))
+		return each_isc(a, true);
 	while ((c = getopt(a->argc, a->argv, "+wW")) != -1) {
 		if (c != 'w' && c != 'W')
 			return adm_usage("%s", usage);
@@ -38,7 +86,9 @@ int cmd_boot(struct adm *a)
 int cmd_halt(struct adm *a)
 {
 	if (a->argc != 2)
-		return adm_usage("halt ISC");
+		return adm_usage("halt ISC | halt -a");
+	if (STREQ(a->argv[1], "-a"))
+		return each_isc(a, false);
 	struct isc_err e = { 0 };
 	return adm_isc_exists(a, a->argv[1]) ?: isc_halt(a->argv[1], &e) < 0 ? adm_fail(&e) : EXIT_OK;
 }

@@ -38,6 +38,7 @@ static const char help[] =
 	"  get ISC [PROP] | set ISC PROP=VALUE | destroy [-f] ISC | destroy ISC@SNAPSHOT\n"
 	"  list [-p | --json]\n"
 	"  boot ISC | boot -w ISC | boot -W ISC [-- CMD...] | halt ISC | reboot [-w] ISC\n"
+	"  boot -a | halt -a   (every ISC with autoboot=true | every running one)\n"
 	"  freeze ISC | thaw ISC | release ISC\n"
 	"  console ISC [--raw] | notes ISC\n"
 	"  audit [ISC] [--since TIME] [-p | --json] | audit --verify [--head HASH] | audit --head\n"

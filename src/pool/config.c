@@ -643,6 +643,25 @@ static void dump_on_tamper(FILE *f, const struct isc_config *c)
 		fprintf(f, "on-tamper=%s\n", isc_on_tamper_name(c->on_tamper));
 }
 
+static int parse_truefalse(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	if (!STREQ(v, "true") && !STREQ(v, "false"))
+		return refuse(p, v, e);
+	*(bool *)field(c, p) = STREQ(v, "true");
+	return 0;
+}
+
+static void format_truefalse(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", *(const bool *)field_of(c, p) ? "true" : "false");
+}
+
+static void dump_autoboot(FILE *f, const struct isc_config *c)
+{
+	if (c->autoboot)
+		fputs("autoboot=true\n", f);
+}
+
 static int parse_interval(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
 {
 	uint64_t n = 0;
@@ -996,6 +1015,9 @@ static const struct prop props[] = {
 	{ "on-tamper", PROP_OPERATOR, parse_on_tamper, format_on_tamper, dump_on_tamper,
 	  .arg = "quarantine|alert|halt|rollback", .expect = "quarantine, alert, halt or rollback",
 	  .doc = "what a finding of that verify brings (default quarantine)" },
+	{ "autoboot", PROP_OPERATOR, parse_truefalse, format_truefalse, dump_autoboot, FIELD(autoboot),
+	  .arg = "true|false", .expect = "true or false",
+	  .doc = "iscadm boot -a (at host start, isc.service) boots it (default false)" },
 	{ "expose", PROP_INTERNAL, parse_expose, format_expose, dump_expose,
 	  .doc = "ports exposed on the host (iscadm expose, unexpose)" },
 	{ "version", PROP_INTERNAL, parse_version, format_version, dump_version,

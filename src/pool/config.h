@@ -103,6 +103,7 @@ struct isc_config {
 	 * seconds while it runs (0: never), and what a finding brings */
 	uint32_t verify_interval;
 	enum isc_on_tamper on_tamper;
+	bool autoboot;              /* iscadm boot -a (the isc.service unit) boots it */
 };
 
 /* One frozen layer of a boot's stack: frozen/<id> in each writable layer

@@ -59,4 +59,6 @@ has 'seccomp: denied mount by pid'
 has '^it-demo-dock:quarantined:fixed-configuration:R:base$'
 has '^isc: quarantined: every process frozen, everything kept \(iscadm release it-demo-dock\)$'
 has 'the ISC is quarantined: iscadm release it first'
+has '^it-demo: halted$'
+has '^it-demo: booted$'
 ok "make demo's flow: every protection shown holds, the exposure and a refused egress, freeze, maintenance, history, snapshots, clone and reset, the dock's quarantine, the audit log and a tampered record found"

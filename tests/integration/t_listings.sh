@@ -58,7 +58,7 @@ export ISCADM
 cd "$(dirname "$0")/../.."
 [ "$(comp iscadm bo)" = "boot " ] || fail "complete a command: $(comp iscadm bo)"
 [ "$(comp iscadm boot it-ls)" = "it-lsa it-lsb " ] || fail "complete an ISC: $(comp iscadm boot it-ls)"
-[ "$(comp iscadm boot -)" = "-W -w " ] || fail "complete boot's options: $(comp iscadm boot -)"
+[ "$(comp iscadm boot -)" = "-W -a -w " ] || fail "complete boot's options: $(comp iscadm boot -)"
 [ "$(comp iscadm create x --image b)" = "base " ] || fail "complete an image: $(comp iscadm create x --image b)"
 [ "$(comp iscadm set it-lsa var)" = "" ] || fail "set offers var-size"
 [ "$(comp iscadm set it-lsa mem)" = "memory= " ] || fail "complete a property: $(comp iscadm set it-lsa mem)"
