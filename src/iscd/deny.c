@@ -69,6 +69,7 @@ void deny_on_notify(struct iscd *d, struct watch *w, uint32_t events)
 			d->deny_answered = 0;
 	}
 	d->denials++;
+	monitor_denial(d);
 	if (d->deny_logged++ < DENY_LOGGED_PER_SECOND) {
 		note(d, "seccomp", "isc: seccomp: denied %s", what);
 		state_write(d);   /* the count for metrics, as often as the notes */

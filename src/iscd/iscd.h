@@ -90,6 +90,9 @@ struct iscd {
 	uint64_t quarantines, denials, boots;
 	int64_t booted_at;
 	bool rollback;          /* on-tamper=rollback: reset to known good before the reboot */
+	/* the times (ms, monotonic) of the last violation_count denials */
+	int64_t viol_ring[ISC_VIOLATION_MAX];
+	uint32_t viol_next, viol_seen;
 	int image_fds[ISC_MAX_LAYERS];   /* the version's erofs layers, top first */
 	/* the snapshots' frozen layers under the writable ones (its own, its
 	 * origin's when a clone), top first; in isc_dir = the pool's isc/ */
@@ -170,6 +173,8 @@ void sessions_end_all(struct iscd *d);
 int monitor_setup(struct iscd *d, struct isc_err *e);
 void monitor_start(struct iscd *d);
 void monitor_stop(struct iscd *d);
+/* a seccomp denial, counted against violation-threshold */
+void monitor_denial(struct iscd *d);
 /* iscadm release: quarantine lifted; what to answer, or NULL (e says why) */
 const char *monitor_release(struct iscd *d, struct isc_err *e);
 

@@ -8,6 +8,7 @@
 #include "isc.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
@@ -125,11 +126,9 @@ static void quarantine(struct iscd *d)
 	     d->net_on ? ", network cut" : "", d->cfg.name);
 }
 
-static void tamper_act(struct iscd *d, int n, const char *first)
+static void policy_act(struct iscd *d, enum isc_on_tamper policy)
 {
-	note(d, "tamper", "isc: verify: %d finding%s: %s; on-tamper=%s", n, n == 1 ? "" : "s", first,
-	     isc_on_tamper_name(d->cfg.on_tamper));
-	switch (d->cfg.on_tamper) {
+	switch (policy) {
 	case TAMPER_ALERT:
 		break;
 	case TAMPER_QUARANTINE:
@@ -144,6 +143,36 @@ static void tamper_act(struct iscd *d, int n, const char *first)
 		iscd_event(d, EV_REBOOT);
 		break;
 	}
+}
+
+static void tamper_act(struct iscd *d, int n, const char *first)
+{
+	note(d, "tamper", "isc: verify: %d finding%s: %s; on-tamper=%s", n, n == 1 ? "" : "s", first,
+	     isc_on_tamper_name(d->cfg.on_tamper));
+	policy_act(d, d->cfg.on_tamper);
+}
+
+/* A seccomp denial: violation-threshold N/SECONDS is crossed when the
+ * N-th last denial is at most SECONDS old (a ring of the last N times). */
+void monitor_denial(struct iscd *d)
+{
+	uint32_t n = d->cfg.violation_count;
+	if (!n || n > ISC_VIOLATION_MAX || d->quarantined || d->state != ST_RUNNING || d->run_mode)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	d->viol_ring[d->viol_next] = now;
+	d->viol_next = (d->viol_next + 1) % n;
+	if (d->viol_seen < n)
+		d->viol_seen++;
+	/* once full, the next slot holds the oldest of the last n */
+	if (d->viol_seen < n || now - d->viol_ring[d->viol_next] > (int64_t)d->cfg.violation_window * 1000)
+		return;
+	d->viol_seen = d->viol_next = 0;   /* counted afresh after acting */
+	note(d, "violation", "isc: %" PRIu32 " seccomp denials within %" PRIu32 " s; on-violation=%s", n,
+	     d->cfg.violation_window, isc_on_tamper_name(d->cfg.on_violation));
+	policy_act(d, d->cfg.on_violation);
 }
 
 static void on_verify_done(struct iscd *d, struct watch *w, uint32_t events)
@@ -211,6 +240,7 @@ int monitor_setup(struct iscd *d, struct isc_err *e)
 void monitor_start(struct iscd *d)
 {
 	d->quarantined = false;
+	d->viol_seen = d->viol_next = 0;
 	if (!d->cfg.verify_interval || d->run_mode || d->w_monitor.fd < 0)
 		return;
 	struct itimerspec t = { .it_value.tv_sec = d->cfg.verify_interval,

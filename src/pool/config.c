@@ -87,6 +87,9 @@ void config_init(struct isc_config *c)
 	c->cpu_weight = 100;
 	snprintf(c->limitpriv, sizeof(c->limitpriv), "default");
 	c->mdwe = c->seccomp = c->landlock = true;
+	c->on_violation = TAMPER_ALERT;
+	c->violation_count = 100;
+	c->violation_window = 60;
 }
 
 void config_free(struct isc_config *c)
@@ -621,26 +624,59 @@ const char *isc_on_tamper_name(enum isc_on_tamper t)
 	return (unsigned)t < TAMPER_COUNT ? tamper_names[t] : "?";
 }
 
-static int parse_on_tamper(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+static int parse_policy(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
 {
 	for (unsigned i = 0; i < TAMPER_COUNT; i++)
 		if (STREQ(v, tamper_names[i])) {
-			c->on_tamper = (enum isc_on_tamper)i;
+			*(enum isc_on_tamper *)field(c, p) = (enum isc_on_tamper)i;
 			return 0;
 		}
 	return refuse(p, v, e);
 }
 
-static void format_on_tamper(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+static void format_policy(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s", isc_on_tamper_name(c->on_tamper));
+	snprintf(buf, n, "%s", isc_on_tamper_name(*(const enum isc_on_tamper *)field_of(c, p)));
 }
 
-/* Both written only when set: records from before the monitor read the same. */
+/* All written only when set: records from before the monitor read the same. */
 static void dump_on_tamper(FILE *f, const struct isc_config *c)
 {
 	if (c->on_tamper != TAMPER_QUARANTINE)
 		fprintf(f, "on-tamper=%s\n", isc_on_tamper_name(c->on_tamper));
+}
+
+static void dump_on_violation(FILE *f, const struct isc_config *c)
+{
+	if (c->on_violation != TAMPER_ALERT)
+		fprintf(f, "on-violation=%s\n", isc_on_tamper_name(c->on_violation));
+}
+
+/* N/SECONDS: N denials (1 to ISC_VIOLATION_MAX) within SECONDS (1 to 86400) */
+static int parse_threshold(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	char num[16];
+	const char *slash = strchr(v, '/');
+	uint64_t n, s;
+	if (!slash || (size_t)(slash - v) >= sizeof(num))
+		return refuse(p, v, e);
+	snprintf(num, sizeof(num), "%.*s", (int)(slash - v), v);
+	if (!digits_parse(num, ISC_VIOLATION_MAX, &n) || n < 1 || !digits_parse(slash + 1, 86400, &s) || s < 1)
+		return refuse(p, v, e);
+	c->violation_count = (uint32_t)n;
+	c->violation_window = (uint32_t)s;
+	return 0;
+}
+
+static void format_threshold(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%" PRIu32 "/%" PRIu32, c->violation_count, c->violation_window);
+}
+
+static void dump_threshold(FILE *f, const struct isc_config *c)
+{
+	if (c->violation_count != 100 || c->violation_window != 60)
+		fprintf(f, "violation-threshold=%" PRIu32 "/%" PRIu32 "\n", c->violation_count, c->violation_window);
 }
 
 static int parse_truefalse(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
@@ -1012,9 +1048,15 @@ static const struct prop props[] = {
 	{ "verify-interval", PROP_OPERATOR, parse_interval, format_interval, dump_interval,
 	  .min = 1, .max = 604800, .arg = "SECONDS|off", .expect = "off or seconds from 1 to 604800",
 	  .doc = "the supervisor verifies the running ISC this often (default off)" },
-	{ "on-tamper", PROP_OPERATOR, parse_on_tamper, format_on_tamper, dump_on_tamper,
+	{ "on-tamper", PROP_OPERATOR, parse_policy, format_policy, dump_on_tamper, FIELD(on_tamper),
 	  .arg = "quarantine|alert|halt|rollback", .expect = "quarantine, alert, halt or rollback",
 	  .doc = "what a finding of that verify brings (default quarantine)" },
+	{ "on-violation", PROP_OPERATOR, parse_policy, format_policy, dump_on_violation, FIELD(on_violation),
+	  .arg = "alert|quarantine|halt|rollback", .expect = "alert, quarantine, halt or rollback",
+	  .doc = "what too many seccomp denials bring (default alert)" },
+	{ "violation-threshold", PROP_OPERATOR, parse_threshold, format_threshold, dump_threshold,
+	  .arg = "N/SECONDS", .expect = "N/SECONDS, N from 1 to 1000, SECONDS from 1 to 86400",
+	  .doc = "how many denials within how long are too many (default 100/60)" },
 	{ "autoboot", PROP_OPERATOR, parse_truefalse, format_truefalse, dump_autoboot, FIELD(autoboot),
 	  .arg = "true|false", .expect = "true or false",
 	  .doc = "iscadm boot -a (at host start, isc.service) boots it (default false)" },

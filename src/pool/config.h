@@ -52,7 +52,9 @@ struct isc_snapshot {
 };
 #define ISC_KEY_EPHEMERAL "@ephemeral"   /* not a name: names start alphanumeric */
 
-/* What the supervisor does when its periodic verify finds something. */
+/* What the supervisor does when its periodic verify finds something
+ * (on-tamper), or when the ISC trips its seccomp filter too often
+ * (on-violation). */
 enum isc_on_tamper {
 	TAMPER_QUARANTINE,      /* freeze every process, cut the network, keep all (default) */
 	TAMPER_ALERT,           /* record it, nothing more */
@@ -104,7 +106,12 @@ struct isc_config {
 	uint32_t verify_interval;
 	enum isc_on_tamper on_tamper;
 	bool autoboot;              /* iscadm boot -a (the isc.service unit) boots it */
+	/* seccomp denials: violation_count within violation_window seconds
+	 * bring on_violation */
+	enum isc_on_tamper on_violation;
+	uint32_t violation_count, violation_window;
 };
+#define ISC_VIOLATION_MAX 1000
 
 /* One frozen layer of a boot's stack: frozen/<id> in each writable layer
  * directory of ISC isc, its files stored under the host uids from uid. */

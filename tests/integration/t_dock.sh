@@ -152,6 +152,29 @@ iscadm audit it-dr --json | jq -e '[.[] | .event] | (index("tamper") < index("ro
 ok "rollback: a program planted in /var; halted, reset to it-dr@good, booted by itself; the audit says why"
 iscadm halt it-dr || fail "halt it-dr"
 
+# ---- on-violation ---------------------------------------------------------------------------------
+new_isc it-dv --set on-violation=quarantine --set violation-threshold=5/20
+[ "$(iscadm get it-dv violation-threshold)" = 5/20 ] || fail "get violation-threshold"
+expect_err 1 "violation-threshold '5': expected N/SECONDS" iscadm set it-dv violation-threshold=5
+expect_err 1 "violation-threshold '0/10'" iscadm set it-dv violation-threshold=0/10
+expect_err 1 "violation-threshold '5/0'" iscadm set it-dv violation-threshold=5/0
+iscadm boot it-dv || fail "boot it-dv"
+denials() { iscadm metrics | sed -n 's/^isc_seccomp_denials_total{isc="it-dv"} //p'; }
+# one denied unshare a login (a login caught by the quarantine freezes with the ISC: bounded)
+last=0 qat=""
+for i in $(seq 12); do
+	timeout 5 "$ISCADM" login it-dv -- unshare -U true >/dev/null 2>&1
+	sleep 0.2
+	d=$(denials)
+	if iscadm list -p | grep -q "^it-dv:quarantined:"; then qat=$d; break; fi
+	[ "$d" -lt 5 ] || fail "$d denials within 20 s and not quarantined"
+	last=$d
+done
+[ -n "$qat" ] && [ "$qat" -ge 5 ] && [ "$last" -lt 5 ] || fail "quarantined at $qat denials (before: $last)"
+iscadm notes it-dv | grep -q "^isc: 5 seccomp denials within 20 s; on-violation=quarantine$" || fail "violation note: $(iscadm notes it-dv | tail -2)"
+iscadm release it-dv && iscadm halt it-dv || fail "release, halt it-dv"
+ok "on-violation: below 5 denials in 20 s it runs ($last); at $qat it is quarantined"
+
 # ---- halt and alert ---------------------------------------------------------------------------------
 new_isc it-dh --set verify-interval=1 --set on-tamper=halt
 new_isc it-da --set verify-interval=1 --set on-tamper=alert
