@@ -250,17 +250,30 @@ static void format_uint(const struct isc_config *c, const struct prop *p, char *
 		snprintf(buf, n, "%" PRIu64, v);
 }
 
-static int parse_onoff(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+/* A switch: its two words are the prop's arg, "on|off" or "true|false". */
+static size_t bool_word(const struct prop *p, bool v, const char **w)
 {
-	if (!STREQ(v, "on") && !STREQ(v, "off"))
+	size_t k = strcspn(p->arg, "|");
+	*w = v ? p->arg : p->arg + k + 1;
+	return v ? k : strlen(*w);
+}
+
+static int parse_bool(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	const char *t, *f;
+	size_t kt = bool_word(p, true, &t), kf = bool_word(p, false, &f);
+	bool on = strlen(v) == kt && !strncmp(v, t, kt);
+	if (!on && !(strlen(v) == kf && !strncmp(v, f, kf)))
 		return refuse(p, v, e);
-	*(bool *)field(c, p) = STREQ(v, "on");
+	*(bool *)field(c, p) = on;
 	return 0;
 }
 
-static void format_onoff(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+static void format_bool(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s", *(const bool *)field_of(c, p) ? "on" : "off");
+	const char *w;
+	size_t k = bool_word(p, *(const bool *)field_of(c, p), &w);
+	snprintf(buf, n, "%.*s", (int)k, w);
 }
 
 static void format_text(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
@@ -679,19 +692,6 @@ static void dump_threshold(FILE *f, const struct isc_config *c)
 		fprintf(f, "violation-threshold=%" PRIu32 "/%" PRIu32 "\n", c->violation_count, c->violation_window);
 }
 
-static int parse_truefalse(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
-{
-	if (!STREQ(v, "true") && !STREQ(v, "false"))
-		return refuse(p, v, e);
-	*(bool *)field(c, p) = STREQ(v, "true");
-	return 0;
-}
-
-static void format_truefalse(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s", *(const bool *)field_of(c, p) ? "true" : "false");
-}
-
 static void dump_autoboot(FILE *f, const struct isc_config *c)
 {
 	if (c->autoboot)
@@ -973,7 +973,7 @@ static void dump_frozen_next(FILE *f, const struct isc_config *c)
 }
 
 #define SIZE_FIELD(f) .parse = parse_size_prop, .format = format_uint, FIELD(f)
-#define ONOFF_FIELD(f) .parse = parse_onoff, .format = format_onoff, FIELD(f), .arg = "on|off", \
+#define ONOFF_FIELD(f) .parse = parse_bool, .format = format_bool, FIELD(f), .arg = "on|off", \
 	.expect = "on or off"
 
 /* Every property, in the order of the canonical dump, which is the file
@@ -1057,7 +1057,7 @@ static const struct prop props[] = {
 	{ "violation-threshold", PROP_OPERATOR, parse_threshold, format_threshold, dump_threshold,
 	  .arg = "N/SECONDS", .expect = "N/SECONDS, N from 1 to 1000, SECONDS from 1 to 86400",
 	  .doc = "how many denials within how long are too many (default 100/60)" },
-	{ "autoboot", PROP_OPERATOR, parse_truefalse, format_truefalse, dump_autoboot, FIELD(autoboot),
+	{ "autoboot", PROP_OPERATOR, parse_bool, format_bool, dump_autoboot, FIELD(autoboot),
 	  .arg = "true|false", .expect = "true or false",
 	  .doc = "iscadm boot -a (at host start, isc.service) boots it (default false)" },
 	{ "expose", PROP_INTERNAL, parse_expose, format_expose, dump_expose,

@@ -941,6 +941,8 @@ static void test_get(void **state)
 		{ "var-size", "1073741824" }, { "session-size", "536870912" }, { "limitpriv", "default,-kill,+net_raw" }, { "mdwe", "off" }, { "seccomp", "on" },
 		{ "landlock", "on" }, { "require", "none" }, { "volume", "/srv/data,/var/lib/postgresql" },
 		{ "net", "none" }, { "egress", "deny" }, { "maintenance-egress", "deny" }, { "expose", "" },
+		{ "verify-interval", "off" }, { "on-tamper", "quarantine" }, { "autoboot", "false" },
+		{ "on-violation", "alert" }, { "violation-threshold", "100/60" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(kv); i++) {
 		assert_int_equal(config_get(&c, kv[i].k, v, sizeof(v)), 0);
@@ -952,7 +954,7 @@ static void test_get(void **state)
 	size_t n = 0;
 	for (; config_key(n); n++)
 		assert_int_equal(config_get(&c, config_key(n), v, sizeof(v)), 0);
-	assert_int_equal(n, 31);
+	assert_int_equal(n, 36);
 	config_free(&c);
 }
 
@@ -999,6 +1001,11 @@ static const struct prop_case {
 	{ "head", "3.1", "3.1", NULL },
 	{ "frozen-next", "4", "4", NULL },
 	{ "origin", "web@good", "web@good", NULL },
+	{ "verify-interval", "300", "300", NULL },
+	{ "on-tamper", "rollback", "rollback", NULL },
+	{ "autoboot", "true", "true", NULL },
+	{ "on-violation", "halt", "halt", NULL },
+	{ "violation-threshold", "7/30", "7/30", NULL },
 };
 
 /* What an operator may do with each: set at create (config_set) and
