@@ -17,6 +17,7 @@ set -euo pipefail
 RUNS=${RUNS:-3}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
+. "$SRC/bench/lib.sh"
 case ${ISC_BUILD:=build} in /*) ;; *) ISC_BUILD=$SRC/$ISC_BUILD ;; esac
 ISCADM=$ISC_BUILD/iscadm
 [ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
@@ -31,17 +32,12 @@ cleanup() {
 	for n in bb deb; do iscadm halt $n >/dev/null 2>&1; iscadm destroy -f $n >/dev/null 2>&1; done
 	umount "$W/mnt" 2>/dev/null
 	for l in "$W"/l[0-9]*; do umount "$l" 2>/dev/null; done
-	# the last unmounts of a halted ISC may lag a moment behind it
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		iscadm pool close >/dev/null 2>&1 && ! grep -q " $W/root/pool " /proc/self/mountinfo && break
-		sleep 0.5
-	done
+	bench_pool_close
 	rm -rf "$W"
 }
 trap cleanup EXIT
 
 ms() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # halt_ms ISC CHANGE: boot -w, change one small file (or nothing), time the halt
 halt_ms() {

@@ -15,9 +15,9 @@ SIZE=${SIZE:-256M}
 KEYRUNS=${KEYRUNS:-10}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
+. "$SRC/bench/lib.sh"
 case ${ISC_BUILD:=build} in /*) ;; *) ISC_BUILD=$SRC/$ISC_BUILD ;; esac
 ISCADM=$ISC_BUILD/iscadm
-die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root"
 [ -x "$ISCADM" ] || die "no $ISCADM (make build)"
 for c in fio jq; do command -v $c >/dev/null || die "$c missing (make bench installs it)"; done
@@ -33,10 +33,7 @@ cleanup() {
 	set +e
 	if [ -e "$ISC_ROOT/pool.img" ]; then
 		iscadm halt fio >/dev/null 2>&1; iscadm destroy -f fio >/dev/null 2>&1
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			iscadm pool close >/dev/null 2>&1 && ! grep -q " $ISC_ROOT/pool " /proc/self/mountinfo && break
-			sleep 0.5
-		done
+		bench_pool_close
 	fi
 	# the cold boot below removed and re-made this record; the image dies with the root
 	[ -n "$DIGEST" ] && rm -f "/run/isc/verified/$DIGEST"

@@ -11,7 +11,7 @@
 #   bench/dock.sh                           # ISC_BUILD default build-rel (release), made here
 #   N=50 IDLE=30 RUNS=5 bench/dock.sh
 #
-# Everything lives under one mktemp directory, removed on exit (ISCs, pool, the podman image).
+# Everything lives under one mktemp directory, removed on exit (ISCs, pool, podman's storage).
 set -euo pipefail
 
 N=${N:-200}
@@ -29,17 +29,19 @@ command -v podman >/dev/null || bench_install podman
 W=$(mktemp -d /tmp/isc-bench-dock.XXXXXX)
 export ISC_ROOT=$W/root ISC_KEYDIR=$W/keys
 iscadm() { "$ISCADM" "$@"; }
+# crun refuses this machine's hybrid cgroups: runc; podman's storage private to this run
+PODMAN=(podman --root "$W/podman" --runroot "$W/podman-run" --runtime runc)
 PODMAN_CTR=""
+CG0=$(bench_podman_cgroups)
 cleanup() {
 	set +e
-	[ -n "$PODMAN_CTR" ] && podman rm -f -t 0 "$PODMAN_CTR" >/dev/null 2>&1
-	podman rmi -f isc-bench-dock >/dev/null 2>&1
+	[ -n "$PODMAN_CTR" ] && "${PODMAN[@]}" rm -f -t 0 "$PODMAN_CTR" >/dev/null 2>&1
+	[ "$CG0" = 0 ] && bench_podman_cgroups_drop
 	iscadm halt -a >/dev/null 2>&1
 	for n in $(iscadm list -p 2>/dev/null | cut -d: -f1); do iscadm destroy -f "$n" >/dev/null 2>&1; done
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		iscadm pool close >/dev/null 2>&1 && ! grep -q " $W/root/pool " /proc/self/mountinfo && break
-		sleep 0.5
-	done
+	bench_pool_close
+	# podman's storage keeps a mount of its own below $W
+	grep " $W/" /proc/self/mountinfo | awk '{ print $5 }' | sort -r | xargs -r -n1 umount -l
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -47,7 +49,6 @@ trap cleanup EXIT
 kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/smaps_rollup"; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 supervisor() { sed -n 's/^supervisor=//p' "/run/isc/$1/state"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mem_avail() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
 HZ=$(getconf CLK_TCK)
 
@@ -59,12 +60,12 @@ iscadm create one --image base --set verify-interval=300 >/dev/null
 iscadm boot one
 sleep 3
 s=$(supervisor one)
-# podman's monitor of one idle container of the same busybox, imported (no registry here)
+# podman's monitor of one idle container of the same busybox (a rootfs: no registry here; its
+# default 1048576 open files is above this machine's hard limit)
 mkdir -p "$W/rootfs/bin"
 cp /bin/busybox "$W/rootfs/bin/busybox"
-for a in sh sleep httpd; do ln -s busybox "$W/rootfs/bin/$a"; done
-tar -C "$W/rootfs" -c . | podman import - isc-bench-dock >/dev/null
-PODMAN_CTR=$(podman run -d --network none isc-bench-dock /bin/sleep 100000)
+for a in sh sleep; do ln -s busybox "$W/rootfs/bin/$a"; done
+PODMAN_CTR=$("${PODMAN[@]}" run -d --network none --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --rootfs "$W/rootfs" /bin/sleep 100000)
 sleep 3
 c=$(pgrep -f "conmon .*$PODMAN_CTR" | head -1)
 [ -n "$c" ] || die "no conmon for $PODMAN_CTR"
@@ -79,7 +80,7 @@ printf '%-34s %9s %9s %9s\n' "conmon (podman 4.3)" "$pss_c" "$rss_c" "$cpu_c"
 printf 'iscd / conmon PSS: %s; iscd PSS / the 1.5 MB target: %s\n' \
 	"$(awk -v a="$pss_s" -v b="$pss_c" 'BEGIN { printf "%.2fx", a / b }')" \
 	"$(awk -v a="$pss_s" 'BEGIN { printf "%.2fx", a / 1536 }')"
-podman rm -f -t 0 "$PODMAN_CTR" >/dev/null; PODMAN_CTR=""
+"${PODMAN[@]}" rm -f -t 0 "$PODMAN_CTR" >/dev/null; PODMAN_CTR=""
 iscadm halt one
 
 say "2. $N idle ISCs"

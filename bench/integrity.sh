@@ -35,16 +35,12 @@ cleanup() {
 	set +e
 	for n in $ISCS; do iscadm halt $n >/dev/null 2>&1; iscadm destroy -f $n >/dev/null 2>&1; done
 	umount "$W/tree" 2>/dev/null
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		iscadm pool close >/dev/null 2>&1 && ! grep -q " $W/root/pool " /proc/self/mountinfo && break
-		sleep 0.5
-	done
+	bench_pool_close
 	rm -rf "$W"
 }
 trap cleanup EXIT
 
 ms() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 # time_ms CMD...: the median of RUNS runs, in ms (PREP, if set, runs before each, untimed)
 time_ms() {

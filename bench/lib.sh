@@ -22,3 +22,28 @@ bench_build() {
 	fi
 	[ -x "$dir/iscadm" ] || die "no $dir/iscadm"
 }
+
+# bench_pool_close: close the pool of $ISC_ROOT with $ISCADM, retried a few seconds (the last
+# unmounts of a halted ISC may lag a moment behind it)
+bench_pool_close() {
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		"$ISCADM" pool close >/dev/null 2>&1 && ! grep -q " $ISC_ROOT/pool " /proc/self/mountinfo && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# the median of the numbers on stdin, one a line
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# podman's parent cgroups (libpod_parent): whether any is there now, and their removal (empty
+# ones only) at the end of a run that found none at its start
+bench_podman_cgroups() { ls -d /sys/fs/cgroup/*/libpod_parent >/dev/null 2>&1 && echo 1 || echo 0; }
+bench_podman_cgroups_drop() {
+	local d
+	for d in /sys/fs/cgroup/*/libpod_parent; do
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	return 0
+}

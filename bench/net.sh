@@ -76,8 +76,7 @@ mkdir -p "$ISC_ROOT" "$MNT" "$OUT"
 mkdir -m 700 "$ISC_KEYDIR"
 FWD0=$(cat /proc/sys/net/ipv4/ip_forward)
 TABLES0=$(nft list tables 2>/dev/null)
-CG0=0
-for d in /sys/fs/cgroup/*/libpod_parent; do [ -d "$d" ] && CG0=1; done
+CG0=$(bench_podman_cgroups)
 LINKS0=$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//')
 DIGESTS_NEW=()
 HOST_PIDS=()
@@ -106,10 +105,7 @@ cleanup() {
 			"$ISCADM" halt "$ISC_NAME" >/dev/null 2>&1
 			"$ISCADM" destroy -f "$ISC_NAME" >/dev/null 2>&1
 		fi
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			"$ISCADM" pool close >/dev/null 2>&1 && ! grep -q " $ISC_ROOT/pool " /proc/self/mountinfo && break
-			sleep 0.5
-		done
+		bench_pool_close
 	fi
 	for d in "${DIGESTS_NEW[@]}"; do rm -f "/run/isc/verified/$d"; done
 	# pool close removes isc's tables and bridge; if it did not, say so before they go below
@@ -118,11 +114,7 @@ cleanup() {
 	# What podman (netavark, runc) and isc added and left: tables, links and podman's parent
 	# cgroups that were not there at the start (the premises made sure isc's were not), ip_forward.
 	drop_new_tables
-	if [ "$CG0" = 0 ]; then
-		for d in /sys/fs/cgroup/*/libpod_parent; do
-			[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-		done
-	fi
+	[ "$CG0" = 0 ] && bench_podman_cgroups_drop
 	for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
 		case $l in podman*|cni-*|veth*|iscv*|isc0) ;; *) continue ;; esac
 		grep -qxF "$l" <<<"$LINKS0" || ip link del "$l" 2>/dev/null
