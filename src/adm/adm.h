@@ -25,6 +25,8 @@ int adm_fail(const struct isc_err *e);
  * status rc), once; what only reads is not recorded.  main() calls it when
  * the command returns; a command that detaches the pool, before. */
 void adm_audit(struct adm *a, int rc);
+/* What a command did, said in the audit log as an event of its own. */
+void adm_audit_note(struct adm *a, const char *isc, const char *event, const char *msg);
 int adm_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int adm_pool(struct adm *a, struct pool *p, enum pool_lock lock);
 /* ISC name's configuration, the pool opened shared for the read: 0, or the
@@ -100,6 +102,7 @@ int cmd_notes(struct adm *a);
 int cmd_audit(struct adm *a);
 int cmd_release(struct adm *a);
 int cmd_metrics(struct adm *a);
+int cmd_update(struct adm *a);
 int cmd_login(struct adm *a);
 int cmd_run(struct adm *a);
 int cmd_key(struct adm *a);

@@ -22,6 +22,7 @@ static const struct {
 	{ "net", cmd_net }, { "snapshot", cmd_snapshot }, { "rollback", cmd_rollback },
 	{ "clone", cmd_clone }, { "promote", cmd_promote }, { "reset", cmd_reset },
 	{ "audit", cmd_audit }, { "release", cmd_release }, { "metrics", cmd_metrics },
+	{ "update", cmd_update },
 };
 
 static const char help[] =
@@ -44,6 +45,7 @@ static const char help[] =
 	"  audit [ISC] [--since TIME] [-p | --json] | audit --verify [--head HASH] | audit --head\n"
 	"  metrics [--listen unix:PATH|127.0.0.1:PORT]\n"
 	"  history [-p | --json] ISC | history ISC --prune KEEP | revert ISC [VERSION]\n"
+	"  update ISC --image NEW [--health CMD] [--within SECONDS]\n"
 	"  login [-T] ISC [-- CMD...] | stats ISC\n"
 	"  verify [-p | --json] ISC | diff [-p | --json] ISC\n"
 	"  snapshot ISC@SNAPSHOT [--known-good] | snapshot -l [-p | --json] [ISC]\n"
@@ -207,22 +209,35 @@ static const char *command_isc(int pooldirfd, int argc, char **argv)
 	return NULL;
 }
 
-void adm_audit(struct adm *a, int rc)
+/* ev in the pool's audit log (ev->isc NULL: the command's ISC, if any). */
+static void audit_write(struct adm *a, struct audit_event *ev)
 {
-	if (a->audited || rc == EXIT_USAGE || command_reads_only(a->argc, a->argv))
-		return;
-	a->audited = true;
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s/pool", a->root);
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return;   /* no pool: nothing was done in one */
-	struct audit_event ev = { .source = "iscadm", .event = "command", .args = a->argv, .result = rc };
-	ev.isc = command_isc(fd, a->argc, a->argv);
+	if (!ev->isc)
+		ev->isc = command_isc(fd, a->argc, a->argv);
 	struct isc_err e = { 0 };
 	/* no pool attached or its key gone: nothing to record in */
-	if (audit_append(fd, &ev, &e) < 0 && e.code != ENOENT && e.code != ENOKEY)
+	if (audit_append(fd, ev, &e) < 0 && e.code != ENOENT && e.code != ENOKEY)
 		fprintf(stderr, "iscadm: warning: not in the audit log: %s\n", e.msg);
+}
+
+void adm_audit(struct adm *a, int rc)
+{
+	if (a->audited || rc == EXIT_USAGE || command_reads_only(a->argc, a->argv))
+		return;
+	a->audited = true;
+	struct audit_event ev = { .source = "iscadm", .event = "command", .args = a->argv, .result = rc };
+	audit_write(a, &ev);
+}
+
+void adm_audit_note(struct adm *a, const char *isc, const char *event, const char *msg)
+{
+	struct audit_event ev = { .source = "iscadm", .isc = isc, .event = event, .msg = msg, .result = -1 };
+	audit_write(a, &ev);
 }
 
 int main(int argc, char **argv)

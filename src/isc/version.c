@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 
 void isc_versions(struct isc_config *c)
 {
@@ -60,23 +61,30 @@ static int version_verify(struct pool *p, const struct isc_config *c, size_t idx
 	return image_version_signed(p, c, layers, NULL, (size_t)nl, e);
 }
 
+/* What revert and update share: halted, no session waiting for its commit. */
+static int version_change_ok(struct pool *p, const char *name, struct isc_err *e)
+{
+	struct stat st;
+	char layer[200];
+	snprintf(layer, sizeof(layer), "isc/%s/data/layers/rootw", name);
+	if (isc_running(name))
+		return err_set(e, EBUSY, "ISC %s is running: halt it first", name);
+	if (fstatat(p->dirfd, layer, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return err_set(e, EBUSY, "ISC %s has a maintenance session not yet committed: boot it "
+			       "once, then change its version", name);
+	return 0;
+}
+
 int isc_revert(struct pool *p, const char *name, const char *want, struct isc_version *now,
 	       struct isc_err *e)
 {
 	struct isc_config c;
-	struct stat st;
-	char layer[200];
 	size_t idx = 0;
 	int r = isc_config_load(p, name, &c, e);
 	if (r < 0)
 		return r;
 	isc_versions(&c);
-	snprintf(layer, sizeof(layer), "isc/%s/data/layers/rootw", name);
-	if (isc_running(name))
-		r = err_set(e, EBUSY, "ISC %s is running: halt it first", name);
-	else if (fstatat(p->dirfd, layer, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		r = err_set(e, EBUSY, "ISC %s has a maintenance session not yet committed: boot it "
-			    "once, then revert", name);
+	r = version_change_ok(p, name, e);
 	if (r == 0)
 		r = revert_target(&c, want, &idx, e);
 	if (r == 0)
@@ -87,6 +95,43 @@ int isc_revert(struct pool *p, const char *name, const char *want, struct isc_ve
 	}
 	if (r == 0 && now)
 		*now = c.versions[idx];
+	config_free(&c);
+	return r;
+}
+
+int isc_update(struct pool *p, const char *name, const char *image, char prev[65], char now[65],
+	       struct isc_err *e)
+{
+	struct isc_config c;
+	struct image_info info;
+	int r = isc_config_load(p, name, &c, e);
+	if (r < 0)
+		return r;
+	isc_versions(&c);
+	if ((r = version_change_ok(p, name, e)) == 0 && (r = image_lookup(p, image, &info, e)) == 0)
+		r = image_verify(p, info.digest, e);
+	if (r == 0) {
+		str_copy(prev, 65, c.digest);
+		str_copy(now, 65, info.digest);
+	}
+	if (r == 0 && STREQ(c.digest, info.digest)) {
+		config_free(&c);
+		return 1;
+	}
+	if (r == 0) {
+		char layers[1][65];
+		str_copy(layers[0], sizeof(layers[0]), info.digest);
+		r = image_version_signed(p, &c, layers, NULL, 1, e);
+	}
+	if (r == 0 && (r = config_version_add(&c, info.digest, time(NULL), "update", 0, NULL)) == -ENOSPC)
+		err_set(e, ENOSPC, "ISC %s: no room for another version: iscadm history --prune first", name);
+	else if (r < 0 && !e->code)
+		err_set(e, -r, "ISC %s: image %s cannot be a version of it", name, image);
+	if (r == 0) {
+		str_copy(c.image, sizeof(c.image), image);
+		memcpy(c.digest, info.digest, sizeof(c.digest));
+		r = isc_config_save(p, &c, e);
+	}
 	config_free(&c);
 	return r;
 }

@@ -578,7 +578,8 @@ static int parse_version(struct isc_config *c, const struct prop *p, const char 
 	    !digest_valid(f[0]) || (nf == 5 && !digest_valid(f[4])) ||
 	    !f[1][0] || strspn(f[1], "0123456789") != strlen(f[1]) || strlen(f[1]) > 18 ||
 	    !f[3][0] || strspn(f[3], "0123456789") != strlen(f[3]) || strlen(f[3]) > 19 ||
-	    !(STREQ(f[2], "build") || STREQ(f[2], "-w") || STREQ(f[2], "-W") || STREQ(f[2], "-T")))
+	    !(STREQ(f[2], "build") || STREQ(f[2], "-w") || STREQ(f[2], "-W") || STREQ(f[2], "-T") ||
+	      STREQ(f[2], "update")))
 		goto bad;
 	int r = config_version_add(c, f[0], strtoll(f[1], NULL, 10), f[2], strtoull(f[3], NULL, 10),
 				   nf == 5 ? f[4] : NULL);
