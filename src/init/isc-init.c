@@ -41,6 +41,7 @@ struct client {
 };
 
 struct init {
+	int status;              /* the supervisor's status pipe, or -1 */
 	struct svc_set set;
 	struct svc_env env;
 	int epfd, sigfd, timerfd, listenfd, rundirfd;
@@ -339,7 +340,38 @@ static void ops_kill(void *ctx, struct svc *s, int sig)
 		kill(s->pid, SIGCONT);
 }
 
-static const struct svc_ops init_ops = { .spawn = ops_spawn, .kill = ops_kill, .say = ops_say };
+/* The supervisor's status pipe (fd 3, ISC_STATUS_FD=3): "maintenance NAME"
+ * when a service is in a crash loop, for its on-crash policy.  Never
+ * blocks PID 1: a full pipe drops the line. */
+static void ops_event(void *ctx, const struct svc *s, const char *what)
+{
+	struct init *in = ctx;
+	if (in->status < 0)
+		return;
+	char line[128];
+	int k = snprintf(line, sizeof(line), "%s %s\n", what, s->name);
+	if (k > 0 && (size_t)k < sizeof(line) && write(in->status, line, (size_t)k) < 0 && errno == EPIPE) {
+		close(in->status);
+		in->status = -1;
+	}
+}
+
+static void status_open(struct init *in)
+{
+	struct stat st;
+	const char *v = getenv("ISC_STATUS_FD");
+	in->status = -1;
+	if (!v || !STREQ(v, "3") || fstat(3, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return;
+	/* ours alone: no service inherits it */
+	if (fcntl(3, F_SETFD, FD_CLOEXEC) < 0 || fcntl(3, F_SETFL, O_NONBLOCK) < 0)
+		return;
+	in->status = 3;
+	unsetenv("ISC_STATUS_FD");
+}
+
+static const struct svc_ops init_ops = { .spawn = ops_spawn, .kill = ops_kill, .say = ops_say,
+					 .event = ops_event };
 
 /* ---- exec status and reaping --------------------------------------------- */
 
@@ -926,7 +958,7 @@ static int check_dir(const char *dir)
 
 int main(int argc, char **argv)
 {
-	static struct init in = { .listenfd = -1, .rundirfd = -1, .sigfd = -1, .timerfd = -1,
+	static struct init in = { .status = -1, .listenfd = -1, .rundirfd = -1, .sigfd = -1, .timerfd = -1,
 				  .epfd = -1 };
 	char **cmd = NULL;
 
@@ -963,6 +995,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < CLIENTS_MAX; i++)
 		in.clients[i].fd = -1;
 	in.console = console_open();
+	status_open(&in);
 	in.isc_name = getenv("ISC_NAME");
 	if (getenv("ISC_INFO"))
 		in.info = strdup(getenv("ISC_INFO"));

@@ -125,6 +125,9 @@ struct svc_ops {
 	int (*spawn)(void *ctx, struct svc *s);
 	void (*kill)(void *ctx, struct svc *s, int sig);
 	void (*say)(void *ctx, const char *line);
+	/* optional: a service entered a state the supervisor acts on
+	 * ("maintenance": a crash loop, SVC_FAIL_LIMIT fails in the window) */
+	void (*event)(void *ctx, const struct svc *s, const char *what);
 };
 
 struct svc_set {

@@ -82,6 +82,8 @@ static void after_end(struct svc_env *env, struct svc *s, bool failed, const cha
 		s->state = SVC_MAINTENANCE;
 		svc_say(env, "%s in maintenance (failed %d times in %ds)", s->name, SVC_FAIL_LIMIT,
 			SVC_FAIL_WINDOW_MS / 1000);
+		if (env->ops->event)
+			env->ops->event(env->ctx, s, "maintenance");
 		return;
 	}
 	if (!restart) {

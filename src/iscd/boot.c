@@ -205,8 +205,18 @@ int isc_start(struct iscd *d, struct isc_err *e)
 	d->spec.session_layers = d->session_on ? d->session_fs : NULL;
 	struct cgroup_limits lim = { .memory = d->cfg.memory, .pids = d->cfg.pids,
 				     .cpu_weight = d->cfg.cpu_weight, .cpu_milli = d->cfg.cpu_milli };
+	int status_w = -1;
 	if ((r = cgroup_scope_enter(&d->cg, d->cfg.name, e)) < 0 || (r = cgroup_create(&d->cg, &lim, e)) < 0 ||
-	    (r = sandbox_start(&d->spec, &d->sb, e)) < 0) {
+	    (r = monitor_status_begin(d, &status_w, e)) < 0) {
+		start_undo(d);
+		return r;
+	}
+	d->spec.status_fd = status_w;
+	r = sandbox_start(&d->spec, &d->sb, e);
+	close(status_w);   /* isc-init holds the only write end */
+	d->spec.status_fd = -1;
+	if (r < 0) {
+		monitor_status_end(d);
 		start_undo(d);
 		return r;
 	}
@@ -236,6 +246,7 @@ void isc_teardown(struct iscd *d)
 {
 	struct isc_err e = { 0 };
 	monitor_stop(d);
+	monitor_status_end(d);
 	struct watch *ws[] = { &d->w_init, &d->w_console, &d->w_devlog, &d->w_notify };
 	for (size_t i = 0; i < ARRAY_SIZE(ws); i++)
 		watch_del(d, ws[i]);
@@ -394,7 +405,7 @@ int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 		.frozen = d->stack, .nfrozen = d->nstack, .isc_dir = d->isc_dir,
 		.volumes_dir = d->volumes,
 		.volumes = d->cfg.volumes, .tmp_size = d->cfg.tmp_size, .stage = d->stage,
-		.init_fd = d->init_fd, .init_argv = d->mode == BOOT_ASSEMBLY ? d->assembly_argv : d->init_argv,
+		.init_fd = d->init_fd, .status_fd = -1, .init_argv = d->mode == BOOT_ASSEMBLY ? d->assembly_argv : d->init_argv,
 		.info = d->info, .stdio = d->run_mode && d->tty_sock < 0 ? stdio : NULL,
 		.tty = d->tty_sock >= 0, .cg = &d->cg, .confine = &d->confine,
 	};

@@ -82,6 +82,11 @@ struct iscd {
 	/* the monitor (monitor.c): its timer, a verify worker while one runs,
 	 * what the last one found, and the policy's state */
 	struct watch w_monitor, w_verify_done;
+	/* isc-init's status pipe (service crash loops) and on-crash=restart's
+	 * backoff timer; restarts made for it by this supervisor */
+	struct watch w_status, w_crash;
+	uint32_t crash_restarts;
+	time_t crash_noted;
 	pid_t verify_pid;
 	int verify_out;
 	int64_t verified_at;
@@ -175,6 +180,10 @@ void monitor_start(struct iscd *d);
 void monitor_stop(struct iscd *d);
 /* a seccomp denial, counted against violation-threshold */
 void monitor_denial(struct iscd *d);
+/* isc-init's status pipe for this boot: its write end for the spec, the
+ * read end watched (monitor_status_end at teardown) */
+int monitor_status_begin(struct iscd *d, int *write_end, struct isc_err *e);
+void monitor_status_end(struct iscd *d);
 /* iscadm release: quarantine lifted; what to answer, or NULL (e says why) */
 const char *monitor_release(struct iscd *d, struct isc_err *e);
 

@@ -182,7 +182,7 @@ static void iscd_init(struct iscd *d)
 		d->clients[i] = (struct client){ .sock.fd = -1, .session.fd = -1, .notify.fd = -1 };
 	struct watch *own[] = { &d->w_init, &d->w_console, &d->w_devlog, &d->w_notify, &d->w_ctl,
 				&d->w_sig, &d->w_timer, &d->w_deny, &d->w_commit, &d->w_monitor,
-				&d->w_verify_done };
+				&d->w_verify_done, &d->w_status, &d->w_crash };
 	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
 		own[i]->fd = -1;
 	d->sb.pidfd = d->sb.console = d->sb.devlog = d->sb.userns = -1;

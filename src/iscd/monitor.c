@@ -229,10 +229,109 @@ static void on_monitor_timer(struct iscd *d, struct watch *w, uint32_t events)
 	}
 }
 
+/* ---- on-crash: isc-init's word that a service is in a crash loop ---------- */
+
+static void on_crash_timer(struct iscd *d, struct watch *w, uint32_t events)
+{
+	uint64_t x;
+	(void)!read(w->fd, &x, sizeof(x));
+	if (d->state != ST_RUNNING)
+		return;
+	d->crash_restarts++;
+	note(d, "crash", "isc: restarting after a crash loop (restart %" PRIu32 " of %" PRIu32 ")",
+	     d->crash_restarts, d->cfg.crash_limit);
+	d->next_mode = BOOT_READONLY;
+	iscd_event(d, EV_REBOOT);
+}
+
+static void crash_act(struct iscd *d, const char *service)
+{
+	struct itimerspec armed;
+	/* the ISC's words (root inside can write them too): acted on only to
+	 * the ISC's own cost, and noted at most once a second */
+	time_t now = time(NULL);
+	if (d->state != ST_RUNNING || d->quarantined || d->run_mode || now == d->crash_noted ||
+	    (timerfd_gettime(d->w_crash.fd, &armed) == 0 && armed.it_value.tv_sec + armed.it_value.tv_nsec))
+		return;
+	d->crash_noted = now;
+	note(d, "crash", "isc: service %s is in a crash loop (isc-init gave up restarting it); on-crash=%s",
+	     service, isc_on_crash_name(d->cfg.on_crash));
+	switch (d->cfg.on_crash) {
+	case CRASH_ALERT:
+		break;
+	case CRASH_HALT:
+		iscd_event(d, EV_HALT);
+		break;
+	case CRASH_RESTART:
+		if (d->crash_restarts >= d->cfg.crash_limit) {
+			note(d, "crash", "isc: %" PRIu32 " restarts for crash loops: halting", d->crash_restarts);
+			iscd_event(d, EV_HALT);
+			break;
+		}
+		/* 1 s, 2 s, 4 s ... 64 s before each restart */
+		struct itimerspec t = { .it_value.tv_sec = 1L << (d->crash_restarts < 6 ? d->crash_restarts : 6) };
+		timerfd_settime(d->w_crash.fd, 0, &t, NULL);
+		break;
+	}
+}
+
+/* "maintenance NAME" lines, bounded: a line longer than a service name
+ * allows, or a name with anything but [A-Za-z0-9_.-], is not a service. */
+static void on_status(struct iscd *d, struct watch *w, uint32_t events)
+{
+	char buf[1024];
+	ssize_t k = read(w->fd, buf, sizeof(buf) - 1);
+	if (k <= 0) {
+		if (k == 0 || (errno != EAGAIN && errno != EINTR))
+			watch_del(d, w);   /* isc-init is gone; teardown closes it */
+		return;
+	}
+	buf[k] = '\0';
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *name = str_has_prefix(line, "maintenance ") ? line + 12 : NULL;
+		size_t n = name ? strlen(name) : 0;
+		if (n && n <= 63 && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					    "0123456789_.-") == n)
+			crash_act(d, name);
+	}
+}
+
+int monitor_status_begin(struct iscd *d, int *write_end, struct isc_err *e)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_sys(e, errno, "pipe");
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	if (watch_add(d, &d->w_status, p[0], on_status, NULL) < 0) {
+		int r = errno;
+		close(p[0]);
+		close(p[1]);
+		d->w_status.fd = -1;
+		return err_sys(e, r, "epoll");
+	}
+	*write_end = p[1];
+	return 0;
+}
+
+void monitor_status_end(struct iscd *d)
+{
+	if (d->w_status.fd < 0)
+		return;
+	watch_del(d, &d->w_status);
+	close(d->w_status.fd);
+	d->w_status.fd = -1;
+	if (d->w_crash.fd >= 0)
+		timerfd_settime(d->w_crash.fd, 0, &(struct itimerspec){ 0 }, NULL);
+}
+
 int monitor_setup(struct iscd *d, struct isc_err *e)
 {
 	int t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	if (t < 0 || watch_add(d, &d->w_monitor, t, on_monitor_timer, NULL) < 0)
+		return err_sys(e, errno, "timerfd");
+	int c = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (c < 0 || watch_add(d, &d->w_crash, c, on_crash_timer, NULL) < 0)
 		return err_sys(e, errno, "timerfd");
 	return 0;
 }
@@ -241,7 +340,9 @@ void monitor_start(struct iscd *d)
 {
 	d->quarantined = false;
 	d->viol_seen = d->viol_next = 0;
-	if (!d->cfg.verify_interval || d->run_mode || d->w_monitor.fd < 0)
+	/* a -w or -W boot is the operator changing the system: the monitor
+	 * rests until the ISC runs read-only again */
+	if (!d->cfg.verify_interval || d->run_mode || d->w_monitor.fd < 0 || boot_mode_writable(d->mode))
 		return;
 	struct itimerspec t = { .it_value.tv_sec = d->cfg.verify_interval,
 				.it_interval.tv_sec = d->cfg.verify_interval };

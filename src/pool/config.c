@@ -90,6 +90,7 @@ void config_init(struct isc_config *c)
 	c->on_violation = TAMPER_ALERT;
 	c->violation_count = 100;
 	c->violation_window = 60;
+	c->crash_limit = 5;
 }
 
 void config_free(struct isc_config *c)
@@ -666,6 +667,42 @@ static void dump_on_violation(FILE *f, const struct isc_config *c)
 		fprintf(f, "on-violation=%s\n", isc_on_tamper_name(c->on_violation));
 }
 
+static const char *const crash_names[] = {
+	[CRASH_ALERT] = "alert", [CRASH_RESTART] = "restart", [CRASH_HALT] = "halt",
+};
+
+const char *isc_on_crash_name(enum isc_on_crash c)
+{
+	return (unsigned)c < ARRAY_SIZE(crash_names) ? crash_names[c] : "?";
+}
+
+static int parse_on_crash(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(crash_names); i++)
+		if (STREQ(v, crash_names[i])) {
+			c->on_crash = (enum isc_on_crash)i;
+			return 0;
+		}
+	return refuse(p, v, e);
+}
+
+static void format_on_crash(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", isc_on_crash_name(c->on_crash));
+}
+
+static void dump_on_crash(FILE *f, const struct isc_config *c)
+{
+	if (c->on_crash != CRASH_ALERT)
+		fprintf(f, "on-crash=%s\n", isc_on_crash_name(c->on_crash));
+}
+
+static void dump_crash_limit(FILE *f, const struct isc_config *c)
+{
+	if (c->crash_limit != 5)
+		fprintf(f, "crash-limit=%" PRIu32 "\n", c->crash_limit);
+}
+
 /* N/SECONDS: N denials (1 to ISC_VIOLATION_MAX) within SECONDS (1 to 86400) */
 static int parse_threshold(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
 {
@@ -1058,6 +1095,12 @@ static const struct prop props[] = {
 	{ "violation-threshold", PROP_OPERATOR, parse_threshold, format_threshold, dump_threshold,
 	  .arg = "N/SECONDS", .expect = "N/SECONDS, N from 1 to 1000, SECONDS from 1 to 86400",
 	  .doc = "how many denials within how long are too many (default 100/60)" },
+	{ "on-crash", PROP_OPERATOR, parse_on_crash, format_on_crash, dump_on_crash,
+	  .arg = "alert|restart|halt", .expect = "alert, restart or halt",
+	  .doc = "what a service's crash loop brings (default alert)" },
+	{ "crash-limit", PROP_OPERATOR, parse_count, format_uint, dump_crash_limit, FIELD(crash_limit),
+	  .min = 1, .max = 100, .arg = "N", .expect = "1 to 100",
+	  .doc = "on-crash=restart: restarts before the ISC is halted (default 5)" },
 	{ "autoboot", PROP_OPERATOR, parse_bool, format_bool, dump_autoboot, FIELD(autoboot),
 	  .arg = "true|false", .expect = "true or false",
 	  .doc = "iscadm boot -a (at host start, isc.service) boots it (default false)" },

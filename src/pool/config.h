@@ -64,6 +64,14 @@ enum isc_on_tamper {
 #define TAMPER_COUNT 4
 const char *isc_on_tamper_name(enum isc_on_tamper t);
 
+/* What the supervisor does when isc-init says a service is in a crash loop. */
+enum isc_on_crash {
+	CRASH_ALERT,            /* record it (default) */
+	CRASH_RESTART,          /* restart the ISC, after a backoff, up to crash-limit times; then halt */
+	CRASH_HALT,             /* halt the ISC */
+};
+const char *isc_on_crash_name(enum isc_on_crash c);
+
 struct isc_config {
 	char name[64];
 	char image[64];             /* tag it was created from */
@@ -110,6 +118,9 @@ struct isc_config {
 	 * bring on_violation */
 	enum isc_on_tamper on_violation;
 	uint32_t violation_count, violation_window;
+	/* a service in a crash loop (isc-init's maintenance) */
+	enum isc_on_crash on_crash;
+	uint32_t crash_limit;       /* on-crash=restart: ISC restarts before a halt */
 };
 #define ISC_VIOLATION_MAX 1000
 

@@ -260,13 +260,29 @@ static void init_main(const struct sandbox_spec *s, int sock, int errfd)
 	_cleanup_free_ char *info_env = NULL;
 	if (s->info && asprintf(&info_env, "ISC_INFO=%s", s->info) < 0)
 		info_env = NULL;
-	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "container=isc", name_env, info_env, NULL };
-	/* nothing of ours crosses into the ISC but stdio (errfd reports a
-	 * failed exec and closes with it; init_fd is the program itself) */
-	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* nothing of ours crosses into the ISC but stdio and the status pipe
+	 * (a write end: what isc-init says of its services, which the
+	 * supervisor reads as the ISC's words); errfd reports a failed exec
+	 * and closes with it; init_fd is the program itself */
+	int init_fd = s->init_fd;
+	bool status = s->status_fd > 2;
+	if (status && init_fd == 3)
+		init_fd = fcntl(3, F_DUPFD_CLOEXEC, 4);
+	if (status && errfd == 3)
+		errfd = fcntl(3, F_DUPFD_CLOEXEC, 4);
+	if (status)
+		status = s->status_fd == 3 ? fcntl(3, F_SETFD, 0) == 0 : dup2(s->status_fd, 3) == 3;
+	char *envp[6] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "container=isc", name_env };
+	size_t k = 3;
+	if (info_env)
+		envp[k++] = info_env;
+	if (status)
+		envp[k++] = "ISC_STATUS_FD=3";
+	envp[k] = NULL;
+	close_range(status ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	/* the supervisor's blocked signals stay blocked into isc-init, which
 	 * takes them from its own signalfd: a halt that comes early waits */
-	syscall(SYS_execveat, s->init_fd, "", s->init_argv, envp, AT_EMPTY_PATH);
+	syscall(SYS_execveat, init_fd, "", s->init_argv, envp, AT_EMPTY_PATH);
 	err_sys(&e, errno, "exec isc-init");
 	child_fail(errfd, &e);
 }

@@ -30,6 +30,9 @@ struct sandbox_spec {
 	const char *stage;              /* host path where the root is assembled */
 	int scratch;                    /* detached mount for /scratch, -1: none */
 	int init_fd;                    /* sealed memfd holding isc-init */
+	/* > 2: the write end of the supervisor's status pipe, isc-init's fd 3
+	 * (ISC_STATUS_FD=3) for service events; anything else: none */
+	int status_fd;
 	char *const *init_argv;
 	const char *info;               /* ISC_INFO for isc-init: "key: value;..." */
 	const int *stdio;               /* NULL: a console pty */

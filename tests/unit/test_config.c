@@ -943,6 +943,7 @@ static void test_get(void **state)
 		{ "net", "none" }, { "egress", "deny" }, { "maintenance-egress", "deny" }, { "expose", "" },
 		{ "verify-interval", "off" }, { "on-tamper", "quarantine" }, { "autoboot", "false" },
 		{ "on-violation", "alert" }, { "violation-threshold", "100/60" },
+		{ "on-crash", "alert" }, { "crash-limit", "5" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(kv); i++) {
 		assert_int_equal(config_get(&c, kv[i].k, v, sizeof(v)), 0);
@@ -954,7 +955,7 @@ static void test_get(void **state)
 	size_t n = 0;
 	for (; config_key(n); n++)
 		assert_int_equal(config_get(&c, config_key(n), v, sizeof(v)), 0);
-	assert_int_equal(n, 36);
+	assert_int_equal(n, 38);
 	config_free(&c);
 }
 
@@ -1006,6 +1007,8 @@ static const struct prop_case {
 	{ "autoboot", "true", "true", NULL },
 	{ "on-violation", "halt", "halt", NULL },
 	{ "violation-threshold", "7/30", "7/30", NULL },
+	{ "on-crash", "restart", "restart", NULL },
+	{ "crash-limit", "3", "3", NULL },
 };
 
 /* What an operator may do with each: set at create (config_set) and

@@ -418,6 +418,8 @@ struct fake {
 	pid_t next_pid;
 	char last[512];
 	int nsay;
+	char event[96];          /* the last event told to the supervisor */
+	int nevents;
 };
 
 static int fake_spawn(void *ctx, struct svc *s)
@@ -444,7 +446,15 @@ static void fake_say(void *ctx, const char *line)
 	f->nsay++;
 }
 
-static const struct svc_ops fake_ops = { .spawn = fake_spawn, .kill = fake_kill, .say = fake_say };
+static void fake_event(void *ctx, const struct svc *s, const char *what)
+{
+	struct fake *f = ctx;
+	snprintf(f->event, sizeof(f->event), "%s %s", what, s->name);
+	f->nevents++;
+}
+
+static const struct svc_ops fake_ops = { .spawn = fake_spawn, .kill = fake_kill, .say = fake_say,
+					 .event = fake_event };
 
 struct machine {
 	struct svc_set set;
@@ -514,10 +524,14 @@ static void test_sm_crash_loop_maintenance(void **state UNUSED)
 		assert_int_equal(s->state, SVC_STARTING);
 	}
 	assert_string_equal(m.fake.last, "web exited with status 1, restarting in 8s");
+	assert_int_equal(m.fake.nevents, 0);   /* a restart is not the supervisor's business */
 	ev(&m, s, SVC_EV_READY);
 	die(&m, s, 1);   /* the 5th failure, 15 s after the first */
 	assert_int_equal(s->state, SVC_MAINTENANCE);
 	assert_string_equal(m.fake.last, "web in maintenance (failed 5 times in 60s)");
+	/* the supervisor is told, once (its on-crash policy) */
+	assert_int_equal(m.fake.nevents, 1);
+	assert_string_equal(m.fake.event, "maintenance web");
 	assert_int_equal(s->deadline_ms, 0);
 	ev(&m, s, SVC_EV_TIMER);
 	ev(&m, s, SVC_EV_START);

@@ -20,7 +20,7 @@ set -u
 cd "$(dirname "$0")/../.."
 SRC=$(pwd -P)
 B=${ISC_BUILD:-build-asan}
-DEFAULT_TESTS="t_solaris_session t_profiles t_crypt t_maint t_run_stale t_attack t_listings t_bad_input t_tamper t_console t_defence t_cgroups t_demo t_audit t_dock t_update t_autoboot t_hostile"
+DEFAULT_TESTS="t_solaris_session t_profiles t_crypt t_maint t_run_stale t_attack t_listings t_bad_input t_tamper t_console t_defence t_cgroups t_demo t_audit t_dock t_update t_autoboot t_crash t_hostile"
 KERNELS=${VM_KERNELS:-bookworm trixie}
 TESTS=${VM_TESTS:-$DEFAULT_TESTS}
 INIT=${VM_INIT:-plain}
