@@ -64,13 +64,17 @@ static const struct family fams[] = {
 	{ "isc_memory_bytes", "gauge", "Memory charged to the ISC's cgroup." },
 	{ "isc_memory_limit_bytes", "gauge", "The ISC's memory limit (no swap)." },
 	{ "isc_pids", "gauge", "Tasks in the ISC's cgroup." },
+	{ "isc_pids_limit", "gauge", "The ISC's task limit." },
+	{ "isc_oom_kills_total", "counter", "Processes the OOM killer took at the ISC's memory limit." },
+	{ "isc_pids_refused_total", "counter", "Forks refused at the ISC's task limit." },
+	{ "isc_supervisor_resident_bytes", "gauge", "Resident memory of the ISC's supervisor (iscd)." },
 	{ "isc_seccomp_denials_total", "counter", "System calls the filter denied since the supervisor started." },
 	{ "isc_verify_last_timestamp_seconds", "gauge", "When the monitor last verified the running ISC (0: not yet)." },
 	{ "isc_verify_last_findings", "gauge", "What that verify found: findings, or -1 when it could not run." },
 	{ "isc_quarantines_total", "counter", "Quarantines since the supervisor started." },
 };
-enum { F_UP, F_STATE, F_MODE, F_UPTIME, F_RESTARTS, F_CPU, F_MEM, F_MEMMAX, F_PIDS, F_DENIALS,
-       F_VERIFIED, F_FINDINGS, F_QUAR, F_COUNT };
+enum { F_UP, F_STATE, F_MODE, F_UPTIME, F_RESTARTS, F_CPU, F_MEM, F_MEMMAX, F_PIDS, F_PIDSMAX, F_OOM,
+       F_PIDSREF, F_SUPRSS, F_DENIALS, F_VERIFIED, F_FINDINGS, F_QUAR, F_COUNT };
 
 struct sample {
 	const char *isc;
@@ -78,7 +82,21 @@ struct sample {
 	struct run_state st;
 	bool have_cg;
 	struct cgroup_stats cg;
+	uint64_t supervisor_rss;     /* bytes, 0: unknown */
 };
+
+/* VmRSS of a process, in bytes (0 when it cannot be read). */
+static uint64_t rss_of(pid_t pid)
+{
+	char path[64], line[128];
+	unsigned long long kb = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			break;
+	return (uint64_t)kb * 1024;
+}
 
 static void family_lines(struct metrics *m, size_t f, const struct sample *s, size_t n)
 {
@@ -124,6 +142,22 @@ static void family_lines(struct metrics *m, size_t f, const struct sample *s, si
 		case F_PIDS:
 			if (s[i].have_cg)
 				put(m, "isc_pids{isc=\"%s\"} %" PRIu64 "\n", isc, s[i].cg.pids);
+			break;
+		case F_PIDSMAX:
+			if (s[i].have_cg && s[i].cg.pids_max != UINT64_MAX)
+				put(m, "isc_pids_limit{isc=\"%s\"} %" PRIu64 "\n", isc, s[i].cg.pids_max);
+			break;
+		case F_OOM:
+			if (s[i].have_cg)
+				put(m, "isc_oom_kills_total{isc=\"%s\"} %" PRIu64 "\n", isc, s[i].cg.oom_kills);
+			break;
+		case F_PIDSREF:
+			if (s[i].have_cg)
+				put(m, "isc_pids_refused_total{isc=\"%s\"} %" PRIu64 "\n", isc, s[i].cg.pids_refused);
+			break;
+		case F_SUPRSS:
+			if (s[i].supervisor_rss)
+				put(m, "isc_supervisor_resident_bytes{isc=\"%s\"} %" PRIu64 "\n", isc, s[i].supervisor_rss);
 			break;
 		case F_DENIALS:
 			if (on)
@@ -172,6 +206,7 @@ static int metrics_collect(struct adm *a, struct metrics *m, struct isc_err *e)
 			struct cgroup cg;
 			struct isc_err ce = { 0 };
 			s[i].have_cg = cgroup_init(&cg, names[i]) == 0 && cgroup_stats(&cg, &s[i].cg, &ce) == 0;
+			s[i].supervisor_rss = rss_of(s[i].st.supervisor);
 		}
 	}
 	for (size_t f = 0; f < F_COUNT; f++)

@@ -42,6 +42,10 @@ struct cgroup_stats {
 	uint64_t memory, memory_max;
 	uint64_t pids, pids_max;
 	uint64_t cpu_usec;
+	/* pressure that ended in a refusal: processes the OOM killer took at
+	 * the memory limit, forks refused at the pids limit (0 where the
+	 * kernel does not count them) */
+	uint64_t oom_kills, pids_refused;
 };
 
 /* Pick the back end this host runs (v2 if /sys/fs/cgroup is cgroup2), and

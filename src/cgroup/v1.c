@@ -172,10 +172,12 @@ static int v1_stats(struct cgroup *cg, struct cgroup_stats *st)
 		return r;
 	v1_dir(cg, "memory", cg_parts[CG_PAYLOAD], d, sizeof(d));
 	cg_read_u64(d, "memory.limit_in_bytes", NULL, &st->memory_max);
+	cg_read_u64(d, "memory.oom_control", "oom_kill", &st->oom_kills);
 	v1_dir(cg, "pids", NULL, d, sizeof(d));
 	cg_read_u64(d, "pids.current", NULL, &st->pids);
 	v1_dir(cg, "pids", cg_parts[CG_PAYLOAD], d, sizeof(d));
 	cg_read_u64(d, "pids.max", NULL, &st->pids_max);
+	cg_read_u64(d, "pids.events", "max", &st->pids_refused);
 	v1_dir(cg, "cpuacct", NULL, d, sizeof(d));
 	cg_read_u64(d, "cpuacct.usage", NULL, &ns);
 	st->cpu_usec = ns / 1000;

@@ -147,6 +147,8 @@ static int v2_stats(struct cgroup *cg, struct cgroup_stats *st)
 	v2_dir(cg, cg_parts[CG_PAYLOAD], d, sizeof(d));
 	cg_read_u64(d, "memory.max", NULL, &st->memory_max);
 	cg_read_u64(d, "pids.max", NULL, &st->pids_max);
+	cg_read_u64(d, "memory.events", "oom_kill", &st->oom_kills);
+	cg_read_u64(d, "pids.events", "max", &st->pids_refused);
 	return 0;
 }
 

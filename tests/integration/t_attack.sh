@@ -565,6 +565,13 @@ mem=$(iscadm stats $LIM | awk '/^memory/ { print $2 " of " $4 }')
 [ $rc -eq 0 ] && running $LIM && kill -0 "$LSUP" && iscadm login $LIM -- true && iscadm login $ATK -- true &&
 	running $NONE
 verdict "memory hog in a service (memory=64M)" $? "$(printf '%s' "$out" | tr '\n' ' '); memory now $mem; supervisor and other ISCs fine"
+# what the two did is in the metrics: forks refused at pids=64, the hog killed at memory=64M
+m=$(iscadm metrics | grep "{isc=\"$LIM\"}")
+refused=$(printf '%s\n' "$m" | sed -n 's/^isc_pids_refused_total{[^}]*} //p')
+ooms=$(printf '%s\n' "$m" | sed -n 's/^isc_oom_kills_total{[^}]*} //p')
+[ "${refused:-0}" -gt 0 ] && [ "${ooms:-0}" -gt 0 ] ||
+	BROKEN="$BROKEN  metrics of $LIM: forks refused '${refused}', OOM kills '${ooms}'"$'\n'
+echo "   metrics    $LIM: $refused forks refused at the pids limit, $ooms OOM kills at the memory limit"
 job_control $NONE "the same hog with memory=512M" hog 'isc-probe --expect allowed memhog 256'
 
 # ---- the notes: every seccomp denial above is reported -----------------------------

@@ -90,6 +90,7 @@ for want in 'isc_state{isc="it-dq",state="quarantined"} 1' 'isc_quarantines_tota
 	printf '%s\n' "$m" | grep -qxF "$want" || fail "metrics lack '$want'"
 done
 printf '%s\n' "$m" | grep -qE '^isc_verify_last_findings\{isc="it-dq"\} [1-9][0-9]*$' || fail "metrics: no findings"
+printf '%s\n' "$m" | grep -qE '^isc_supervisor_resident_bytes\{isc="it-dq"\} [1-9][0-9]*$' || fail "metrics: no supervisor memory"
 printf '%s\n' "$m" | grep -qE '^isc_audit_head_info\{hash="[0-9a-f]{64}",seq="[0-9]+"\} 1$' || fail "metrics: no audit head"
 if command -v promtool >/dev/null; then
 	printf '%s\n' "$m" | promtool check metrics || fail "promtool check metrics"
