@@ -20,10 +20,7 @@ RUNS=${RUNS:-5}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
 . "$SRC/bench/lib.sh"
-[ "$(id -u)" = 0 ] || die "run as root"
-case ${ISC_BUILD:=build-rel} in /*) ;; *) ISC_BUILD=$SRC/$ISC_BUILD ;; esac
-bench_build "$ISC_BUILD" --buildtype=release -Dsanitize=false
-ISCADM=$ISC_BUILD/iscadm
+bench_isc
 command -v podman >/dev/null || bench_install podman
 
 W=$(mktemp -d /tmp/isc-bench-dock.XXXXXX)

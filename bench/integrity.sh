@@ -19,10 +19,7 @@ BIG=${BIG:-1024}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
 . "$SRC/bench/lib.sh"
-[ "$(id -u)" = 0 ] || die "run as root"
-case ${ISC_BUILD:=build-rel} in /*) ;; *) ISC_BUILD=$SRC/$ISC_BUILD ;; esac
-bench_build "$ISC_BUILD" --buildtype=release -Dsanitize=false
-ISCADM=$ISC_BUILD/iscadm
+bench_isc
 need=()
 for p in aide openssl debootstrap; do command -v $p >/dev/null || need+=($p); done
 bench_install ${need[@]+"${need[@]}"}

@@ -23,6 +23,15 @@ bench_build() {
 	[ -x "$dir/iscadm" ] || die "no $dir/iscadm"
 }
 
+# bench_isc: as root, isc built (release, no sanitizers) in $ISC_BUILD (default build-rel, under
+# the source tree when relative); ISCADM set to its iscadm
+bench_isc() {
+	[ "$(id -u)" = 0 ] || die "run as root"
+	case ${ISC_BUILD:=build-rel} in /*) ;; *) ISC_BUILD=$SRC/$ISC_BUILD ;; esac
+	bench_build "$ISC_BUILD" --buildtype=release -Dsanitize=false
+	ISCADM=$ISC_BUILD/iscadm
+}
+
 # bench_pool_close: close the pool of $ISC_ROOT with $ISCADM, retried a few seconds (the last
 # unmounts of a halted ISC may lag a moment behind it)
 bench_pool_close() {
