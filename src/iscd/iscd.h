@@ -95,6 +95,7 @@ struct iscd {
 	uint64_t quarantines, denials, boots;
 	int64_t booted_at;
 	bool rollback;          /* on-tamper=rollback: reset to known good before the reboot */
+	bool destroy;           /* on-tamper=destroy: crypto-erase once halted */
 	/* the times (ms, monotonic) of the last violation_count denials */
 	int64_t viol_ring[ISC_VIOLATION_MAX];
 	uint32_t viol_next, viol_seen;

@@ -24,6 +24,38 @@ const char *iscd_state_name(enum iscd_state s)
 	return (unsigned)s < ST_COUNT ? state_names[s] : "?";
 }
 
+/* The pool's exclusive lock for the supervisor's own pool work between
+ * boots, waited for 30 s at most (a reader may hold it shared). */
+static int pool_lock_wait(struct iscd *d, struct isc_err *e)
+{
+	int r = -EWOULDBLOCK;
+	for (int i = 0; i < 300 && r == -EWOULDBLOCK; i++) {
+		r = flock(d->pool.lockfd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
+		if (r == -EWOULDBLOCK)
+			usleep(100 * 1000);
+	}
+	return r < 0 ? err_sys(e, -r, "lock the pool") : 0;
+}
+
+/* on-tamper=destroy, once halted: the ISC crypto-erased as iscadm destroy
+ * does it (data removed, its own key out of the kernel, the wrapped key
+ * and a generated key file deleted); refused (a clone, a dependent) it
+ * stays halted. */
+static void destroy_self(struct iscd *d)
+{
+	struct isc_err e = { 0 };
+	d->destroy = false;
+	int r = pool_lock_wait(d, &e);
+	if (r == 0) {
+		r = isc_destroy(&d->pool, d->cfg.name, &e);
+		flock(d->pool.lockfd, LOCK_UN);
+	}
+	if (r < 0)
+		note(d, "destroy", "isc: destroy failed: %s; the ISC stays halted", e.msg);
+	else
+		note(d, "destroy", "isc: destroyed: its data deleted, its key out of the kernel and deleted");
+}
+
 /* on-tamper=rollback, between the halt and the boot: the newest known-good
  * snapshot, verified, becomes the ISC's state (isc_reset's work, done by
  * the supervisor that holds the ISC's run lock), under the pool's
@@ -32,14 +64,9 @@ static int rollback_reset(struct iscd *d, struct isc_err *e)
 {
 	char snap[64];
 	d->rollback = false;
-	int r = -EWOULDBLOCK;
-	for (int i = 0; i < 300 && r == -EWOULDBLOCK; i++) {
-		r = flock(d->pool.lockfd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
-		if (r == -EWOULDBLOCK)
-			usleep(100 * 1000);
-	}
+	int r = pool_lock_wait(d, e);
 	if (r < 0)
-		return err_sys(e, -r, "lock the pool for the reset");
+		return err_prefix(e, "reset");
 	r = isc_reset_supervised(&d->pool, d->cfg.name, snap, sizeof(snap), e);
 	flock(d->pool.lockfd, LOCK_UN);
 	if (r == 0)
@@ -52,6 +79,8 @@ static enum iscd_state after_stop(struct iscd *d)
 {
 	if (!d->rebooting || d->run_mode) {
 		ready_say(d, "ERR the ISC did not come back read-only\n");
+		if (d->destroy)
+			destroy_self(d);
 		answer_stoppers(d, IPC_OK, "halted");
 		return ST_ENDED;
 	}

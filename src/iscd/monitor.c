@@ -142,6 +142,10 @@ static void policy_act(struct iscd *d, enum isc_on_tamper policy)
 		d->next_mode = BOOT_READONLY;
 		iscd_event(d, EV_REBOOT);
 		break;
+	case TAMPER_DESTROY:
+		d->destroy = true;
+		iscd_event(d, EV_HALT);
+		break;
 	}
 }
 

@@ -631,7 +631,7 @@ static void dump_net(FILE *f, const struct isc_config *c)
 
 static const char *const tamper_names[TAMPER_COUNT] = {
 	[TAMPER_QUARANTINE] = "quarantine", [TAMPER_ALERT] = "alert",
-	[TAMPER_HALT] = "halt", [TAMPER_ROLLBACK] = "rollback",
+	[TAMPER_HALT] = "halt", [TAMPER_ROLLBACK] = "rollback", [TAMPER_DESTROY] = "destroy",
 };
 
 const char *isc_on_tamper_name(enum isc_on_tamper t)
@@ -1087,10 +1087,12 @@ static const struct prop props[] = {
 	  .min = 1, .max = 604800, .arg = "SECONDS|off", .expect = "off or seconds from 1 to 604800",
 	  .doc = "the supervisor verifies the running ISC this often (default off)" },
 	{ "on-tamper", PROP_OPERATOR, parse_policy, format_policy, dump_on_tamper, FIELD(on_tamper),
-	  .arg = "quarantine|alert|halt|rollback", .expect = "quarantine, alert, halt or rollback",
+	  .arg = "quarantine|alert|halt|rollback|destroy",
+	  .expect = "quarantine, alert, halt, rollback or destroy",
 	  .doc = "what a finding of that verify brings (default quarantine)" },
 	{ "on-violation", PROP_OPERATOR, parse_policy, format_policy, dump_on_violation, FIELD(on_violation),
-	  .arg = "alert|quarantine|halt|rollback", .expect = "alert, quarantine, halt or rollback",
+	  .arg = "alert|quarantine|halt|rollback|destroy",
+	  .expect = "alert, quarantine, halt, rollback or destroy",
 	  .doc = "what too many seccomp denials bring (default alert)" },
 	{ "violation-threshold", PROP_OPERATOR, parse_threshold, format_threshold, dump_threshold,
 	  .arg = "N/SECONDS", .expect = "N/SECONDS, N from 1 to 1000, SECONDS from 1 to 86400",

@@ -60,8 +60,10 @@ enum isc_on_tamper {
 	TAMPER_ALERT,           /* record it, nothing more */
 	TAMPER_HALT,            /* halt the ISC */
 	TAMPER_ROLLBACK,        /* halt, reset to the newest known-good snapshot, boot */
+	TAMPER_DESTROY,         /* halt and crypto-erase: the key out of the kernel, the
+				 * wrapped key and the data deleted */
 };
-#define TAMPER_COUNT 4
+#define TAMPER_COUNT 5
 const char *isc_on_tamper_name(enum isc_on_tamper t);
 
 /* What the supervisor does when isc-init says a service is in a crash loop. */

@@ -35,7 +35,7 @@ new_isc it-dq --set net=bridge --set verify-interval=2
 [ "$(iscadm get it-dq on-tamper)" = quarantine ] || fail "on-tamper default: $(iscadm get it-dq on-tamper)"
 expect_err 1 "verify-interval 'soon': expected off or seconds from 1 to 604800" iscadm set it-dq verify-interval=soon
 expect_err 1 "verify-interval '0x10'" iscadm set it-dq verify-interval=0x10
-expect_err 1 "on-tamper 'panic': expected quarantine, alert, halt or rollback" iscadm set it-dq on-tamper=panic
+expect_err 1 "on-tamper 'panic': expected quarantine, alert, halt, rollback or destroy" iscadm set it-dq on-tamper=panic
 iscadm set it-dq verify-interval=off && [ "$(iscadm get it-dq verify-interval)" = off ] || fail "verify-interval=off"
 iscadm set it-dq verify-interval=2 || fail "verify-interval=2"
 expect_err 1 "is not running" iscadm release it-dq
@@ -192,3 +192,23 @@ iscadm notes it-da | grep -q "on-tamper=alert$" || fail "alert note: $(iscadm no
 iscadm list -p | grep -q "^it-da:running:" || fail "on-tamper=alert stopped it: $(iscadm list -p)"
 ok "on-tamper=halt halts; on-tamper=alert records and lets it run"
 iscadm halt it-da || fail "halt it-da"
+
+# ---- destroy: crypto-erase ---------------------------------------------------------------------------
+new_isc it-dx --set verify-interval=1 --set on-tamper=destroy
+iscadm boot it-dx || fail "boot it-dx"
+in_isc it-dx "echo 'card 4111-2222' > /var/secret" || fail "write a secret"
+[ -f "$ISC_ROOT/pool/keys/it-dx.wrapped" ] && [ -f "$ISC_KEYDIR/it-dx.key" ] || fail "premise: it-dx's keys"
+u=$ISC_ROOT/pool/isc/it-dx/data/layers/var/upper
+cp /bin/busybox "$u/helper" && chown --reference="$u" "$u/helper" || fail "plant in it-dx"
+for i in $(seq 100); do [ -e "$ISC_ROOT/pool/isc/it-dx" ] || break; sleep 0.1; done
+[ -e "$ISC_ROOT/pool/isc/it-dx" ] && fail "on-tamper=destroy: it-dx is still there: $(iscadm notes it-dx | tail -3)"
+iscadm list -p | grep -q "^it-dx:" && fail "it-dx still listed"
+[ -e "$ISC_ROOT/pool/keys/it-dx.wrapped" ] && fail "its wrapped key survived"
+[ -e "$ISC_KEYDIR/it-dx.key" ] && fail "its generated key file survived"
+ls "$ISC_ROOT"/pool/tmp | grep -q "it-dx" && fail "a half-destroyed it-dx in tmp/"
+for i in $(seq 50); do pgrep -f "iscd --root $ISC_ROOT.* it-dx\b" >/dev/null || break; sleep 0.1; done
+iscadm audit --json | jq -e '[.[] | select(.isc == "it-dx") | .event] | index("tamper") < index("destroy")' >/dev/null ||
+	fail "the audit does not say why: $(iscadm audit it-dx | tail -3)"
+iscadm audit it-dx | grep -q "isc: destroyed: its data deleted, its key out of the kernel and deleted" || fail "no destroy record"
+TEST_ISCS=${TEST_ISCS/ it-dx/}
+ok "on-tamper=destroy: halted and crypto-erased by itself (data, wrapped key, key file gone); the audit says why"
