@@ -216,11 +216,14 @@ int cmd_update(struct adm *a)
 	bool was_running = isc_running(name);
 	if (was_running && isc_halt(name, &e) < 0)
 		return adm_fail(&e);
-	if (update_version(a, name, image, prev, now) != 0) {
-		/* refused (a signature required, no room): it runs as it did */
+	if ((r = update_version(a, name, image, prev, now)) != 0) {
+		/* refused (a signature required, no room), or put on that image
+		 * meanwhile by another command: it runs as it did */
 		if (was_running && isc_boot(a->root, name, &b, &e) < 0)
 			return adm_fail(&e);
-		return EXIT_FAIL;
+		if (r == 1)
+			printf("%s: on image %s (%.12s) already\n", name, image, now);
+		return r == 1 ? EXIT_OK : EXIT_FAIL;
 	}
 	update_say(a, name, "updating from %.12s to %.12s (image %s)", prev, now, image);
 	int64_t deadline = now_ms() + within * 1000;

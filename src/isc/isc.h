@@ -116,8 +116,9 @@ int isc_version_find(const struct isc_config *c, const char *want, size_t *idx, 
 int isc_revert(struct pool *p, const char *name, const char *want, struct isc_version *now,
 	       struct isc_err *e);
 /* iscadm update: image tag's version becomes name's current one, a new
- * whole-tree version (how "update"; the writable layers stay), its layer
- * verified first; prev gets the version it was on.  0, 1 when it is on
+ * whole-tree version (how "update"; the writable layers stay), its
+ * signatures checked where required (the boot verifies its digest); prev
+ * gets the version it was on.  0, 1 when it is on
  * that image already, or negative errno.  Not while it runs or holds an
  * uncommitted session.  The caller holds the pool exclusively. */
 int isc_update(struct pool *p, const char *name, const char *image, char prev[65], char now[65],
