@@ -150,13 +150,17 @@ int cmd_reboot(struct adm *a)
 
 int cmd_login(struct adm *a)
 {
-	static const char usage[] = "login [-T] ISC [-- CMD...]";
+	static const char usage[] = "login [-T] [--force] ISC [-- CMD...]";
+	static const struct option opts[] = { { "force", no_argument, NULL, 'f' }, { 0 } };
 	struct isc_login l = { .kind = LOGIN_PLAIN, .tty = isatty(0) && isatty(1), .term = getenv("TERM") };
 	int opt;
-	while ((opt = getopt(a->argc, a->argv, "+T")) != -1) {
-		if (opt != 'T')
+	while ((opt = getopt_long(a->argc, a->argv, "+T", opts, NULL)) != -1) {
+		if (opt == 'T')
+			l.kind = LOGIN_TRUSTED;
+		else if (opt == 'f')
+			l.force = true;
+		else
 			return adm_usage("%s", usage);
-		l.kind = LOGIN_TRUSTED;
 	}
 	if (optind >= a->argc)
 		return adm_usage("%s", usage);

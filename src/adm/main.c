@@ -46,7 +46,7 @@ static const char help[] =
 	"  metrics [--listen unix:PATH|127.0.0.1:PORT]\n"
 	"  history [-p | --json] ISC | history ISC --prune KEEP | revert ISC [VERSION]\n"
 	"  update ISC --image NEW [--health CMD] [--within SECONDS]\n"
-	"  login [-T] ISC [-- CMD...] | stats ISC\n"
+	"  login [-T] [--force] ISC [-- CMD...] | stats ISC\n"
 	"  verify [-p | --json] ISC | diff [-p | --json] ISC\n"
 	"  snapshot ISC@SNAPSHOT [--known-good] | snapshot -l [-p | --json] [ISC]\n"
 	"  rollback [-r] ISC@SNAPSHOT | reset ISC | clone ISC@SNAPSHOT NEWISC | promote ISC\n"

@@ -270,11 +270,15 @@ int cgroup_session_attach(struct cgroup *cg, unsigned id, pid_t pid, struct isc_
  * before), so each round leaves fewer; 200 rounds of 10 ms at most. */
 static int cg_end(struct cgroup *cg, const char *sub)
 {
-	/* a frozen task takes no SIGKILL on v1 (and no time to die on v2) */
-	if (!sub && cg->ops->frozen(cg) > 0)
-		cg->ops->freeze(cg, false);
 	for (int i = 0; i < 200; i++) {
 		cg->ops->kill(cg, sub);
+		/* a frozen task dies only once thawed (v1), and then before it
+		 * runs one more instruction of its own: killed first, thawed
+		 * after, nothing frozen wakes to act */
+		if (i == 0 && !sub)
+			cg->ops->thaw_tree(cg);
+		else if (i == 0 && cg->ops->frozen(cg, sub) > 0)
+			cg->ops->freeze(cg, sub, false);
 		if (cg->ops->populated(cg, sub) <= 0)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
@@ -303,32 +307,66 @@ int cgroup_destroy(struct cgroup *cg, struct isc_err *e)
 	return r < 0 && e ? err_sys(e, -r, "remove cgroup %s", cg->name) : r;
 }
 
-int cgroup_freeze(struct cgroup *cg, bool frozen, struct isc_err *e)
+/* Wait until sub's group is (not) frozen, as the kernel says. */
+static int freeze_wait(struct cgroup *cg, const char *sub, bool frozen, struct isc_err *e)
 {
-	int r = cg->ops->freeze(cg, frozen);
-	if (r == -EOPNOTSUPP)
-		return err_set(e, EOPNOTSUPP, "this host mounts no cgroup v1 freezer: ISCs cannot be frozen");
-	if (r < 0)
-		return err_sys(e, -r, "%s cgroup %s", frozen ? "freeze" : "thaw", cg->name);
 	/* a task frozen at its next return to user space: quick, but one
 	 * in an uninterruptible sleep (I/O on a stalled device) holds out */
 	for (int i = 0; i < 2500; i++) {
-		int f = cg->ops->frozen(cg);
+		int f = cg->ops->frozen(cg, sub);
 		if (f < 0)
 			return err_sys(e, -f, "read the freezer state of cgroup %s", cg->name);
 		if ((f > 0) == frozen)
 			return 0;
 		cg_nap();
 	}
-	if (frozen)
-		cg->ops->freeze(cg, false);
 	return err_set(e, ETIMEDOUT, "cgroup %s: not every process could be %s within 5 s", cg->name,
 		       frozen ? "frozen (thawed again)" : "thawed");
 }
 
+static int freeze_fail(struct cgroup *cg, int r, bool frozen, struct isc_err *e)
+{
+	if (r == -EOPNOTSUPP)
+		return err_set(e, EOPNOTSUPP, "this host mounts no cgroup v1 freezer: ISCs cannot be frozen");
+	return err_sys(e, -r, "%s cgroup %s", frozen ? "freeze" : "thaw", cg->name);
+}
+
+int cgroup_freeze(struct cgroup *cg, bool frozen, struct isc_err *e)
+{
+	int r = frozen ? cg->ops->freeze(cg, NULL, true) : cg->ops->thaw_tree(cg);
+	if (r < 0)
+		return freeze_fail(cg, r, frozen, e);
+	if ((r = freeze_wait(cg, NULL, frozen, e)) < 0 && frozen)
+		cg->ops->thaw_tree(cg);
+	return r;
+}
+
+int cgroup_freeze_running(struct cgroup *cg, const unsigned *sessions, size_t n, struct isc_err *e)
+{
+	char sub[32];
+	int top = cg->ops->frozen(cg, NULL);
+	int r = top < 0 ? top : 0;
+	size_t done = 0;
+	for (; r == 0 && done <= n; done++) {
+		if (done == 0)
+			snprintf(sub, sizeof(sub), "%s", cg_parts[CG_PAYLOAD]);
+		else
+			session_sub(sessions[done - 1], sub, sizeof(sub));
+		if ((r = cg->ops->freeze(cg, sub, true)) < 0)
+			freeze_fail(cg, r, true, e);
+		else
+			r = freeze_wait(cg, sub, true, e);
+	}
+	if (r == 0 && top > 0 && (r = cg->ops->freeze(cg, NULL, false)) < 0)
+		freeze_fail(cg, r, false, e);
+	if (r < 0 && top <= 0)
+		cg->ops->thaw_tree(cg);   /* as it was: nothing frozen */
+	return r;
+}
+
 int cgroup_frozen(struct cgroup *cg)
 {
-	return cg->ops->frozen(cg);
+	return cg->ops->frozen(cg, NULL);
 }
 
 int cgroup_open(struct cgroup *cg, unsigned session)

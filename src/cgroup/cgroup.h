@@ -82,8 +82,14 @@ int cgroup_stats(struct cgroup *cg, struct cgroup_stats *st, struct isc_err *e);
 int cgroup_destroy(struct cgroup *cg, struct isc_err *e);
 /* Freeze (true) or thaw every process of the ISC, sessions' too, and wait
  * until the kernel says the whole tree is (bounded: -ETIMEDOUT after about
- * 5 s, the tree thawed again).  -EOPNOTSUPP where v1 has no freezer. */
+ * 5 s, the tree thawed again).  -EOPNOTSUPP where v1 has no freezer.
+ * Thawing thaws every group, one frozen by cgroup_freeze_running too. */
 int cgroup_freeze(struct cgroup *cg, bool frozen, struct isc_err *e);
+/* Freeze what runs now, each in its own group: the payload and the n
+ * sessions given; then let the ISC's own group go if it was frozen.  A
+ * session started afterwards (login --force into a quarantine) runs.  On
+ * an error, what this froze is thawed unless the whole tree was frozen. */
+int cgroup_freeze_running(struct cgroup *cg, const unsigned *sessions, size_t n, struct isc_err *e);
 /* >0 frozen, 0 not, negative errno. */
 int cgroup_frozen(struct cgroup *cg);
 /* A descriptor of the payload's group (session 0) or session id's, for

@@ -184,24 +184,26 @@ static int v1_stats(struct cgroup *cg, struct cgroup_stats *st)
 	return 0;
 }
 
-/* freezer.state of the ISC's group: writing FROZEN freezes its whole tree;
- * reading says FREEZING until every task has stopped.  A frozen task
- * takes no signal, SIGKILL included, until thawed. */
-static int v1_freeze(struct cgroup *cg, bool on)
+/* freezer.state of a group: writing FROZEN freezes its whole tree;
+ * reading says FREEZING until every task has stopped, and FROZEN while the
+ * group or a parent is frozen.  A group frozen by itself stays so when its
+ * parent thaws.  A frozen task takes no signal, SIGKILL included, until
+ * thawed. */
+static int v1_freeze(struct cgroup *cg, const char *sub, bool on)
 {
 	char d[PATH_MAX];
 	if (!v1_has("freezer"))
 		return -EOPNOTSUPP;
-	v1_dir(cg, "freezer", NULL, d, sizeof(d));
+	v1_dir(cg, "freezer", sub, d, sizeof(d));
 	return cg_write(d, "freezer.state", on ? "FROZEN" : "THAWED");
 }
 
-static int v1_frozen(struct cgroup *cg)
+static int v1_frozen(struct cgroup *cg, const char *sub)
 {
 	char d[PATH_MAX], path[PATH_MAX + 16], st[32] = "";
 	if (!v1_has("freezer"))
 		return 0;
-	v1_dir(cg, "freezer", NULL, d, sizeof(d));
+	v1_dir(cg, "freezer", sub, d, sizeof(d));
 	snprintf(path, sizeof(path), "%s/freezer.state", d);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -210,6 +212,20 @@ static int v1_frozen(struct cgroup *cg)
 	if (k < 0)
 		return (int)k;
 	return str_has_prefix(st, "FROZEN");
+}
+
+static int v1_thaw_one(const char *d)
+{
+	return cg_write(d, "freezer.state", "THAWED");
+}
+
+static int v1_thaw_tree(struct cgroup *cg)
+{
+	char d[PATH_MAX];
+	if (!v1_has("freezer"))
+		return -EOPNOTSUPP;
+	v1_dir(cg, "freezer", NULL, d, sizeof(d));
+	return cg_tree_each(d, v1_thaw_one);
 }
 
 const struct cgroup_ops cgroup_v1_ops = {
@@ -223,4 +239,5 @@ const struct cgroup_ops cgroup_v1_ops = {
 	.stats = v1_stats,
 	.freeze = v1_freeze,
 	.frozen = v1_frozen,
+	.thaw_tree = v1_thaw_tree,
 };

@@ -152,22 +152,35 @@ static int v2_stats(struct cgroup *cg, struct cgroup_stats *st)
 	return 0;
 }
 
-/* cgroup.freeze (5.2) on the ISC's group freezes its whole tree;
- * cgroup.events says "frozen 1" once every task has stopped. */
-static int v2_freeze(struct cgroup *cg, bool on)
+/* cgroup.freeze (5.2) on a group freezes its whole tree; cgroup.events
+ * says "frozen 1" once every task below has stopped.  A group frozen by
+ * itself stays so when its parent thaws. */
+static int v2_freeze(struct cgroup *cg, const char *sub, bool on)
 {
 	char d[PATH_MAX];
-	v2_dir(cg, NULL, d, sizeof(d));
+	v2_dir(cg, sub, d, sizeof(d));
 	return cg_write(d, "cgroup.freeze", on ? "1" : "0");
 }
 
-static int v2_frozen(struct cgroup *cg)
+static int v2_frozen(struct cgroup *cg, const char *sub)
 {
 	char d[PATH_MAX];
 	uint64_t v;
-	v2_dir(cg, NULL, d, sizeof(d));
+	v2_dir(cg, sub, d, sizeof(d));
 	int r = cg_read_u64(d, "cgroup.events", "frozen", &v);
 	return r < 0 ? r : v > 0;
+}
+
+static int v2_thaw_one(const char *d)
+{
+	return cg_write(d, "cgroup.freeze", "0");
+}
+
+static int v2_thaw_tree(struct cgroup *cg)
+{
+	char d[PATH_MAX];
+	v2_dir(cg, NULL, d, sizeof(d));
+	return cg_tree_each(d, v2_thaw_one);
 }
 
 static int v2_open(struct cgroup *cg, const char *sub)
@@ -189,5 +202,6 @@ const struct cgroup_ops cgroup_v2_ops = {
 	.stats = v2_stats,
 	.freeze = v2_freeze,
 	.frozen = v2_frozen,
+	.thaw_tree = v2_thaw_tree,
 	.open = v2_open,
 };

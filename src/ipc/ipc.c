@@ -56,7 +56,8 @@ int ipc_login_parse(const char *p, size_t len, struct ipc_login *l, char ***argv
 	if (len < sizeof(*l))
 		return -EBADMSG;
 	memcpy(l, p, sizeof(*l));
-	if (l->tty > 1 || (l->kind != LOGIN_PLAIN && l->kind != LOGIN_TRUSTED) || memchr(l->term, '\0', sizeof(l->term)) == NULL)
+	if (l->tty > 1 || l->force > 1 || l->pad || (l->kind != LOGIN_PLAIN && l->kind != LOGIN_TRUSTED) ||
+	    memchr(l->term, '\0', sizeof(l->term)) == NULL)
 		return -EBADMSG;
 	for (const char *t = l->term; *t; t++)
 		if (*t <= ' ' || *t > '~')

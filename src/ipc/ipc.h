@@ -37,6 +37,8 @@ struct ipc_login {
 	uint8_t kind;           /* enum login_kind */
 	uint16_t rows, cols;
 	char term[32];
+	uint8_t force;          /* into a quarantined ISC (its processes stay frozen) */
+	uint8_t pad;
 	/* followed by argv strings, each NUL-terminated; none = login shell */
 };
 

@@ -220,7 +220,8 @@ int isc_login_start(const char *name, const struct isc_login *l, int *sock, int 
 	_cleanup_close_ int fd = ipc_connect(name);
 	if (fd < 0)
 		return err_sys(e, -fd, "ISC %s: supervisor not reachable", name);
-	struct ipc_login rq = { .tty = l->tty, .kind = (uint8_t)l->kind, .rows = l->rows, .cols = l->cols };
+	struct ipc_login rq = { .tty = l->tty, .kind = (uint8_t)l->kind, .rows = l->rows, .cols = l->cols,
+				.force = l->force };
 	snprintf(rq.term, sizeof(rq.term), "%s", l->term && strlen(l->term) < sizeof(rq.term) ? l->term : "");
 	char buf[IPC_MAX + 1];
 	size_t len;

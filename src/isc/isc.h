@@ -93,6 +93,7 @@ pid_t isc_run_spawn(const struct isc_run *r, struct isc_err *e);
 struct isc_login {
 	enum login_kind kind;
 	bool tty;
+	bool force;                     /* into a quarantined ISC */
 	unsigned short rows, cols;
 	const char *term;
 	char *const *argv;              /* empty: a shell */

@@ -90,10 +90,12 @@ static const char *login_refusal(struct iscd *d, const struct ipc_login *l, size
 		if (!fd_is_relay(fds[i]))
 			return "login: stdio must be pipes or sockets (iscadm relays them): no host "
 			       "file or terminal enters an ISC";
-	if (d->quarantined)
-		return "the ISC is quarantined: iscadm release it first, or look at it from the host "
-		       "(snapshot, diff, verify)";
-	if (d->frozen)
+	if (d->quarantined && !l->force)
+		return "the ISC is quarantined: iscadm release it first, look at it from the host "
+		       "(snapshot, diff, verify), or log in with --force";
+	if (l->force && !d->quarantined)
+		return "login --force is for a quarantined ISC, and this one is not";
+	if (d->frozen && !d->quarantined)
 		return "the ISC is frozen: thaw it first (iscadm thaw), or look at it from the host";
 	if (l->kind == LOGIN_TRUSTED && !d->spec.trusted_root)
 		return boot_mode_writable(d->mode) ? "the ISC is booted read-write already: use a "
@@ -168,10 +170,14 @@ static void do_login(struct iscd *d, struct client *c, const char *payload, size
 		return;
 	}
 	int master = -1;
-	if (login_spawn(d, c, &l, argv, fds, &master, &e) < 0) {
+	pid_t pid = login_spawn(d, c, &l, argv, fds, &master, &e);
+	if (pid < 0) {
 		reply(c->sock.fd, IPC_ERR, e.code, e.msg);
 		return;
 	}
+	if (l.force)
+		note(d, "quarantine", "isc: a forced login into the quarantine (pid %d, group login/s%u): "
+		     "the ISC's own processes stay frozen", (int)pid, c->session_id);
 	if (master >= 0) {
 		struct winsize ws = { .ws_row = l.rows, .ws_col = l.cols };
 		if (l.rows && l.cols)

@@ -111,7 +111,14 @@ static int net_set_cut(struct iscd *d, bool cut, struct isc_err *e)
 static void quarantine(struct iscd *d)
 {
 	struct isc_err e = { 0 };
-	if (!d->frozen && cgroup_freeze(&d->cg, true, &e) < 0) {
+	/* what runs now is frozen group by group, so that an operator's
+	 * login --force can still look inside */
+	unsigned ids[MAX_CLIENTS];
+	size_t n = 0;
+	for (size_t i = 0; i < MAX_CLIENTS; i++)
+		if (d->clients[i].session_id)
+			ids[n++] = d->clients[i].session_id;
+	if (cgroup_freeze_running(&d->cg, ids, n, &e) < 0) {
 		/* nothing to freeze with: the next best is to stop it */
 		note(d, "quarantine", "isc: cannot quarantine (%s): halting instead", e.msg);
 		iscd_event(d, EV_HALT);

@@ -20,7 +20,7 @@ static void fuzz_login(const uint8_t *data, size_t size)
 		free(p);
 		return;
 	}
-	if (l.tty > 1 || l.kind > LOGIN_TRUSTED || strnlen(l.term, sizeof(l.term)) == sizeof(l.term))
+	if (l.tty > 1 || l.force > 1 || l.pad || l.kind > LOGIN_TRUSTED || strnlen(l.term, sizeof(l.term)) == sizeof(l.term))
 		abort();
 	for (const char *t = l.term; *t; t++)
 		if (*t <= ' ' || *t > '~')

@@ -74,10 +74,25 @@ ok "an image byte changed on the host: quarantined ${ms} ms later"
 c1=$(cat "$upper/tmp/counter"); sleep 1; c2=$(cat "$upper/tmp/counter")
 [ "$c1" = "$c2" ] || fail "the counter still advances: $c1 -> $c2"
 curl -sf -m 3 http://127.0.0.1:$PORT/ >/dev/null 2>&1 && fail "the exposed port still answers"
-expect_err 1 "the ISC is quarantined: iscadm release it first" iscadm login it-dq -- true
+expect_err 1 "the ISC is quarantined: iscadm release it first, look at it from the host (snapshot, diff, verify), or log in with --force" \
+	iscadm login it-dq -- true
 expect_err 1 "the ISC is quarantined: iscadm release it" iscadm thaw it-dq
 iscadm net status it-dq -p | grep -q ":cut:" || fail "net status: $(iscadm net status it-dq -p)"
 ok "quarantined: the counter stops, the port is silent, login and thaw refused, the network cut"
+# login --force: a session of its own runs while the services and the counter's session stay frozen
+out=$(iscadm login --force it-dq -- sh -c 'a=$(cat /var/tmp/counter); sleep 1; echo "counter $a $(cat /var/tmp/counter)"' 2>&1) ||
+	fail "login --force: $out"
+a=$(printf '%s\n' "$out" | awk '/^counter/ { print $2 }'); b=$(printf '%s\n' "$out" | awk '/^counter/ { print $3 }')
+[ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" = "$(cat "$upper/tmp/counter")" ] ||
+	fail "login --force: the frozen counter moved under the forced session, or it read another: $out"
+c1=$(cat "$upper/tmp/counter"); sleep 0.5; c2=$(cat "$upper/tmp/counter")
+[ "$c1" = "$c2" ] || fail "the counter runs after the forced session ended: $c1 -> $c2"
+iscadm list -p | grep -q "^it-dq:quarantined:" || fail "the forced login lifted the quarantine"
+iscadm notes it-dq | grep -qE "^isc: a forced login into the quarantine \(pid [0-9]+, group login/s[0-9]+\): the ISC's own processes stay frozen$" ||
+	fail "no note of the forced login: $(iscadm notes it-dq | tail -2)"
+iscadm audit it-dq --json | jq -e '[.[] | select(.event == "command" and .args[0] == "login" and .args[1] == "--force")] | length == 1' >/dev/null ||
+	fail "the audit lacks the forced login command"
+ok "login --force: its session runs and reads the ISC (counter $a, still), the rest stays frozen; audited"
 iscadm snapshot it-dq@evidence || fail "snapshot of the quarantined ISC"
 iscadm diff it-dq | grep -q "/var/tmp/counter" || fail "diff of the quarantined ISC"
 iscadm list -p | grep -q "^it-dq:quarantined:" || fail "the snapshot lifted the quarantine"
@@ -123,6 +138,7 @@ c1=$(cat "$upper/tmp/counter"); sleep 1; c2=$(cat "$upper/tmp/counter")
 [ "$c2" -gt "$c1" ] || fail "the counter does not advance after release: $c1 -> $c2"
 curl -sf -m 5 http://127.0.0.1:$PORT/ | grep -q "served while trusted" || fail "the page after release"
 iscadm login it-dq -- true || fail "login after release"
+expect_err 1 "login --force is for a quarantined ISC, and this one is not" iscadm login --force it-dq -- true
 expect_err 1 "ISC it-dq is not quarantined" iscadm release it-dq
 for i in $(seq 60); do [ "$(iscadm notes it-dq | tail -1)" = "isc: verified: every layer matches its digest, the writable layers keep to the profile" ] && break; sleep 0.1; done
 iscadm list -p | grep -q "^it-dq:running:" || fail "quarantined again after the restore: $(iscadm notes it-dq | tail -2)"

@@ -148,6 +148,8 @@ static const struct bad_login bad_logins[] = {
 	{ "tty=255", { .tty = 255, .term = "xterm" }, "", 0, 0 },
 	{ "unknown login kind", { .kind = 2, .term = "xterm" }, "", 0, 0 },
 	{ "login kind 255", { .kind = 255, .term = "xterm" }, "", 0, 0 },
+	{ "force=2", { .force = 2, .term = "xterm" }, "", 0, 0 },
+	{ "padding not zero", { .pad = 1, .term = "xterm" }, "", 0, 0 },
 	{ "term unterminated", { .term = "0123456789012345678901234567890" }, "", 0, 0 },
 	{ "term with a space", { .term = "xterm 256" }, "", 0, 0 },
 	{ "term with escape", { .term = "xterm\x1b[0m" }, "", 0, 0 },

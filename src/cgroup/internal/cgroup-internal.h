@@ -19,9 +19,12 @@ struct cgroup_ops {
 	/* rmdir sub's tree, children first; with NULL also the shared parent if empty */
 	int (*remove)(struct cgroup *cg, const char *sub);
 	int (*stats)(struct cgroup *cg, struct cgroup_stats *st);
-	/* write the ISC's freezer state; then frozen() says when it holds */
-	int (*freeze)(struct cgroup *cg, bool on);
-	int (*frozen)(struct cgroup *cg);   /* >0 frozen, 0 not (thawed or on its way) */
+	/* write sub's freezer state (that group alone; its tree follows);
+	 * then frozen() says when it holds */
+	int (*freeze)(struct cgroup *cg, const char *sub, bool on);
+	int (*frozen)(struct cgroup *cg, const char *sub);   /* >0 frozen, 0 not (thawed or on its way) */
+	/* thaw every group of the ISC, each one frozen by itself included */
+	int (*thaw_tree)(struct cgroup *cg);
 	/* O_DIRECTORY descriptor of sub's group; NULL where there is none (v1) */
 	int (*open)(struct cgroup *cg, const char *sub);
 };
