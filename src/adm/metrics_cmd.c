@@ -72,9 +72,12 @@ static const struct family fams[] = {
 	{ "isc_verify_last_timestamp_seconds", "gauge", "When the monitor last verified the running ISC (0: not yet)." },
 	{ "isc_verify_last_findings", "gauge", "What that verify found: findings, or -1 when it could not run." },
 	{ "isc_quarantines_total", "counter", "Quarantines since the supervisor started." },
+	{ "isc_pressure_stall_seconds_total", "counter",
+	  "Time some (or all) of the ISC's tasks stalled on a resource (PSI, cgroup v2 only)." },
+	{ "isc_pressure_events_total", "counter", "Times the ISC's pressure went over pressure-threshold." },
 };
 enum { F_UP, F_STATE, F_MODE, F_UPTIME, F_RESTARTS, F_CPU, F_MEM, F_MEMMAX, F_PIDS, F_PIDSMAX, F_OOM,
-       F_PIDSREF, F_SUPRSS, F_DENIALS, F_VERIFIED, F_FINDINGS, F_QUAR, F_COUNT };
+       F_PIDSREF, F_SUPRSS, F_DENIALS, F_VERIFIED, F_FINDINGS, F_QUAR, F_PSI, F_PSIEV, F_COUNT };
 
 struct sample {
 	const char *isc;
@@ -174,6 +177,19 @@ static void family_lines(struct metrics *m, size_t f, const struct sample *s, si
 		case F_QUAR:
 			if (on)
 				put(m, "isc_quarantines_total{isc=\"%s\"} %" PRIu64 "\n", isc, st->quarantines);
+			break;
+		case F_PSI:
+			for (unsigned r = 0; s[i].have_cg && s[i].cg.psi && r < CGROUP_PSI_N; r++)
+				for (int full = 0; full < 2; full++) {
+					uint64_t us = full ? s[i].cg.psi_full_usec[r] : s[i].cg.psi_some_usec[r];
+					put(m, "isc_pressure_stall_seconds_total{isc=\"%s\",resource=\"%s\",kind=\"%s\"} %"
+					    PRIu64 ".%06" PRIu64 "\n", isc, cgroup_psi_names[r], full ? "full" : "some",
+					    us / 1000000, us % 1000000);
+				}
+			break;
+		case F_PSIEV:
+			if (on)
+				put(m, "isc_pressure_events_total{isc=\"%s\"} %" PRIu64 "\n", isc, st->pressure);
 			break;
 		}
 	}

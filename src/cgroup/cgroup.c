@@ -364,6 +364,29 @@ int cgroup_freeze_running(struct cgroup *cg, const unsigned *sessions, size_t n,
 	return r;
 }
 
+const char *const cgroup_psi_names[CGROUP_PSI_N] = { "cpu", "memory", "io" };
+
+int cgroup_pressure_trigger(struct cgroup *cg, unsigned resource, unsigned pct, unsigned window_s)
+{
+	if (cg->ops != &cgroup_v2_ops)
+		return -EOPNOTSUPP;
+	if (resource >= CGROUP_PSI_N || !pct || pct > 100 || !window_s || window_s > 10)
+		return -EINVAL;
+	char path[PATH_MAX + 16], t[64];
+	snprintf(path, sizeof(path), "%s/%s.pressure", cg->v2, cgroup_psi_names[resource]);
+	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t window = (uint64_t)window_s * 1000000;
+	int n = snprintf(t, sizeof(t), "some %" PRIu64 " %" PRIu64, window * pct / 100, window);
+	if (write(fd, t, (size_t)n + 1) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int cgroup_frozen(struct cgroup *cg)
 {
 	return cg->ops->frozen(cg, NULL);

@@ -38,6 +38,10 @@ struct cgroup_limits {
 #define CGROUP_LOGIN_MEMORY (CGROUP_MAX_SESSIONS * CGROUP_SESSION_MEMORY)
 #define CGROUP_LOGIN_PIDS (CGROUP_MAX_SESSIONS * CGROUP_SESSION_PIDS)
 
+/* The resources PSI keeps pressure for: "cpu", "memory", "io". */
+enum { CGROUP_PSI_CPU, CGROUP_PSI_MEMORY, CGROUP_PSI_IO, CGROUP_PSI_N };
+extern const char *const cgroup_psi_names[CGROUP_PSI_N];
+
 struct cgroup_stats {
 	uint64_t memory, memory_max;
 	uint64_t pids, pids_max;
@@ -46,6 +50,10 @@ struct cgroup_stats {
 	 * the memory limit, forks refused at the pids limit (0 where the
 	 * kernel does not count them) */
 	uint64_t oom_kills, pids_refused;
+	/* pressure stall information (cgroup v2 with PSI): microseconds some
+	 * or all of the ISC's tasks waited for each resource */
+	bool psi;
+	uint64_t psi_some_usec[CGROUP_PSI_N], psi_full_usec[CGROUP_PSI_N];
 };
 
 /* Pick the back end this host runs (v2 if /sys/fs/cgroup is cgroup2), and
@@ -90,6 +98,12 @@ int cgroup_freeze(struct cgroup *cg, bool frozen, struct isc_err *e);
  * session started afterwards (login --force into a quarantine) runs.  On
  * an error, what this froze is thawed unless the whole tree was frozen. */
 int cgroup_freeze_running(struct cgroup *cg, const unsigned *sessions, size_t n, struct isc_err *e);
+/* A PSI trigger on the ISC's group (docs/dock.md): a descriptor that polls
+ * POLLPRI (EPOLLPRI) when some task of the ISC stalled on resource for
+ * over pct percent of a window_s-second window, at most once a window.
+ * -EOPNOTSUPP on v1 (no pressure per group), -ENOENT where the kernel
+ * keeps none (built without PSI, or booted with psi=0). */
+int cgroup_pressure_trigger(struct cgroup *cg, unsigned resource, unsigned pct, unsigned window_s);
 /* >0 frozen, 0 not, negative errno. */
 int cgroup_frozen(struct cgroup *cg);
 /* A descriptor of the payload's group (session 0) or session id's, for

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <inttypes.h>
 
 #define V2_CONTROLLERS "+memory +pids +cpu +io"
 
@@ -135,6 +136,22 @@ static int v2_remove(struct cgroup *cg, const char *sub)
 	return r;
 }
 
+/* total= of the "some" or "full" line of dir/RESOURCE.pressure */
+static int psi_total(const char *dir, unsigned res, const char *kind, uint64_t *v)
+{
+	char path[PATH_MAX + 16], line[256];
+	snprintf(path, sizeof(path), "%s/%s.pressure", dir, cgroup_psi_names[res]);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		const char *t = strstr(line, " total=");
+		if (str_has_prefix(line, kind) && line[strlen(kind)] == ' ' && t)
+			return sscanf(t + 7, "%" SCNu64, v) == 1 ? 0 : -EINVAL;
+	}
+	return -ENOENT;
+}
+
 static int v2_stats(struct cgroup *cg, struct cgroup_stats *st)
 {
 	char d[PATH_MAX];
@@ -149,6 +166,11 @@ static int v2_stats(struct cgroup *cg, struct cgroup_stats *st)
 	cg_read_u64(d, "pids.max", NULL, &st->pids_max);
 	cg_read_u64(d, "memory.events", "oom_kill", &st->oom_kills);
 	cg_read_u64(d, "pids.events", "max", &st->pids_refused);
+	v2_dir(cg, NULL, d, sizeof(d));
+	st->psi = true;
+	for (unsigned i = 0; i < CGROUP_PSI_N && st->psi; i++)
+		st->psi = psi_total(d, i, "some", &st->psi_some_usec[i]) == 0 &&
+			  psi_total(d, i, "full", &st->psi_full_usec[i]) == 0;
 	return 0;
 }
 

@@ -57,7 +57,8 @@ int run_state_write(const char *name, const struct run_state *st)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "verified=%" PRId64 " %d\n", st->verified_at,
 			      st->verify_findings);
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "booted=%" PRId64 "\nboots=%" PRIu64 "\ndenials=%"
-		      PRIu64 "\nquarantines=%" PRIu64 "\n", st->booted_at, st->boots, st->denials, st->quarantines);
+		      PRIu64 "\nquarantines=%" PRIu64 "\npressure=%" PRIu64 "\n", st->booted_at, st->boots,
+		      st->denials, st->quarantines, st->pressure);
 	return write_file_atomic(AT_FDCWD, path, buf, (size_t)n, 0600);
 }
 
@@ -89,6 +90,7 @@ static int state_field(const char *key, const char *val, struct run_state *st)
 		{ "booted", offsetof(struct run_state, booted_at) }, { "boots", offsetof(struct run_state, boots) },
 		{ "denials", offsetof(struct run_state, denials) },
 		{ "quarantines", offsetof(struct run_state, quarantines) },
+		{ "pressure", offsetof(struct run_state, pressure) },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(counts); i++)
 		if (STREQ(key, counts[i].key)) {

@@ -55,6 +55,7 @@ struct run_state {
 	 * count), seccomp denials and quarantines since it started */
 	int64_t booted_at;
 	uint64_t boots, denials, quarantines;
+	uint64_t pressure;      /* PSI triggers fired (pressure-threshold) */
 };
 /* Atomically (rename); 0 or negative errno. */
 int run_state_write(const char *name, const struct run_state *st);

@@ -153,7 +153,7 @@ void state_write(struct iscd *d)
 				.frozen = d->frozen, .quarantined = d->quarantined,
 				.verified_at = d->verified_at, .verify_findings = d->verify_findings,
 				.booted_at = d->booted_at, .boots = d->boots, .denials = d->denials,
-				.quarantines = d->quarantines };
+				.quarantines = d->quarantines, .pressure = d->pressure_events };
 	snprintf(st.layers, sizeof(st.layers), "%s", d->defence);
 	run_state_write(d->cfg.name, &st);
 }

@@ -87,6 +87,11 @@ struct iscd {
 	struct watch w_status, w_crash;
 	uint32_t crash_restarts;
 	time_t crash_noted;
+	/* pressure-threshold: a PSI trigger per resource while it runs, when
+	 * each was last noted, how many fired */
+	struct watch w_psi[CGROUP_PSI_N];
+	time_t psi_noted[CGROUP_PSI_N];
+	uint64_t pressure_events;
 	pid_t verify_pid;
 	int verify_out;
 	int64_t verified_at;

@@ -185,6 +185,8 @@ static void iscd_init(struct iscd *d)
 				&d->w_verify_done, &d->w_status, &d->w_crash };
 	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
 		own[i]->fd = -1;
+	for (size_t i = 0; i < CGROUP_PSI_N; i++)
+		d->w_psi[i].fd = -1;
 	d->sb.pidfd = d->sb.console = d->sb.devlog = d->sb.userns = -1;
 	kernel_probe(&d->kernel, false);
 	/* tests: the older kernels' way on this one (t_defence.sh, t_attack.sh) */

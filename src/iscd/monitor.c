@@ -3,12 +3,14 @@
  * iscadm verify), and on a finding its on-tamper policy: alert, quarantine
  * (every process frozen, the network cut, everything kept; iscadm release
  * lifts it), halt, or rollback (halt, reset to the newest known-good
- * snapshot, boot).  docs/dock.md.  iscd. */
+ * snapshot, boot); isc-init's word of a crash loop and the kernel's PSI
+ * triggers bring on-crash and on-pressure.  docs/dock.md.  iscd. */
 #include "iscd.h"
 #include "isc.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
@@ -255,19 +257,17 @@ static void on_crash_timer(struct iscd *d, struct watch *w, uint32_t events)
 	iscd_event(d, EV_REBOOT);
 }
 
-static void crash_act(struct iscd *d, const char *service)
+static bool restart_armed(struct iscd *d)
 {
 	struct itimerspec armed;
-	/* the ISC's words (root inside can write them too): acted on only to
-	 * the ISC's own cost, and noted at most once a second */
-	time_t now = time(NULL);
-	if (d->state != ST_RUNNING || d->quarantined || d->run_mode || now == d->crash_noted ||
-	    (timerfd_gettime(d->w_crash.fd, &armed) == 0 && armed.it_value.tv_sec + armed.it_value.tv_nsec))
-		return;
-	d->crash_noted = now;
-	note(d, "crash", "isc: service %s is in a crash loop (isc-init gave up restarting it); on-crash=%s",
-	     service, isc_on_crash_name(d->cfg.on_crash));
-	switch (d->cfg.on_crash) {
+	return timerfd_gettime(d->w_crash.fd, &armed) == 0 && armed.it_value.tv_sec + armed.it_value.tv_nsec;
+}
+
+/* on-crash or on-pressure: alert, halt, or restart after a backoff up to
+ * crash-limit restarts (the two share the count), then halt */
+static void restart_act(struct iscd *d, enum isc_on_crash policy, const char *why)
+{
+	switch (policy) {
 	case CRASH_ALERT:
 		break;
 	case CRASH_HALT:
@@ -275,7 +275,7 @@ static void crash_act(struct iscd *d, const char *service)
 		break;
 	case CRASH_RESTART:
 		if (d->crash_restarts >= d->cfg.crash_limit) {
-			note(d, "crash", "isc: %" PRIu32 " restarts for crash loops: halting", d->crash_restarts);
+			note(d, "crash", "isc: %" PRIu32 " restarts for %s: halting", d->crash_restarts, why);
 			iscd_event(d, EV_HALT);
 			break;
 		}
@@ -285,6 +285,88 @@ static void crash_act(struct iscd *d, const char *service)
 		break;
 	}
 }
+
+static void crash_act(struct iscd *d, const char *service)
+{
+	/* the ISC's words (root inside can write them too): acted on only to
+	 * the ISC's own cost, and noted at most once a second */
+	time_t now = time(NULL);
+	if (d->state != ST_RUNNING || d->quarantined || d->run_mode || now == d->crash_noted || restart_armed(d))
+		return;
+	d->crash_noted = now;
+	note(d, "crash", "isc: service %s is in a crash loop (isc-init gave up restarting it); on-crash=%s",
+	     service, isc_on_crash_name(d->cfg.on_crash));
+	restart_act(d, d->cfg.on_crash, "crash loops");
+}
+
+/* ---- on-pressure: the kernel's PSI triggers on the ISC's group ------------- */
+
+#define PSI_NOTE_EVERY 60        /* an alert noted at most once a minute a resource */
+
+static void on_pressure(struct iscd *d, struct watch *w, uint32_t events)
+{
+	unsigned res = (unsigned)(uintptr_t)w->arg;
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		watch_del(d, w);   /* the group is gone: monitor_stop closes it */
+		return;
+	}
+	if (!(events & EPOLLPRI) || d->state != ST_RUNNING || d->quarantined || d->run_mode)
+		return;
+	d->pressure_events++;
+	state_write(d);
+	time_t now = time(NULL);
+	if (d->cfg.on_pressure == CRASH_ALERT && now - d->psi_noted[res] < PSI_NOTE_EVERY)
+		return;
+	if (d->cfg.on_pressure == CRASH_RESTART && restart_armed(d))
+		return;
+	d->psi_noted[res] = now;
+	/* the kernel's own line: "some avg10=N.NN avg60=... total=..." */
+	char line[128] = "";
+	ssize_t k = pread(w->fd, line, sizeof(line) - 1, 0);
+	line[k > 0 ? k : 0] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	note(d, "pressure", "isc: %s pressure: tasks stalled over %" PRIu32 "%% of %" PRIu32 " s (%s); on-pressure=%s",
+	     cgroup_psi_names[res], d->cfg.pressure_pct, d->cfg.pressure_window, line,
+	     isc_on_crash_name(d->cfg.on_pressure));
+	restart_act(d, d->cfg.on_pressure, "pressure");
+}
+
+static void pressure_stop(struct iscd *d)
+{
+	for (unsigned i = 0; i < CGROUP_PSI_N; i++)
+		if (d->w_psi[i].fd >= 0) {
+			watch_del(d, &d->w_psi[i]);
+			close(d->w_psi[i].fd);
+			d->w_psi[i].fd = -1;
+		}
+}
+
+static void pressure_start(struct iscd *d)
+{
+	const char *why = NULL;
+	for (unsigned i = 0; i < CGROUP_PSI_N && !why; i++) {
+		int fd = cgroup_pressure_trigger(&d->cg, i, d->cfg.pressure_pct, d->cfg.pressure_window);
+		if (fd == -EOPNOTSUPP)
+			why = "this host's cgroups are v1, and PSI is kept per group on v2 only";
+		else if (fd == -ENOENT)
+			why = "the kernel keeps no pressure stall information (boot it with psi=1)";
+		else if (fd < 0)
+			why = strerror(-fd);
+		else if (watch_add(d, &d->w_psi[i], fd, on_pressure, (void *)(uintptr_t)i) < 0 ||
+			 epoll_ctl(d->ep, EPOLL_CTL_MOD, fd, &(struct epoll_event){ .events = EPOLLPRI,
+										    .data.ptr = &d->w_psi[i] }) < 0) {
+			why = strerror(errno);
+			close(fd);
+			d->w_psi[i].fd = -1;
+		}
+	}
+	if (why) {
+		pressure_stop(d);
+		note(d, "pressure", "isc: pressure-threshold=%" PRIu32 "/%" PRIu32 " is not watched: %s",
+		     d->cfg.pressure_pct, d->cfg.pressure_window, why);
+	}
+}
+
 
 /* "maintenance NAME" lines, bounded: a line longer than a service name
  * allows, or a name with anything but [A-Za-z0-9_.-], is not a service. */
@@ -353,7 +435,11 @@ void monitor_start(struct iscd *d)
 	d->viol_seen = d->viol_next = 0;
 	/* a -w or -W boot is the operator changing the system: the monitor
 	 * rests until the ISC runs read-only again */
-	if (!d->cfg.verify_interval || d->run_mode || d->w_monitor.fd < 0 || boot_mode_writable(d->mode))
+	if (d->run_mode || boot_mode_writable(d->mode))
+		return;
+	if (d->cfg.pressure_pct)
+		pressure_start(d);
+	if (!d->cfg.verify_interval || d->w_monitor.fd < 0)
 		return;
 	struct itimerspec t = { .it_value.tv_sec = d->cfg.verify_interval,
 				.it_interval.tv_sec = d->cfg.verify_interval };
@@ -362,6 +448,7 @@ void monitor_start(struct iscd *d)
 
 void monitor_stop(struct iscd *d)
 {
+	pressure_stop(d);
 	if (d->w_monitor.fd >= 0)
 		timerfd_settime(d->w_monitor.fd, 0, &(struct itimerspec){ 0 }, NULL);
 	if (d->verify_pid) {

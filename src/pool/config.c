@@ -680,7 +680,7 @@ static int parse_on_crash(struct isc_config *c, const struct prop *p, const char
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(crash_names); i++)
 		if (STREQ(v, crash_names[i])) {
-			c->on_crash = (enum isc_on_crash)i;
+			*(enum isc_on_crash *)field(c, p) = (enum isc_on_crash)i;
 			return 0;
 		}
 	return refuse(p, v, e);
@@ -688,7 +688,48 @@ static int parse_on_crash(struct isc_config *c, const struct prop *p, const char
 
 static void format_on_crash(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s", isc_on_crash_name(c->on_crash));
+	snprintf(buf, n, "%s", isc_on_crash_name(*(const enum isc_on_crash *)field_of(c, p)));
+}
+
+static void dump_on_pressure(FILE *f, const struct isc_config *c)
+{
+	if (c->on_pressure != CRASH_ALERT)
+		fprintf(f, "on-pressure=%s\n", isc_on_crash_name(c->on_pressure));
+}
+
+/* off, or PERCENT/SECONDS: PERCENT 1 to 100, SECONDS 1 to 10 (the kernel's
+ * PSI trigger windows are 0.5 to 10 s) */
+static int parse_pressure(struct isc_config *c, const struct prop *p, const char *v, struct isc_err *e)
+{
+	char num[16];
+	const char *slash = strchr(v, '/');
+	uint64_t pct, s;
+	if (STREQ(v, "off")) {
+		c->pressure_pct = c->pressure_window = 0;
+		return 0;
+	}
+	if (!slash || (size_t)(slash - v) >= sizeof(num))
+		return refuse(p, v, e);
+	snprintf(num, sizeof(num), "%.*s", (int)(slash - v), v);
+	if (!digits_parse(num, 100, &pct) || pct < 1 || !digits_parse(slash + 1, 10, &s) || s < 1)
+		return refuse(p, v, e);
+	c->pressure_pct = (uint32_t)pct;
+	c->pressure_window = (uint32_t)s;
+	return 0;
+}
+
+static void format_pressure(const struct isc_config *c, const struct prop *p, char *buf, size_t n)
+{
+	if (c->pressure_pct)
+		snprintf(buf, n, "%" PRIu32 "/%" PRIu32, c->pressure_pct, c->pressure_window);
+	else
+		snprintf(buf, n, "off");
+}
+
+static void dump_pressure(FILE *f, const struct isc_config *c)
+{
+	if (c->pressure_pct)
+		fprintf(f, "pressure-threshold=%" PRIu32 "/%" PRIu32 "\n", c->pressure_pct, c->pressure_window);
 }
 
 static void dump_on_crash(FILE *f, const struct isc_config *c)
@@ -1097,12 +1138,18 @@ static const struct prop props[] = {
 	{ "violation-threshold", PROP_OPERATOR, parse_threshold, format_threshold, dump_threshold,
 	  .arg = "N/SECONDS", .expect = "N/SECONDS, N from 1 to 1000, SECONDS from 1 to 86400",
 	  .doc = "how many denials within how long are too many (default 100/60)" },
-	{ "on-crash", PROP_OPERATOR, parse_on_crash, format_on_crash, dump_on_crash,
+	{ "on-crash", PROP_OPERATOR, parse_on_crash, format_on_crash, dump_on_crash, FIELD(on_crash),
 	  .arg = "alert|restart|halt", .expect = "alert, restart or halt",
 	  .doc = "what a service's crash loop brings (default alert)" },
 	{ "crash-limit", PROP_OPERATOR, parse_count, format_uint, dump_crash_limit, FIELD(crash_limit),
 	  .min = 1, .max = 100, .arg = "N", .expect = "1 to 100",
 	  .doc = "on-crash=restart: restarts before the ISC is halted (default 5)" },
+	{ "pressure-threshold", PROP_OPERATOR, parse_pressure, format_pressure, dump_pressure,
+	  .arg = "PERCENT/SECONDS|off", .expect = "off or PERCENT/SECONDS, PERCENT from 1 to 100, SECONDS from 1 to 10",
+	  .doc = "tasks stalled on cpu, memory or io this share of a window (PSI, cgroup v2; default off)" },
+	{ "on-pressure", PROP_OPERATOR, parse_on_crash, format_on_crash, dump_on_pressure, FIELD(on_pressure),
+	  .arg = "alert|restart|halt", .expect = "alert, restart or halt",
+	  .doc = "what pressure over the threshold brings (default alert)" },
 	{ "autoboot", PROP_OPERATOR, parse_bool, format_bool, dump_autoboot, FIELD(autoboot),
 	  .arg = "true|false", .expect = "true or false",
 	  .doc = "iscadm boot -a (at host start, isc.service) boots it (default false)" },

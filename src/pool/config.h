@@ -122,7 +122,13 @@ struct isc_config {
 	uint32_t violation_count, violation_window;
 	/* a service in a crash loop (isc-init's maintenance) */
 	enum isc_on_crash on_crash;
-	uint32_t crash_limit;       /* on-crash=restart: ISC restarts before a halt */
+	uint32_t crash_limit;       /* on-crash=restart: ISC restarts before a halt (and
+				     * before one for pressure) */
+	/* PSI (cgroup v2): tasks stalled on cpu, memory or io for over
+	 * pressure_pct percent of a pressure_window-second window bring
+	 * on_pressure; 0: not watched */
+	uint32_t pressure_pct, pressure_window;
+	enum isc_on_crash on_pressure;
 };
 #define ISC_VIOLATION_MAX 1000
 

@@ -943,7 +943,8 @@ static void test_get(void **state)
 		{ "net", "none" }, { "egress", "deny" }, { "maintenance-egress", "deny" }, { "expose", "" },
 		{ "verify-interval", "off" }, { "on-tamper", "quarantine" }, { "autoboot", "false" },
 		{ "on-violation", "alert" }, { "violation-threshold", "100/60" },
-		{ "on-crash", "alert" }, { "crash-limit", "5" },
+		{ "on-crash", "alert" }, { "crash-limit", "5" }, { "pressure-threshold", "off" },
+		{ "on-pressure", "alert" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(kv); i++) {
 		assert_int_equal(config_get(&c, kv[i].k, v, sizeof(v)), 0);
@@ -955,7 +956,7 @@ static void test_get(void **state)
 	size_t n = 0;
 	for (; config_key(n); n++)
 		assert_int_equal(config_get(&c, config_key(n), v, sizeof(v)), 0);
-	assert_int_equal(n, 38);
+	assert_int_equal(n, 40);
 	config_free(&c);
 }
 
@@ -1009,6 +1010,8 @@ static const struct prop_case {
 	{ "violation-threshold", "7/30", "7/30", NULL },
 	{ "on-crash", "restart", "restart", NULL },
 	{ "crash-limit", "3", "3", NULL },
+	{ "pressure-threshold", "25/5", "25/5", NULL },
+	{ "on-pressure", "halt", "halt", NULL },
 };
 
 /* What an operator may do with each: set at create (config_set) and
