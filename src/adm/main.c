@@ -47,7 +47,7 @@ static const char help[] =
 	"  history [-p | --json] ISC | history ISC --prune KEEP | revert ISC [VERSION]\n"
 	"  update ISC --image NEW [--health CMD] [--within SECONDS]\n"
 	"  login [-T] [--force] ISC [-- CMD...] | stats ISC\n"
-	"  verify [-p | --json] ISC | diff [-p | --json] ISC\n"
+	"  verify [-p | --json] ISC | diff [-p | --json] ISC [@SNAP]\n"
 	"  snapshot ISC@SNAPSHOT [--known-good] | snapshot -l [-p | --json] [ISC]\n"
 	"  rollback [-r] ISC@SNAPSHOT | reset ISC | clone ISC@SNAPSHOT NEWISC | promote ISC\n"
 	"  run --rm --image NAME [--profile P] [--set key=value]... -- CMD...\n"

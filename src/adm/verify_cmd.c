@@ -70,18 +70,32 @@ int cmd_diff(struct adm *a)
 		{ "CHANGE", "change", 6 }, { "PATH", "path", 40 }, { "WHERE", "where", -1 },
 		{ "DETAIL", "detail", 0 },
 	};
+	static const char usage[] = "diff [-p | --json] ISC [@SNAPSHOT]";
 	enum table_fmt fmt;
 	int i = table_opts(a->argc, a->argv, &fmt);
-	if (i < 0 || i + 1 != a->argc)
-		return adm_usage("diff [-p | --json] ISC");
+	if (i < 0 || i + 1 > a->argc || i + 2 < a->argc)
+		return adm_usage("%s", usage);
+	/* ISC @SNAP, or ISC@SNAP as the other snapshot commands take it */
+	char name[64], snap[64] = "";
+	const char *at = i + 2 == a->argc ? a->argv[i + 1] : NULL;
+	if (at && (at[0] != '@' || !at[1] || strlen(at) >= sizeof(snap) + 1))
+		return adm_usage("'%.100s': expected @SNAPSHOT (%s)", at, usage);
+	if (at)
+		snprintf(snap, sizeof(snap), "%s", at + 1);
+	if (strchr(a->argv[i], '@')) {
+		if (at || config_origin_split(a->argv[i], name, snap) < 0)
+			return adm_usage("'%.100s': expected ISC or ISC@SNAPSHOT (%s)", a->argv[i], usage);
+	} else {
+		snprintf(name, sizeof(name), "%s", a->argv[i]);
+	}
 	struct adm_isc o;
-	int r = adm_isc_open(a, a->argv[i], POOL_LOCK_SHARED, &o);
+	int r = adm_isc_open(a, name, POOL_LOCK_SHARED, &o);
 	if (r)
 		return r;
 	struct isc_err e = { 0 };
 	struct table t;
 	table_begin(&t, fmt, cols, ARRAY_SIZE(cols));
-	int n = isc_diff(&o.pool, &o.cfg, row_fn, &t, &e);
+	int n = isc_diff(&o.pool, &o.cfg, snap[0] ? snap : NULL, row_fn, &t, &e);
 	table_end(&t);
 	adm_isc_close(&o);
 	return n < 0 ? adm_fail(&e) : EXIT_OK;

@@ -135,6 +135,8 @@ int image_open_verified(const struct pool *p, const char *digest, const char *ca
 
 /* SHA-256 of everything readable from fd (from offset 0), as lowercase hex. */
 int image_sha256_fd(int fd, char out[IMAGE_DIGEST_LEN + 1]);
+/* ... of len bytes (a symlink's target, as manifests record it). */
+void image_sha256_buf(const void *buf, size_t len, char out[IMAGE_DIGEST_LEN + 1]);
 
 /* ---- manifest ---------------------------------------------------------------
  * Text, one entry per line, sorted by path, first line "isc-manifest 1":
@@ -215,7 +217,8 @@ const struct manifest_entry *image_stack_find(const struct image_stack *s, const
 
 /* Every entry of an overlayfs upper (upperfd, mounted at at in the ISC,
  * its ids stored shifted by uid_base) that changes what stack shows:
- * added, changed, deleted (whiteouts); stack NULL: all of it is added.
+ * added, changed, deleted (whiteouts); stack NULL: all of it is added,
+ * each whiteout deleted.
  * Regular files are read only where the stack has one of the same size
  * (their digest decides) and for their first bytes (could it run?).  The
  * walk follows nothing and enters no mount; a running ISC may change the

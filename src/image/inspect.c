@@ -231,7 +231,7 @@ static int upper_fn(const struct tree_entry *te, void *data)
 	const struct manifest_entry *was = c->stack ? image_stack_find(c->stack, c->path) : NULL;
 	d.was = was;
 	if (whiteout) {
-		if (!was)
+		if (!was && c->stack)
 			return 0;       /* hides what no layer has: nothing changes */
 		d.kind = IMAGE_DELETED;
 		d.now = NULL;

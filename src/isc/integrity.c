@@ -6,6 +6,9 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 
 /* The writable layers of an ISC, where they are mounted inside. */
 struct upper {
@@ -445,10 +448,278 @@ int isc_verify(const struct pool *p, const struct isc_config *c, isc_finding_fn 
 	return r < 0 ? r : (int)in.findings;
 }
 
-int isc_diff(const struct pool *p, const struct isc_config *c, isc_finding_fn fn, void *data,
-	     struct isc_err *e)
+/* ---- diff against a snapshot ---------------------------------------------
+ * Two views of the ISC's files: now (the current version's image under
+ * the frozen layers of its head and the live uppers) and the snapshot's
+ * (its version's image under its frozen layers).  Only paths a layer the
+ * two do not share holds can differ (and, across versions, the images'
+ * paths): each is looked up in both views, as overlayfs would show it. */
+
+#define VIEW_MAX (ISC_MAX_FROZEN + 1)
+
+struct view_group {
+	const char *layer, *at;         /* "var", "/var" */
+	int fd[VIEW_MAX];               /* top first; -1: nothing there */
+	uint32_t uid[VIEW_MAX];
+	size_t n, shared;               /* the bottom `shared` are the other view's too */
+};
+
+struct view {
+	struct image_stack stack;
+	struct view_group g[8];
+	size_t ng;
+};
+
+/* What a view shows at path: an entry (its own digest for a file or a
+ * link found in a layer) or nothing. */
+struct shown {
+	bool there;
+	struct manifest_entry x;
+};
+
+static void view_free(struct view *v)
+{
+	for (size_t i = 0; i < v->ng; i++)
+		for (size_t k = 0; k < v->g[i].n; k++)
+			if (v->g[i].fd[k] >= 0)
+				close(v->g[i].fd[k]);
+	image_stack_free(&v->stack);
+}
+
+static bool same_layer(const struct frozen_layer *a, const struct frozen_layer *b)
+{
+	return a->id == b->id && STREQ(a->isc, b->isc);
+}
+
+/* A view of c: its version digest's image, the frozen layers of chain,
+ * and (live) the current uppers on top. */
+static int view_open(const struct pool *p, const struct isc_config *c, const char *digest,
+		     const struct isc_chain *chain, bool live, struct view *v, struct frozen_layer *fl,
+		     int *nfl, struct isc_err *e)
+{
+	char layers[ISC_MAX_LAYERS][65];
+	int n = config_layers(c, digest, layers, ISC_MAX_LAYERS);
+	if (n < 0)
+		return err_set(e, -n, "%s: version %.12s: its layers nest too deep", c->name, digest);
+	if (image_stack_load(p, layers, (size_t)n, &v->stack, e) < 0)
+		return err_prefix(e, "%s: version %.12s", c->name, digest);
+	if ((*nfl = isc_frozen_stack(p, c, chain, fl, ISC_MAX_FROZEN, e)) < 0)
+		return *nfl;
+	if (c->profile == PROFILE_NONE)
+		v->g[v->ng++] = (struct view_group){ .layer = "root", .at = "/" };
+	for (const struct profile_path *pp = profile_paths(c->profile); pp->kind != PP_END && v->ng < 8; pp++)
+		if (pp->kind == PP_LAYER)
+			v->g[v->ng++] = (struct view_group){ .layer = pp->layer, .at = pp->path };
+	for (size_t i = 0; i < v->ng; i++) {
+		struct view_group *g = &v->g[i];
+		if (live) {
+			g->fd[g->n] = layer_open(p, c->name, g->layer);
+			if (g->fd[g->n] < 0 && g->fd[g->n] != -ENOENT)
+				return err_sys(e, -g->fd[g->n], "%s: layer %s", c->name, g->layer);
+			g->uid[g->n++] = c->uid;
+		}
+		for (int k = 0; k < *nfl; k++) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "isc/%s/data/layers/%s/frozen/%u", fl[k].isc, g->layer, fl[k].id);
+			g->fd[g->n] = openat(p->dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (g->fd[g->n] < 0 && errno != ENOENT)
+				return err_sys(e, errno, "%s: frozen layer %s/%u of %s", c->name, fl[k].isc, fl[k].id,
+					       g->layer);
+			g->uid[g->n++] = fl[k].uid;
+		}
+	}
+	return 0;
+}
+
+static bool is_whiteout(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
+}
+
+static bool opaque_at(int dirfd, const char *rel)
+{
+	char v[2];
+	_cleanup_close_ int fd = openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd >= 0 && fgetxattr(fd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y';
+}
+
+/* The entry of layer fd at rel, its ids shifted back by uid, its bytes
+ * (or link target) hashed. */
+static int shown_from_layer(int fd, const char *rel, const struct stat *st, uint32_t uid, struct shown *out)
+{
+	static char target[PATH_MAX];
+	struct manifest_entry *x = &out->x;
+	*x = (struct manifest_entry){ .type = 'f', .mode = st->st_mode & 07777, .size = 0, .sha256 = "-" };
+	x->type = S_ISDIR(st->st_mode) ? 'd' : S_ISLNK(st->st_mode) ? 'l' : S_ISREG(st->st_mode) ? 'f' :
+		  S_ISCHR(st->st_mode) ? 'c' : S_ISBLK(st->st_mode) ? 'b' : S_ISFIFO(st->st_mode) ? 'p' : 's';
+	x->uid = st->st_uid >= uid && st->st_uid - uid < 65536 ? st->st_uid - uid : st->st_uid;
+	x->gid = st->st_gid >= uid && st->st_gid - uid < 65536 ? st->st_gid - uid : st->st_gid;
+	out->there = true;
+	if (x->type == 'l') {
+		ssize_t k = readlinkat(fd, rel, target, sizeof(target));
+		if (k < 0 || k == (ssize_t)sizeof(target))
+			return k < 0 ? -errno : -ENAMETOOLONG;
+		image_sha256_buf(target, (size_t)k, x->sha256);
+		x->size = (uint64_t)k;
+	} else if (x->type == 'f') {
+		_cleanup_close_ int f = openat(fd, rel, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		if (f < 0)
+			return -errno;
+		x->size = (uint64_t)st->st_size;
+		int r = image_sha256_fd(f, x->sha256);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* What v shows at path: the group whose mount holds it, its layers top
+ * down (a whiteout, a non-directory or an opaque directory on the way
+ * hides what is below), then the image. */
+static int view_lookup(const struct view *v, const char *path, struct shown *out)
+{
+	const struct view_group *g = NULL;
+	size_t best = 0;
+	*out = (struct shown){ 0 };
+	for (size_t i = 0; i < v->ng; i++) {
+		size_t l = STREQ(v->g[i].at, "/") ? 0 : strlen(v->g[i].at);
+		if (strncmp(path, v->g[i].at, l) == 0 && path[l] == '/' && path[l + 1] && l + 1 > best) {
+			g = &v->g[i];
+			best = l + 1;
+		}
+	}
+	for (size_t k = 0; g && k < g->n; k++) {
+		int fd = g->fd[k];
+		if (fd < 0)
+			continue;
+		char rel[PATH_MAX];
+		snprintf(rel, sizeof(rel), "%s", path + best);
+		bool stop = false, missing = false;
+		struct stat st;
+		for (char *slash = strchr(rel, '/'); slash && !missing; slash = strchr(slash + 1, '/')) {
+			*slash = '\0';
+			if (fstatat(fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				missing = true;
+			else if (!S_ISDIR(st.st_mode))
+				return 0;       /* a whiteout or a file where a directory was */
+			else if (opaque_at(fd, rel))
+				stop = true;
+			*slash = '/';
+		}
+		if (!missing && fstatat(fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (is_whiteout(&st))
+				return 0;
+			int r = shown_from_layer(fd, rel, &st, g->uid[k], out);
+			return r == -ENOENT ? 0 : r;   /* vanished meanwhile */
+		}
+		if (stop)
+			return 0;       /* under an opaque directory: nothing below shows */
+	}
+	const struct manifest_entry *x = image_stack_find(&v->stack, path);
+	if (x) {
+		out->there = true;
+		out->x = *x;
+	}
+	return 0;
+}
+
+static int collect_fn(const struct image_diff *d, void *data)
+{
+	return set_add(data, d->path);
+}
+
+/* The paths in the layers of g above its shared ones. */
+static int view_paths(const struct view_group *g, struct pathset *set, struct isc_err *e)
+{
+	for (size_t k = 0; k + g->shared < g->n; k++)
+		if (g->fd[k] >= 0 && image_upper_diff(g->fd[k], g->at, g->uid[k], NULL, collect_fn, set, e) < 0)
+			return -e->code;
+	return 0;
+}
+
+static int diff_snapshot(const struct pool *p, struct inspect *in, const struct isc_snapshot *snap,
+			 struct isc_err *e)
+{
+	const struct isc_config *c = in->c;
+	static struct frozen_layer fa[ISC_MAX_FROZEN], fb[ISC_MAX_FROZEN];
+	struct view now = { 0 }, then = { 0 };
+	struct pathset paths = { 0 };
+	int na = 0, nb = 0;
+	int r = view_open(p, c, c->digest, &c->head, true, &now, fa, &na, e);
+	if (r == 0)
+		r = view_open(p, c, snap->digest, &snap->chain, false, &then, fb, &nb, e);
+	/* the layers both stack at the bottom hold nothing that differs */
+	size_t shared = 0;
+	while (r == 0 && shared < (size_t)na && shared < (size_t)nb &&
+	       same_layer(&fa[na - 1 - shared], &fb[nb - 1 - shared]))
+		shared++;
+	for (size_t i = 0; r == 0 && i < now.ng; i++) {
+		now.g[i].shared = then.g[i].shared = shared;
+		if ((r = view_paths(&now.g[i], &paths, e)) == 0)
+			r = view_paths(&then.g[i], &paths, e);
+	}
+	/* another version: every path of both images may differ */
+	if (r == 0 && !STREQ(c->digest, snap->digest))
+		for (int w = 0; w < 2 && r == 0; w++) {
+			const struct image_stack *st = w ? &then.stack : &now.stack;
+			for (size_t i = 0; i < st->n && r == 0; i++)
+				for (size_t k = 0; k < st->m[i].n && r == 0; k++)
+					r = set_add(&paths, st->m[i].e[k].path);
+		}
+	if (r == -ENOMEM)
+		err_set(e, ENOMEM, "out of memory");
+	set_seal(&paths);
+	in->where = snap->name;
+	for (size_t i = 0; r == 0 && i < paths.n; i++) {
+		if (i && STREQ(paths.v[i], paths.v[i - 1]))
+			continue;
+		struct shown a, b;
+		if ((r = view_lookup(&then, paths.v[i], &a)) < 0 || (r = view_lookup(&now, paths.v[i], &b)) < 0) {
+			err_sys(e, -r, "%s: %s", c->name, paths.v[i]);
+			break;
+		}
+		struct image_diff d = { .path = paths.v[i], .was = a.there ? &a.x : NULL, .now = b.there ? &b.x : NULL };
+		if (!a.there && !b.there)
+			continue;
+		if (a.there && b.there) {
+			d.what = (a.x.type != b.x.type ? IMAGE_DIFF_TYPE : 0) |
+				 (a.x.mode != b.x.mode ? IMAGE_DIFF_MODE : 0) |
+				 (a.x.uid != b.x.uid || a.x.gid != b.x.gid ? IMAGE_DIFF_OWNER : 0) |
+				 (a.x.type == b.x.type && (a.x.size != b.x.size || !STREQ(a.x.sha256, b.x.sha256)) ?
+				  IMAGE_DIFF_CONTENT : 0);
+			if (!d.what)
+				continue;
+		}
+		char what[160] = "";
+		if (d.was && d.now)
+			diff_text(&d, what, sizeof(what));
+		r = say(in, !d.was ? ISC_CHANGE_ADDED : !d.now ? ISC_CHANGE_DELETED : ISC_CHANGE_CHANGED,
+			d.path, &d, "%s", what);
+	}
+	in->where = NULL;
+	set_free(&paths);
+	view_free(&now);
+	view_free(&then);
+	return r;
+}
+
+int isc_diff(const struct pool *p, const struct isc_config *c, const char *snap, isc_finding_fn fn,
+	     void *data, struct isc_err *e)
 {
 	struct inspect in = { .c = c, .fn = fn, .data = data, .policy = false };
-	int r = inspect_run(p, &in, false, NULL, NULL, e);
+	int r;
+	if (!snap) {
+		r = inspect_run(p, &in, false, NULL, NULL, e);
+		return r < 0 ? r : (int)in.findings;
+	}
+	const struct isc_snapshot *s = NULL;
+	for (size_t i = 0; i < c->nsnapshots && !s; i++)
+		if (STREQ(c->snapshots[i].name, snap))
+			s = &c->snapshots[i];
+	if (!s)
+		return err_set(e, ENOENT, "no snapshot %s@%s (iscadm snapshot -l %s)", c->name, snap, c->name);
+	if ((r = isc_key_ready(p, c, false, e)) < 0)
+		return err_prefix(e, "%s: the writable layers", c->name);
+	r = diff_snapshot(p, &in, s, e);
 	return r < 0 ? r : (int)in.findings;
 }

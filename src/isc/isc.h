@@ -169,9 +169,12 @@ const char *isc_finding_name(enum isc_finding_kind k);
 int isc_verify(const struct pool *p, const struct isc_config *c, isc_finding_fn fn, void *data,
 	       isc_progress_fn progress, void *pdata, struct isc_err *e);
 /* What the writable layers and volumes hold that the current version
- * does not: ISC_CHANGE_* per path.  The number of changes, or negative errno. */
-int isc_diff(const struct pool *p, const struct isc_config *c, isc_finding_fn fn, void *data,
-	     struct isc_err *e);
+ * does not: ISC_CHANGE_* per path; with snap, what the ISC's files are now
+ * against what they were at snapshot snap (its version and its frozen
+ * layers; volumes are outside snapshots).  The number of changes, or
+ * negative errno. */
+int isc_diff(const struct pool *p, const struct isc_config *c, const char *snap, isc_finding_fn fn,
+	     void *data, struct isc_err *e);
 
 /* ---- snapshots (snapshot.c; docs/snapshots.md) ----------------------------
  * The caller holds the pool exclusively.  A snapshot records the version

@@ -128,6 +128,20 @@ iscadm boot it-snap >/dev/null
 in_isc it-snap 'echo owned > /var/a; mkdir -p /var/www; echo defaced > /var/www/index.html; echo 0wn > /etc/a'
 iscadm halt it-snap >/dev/null
 iscadm snapshot it-snap@later >/dev/null || fail "snapshot later"
+# ---- diff against a snapshot: what changed since, for forensics --------------------------------
+d=$(iscadm diff -p it-snap @good | cut -d: -f1,2 | sort | tr '\n' ' ')
+[ "$d" = "C:/etc/a C:/var/a C:/var/www/index.html " ] || fail "diff @good: $d"
+iscadm diff -p it-snap @good | grep -q '^C:/var/a:content$' || fail "diff @good detail: $(iscadm diff -p it-snap @good)"
+[ "$(iscadm diff --json it-snap@good | jq length)" = 3 ] || fail "diff ISC@SNAP --json"
+[ -z "$(iscadm diff -p it-snap @later)" ] || fail "diff @later is not empty: $(iscadm diff -p it-snap @later)"
+iscadm boot it-snap >/dev/null
+in_isc it-snap 'rm /etc/a; echo new > /var/new; chmod 600 /var/a'
+d=$(iscadm diff -p it-snap @later | cut -d: -f1,2,3 | sort | tr '\n' ' ')
+[ "$d" = "A:/var/new: C:/var/a:mode 0644 -> 0600 D:/etc/a: " ] || fail "diff @later of the running ISC: $d"
+iscadm halt it-snap >/dev/null
+expect_err 1 "no snapshot it-snap@nope" iscadm diff it-snap @nope
+expect_err 2 "expected @SNAPSHOT" iscadm diff it-snap later
+ok "diff ISC @SNAP: added, changed (content, mode) and deleted since a snapshot, halted and running; nothing since the last"
 out=$(iscadm reset it-snap) || fail "reset"
 printf '%s\n' "$out" | grep -q "reset to it-snap@good" || fail "reset chose: $out"
 [ "$(state it-snap)" = "good/good" ] || fail "after reset"

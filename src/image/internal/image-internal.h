@@ -58,7 +58,6 @@ int cmd_run_lines(char *const argv[], char *const extra_env[], cmd_line_fn fn, v
 
 /* ---- store (store.c, verify.c) ------------------------------------------- */
 bool image_digest_valid(const char *s);
-void image_sha256_buf(const void *buf, size_t len, char out[IMAGE_DIGEST_LEN + 1]);
 int image_store_dirs(const struct pool *p, struct isc_err *e);
 /* image_store_tree with an explicit SOURCE_DATE_EPOCH (< 0: the tree's newest
  * mtime); *created tells whether the blob is new (the caller may drop it). */
