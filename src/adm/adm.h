@@ -111,6 +111,8 @@ int cmd_history(struct adm *a);
 int cmd_revert(struct adm *a);
 int cmd_verify(struct adm *a);
 int cmd_diff(struct adm *a);
+int cmd_send(struct adm *a);
+int cmd_receive(struct adm *a);
 int cmd_snapshot(struct adm *a);
 int cmd_rollback(struct adm *a);
 int cmd_clone(struct adm *a);

@@ -22,7 +22,7 @@ static const struct {
 	{ "net", cmd_net }, { "snapshot", cmd_snapshot }, { "rollback", cmd_rollback },
 	{ "clone", cmd_clone }, { "promote", cmd_promote }, { "reset", cmd_reset },
 	{ "audit", cmd_audit }, { "release", cmd_release }, { "metrics", cmd_metrics },
-	{ "update", cmd_update },
+	{ "update", cmd_update }, { "send", cmd_send }, { "receive", cmd_receive },
 };
 
 static const char help[] =
@@ -50,6 +50,8 @@ static const char help[] =
 	"  verify [-p | --json] ISC | diff [-p | --json] ISC [@SNAP]\n"
 	"  snapshot ISC@SNAPSHOT [--known-good] | snapshot -l [-p | --json] [ISC]\n"
 	"  rollback [-r] ISC@SNAPSHOT | reset ISC | clone ISC@SNAPSHOT NEWISC | promote ISC\n"
+	"  send ISC@SNAPSHOT [-i @BASE] [--raw] [-o FILE] [--dry-run] [--quiet]\n"
+	"  receive NAME [--key KEYSOURCE] [-i FILE] [--quiet]\n"
 	"  run --rm --image NAME [--profile P] [--set key=value]... -- CMD...\n"
 	"  key load ISC | key unload ISC | key unload -a | key status [-p | --json | ISC]\n"
 	"  key change ISC --key KEYSOURCE\n"

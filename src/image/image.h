@@ -133,6 +133,11 @@ int image_verify(const struct pool *p, const char *digest, struct isc_err *e);
 int image_open_verified(const struct pool *p, const char *digest, const char *cachedir,
 			int *fd, struct isc_err *e);
 
+/* A writable layer's entry as streams carry it (send.c, recv.c): of its
+ * extended attributes only overlayfs' opaque mark, no ACL, no flags. */
+struct archive_entry;
+void image_entry_layer_only(struct archive_entry *ent);
+
 /* SHA-256 of everything readable from fd (from offset 0), as lowercase hex. */
 int image_sha256_fd(int fd, char out[IMAGE_DIGEST_LEN + 1]);
 /* ... of len bytes (a symlink's target, as manifests record it). */

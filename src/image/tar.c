@@ -138,3 +138,19 @@ out:
 	archive_write_free(out);
 	return r;
 }
+
+void image_entry_layer_only(struct archive_entry *ent)
+{
+	bool opaque = false;
+	const char *xn;
+	const void *xv;
+	size_t xl;
+	archive_entry_xattr_reset(ent);
+	while (archive_entry_xattr_next(ent, &xn, &xv, &xl) == ARCHIVE_OK)
+		opaque |= STREQ(xn, "trusted.overlay.opaque") && xl == 1 && *(const char *)xv == 'y';
+	archive_entry_xattr_clear(ent);
+	if (opaque)
+		archive_entry_xattr_add_entry(ent, "trusted.overlay.opaque", "y", 1);
+	archive_entry_acl_clear(ent);
+	archive_entry_copy_fflags_text(ent, "");
+}

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static uint32_t uid_alloc(struct pool *p)
+uint32_t isc_uid_alloc(struct pool *p)
 {
 	_cleanup_strv_ char **names = NULL;
 	struct isc_err e = { 0 };
@@ -153,7 +153,7 @@ int isc_create_record(struct pool *p, struct isc_config *c, const struct isc_cre
 	snprintf(dir, sizeof(dir), "isc/%s", c->name);
 	if (fstatat(p->dirfd, dir, &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW) == 0)
 		return err_set(e, EEXIST, "ISC %s already exists", c->name);
-	if (!(c->uid = uid_alloc(p)))
+	if (!(c->uid = isc_uid_alloc(p)))
 		return err_set(e, ENOSPC, "no free uid range for %s", c->name);
 	if (create_key(p, c->name, o, c, id, e) < 0)
 		return -e->code;

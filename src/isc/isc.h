@@ -176,6 +176,43 @@ int isc_verify(const struct pool *p, const struct isc_config *c, isc_finding_fn 
 int isc_diff(const struct pool *p, const struct isc_config *c, const char *snap, isc_finding_fn fn,
 	     void *data, struct isc_err *e);
 
+/* ---- send and receive (send.c, recv.c; docs/stream.md) ----------------------
+ * A snapshot of an ISC, with the image layers and frozen layers it stands
+ * on, as one authenticated stream; incremental from an earlier snapshot
+ * of its line (only what that one did not have).  Raw: every frame
+ * encrypted under a key the ISC's master key gives, the master key
+ * travelling wrapped as stored.  The caller holds the pool (send: shared,
+ * receive: exclusive). */
+struct isc_send_opts {
+	const char *snap, *base;        /* base: NULL for a full stream */
+	bool raw, dry_run, interactive;
+	isc_progress_fn progress;
+	void *pdata;
+};
+struct isc_send_stats {
+	uint64_t bytes;                 /* payload: image files and layer archives */
+	uint64_t stream_bytes;          /* what was written, framing included */
+	unsigned images, layers;
+};
+int isc_send(struct pool *p, const char *name, const struct isc_send_opts *o, int fd, struct isc_send_stats *st,
+	     struct isc_err *e);
+struct isc_receive_opts {
+	const char *keysource;          /* the new ISC's key (plain), or where the wrapping key is (raw) */
+	bool interactive;
+	isc_progress_fn progress;
+	void *pdata;
+};
+/* Read a stream from fd into ISC name: nothing is visible until the whole
+ * stream is read and authenticated; on an error nothing is left.  said:
+ * what was received, one line. */
+int isc_receive(struct pool *p, const char *name, const struct isc_receive_opts *o, int fd, char *said,
+		size_t n, struct isc_err *e);
+/* The writable layer directories an ISC has (layers/NAME, not a
+ * session's rootw): up to max names in out. */
+size_t isc_layer_dirs(const struct pool *p, const char *isc, char (*out)[64], size_t max);
+/* A free uid range for a new ISC (0: none left). */
+uint32_t isc_uid_alloc(struct pool *p);
+
 /* ---- snapshots (snapshot.c; docs/snapshots.md) ----------------------------
  * The caller holds the pool exclusively.  A snapshot records the version
  * and freezes the writable layers: halted, by renames (no file content

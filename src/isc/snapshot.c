@@ -568,9 +568,7 @@ int isc_clone(struct pool *p, const char *origin, const char *snap, const char *
 	return r;
 }
 
-/* The writable layer directories an ISC has (layers/NAME, not a
- * session's rootw): up to max names in out, each 64 bytes. */
-static size_t layer_dirs_of(const struct pool *p, const char *isc, char (*out)[64], size_t max)
+size_t isc_layer_dirs(const struct pool *p, const char *isc, char (*out)[64], size_t max)
 {
 	char path[128];
 	size_t n = 0;
@@ -618,7 +616,7 @@ int isc_promote(struct pool *p, const char *name, struct isc_err *e)
 	uint32_t next = c.frozen_next ? c.frozen_next : 1;
 	for (int i = 0; i < n && r == 0; i++) {
 		char names[16][64];
-		size_t nn = layer_dirs_of(p, stack[i].isc, names, ARRAY_SIZE(names));
+		size_t nn = isc_layer_dirs(p, stack[i].isc, names, ARRAY_SIZE(names));
 		ids[i] = next++;
 		for (size_t k = 0; k < nn && r == 0; k++) {
 			char src[PATH_MAX], leaf[32], dst[PATH_MAX], fzd[PATH_MAX];
@@ -695,21 +693,23 @@ static int check_tmp(struct pool *p, bool repair, image_sweep_fn say, void *data
 	closedir(d);
 	for (size_t i = 0; names && names[i]; i++) {
 		const char *n = names[i];
-		bool destroy = str_has_prefix(n, "destroy-");
+		bool destroy = str_has_prefix(n, "destroy-"), receive = str_has_prefix(n, "receive-");
 		found++;
 		check_say(say, data, "tmp/%.64s: left by an interrupted %s", n,
 			  destroy ? "destroy (finished by removing it)" :
-			  str_has_prefix(n, "create-") ? "create (undone by removing it)" : "operation");
+			  str_has_prefix(n, "create-") ? "create (undone by removing it)" :
+			  receive ? "receive (undone by removing it)" : "operation");
 		if (!repair)
 			continue;
 		rm_rf_at(dfd, n);
-		/* a destroy removes the ISC's own key record after its files */
+		/* a destroy removes the ISC's own key record after its files, a
+		 * receive's key record goes with what it staged */
+		const char *isc = destroy ? n + strlen("destroy-") : receive ? n + strlen("receive-") : NULL;
 		char dir[128];
-		snprintf(dir, sizeof(dir), "isc/%.64s", n + strlen("destroy-"));
-		if (destroy && name_valid(n + strlen("destroy-")) &&
-		    fstatat(p->dirfd, dir, &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW) < 0) {
+		snprintf(dir, sizeof(dir), "isc/%.64s", isc ? isc : "");
+		if (isc && name_valid(isc) && fstatat(p->dirfd, dir, &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW) < 0) {
 			struct isc_err ignore = { 0 };
-			keyring_remove(p, n + strlen("destroy-"), &ignore);
+			keyring_remove(p, isc, &ignore);
 		}
 	}
 	return found;

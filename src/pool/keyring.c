@@ -1,5 +1,6 @@
 /* keyring.c - encryption roots: master keys wrapped in the pool's keys/, loaded into the kernel on demand; iscadm and iscd. */
 #include "pool.h"
+#include "stream.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -283,6 +284,59 @@ int keyring_change(const struct pool *p, const char *root, const char *keysource
 	if (keysource_parse(old.keysource, &oldks, e) == 0 && !STREQ(oldks.path, ks.path))
 		generated_unlink(root, &old);   /* made by isc for this root alone */
 	err_clear(e);
+	return 0;
+}
+
+int keyring_master(const struct pool *p, const char *root, bool interactive, struct secret *master,
+		   struct isc_err *e)
+{
+	struct wrapped w;
+	int r = keyring_read(p, root, &w, e);
+	return r < 0 ? r : master_open(NULL, &w, root, interactive, master, e);
+}
+
+int keyring_import(const struct pool *p, const char *root, const char *from, const char *record,
+		   const char *keysource, bool interactive, uint8_t id[CRYPT_ID_SIZE],
+		   uint8_t stream_key[STREAM_KEY_LEN], struct isc_err *e)
+{
+	char whom[96];
+	whom_of(root, whom, sizeof(whom));
+	struct wrapped sent, w = { 0 };
+	struct keysource ks;
+	int r = wrapped_parse(record, &sent, e);
+	if (r < 0)
+		return err_prefix(e, "the stream's wrapped key");
+	/* the wrapping key at its own place here, or where the sender kept
+	 * it; the record opens as it was sealed (its keysource is in its
+	 * additional data) */
+	if ((r = keysource_operator(root, keysource ? keysource : sent.keysource, &ks, e)) < 0)
+		return r;
+	if (ks.location == KS_PROMPT && !interactive)
+		return err_set(e, ENOKEY, "%s: the stream's key needs a passphrase and there is no terminal: "
+			       "use receive -i FILE from a terminal", whom);
+	struct secret master _cleanup_secret_ = { 0 }, material _cleanup_secret_ = { 0 };
+	if ((r = keysource_read(&ks, whom, false, &material, e)) < 0)
+		return err_prefix(e, "%s", whom);
+	if ((r = wrap_open(&sent, &material, from, &master, e)) < 0)
+		return err_prefix(e, "%s: the stream's key with %s", whom, keysource ? keysource : sent.keysource);
+	if ((r = fscrypt_key_add(p->dirfd, &master, w.id, e)) < 0)
+		return r;
+	if (memcmp(w.id, sent.id, sizeof(w.id)) != 0) {
+		bool busy;
+		struct isc_err ignore;
+		fscrypt_key_remove(p->dirfd, w.id, &busy, &ignore);
+		return err_set(e, EKEYREJECTED, "the stream's wrapped key does not match its identifier");
+	}
+	/* sealed again for this root's name: the same master key, hence the
+	 * same ciphertext, under the same wrapping key */
+	if ((r = wrap_seal(&w, &ks, &material, &master, root, e)) < 0 || (r = wrapped_write(p, root, &w, e)) < 0) {
+		bool busy;
+		struct isc_err ignore;
+		fscrypt_key_remove(p->dirfd, w.id, &busy, &ignore);
+		return r;
+	}
+	memcpy(id, w.id, CRYPT_ID_SIZE);
+	stream_key_derive(master.buf, master.len, stream_key);
 	return 0;
 }
 

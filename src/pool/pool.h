@@ -72,3 +72,15 @@ int keyring_change(const struct pool *p, const char *root, const char *keysource
 int keyring_check_dir(const struct pool *p, const char *root, const char *dir, struct isc_err *e);
 /* Unload, drop the wrapped record and a generated key file. */
 int keyring_remove(const struct pool *p, const char *root, struct isc_err *e);
+/* root's master key, unwrapped from its keysource (a raw send derives
+ * its stream key from it). */
+int keyring_master(const struct pool *p, const char *root, bool interactive, struct secret *master,
+		   struct isc_err *e);
+/* A record another pool's root `from` had (a raw stream's), opened with
+ * its wrapping key (at keysource, when given, else where the record
+ * says), its master key added to the kernel and sealed again as root's
+ * own record here.  id: the key's identifier; stream_key: the raw stream
+ * key the master key gives (stream_key_derive). */
+int keyring_import(const struct pool *p, const char *root, const char *from, const char *record,
+		   const char *keysource, bool interactive, uint8_t id[CRYPT_ID_SIZE], uint8_t stream_key[32],
+		   struct isc_err *e);

@@ -1,0 +1,154 @@
+/* send_cmd.c - iscadm send ISC@SNAP and receive NAME: arguments and output;
+ * the stream is the isc library's (send.c, recv.c; docs/stream.md). */
+#include "adm.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+
+static void progress(const char *what, void *data)
+{
+	fprintf(stderr, "iscadm: %s: %s\n", (const char *)data, what);
+}
+
+static void size_text(uint64_t b, char *buf, size_t n)
+{
+	if (b >= 10ull << 20)
+		snprintf(buf, n, "%.1f MiB", (double)b / (1 << 20));
+	else if (b >= 10ull << 10)
+		snprintf(buf, n, "%.1f KiB", (double)b / (1 << 10));
+	else
+		snprintf(buf, n, "%" PRIu64 " bytes", b);
+}
+
+/* send ISC@SNAP [-i @BASE] [--raw] [-o FILE] [--dry-run] [--quiet] */
+int cmd_send(struct adm *a)
+{
+	static const char usage[] = "send ISC@SNAPSHOT [-i @BASE] [--raw] [-o FILE] [--dry-run] [--quiet]";
+	static const struct option opts[] = {
+		{ "raw", no_argument, NULL, 'r' }, { "dry-run", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' }, { "output", required_argument, NULL, 'o' }, { 0 } };
+	struct isc_send_opts so = { .interactive = isatty(0) };
+	const char *out = NULL, *base = NULL;
+	bool quiet = false;
+	int c;
+	while ((c = getopt_long(a->argc, a->argv, "i:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': base = optarg; break;
+		case 'o': out = optarg; break;
+		case 'r': so.raw = true; break;
+		case 'n': so.dry_run = true; break;
+		case 'q': quiet = true; break;
+		default: return adm_usage("%s", usage);
+		}
+	}
+	char name[64], snap[64], bsnap[64];
+	if (optind + 1 != a->argc || config_origin_split(a->argv[optind], name, snap) < 0)
+		return adm_usage("%s", usage);
+	if (base) {
+		/* -i @BASE, or -i ISC@BASE of the same ISC */
+		char bname[64];
+		if (base[0] == '@' && name_valid(base + 1) && strlen(base + 1) < sizeof(bsnap))
+			snprintf(bsnap, sizeof(bsnap), "%s", base + 1);
+		else if (config_origin_split(base, bname, bsnap) < 0 || !STREQ(bname, name))
+			return adm_usage("-i takes @BASE, a snapshot of %s (%s)", name, usage);
+		so.base = bsnap;
+	}
+	so.snap = snap;
+	if (!so.dry_run && !out && isatty(1))
+		return adm_usage("the stream is binary: redirect it (send ... > FILE, | ssh HOST iscadm receive) or use -o FILE");
+	char label[140];
+	snprintf(label, sizeof(label), "send %s@%s", name, snap);
+	if (!quiet && isatty(2)) {
+		so.progress = progress;
+		so.pdata = label;
+	}
+	struct adm_isc o;
+	int r = adm_isc_open(a, name, POOL_LOCK_SHARED, &o);
+	if (r)
+		return r;
+	int fd = 1;
+	struct isc_err e = { 0 };
+	if (out && !so.dry_run && (fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		err_sys(&e, errno, "%s (-o makes a new file)", out);
+		adm_isc_close(&o);
+		return adm_fail(&e);
+	}
+	struct isc_send_stats st;
+	r = isc_send(&o.pool, name, &so, fd, &st, &e);
+	adm_isc_close(&o);
+	if (out && !so.dry_run) {
+		if (r == 0 && fsync(fd) < 0)
+			r = err_sys(&e, errno, "%s", out);
+		close(fd);
+		if (r < 0)
+			unlink(out);   /* nothing half-made */
+	}
+	if (r < 0)
+		return adm_fail(&e);
+	char sz[32];
+	size_text(so.dry_run ? st.bytes : st.stream_bytes, sz, sizeof(sz));
+	if (so.dry_run)
+		printf("%s@%s%s%s: %u image layer%s, %u frozen layer%s, about %s\n", name, snap, so.base ? " from @" : "",
+		       so.base ? so.base : "", st.images, st.images == 1 ? "" : "s", st.layers, st.layers == 1 ? "" : "s", sz);
+	else if (!quiet && out)
+		fprintf(stderr, "iscadm: sent %s@%s to %s: %s\n", name, snap, out, sz);
+	return EXIT_OK;
+}
+
+/* receive NAME [--key KEYSOURCE] [-i FILE] [--quiet] */
+int cmd_receive(struct adm *a)
+{
+	static const char usage[] = "receive NAME [--key KEYSOURCE] [-i FILE] [--quiet]";
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' }, { "quiet", no_argument, NULL, 'q' },
+		{ "input", required_argument, NULL, 'i' }, { 0 } };
+	struct isc_receive_opts ro = { 0 };
+	const char *in = NULL;
+	bool quiet = false;
+	int c;
+	while ((c = getopt_long(a->argc, a->argv, "i:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': ro.keysource = optarg; break;
+		case 'i': in = optarg; break;
+		case 'q': quiet = true; break;
+		default: return adm_usage("%s", usage);
+		}
+	}
+	if (optind + 1 != a->argc)
+		return adm_usage("%s", usage);
+	const char *name = a->argv[optind];
+	if (!in && isatty(0))
+		return adm_usage("receive reads a stream: pipe one in (iscadm send ... | iscadm receive NAME) or use -i FILE");
+	char label[96];
+	snprintf(label, sizeof(label), "receive %s", name);
+	if (!quiet && isatty(2)) {
+		ro.progress = progress;
+		ro.pdata = label;
+	}
+	/* a prompt for a passphrase needs the terminal stdin is not */
+	ro.interactive = in && isatty(0);
+	struct isc_err e = { 0 };
+	int fd = 0;
+	if (in && (fd = open(in, O_RDONLY | O_CLOEXEC)) < 0) {
+		err_sys(&e, errno, "%s", in);
+		return adm_fail(&e);
+	}
+	struct pool p;
+	int r = adm_pool(a, &p, POOL_LOCK_EXCLUSIVE);
+	if (r) {
+		if (in)
+			close(fd);
+		return r;
+	}
+	char said[300];
+	r = isc_receive(&p, name, &ro, fd, said, sizeof(said), &e);
+	pool_close(&p);
+	if (in)
+		close(fd);
+	if (r < 0)
+		return adm_fail(&e);
+	if (!quiet)
+		printf("%s\n", said);
+	return EXIT_OK;
+}

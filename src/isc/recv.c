@@ -1,0 +1,788 @@
+/* recv.c - iscadm receive: a send stream read into a new ISC (or onto the
+ * snapshot an incremental one starts from), staged under the ISC's key and
+ * made visible only once every frame has authenticated (docs/stream.md).
+ * The isc library. */
+#include "isc.h"
+#include "image.h"
+#include "stream.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#define RECV_MAX_LAYERS 512
+#define RECV_MAX_BLOBS (3 * ISC_MAX_LAYERS * ISC_MAX_SNAPSHOTS)
+#define EXTRACT_FLAGS (ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | \
+		       ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT | \
+		       ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | \
+		       ARCHIVE_EXTRACT_NO_OVERWRITE)
+
+struct got_layer {
+	char layer[64];
+	uint32_t id;
+};
+
+struct receiver {
+	struct stream_reader r;
+	struct pool *p;
+	const char *name;
+	const struct isc_receive_opts *o;
+	struct isc_err *e;
+	bool incremental, key_made;
+	uint32_t uid;                   /* the ISC's first host id */
+	int stage;                      /* the data staging directory (under the ISC's key) */
+	char stage_path[160];           /* ... relative to the pool */
+	int imgs;                       /* images/.build-recv-NAME (under the pool key) */
+	char imgs_name[96];
+	bool have_meta;
+	struct isc_config sent;
+	struct got_layer got[RECV_MAX_LAYERS];
+	size_t ngot;
+	char (*blobs)[96];              /* staged image files: "DIGEST.EXT" */
+	size_t nblobs;
+	bool part_done;                 /* the blob or layer being read met its DONE */
+	uint64_t part_size;             /* ... and the size DONE said */
+	uint64_t bytes;
+};
+
+static int frame_error(struct receiver *rv, const char *what)
+{
+	return err_set(rv->e, EBADMSG, "frame %" PRIu64 " at byte %" PRIu64 ": %s", rv->r.frames,
+		       rv->r.offset, what);
+}
+
+static json_object *frame_json(struct receiver *rv, const uint8_t *p, size_t n)
+{
+	struct json_tokener *tok = json_tokener_new();
+	json_object *o = tok ? json_tokener_parse_ex(tok, (const char *)p, (int)n) : NULL;
+	bool whole = tok && json_tokener_get_error(tok) == json_tokener_success && json_tokener_get_parse_end(tok) == n;
+	if (tok)
+		json_tokener_free(tok);
+	if (!whole || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		frame_error(rv, "not a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+static const char *jstr(json_object *o, const char *k)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ?
+	       json_object_get_string(v) : NULL;
+}
+
+static bool jint(json_object *o, const char *k, int64_t *out)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v);
+	return true;
+}
+
+/* The DONE that closes a part: its size, as the sender counted. */
+static int part_end(struct receiver *rv, const uint8_t *p, size_t n)
+{
+	json_object *o = frame_json(rv, p, n);
+	int64_t size;
+	bool ok = o && jint(o, "size", &size) && size >= 0;
+	json_object_put(o);
+	if (!ok)
+		return o ? frame_error(rv, "a DONE without its size") : -rv->e->code;
+	rv->part_done = true;
+	rv->part_size = (uint64_t)size;
+	return 0;
+}
+
+/* ---- image files ---------------------------------------------------------------- */
+
+static bool digest_ok(const char *d)
+{
+	return d && strlen(d) == 64 && strspn(d, "0123456789abcdef") == 64;
+}
+
+static int recv_blob(struct receiver *rv, const uint8_t *p, size_t n)
+{
+	json_object *o = frame_json(rv, p, n);
+	if (!o)
+		return -rv->e->code;
+	const char *kind = jstr(o, "kind"), *digest = jstr(o, "digest");
+	int64_t size;
+	char file[96];
+	bool ok = kind && digest_ok(digest) && jint(o, "size", &size) && size >= 0 &&
+		  (STREQ(kind, "erofs") || STREQ(kind, "manifest") || STREQ(kind, "erofs.minisig"));
+	if (ok)
+		snprintf(file, sizeof(file), "%s.%s", digest, kind);
+	json_object_put(o);
+	if (!ok)
+		return frame_error(rv, "a BLOB that names no image file");
+	if (rv->nblobs == RECV_MAX_BLOBS)
+		return frame_error(rv, "more image files than any ISC has");
+	/* one the pool has already is read and checked, not kept */
+	char have[128];
+	snprintf(have, sizeof(have), "images/%s", file);
+	bool keep = faccessat(rv->p->dirfd, have, F_OK, AT_SYMLINK_NOFOLLOW) != 0;
+	_cleanup_close_ int fd = keep ? openat(rv->imgs, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444) : -1;
+	if (keep && fd < 0)
+		return errno == EEXIST ? frame_error(rv, "an image file sent twice") :
+		       err_sys(rv->e, errno, "%s/images/%s/%s", rv->p->path, rv->imgs_name, file);
+	crypto_hash_sha256_state hs;
+	crypto_hash_sha256_init(&hs);
+	uint64_t total = 0;
+	rv->part_done = false;
+	while (!rv->part_done) {
+		uint8_t t;
+		const uint8_t *d;
+		size_t dn;
+		int r = stream_read(&rv->r, &t, &d, &dn, rv->e);
+		if (r < 0)
+			return r;
+		if (t == SF_DONE) {
+			if ((r = part_end(rv, d, dn)) < 0)
+				return r;
+			continue;
+		}
+		if (t != SF_DATA)
+			return frame_error(rv, "an image file cut short by another frame");
+		crypto_hash_sha256_update(&hs, d, dn);
+		total += dn;
+		if (fd >= 0 && write_all(fd, d, dn) < 0)
+			return err_sys(rv->e, errno, "write %s", file);
+	}
+	if (total != rv->part_size || total != (uint64_t)size)
+		return frame_error(rv, "an image file not as long as its header says");
+	if (STREQ(file + 65, "erofs")) {
+		uint8_t md[32];
+		char hex[65];
+		crypto_hash_sha256_final(&hs, md);
+		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+		if (strncmp(hex, file, 64) != 0)
+			return frame_error(rv, "an image layer whose bytes are not its digest");
+	}
+	if (fd >= 0 && fsync(fd) < 0)
+		return err_sys(rv->e, errno, "write %s", file);
+	if (keep)
+		str_copy(rv->blobs[rv->nblobs++], 96, file);
+	rv->bytes += total;
+	return 0;
+}
+
+/* ---- frozen layers ----------------------------------------------------------------- */
+
+struct pull {
+	struct receiver *rv;
+	int err;
+};
+
+static la_ssize_t pull_data(struct archive *a, void *data, const void **buf)
+{
+	struct pull *pl = data;
+	struct receiver *rv = pl->rv;
+	(void)a;
+	while (!rv->part_done) {
+		uint8_t t;
+		const uint8_t *d;
+		size_t dn;
+		if (stream_read(&rv->r, &t, &d, &dn, rv->e) < 0) {
+			pl->err = -rv->e->code;
+			return -1;
+		}
+		if (t == SF_DONE) {
+			if ((pl->err = part_end(rv, d, dn)) < 0)
+				return -1;
+			break;
+		}
+		if (t != SF_DATA) {
+			pl->err = frame_error(rv, "a layer cut short by another frame");
+			return -1;
+		}
+		rv->bytes += dn;
+		*buf = d;
+		return (la_ssize_t)dn;
+	}
+	return 0;
+}
+
+/* What a layer may hold: directories, files, symlinks, overlayfs
+ * whiteouts; ids inside the ISC's 65536; of xattrs, the opaque mark. */
+static const char *entry_refused(struct archive_entry *ent)
+{
+	mode_t t = archive_entry_filetype(ent);
+	if (archive_entry_hardlink(ent))
+		return "a hard link";
+	if (t == AE_IFCHR && archive_entry_rdev(ent) != makedev(0, 0))
+		return "a device node";
+	if (t != AE_IFREG && t != AE_IFDIR && t != AE_IFLNK && t != AE_IFCHR)
+		return "a device node, socket or fifo";
+	if (archive_entry_uid(ent) < 0 || archive_entry_uid(ent) >= ISC_UID_COUNT || archive_entry_gid(ent) < 0 ||
+	    archive_entry_gid(ent) >= ISC_UID_COUNT)
+		return "an owner outside the ISC's ids";
+	const char *p = archive_entry_pathname(ent);
+	if (!p || (!STREQ(p, ".") && !str_has_prefix(p, "./")))
+		return "a path not inside the layer";
+	return NULL;
+}
+
+static int extract(struct receiver *rv, int dirfd, const char *where)
+{
+	struct pull pl = { .rv = rv };
+	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
+	struct archive_entry *ent;
+	int r = 0;
+	_cleanup_close_ int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!in || !out || cwd < 0) {
+		r = err_set(rv->e, ENOMEM, "out of memory");
+		goto out;
+	}
+	archive_read_support_format_tar(in);
+	archive_write_disk_set_options(out, EXTRACT_FLAGS);
+	/* archive_write_disk works relative to the cwd (iscadm is single-threaded) */
+	if (fchdir(dirfd) < 0) {
+		r = err_sys(rv->e, errno, "%s", where);
+		goto out;
+	}
+	if (archive_read_open(in, &pl, NULL, pull_data, NULL) != ARCHIVE_OK) {
+		r = pl.err ? pl.err : frame_error(rv, "a layer that is not a pax archive");
+		goto back;
+	}
+	for (;;) {
+		int ar = archive_read_next_header(in, &ent);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar != ARCHIVE_OK) {
+			r = pl.err ? pl.err : frame_error(rv, "a layer whose archive does not parse");
+			goto back;
+		}
+		const char *why = entry_refused(ent);
+		if (why) {
+			char shown[160];
+			const char *pn = archive_entry_pathname(ent) ? archive_entry_pathname(ent) : "?";
+			str_escape(pn, strnlen(pn, 100), shown, sizeof(shown));
+			r = err_set(rv->e, EPERM, "%s: %s in a layer (%s): refused", where, why, shown);
+			goto back;
+		}
+		if (STREQ(archive_entry_pathname(ent), "."))
+			continue;
+		archive_entry_set_uid(ent, archive_entry_uid(ent) + rv->uid);
+		archive_entry_set_gid(ent, archive_entry_gid(ent) + rv->uid);
+		image_entry_layer_only(ent);
+		if (archive_write_header(out, ent) != ARCHIVE_OK) {
+			r = err_set(rv->e, EIO, "%s: %s", where, archive_error_string(out));
+			goto back;
+		}
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		while ((ar = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
+			if (archive_write_data_block(out, buf, len, off) != ARCHIVE_OK) {
+				r = err_set(rv->e, EIO, "%s: %s", where, archive_error_string(out));
+				goto back;
+			}
+		if (ar != ARCHIVE_EOF) {
+			r = pl.err ? pl.err : frame_error(rv, "a layer whose archive is cut");
+			goto back;
+		}
+		if (archive_write_finish_entry(out) != ARCHIVE_OK) {
+			r = err_set(rv->e, EIO, "%s: %s", where, archive_error_string(out));
+			goto back;
+		}
+	}
+	/* what follows the archive's end, to its DONE */
+	const void *rest;
+	while (!rv->part_done && (r = (int)pull_data(in, &pl, &rest)) > 0)
+		;
+	r = r < 0 || pl.err ? (pl.err ? pl.err : -EBADMSG) : 0;
+back:
+	if (fchdir(cwd) < 0 && r == 0)
+		r = err_sys(rv->e, errno, "back to the working directory");
+out:
+	if (in)
+		archive_read_free(in);
+	if (out)
+		archive_write_free(out);
+	return r;
+}
+
+static int recv_layer(struct receiver *rv, const uint8_t *p, size_t n)
+{
+	json_object *o = frame_json(rv, p, n);
+	if (!o)
+		return -rv->e->code;
+	const char *layer = jstr(o, "layer");
+	int64_t id;
+	struct got_layer g = { 0 };
+	bool ok = layer && name_valid(layer) && strlen(layer) < sizeof(g.layer) && !STREQ(layer, "rootw") &&
+		  jint(o, "id", &id) && id >= 1 && id < (1 << 30);
+	if (ok) {
+		str_copy(g.layer, sizeof(g.layer), layer);
+		g.id = (uint32_t)id;
+	}
+	json_object_put(o);
+	if (!ok)
+		return frame_error(rv, "a LAYER that names no frozen layer");
+	if (!rv->have_meta)
+		return frame_error(rv, "a layer before the ISC's record");
+	if (rv->ngot == RECV_MAX_LAYERS)
+		return frame_error(rv, "more layers than any ISC has");
+	for (size_t i = 0; i < rv->ngot; i++)
+		if (rv->got[i].id == g.id && STREQ(rv->got[i].layer, g.layer))
+			return frame_error(rv, "a layer sent twice");
+	char dir[160];
+	snprintf(dir, sizeof(dir), "%s-%u", g.layer, g.id);
+	if (mkdirat(rv->stage, dir, 0755) < 0)
+		return err_sys(rv->e, errno, "%s/%s/%s", rv->p->path, rv->stage_path, dir);
+	_cleanup_close_ int fd = openat(rv->stage, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(rv->e, errno, "%s/%s/%s", rv->p->path, rv->stage_path, dir);
+	if (rv->o->progress) {
+		char line[96];
+		snprintf(line, sizeof(line), "layer %s/%u", g.layer, g.id);
+		rv->o->progress(line, rv->o->pdata);
+	}
+	rv->part_done = false;
+	char where[200];
+	snprintf(where, sizeof(where), "layer %s/%u", g.layer, g.id);
+	int r = extract(rv, fd, where);
+	if (r == 0 && fchown(fd, rv->uid, rv->uid) < 0)
+		r = err_sys(rv->e, errno, "%s", where);
+	if (r == 0)
+		rv->got[rv->ngot++] = g;
+	return r;
+}
+
+/* Does dir (relative to dirfd) hold nothing?  One that is not there does not. */
+static bool dir_empty_at(int dirfd, const char *dir)
+{
+	int fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	struct dirent *de;
+	bool empty = true;
+	while (empty && (de = readdir(d)))
+		empty = STREQ(de->d_name, ".") || STREQ(de->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
+/* ---- the record --------------------------------------------------------------------- */
+
+static int recv_meta(struct receiver *rv, const uint8_t *p, size_t n)
+{
+	if (rv->have_meta || rv->r.frames != 1)
+		return frame_error(rv, "the ISC's record is not the first frame");
+	json_object *o = frame_json(rv, p, n);
+	if (!o)
+		return -rv->e->code;
+	const char *text = jstr(o, "config");
+	struct isc_err ce = { 0 };
+	int r = text ? config_parse(text, &rv->sent, &ce) : -EINVAL;
+	json_object_put(o);
+	if (r < 0)
+		return err_set(rv->e, EBADMSG, "frame 1: the ISC's record does not parse: %s",
+			       ce.msg[0] ? ce.msg : "no config");
+	rv->have_meta = true;
+	/* nothing of the sender's host is taken, whatever the record says:
+	 * this pool's key, no origin, no ports, no autoboot, no key path */
+	struct isc_config *c = &rv->sent;
+	c->encryption_root[0] = '\0';
+	c->origin[0] = '\0';
+	c->nexpose = 0;
+	c->autoboot = false;
+	c->require_signature[0] = '\0';
+	return 0;
+}
+
+/* ---- the whole stream --------------------------------------------------------------- */
+
+/* Every version the record names has its layers here or in the stream. */
+static int check_images(struct receiver *rv, const struct isc_config *c)
+{
+	for (size_t s = 0; s <= c->nsnapshots; s++) {
+		const char *d = s < c->nsnapshots ? c->snapshots[s].digest : c->digest;
+		char l[ISC_MAX_LAYERS][65];
+		int nl = config_layers(c, d, l, ISC_MAX_LAYERS);
+		if (nl < 0)
+			return err_set(rv->e, EBADMSG, "the ISC's versions nest too deep");
+		for (int i = 0; i < nl; i++)
+			for (int k = 0; k < 2; k++) {
+				char file[96], path[128];
+				snprintf(file, sizeof(file), "%s.%s", l[i], k ? "manifest" : "erofs");
+				snprintf(path, sizeof(path), "images/%s", file);
+				bool staged = false;
+				for (size_t b = 0; b < rv->nblobs && !staged; b++)
+					staged = STREQ(rv->blobs[b], file);
+				if (!staged && faccessat(rv->p->dirfd, path, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+					return err_set(rv->e, ENOENT, "image layer %.12s is neither in the stream nor in "
+						       "this pool%s", l[i], rv->incremental ? "" : " (a full stream has them all)");
+			}
+	}
+	return 0;
+}
+
+/* Staged image files into images/: one the pool gained meanwhile stays as it is. */
+static int publish_images(struct receiver *rv)
+{
+	for (size_t i = 0; i < rv->nblobs; i++) {
+		char to[128];
+		snprintf(to, sizeof(to), "images/%s", rv->blobs[i]);
+		if (renameat2(rv->imgs, rv->blobs[i], rv->p->dirfd, to, RENAME_NOREPLACE) < 0 && errno != EEXIST)
+			return err_sys(rv->e, errno, "%s/%s", rv->p->path, to);
+	}
+	int r = fsync_dir_at(rv->p->dirfd, "images");
+	return r < 0 ? err_sys(rv->e, -r, "%s/images", rv->p->path) : 0;
+}
+
+/* Staged layers into layers/L/frozen/ID under dir (the ISC's data). */
+static int place_layers(struct receiver *rv, int datafd)
+{
+	for (size_t i = 0; i < rv->ngot; i++) {
+		char from[160], to[200], parent[160];
+		snprintf(from, sizeof(from), "%s-%u", rv->got[i].layer, rv->got[i].id);
+		snprintf(parent, sizeof(parent), "layers/%s", rv->got[i].layer);
+		mkdirat(datafd, "layers", 0700);
+		mkdirat(datafd, parent, 0700);
+		snprintf(parent, sizeof(parent), "layers/%s/frozen", rv->got[i].layer);
+		mkdirat(datafd, parent, 0700);
+		snprintf(to, sizeof(to), "%s/%u", parent, rv->got[i].id);
+		if (renameat2(rv->stage, from, datafd, to, RENAME_NOREPLACE) < 0)
+			return err_sys(rv->e, errno, "%s: frozen layer %s/%u", rv->name, rv->got[i].layer, rv->got[i].id);
+	}
+	return 0;
+}
+
+static uint32_t next_frozen(const struct receiver *rv, uint32_t at_least)
+{
+	for (size_t i = 0; i < rv->ngot; i++)
+		if (rv->got[i].id >= at_least)
+			at_least = rv->got[i].id + 1;
+	return at_least;
+}
+
+/* Each layer received belongs to the snapshot's state. */
+static int check_layers(struct receiver *rv)
+{
+	for (size_t i = 0; i < rv->ngot; i++) {
+		bool in = false;
+		for (size_t k = 0; k < rv->sent.head.n && !in; k++)
+			in = rv->sent.head.id[k] == rv->got[i].id;
+		if (!in)
+			return err_set(rv->e, EBADMSG, "layer %s/%u is not in the snapshot's state", rv->got[i].layer,
+				       rv->got[i].id);
+	}
+	return 0;
+}
+
+static int read_all_frames(struct receiver *rv)
+{
+	for (;;) {
+		uint8_t t;
+		const uint8_t *p;
+		size_t n;
+		int r = stream_read(&rv->r, &t, &p, &n, rv->e);
+		if (r < 0)
+			return r;
+		if (t != SF_META && !rv->have_meta)
+			return frame_error(rv, "the first frame is not the ISC's record");
+		switch (t) {
+		case SF_META:
+			r = recv_meta(rv, p, n);
+			break;
+		case SF_BLOB:
+			r = recv_blob(rv, p, n);
+			break;
+		case SF_LAYER:
+			r = recv_layer(rv, p, n);
+			break;
+		case SF_END: {
+			json_object *o = frame_json(rv, p, n);
+			int64_t frames = -1;
+			bool ok = o && jint(o, "frames", &frames) && (uint64_t)frames == rv->r.frames;
+			json_object_put(o);
+			if (!ok)
+				return o ? frame_error(rv, "the end counts other frames than came") : -rv->e->code;
+			/* and nothing after it */
+			return stream_read(&rv->r, &t, &p, &n, rv->e);
+		}
+		default:
+			return frame_error(rv, "a DATA or DONE frame outside a part");
+		}
+		if (r < 0)
+			return r;
+	}
+}
+
+static int recv_begin_full(struct receiver *rv, json_object *h, uint8_t id[CRYPT_ID_SIZE])
+{
+	char dir[128];
+	snprintf(dir, sizeof(dir), "isc/%s", rv->name);
+	if (faccessat(rv->p->dirfd, dir, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return err_set(rv->e, EEXIST, "ISC %s already exists (an incremental stream goes onto it; "
+			       "a full one makes a new ISC)", rv->name);
+	if (!(rv->uid = isc_uid_alloc(rv->p)))
+		return err_set(rv->e, ENOSPC, "no free uid range for %s", rv->name);
+	uint8_t key[STREAM_KEY_LEN];
+	int r;
+	if (rv->r.raw) {
+		const char *root = jstr(h, "root"), *rec = jstr(h, "wrapped");
+		if (!root || !rec || !name_valid(root))
+			return err_set(rv->e, EBADMSG, "a raw stream's header without its wrapped key");
+		r = keyring_import(rv->p, rv->name, root, rec, rv->o->keysource, rv->o->interactive, id, key, rv->e);
+		rv->key_made = r == 0;
+		if (r == 0)
+			r = stream_read_key(&rv->r, key, rv->e);
+		sodium_memzero(key, sizeof(key));
+	} else {
+		keyring_remove(rv->p, rv->name, rv->e);   /* a crashed destroy's */
+		err_clear(rv->e);
+		r = keyring_create(rv->p, rv->name, rv->o->keysource, id, rv->e);
+		rv->key_made = r == 0;
+	}
+	if (r < 0)
+		return r;
+	/* tmp/receive-NAME/data under the new key; renamed into isc/ at the end */
+	snprintf(rv->stage_path, sizeof(rv->stage_path), "tmp/receive-%s", rv->name);
+	rm_rf_at(rv->p->dirfd, rv->stage_path);
+	char data[200];
+	snprintf(data, sizeof(data), "%s/data", rv->stage_path);
+	if (mkdirat(rv->p->dirfd, rv->stage_path, 0700) < 0 || mkdirat(rv->p->dirfd, data, 0700) < 0)
+		return err_sys(rv->e, errno, "%s/%s", rv->p->path, data);
+	_cleanup_close_ int dfd = openat(rv->p->dirfd, data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fscrypt_policy_set(dfd, id, rv->e) < 0)
+		return dfd < 0 ? err_sys(rv->e, errno, "%s/%s", rv->p->path, data) : -rv->e->code;
+	if (mkdirat(dfd, ".recv", 0700) < 0 || (rv->stage = openat(dfd, ".recv", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return err_sys(rv->e, errno, "%s/%s/.recv", rv->p->path, data);
+	return 0;
+}
+
+static int recv_commit_full(struct receiver *rv)
+{
+	struct isc_config *c = &rv->sent;
+	int r = check_layers(rv);
+	if (r == 0)
+		r = check_images(rv, c);
+	if (r < 0)
+		return r;
+	str_copy(c->name, sizeof(c->name), rv->name);
+	c->uid = rv->uid;
+	c->frozen_next = next_frozen(rv, c->frozen_next);
+	char data[200], cfg[200], dir[128];
+	snprintf(data, sizeof(data), "%s/data", rv->stage_path);
+	_cleanup_close_ int dfd = openat(rv->p->dirfd, data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return err_sys(rv->e, errno, "%s/%s", rv->p->path, data);
+	if ((r = place_layers(rv, dfd)) < 0)
+		return r;
+	unlinkat(dfd, ".recv", AT_REMOVEDIR);
+	_cleanup_free_ char *text = config_dump(c);
+	snprintf(cfg, sizeof(cfg), "%s/config", rv->stage_path);
+	r = text ? write_file_atomic(rv->p->dirfd, cfg, text, strlen(text), 0600) : -ENOMEM;
+	if (r < 0)
+		return err_sys(rv->e, -r, "write %s/%s", rv->p->path, cfg);
+	if ((r = publish_images(rv)) < 0)
+		return r;
+	/* the ISC appears whole, at once */
+	snprintf(dir, sizeof(dir), "isc/%s", rv->name);
+	if (renameat2(rv->p->dirfd, rv->stage_path, rv->p->dirfd, dir, RENAME_NOREPLACE) < 0)
+		return err_sys(rv->e, errno, "receive ISC %s", rv->name);
+	rv->stage_path[0] = '\0';
+	r = fsync_dir_at(rv->p->dirfd, "isc");
+	return r < 0 ? err_sys(rv->e, -r, "receive ISC %s", rv->name) : 0;
+}
+
+/* An incremental stream goes onto the ISC only as it was at its base:
+ * halted, on the base snapshot's layers, nothing written since. */
+static int recv_begin_incremental(struct receiver *rv, json_object *h, struct isc_config *cur)
+{
+	const char *base = jstr(h, "base"), *chain = jstr(h, "base_chain"), *digest = jstr(h, "base_digest");
+	struct isc_chain want;
+	if (!base || !chain || !digest || config_chain_parse(chain, &want) < 0)
+		return err_set(rv->e, EBADMSG, "an incremental stream's header without its base");
+	char dir[128];
+	snprintf(dir, sizeof(dir), "isc/%s", rv->name);
+	if (faccessat(rv->p->dirfd, dir, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+		return err_set(rv->e, ENOENT, "ISC %s does not exist here: an incremental stream goes onto the ISC "
+			       "its base was received as", rv->name);
+	int r = isc_config_load(rv->p, rv->name, cur, rv->e);
+	if (r < 0)
+		return r;
+	rv->uid = cur->uid;
+	const struct isc_snapshot *b = config_snapshot(cur, base);
+	char have[ISC_MAX_CHAIN * 11 + 2], head[ISC_MAX_CHAIN * 11 + 2];
+	if (b)
+		config_chain_format(&b->chain, have, sizeof(have));
+	config_chain_format(&cur->head, head, sizeof(head));
+	if (!b || !STREQ(have, chain) || !STREQ(b->digest, digest))
+		return err_set(rv->e, ENOENT, "%s has no snapshot @%s as the sender's: receive the full stream "
+			       "(or the increments before this one) first", rv->name, base);
+	if (isc_running(rv->name))
+		return err_set(rv->e, EBUSY, "%s is running: halt it first", rv->name);
+	char dirs[16][64];
+	size_t nd = isc_layer_dirs(rv->p, rv->name, dirs, ARRAY_SIZE(dirs));
+	bool written = !STREQ(head, have) || !STREQ(cur->digest, b->digest);
+	for (size_t i = 0; i < nd && !written; i++) {
+		char up[160];
+		snprintf(up, sizeof(up), "isc/%s/data/layers/%s/upper", rv->name, dirs[i]);
+		written = !dir_empty_at(rv->p->dirfd, up);
+	}
+	if (written)
+		return err_set(rv->e, EBUSY, "%s has changed since @%s: iscadm rollback %s@%s first", rv->name, base,
+			       rv->name, base);
+	if (rv->r.raw) {
+		struct secret master _cleanup_secret_ = { 0 };
+		uint8_t key[STREAM_KEY_LEN];
+		if ((r = keyring_master(rv->p, config_key_root(cur), rv->o->interactive, &master, rv->e)) < 0)
+			return r;
+		stream_key_derive(master.buf, master.len, key);
+		r = stream_read_key(&rv->r, key, rv->e);
+		sodium_memzero(key, sizeof(key));
+		if (r < 0)
+			return r;
+	}
+	if ((r = isc_key_ready(rv->p, cur, rv->o->interactive, rv->e)) < 0)
+		return r;
+	snprintf(rv->stage_path, sizeof(rv->stage_path), "isc/%s/data/.recv", rv->name);
+	rm_rf_at(rv->p->dirfd, rv->stage_path);
+	if (mkdirat(rv->p->dirfd, rv->stage_path, 0700) < 0 ||
+	    (rv->stage = openat(rv->p->dirfd, rv->stage_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return err_sys(rv->e, errno, "%s/%s", rv->p->path, rv->stage_path);
+	return 0;
+}
+
+static int recv_commit_incremental(struct receiver *rv, struct isc_config *cur)
+{
+	const struct isc_config *s = &rv->sent;
+	int r = check_layers(rv);
+	if (r < 0)
+		return r;
+	/* the sender's line after the base: versions and snapshots this one lacks */
+	for (size_t i = 0; i < s->nversions; i++) {
+		bool have = false;
+		for (size_t k = 0; k < cur->nversions && !have; k++)
+			have = STREQ(cur->versions[k].digest, s->versions[i].digest);
+		if (!have && cur->nversions == ISC_MAX_VERSIONS)
+			return err_set(rv->e, ENOSPC, "%s has as many versions as it can keep: iscadm history %s "
+				       "--prune first", rv->name, rv->name);
+		if (!have)
+			cur->versions[cur->nversions++] = s->versions[i];
+	}
+	for (size_t i = 0; i < s->nsnapshots; i++) {
+		struct isc_snapshot *x = config_snapshot(cur, s->snapshots[i].name);
+		if (x && x->made != s->snapshots[i].made)
+			return err_set(rv->e, EEXIST, "%s@%s exists here and is another snapshot than the sender's",
+				       rv->name, s->snapshots[i].name);
+		if (!x && cur->nsnapshots == ISC_MAX_SNAPSHOTS)
+			return err_set(rv->e, ENOSPC, "%s has %d snapshots, the most it keeps", rv->name,
+				       ISC_MAX_SNAPSHOTS);
+		if (!x)
+			cur->snapshots[cur->nsnapshots++] = s->snapshots[i];
+	}
+	memcpy(cur->digest, s->digest, sizeof(cur->digest));
+	cur->head = s->head;
+	cur->frozen_next = next_frozen(rv, cur->frozen_next > s->frozen_next ? cur->frozen_next : s->frozen_next);
+	if ((r = check_images(rv, cur)) < 0)
+		return r;
+	char data[128];
+	snprintf(data, sizeof(data), "isc/%s/data", rv->name);
+	_cleanup_close_ int dfd = openat(rv->p->dirfd, data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return err_sys(rv->e, errno, "%s/%s", rv->p->path, data);
+	if ((r = publish_images(rv)) < 0 || (r = place_layers(rv, dfd)) < 0)
+		return r;
+	/* the commit: until the record names them, the layers are unused */
+	if ((r = isc_config_save(rv->p, cur, rv->e)) < 0) {
+		for (size_t i = 0; i < rv->ngot; i++) {
+			char to[200];
+			snprintf(to, sizeof(to), "layers/%s/frozen/%u", rv->got[i].layer, rv->got[i].id);
+			rm_rf_at(dfd, to);
+		}
+	}
+	return r;
+}
+
+int isc_receive(struct pool *p, const char *name, const struct isc_receive_opts *o, int fd, char *said,
+		size_t n, struct isc_err *e)
+{
+	struct receiver rv = { .p = p, .name = name, .o = o, .e = e, .stage = -1, .imgs = -1 };
+	struct isc_config cur;
+	json_object *h = NULL;
+	uint8_t id[CRYPT_ID_SIZE];
+	bool cur_loaded = false;
+	int lock = -1;
+	config_init(&rv.sent);
+	config_init(&cur);
+	if (!name_valid(name))
+		return err_set(e, EINVAL, "invalid ISC name '%.64s'", name);
+	int r = stream_read_begin(&rv.r, stream_fd_read, &fd, &h, e);
+	if (r < 0)
+		goto out;
+	const char *src = jstr(h, "isc"), *snap = jstr(h, "snapshot");
+	if (!src || !snap || !name_valid(src) || !name_valid(snap)) {
+		r = err_set(e, EBADMSG, "the stream header names no ISC@SNAPSHOT");
+		goto out;
+	}
+	rv.incremental = jstr(h, "base") != NULL;
+	if (!(rv.blobs = calloc(RECV_MAX_BLOBS, sizeof(*rv.blobs)))) {
+		r = err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(rv.imgs_name, sizeof(rv.imgs_name), ".build-recv-%s", name);
+	char ipath[128];
+	snprintf(ipath, sizeof(ipath), "images/%s", rv.imgs_name);
+	rm_rf_at(p->dirfd, ipath);
+	if (mkdirat(p->dirfd, ipath, 0700) < 0 ||
+	    (rv.imgs = openat(p->dirfd, ipath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		r = err_sys(e, errno, "%s/%s", p->path, ipath);
+		goto out;
+	}
+	lock = image_staging_lock(p->dirfd, ipath);
+	if (rv.incremental) {
+		cur_loaded = true;
+		r = recv_begin_incremental(&rv, h, &cur);
+		if (r == 0 && !STREQ(src, name) && o->progress)
+			o->progress("(an increment of another ISC's name: its snapshots decide)", o->pdata);
+	} else {
+		r = recv_begin_full(&rv, h, id);
+	}
+	if (r < 0)
+		goto out;
+	if ((r = read_all_frames(&rv)) < 0)
+		goto out;
+	r = rv.incremental ? recv_commit_incremental(&rv, &cur) : recv_commit_full(&rv);
+	if (r == 0)
+		snprintf(said, n, "received %s@%s as %s: %zu layer%s, %zu image file%s, %" PRIu64 " bytes", src, snap,
+			 name, rv.ngot, rv.ngot == 1 ? "" : "s", rv.nblobs, rv.nblobs == 1 ? "" : "s", rv.bytes);
+out:
+	if (rv.stage >= 0)
+		close(rv.stage);
+	if (rv.stage_path[0])
+		rm_rf_at(p->dirfd, rv.stage_path);
+	if (rv.imgs >= 0) {
+		close(rv.imgs);
+		rm_rf_at(p->dirfd, ipath);
+	}
+	if (lock >= 0)
+		close(lock);
+	if (r < 0 && rv.key_made) {
+		struct isc_err ignore = { 0 };
+		keyring_remove(p, name, &ignore);
+	}
+	(void)id;
+	if (cur_loaded)
+		config_free(&cur);
+	config_free(&rv.sent);
+	free(rv.blobs);
+	json_object_put(h);
+	stream_reader_free(&rv.r);
+	return r;
+}

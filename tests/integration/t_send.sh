@@ -1,0 +1,151 @@
+# send and receive: a snapshot streamed into a second pool (another ISC_ROOT) boots there with
+# the same files; an incremental brings the later changes; --raw carries no plaintext, a wrong key
+# fails cleanly and the right key at another path works; the stream through socat between two
+# network namespaces; bit flips, truncations, a reordered and a repeated frame: each refused with
+# one line, nothing left behind (no ISC, no key record, no staging).
+. "$(dirname "$0")/lib.sh"
+command -v python3 >/dev/null || { echo "no python3 to edit streams with"; exit 77; }
+FLIPS=${SEND_FLIPS:-200}
+setup_pool
+ROOT_B=$T/rootb
+B() { ISC_ROOT=$ROOT_B "$ISCADM" "$@"; }
+NS_A=isc-it-sa$$ NS_B=isc-it-sb$$
+cleanup_b() {
+	local n
+	for n in $(B list -p 2>/dev/null | cut -d: -f1); do
+		B halt "$n" >/dev/null 2>&1
+		B destroy -f "$n" >/dev/null 2>&1
+		rm -rf "/run/isc/$n"
+	done
+	B pool close >/dev/null 2>&1
+	ip netns del $NS_A 2>/dev/null
+	ip netns del $NS_B 2>/dev/null
+}
+trap 'cleanup_b; cleanup' EXIT
+B pool create --size 512M >/dev/null || fail "pool create in the second root"
+
+CANARY="canary-$(od -An -tx8 -N8 /dev/urandom | tr -d ' ')"
+new_isc it-snd --profile flexible-configuration
+iscadm boot it-snd >/dev/null || fail "boot"
+in_isc it-snd "mkdir -p /var/data && echo $CANARY > /var/data/secret && echo one > /etc/a && ln -s secret /var/data/link &&
+	dd if=/dev/urandom of=/var/data/blob bs=1k count=300 2>/dev/null && chmod 640 /var/data/secret && chown 5:6 /var/data/secret" ||
+	fail "write data"
+sum_a=$(in_isc it-snd 'md5sum /var/data/blob /var/data/secret /etc/a')
+iscadm halt it-snd >/dev/null
+iscadm snapshot it-snd@one >/dev/null || fail "snapshot one"
+
+# ---- full, plain ---------------------------------------------------------------------------------
+iscadm send it-snd@one --dry-run | grep -qE "^it-snd@one: [0-9]+ image layers?, [0-9]+ frozen layers?, about " ||
+	fail "dry-run: $(iscadm send it-snd@one --dry-run)"
+iscadm send it-snd@one -o "$T/full" || fail "send -o"
+grep -qa "$CANARY" "$T/full" || fail "premise: a plain stream holds the canary"
+expect_err 1 "exists" iscadm send it-snd@one -o "$T/full"
+out=$(B receive it-rcv -i "$T/full") || fail "receive: $out"
+printf '%s\n' "$out" | grep -q "^received it-snd@one as it-rcv: " || fail "receive said: $out"
+B boot it-rcv >/dev/null || fail "boot the received ISC: $(B notes it-rcv | tail -2)"
+sum_b=$(ISC_ROOT=$ROOT_B "$ISCADM" login it-rcv -- sh -c 'md5sum /var/data/blob /var/data/secret /etc/a')
+[ "$sum_a" = "$sum_b" ] || fail "the received files differ: $sum_a / $sum_b"
+own=$(ISC_ROOT=$ROOT_B "$ISCADM" login it-rcv -- sh -c 'stat -c "%a %u:%g" /var/data/secret; readlink /var/data/link')
+[ "$own" = "640 5:6
+secret" ] || fail "modes, owners, links: $own"
+B halt it-rcv >/dev/null
+B verify it-rcv >/dev/null || fail "verify of the received ISC: $(B verify it-rcv 2>&1 | tail -3)"
+B snapshot -l -p it-rcv | cut -d: -f1 | tr '\n' ' ' | grep -qx "it-rcv@created it-rcv@one " ||
+	fail "the received snapshots: $(B snapshot -l -p it-rcv)"
+[ "$(B get it-rcv profile)" = flexible-configuration ] || fail "the profile did not come along"
+ok "full: received into a second pool, boots, the same files, modes, owners and links, verify clean"
+
+# ---- incremental ----------------------------------------------------------------------------------
+iscadm boot it-snd >/dev/null
+in_isc it-snd 'echo two > /etc/a; rm /var/data/link; echo more >> /var/data/secret' || fail "change"
+iscadm halt it-snd >/dev/null
+iscadm snapshot it-snd@two >/dev/null || fail "snapshot two"
+expect_err 1 "no snapshot it-snd@nope" iscadm send it-snd@two -i @nope -o "$T/x"
+[ -e "$T/x" ] && fail "a failed send left its file"
+iscadm send it-snd@two -i @one | B receive it-rcv >/dev/null || fail "incremental send | receive"
+B boot it-rcv >/dev/null || fail "boot after the increment"
+got=$(ISC_ROOT=$ROOT_B "$ISCADM" login it-rcv -- sh -c 'cat /etc/a; ls /var/data; tail -1 /var/data/secret')
+[ "$got" = "two
+blob
+secret
+more" ] || fail "after the increment: $got"
+B halt it-rcv >/dev/null
+iscadm send it-snd@two -i @one -o "$T/incr" || fail "send -i -o"
+expect_err 1 "ISC it-new does not exist here: an incremental stream goes onto" B receive it-new -i "$T/incr"
+expect_err 1 "it-rcv has changed since @one: iscadm rollback it-rcv@one first" B receive it-rcv -i "$T/incr"
+B list -p | grep -q "^it-new:" && fail "a refused increment made an ISC"
+ok "incremental: only the changes, onto the received snapshot; refused where the base is not there"
+
+# ---- raw ---------------------------------------------------------------------------------------------
+iscadm send --raw it-snd@two -o "$T/raw" || fail "send --raw"
+grep -qa "$CANARY" "$T/raw" && fail "the raw stream holds plaintext"
+grep -qa "flexible-configuration" "$T/raw" && fail "the raw stream holds the record in the clear"
+head -c 32 /dev/urandom > "$T/wrong.key"; chmod 600 "$T/wrong.key"
+expect_err 1 "wrong key" B receive it-raw -i "$T/raw" --key "raw,file://$T/wrong.key"
+B list -p | grep -q "^it-raw:" && fail "a failed raw receive left the ISC"
+cp "$ISC_KEYDIR/it-snd.key" "$T/moved.key"; chmod 600 "$T/moved.key"
+B receive it-raw -i "$T/raw" --key "raw,file://$T/moved.key" >/dev/null || fail "raw receive with the key at another path"
+B boot it-raw >/dev/null || fail "boot the raw-received ISC"
+ISC_ROOT=$ROOT_B "$ISCADM" login it-raw -- cat /var/data/secret | grep -q "$CANARY" || fail "raw: the data"
+B halt it-raw >/dev/null
+ok "raw: no plaintext in the stream (canary, record), a wrong key refused with nothing left, the key at another path works"
+
+# ---- between network namespaces, through socat ----------------------------------------------------------
+ip netns add $NS_A && ip netns add $NS_B || fail "netns"
+ip link add isc-it-sv$$ type veth peer name isc-it-sw$$ || fail "veth"
+ip link set isc-it-sv$$ netns $NS_A && ip link set isc-it-sw$$ netns $NS_B
+ip -n $NS_A addr add 10.99.7.1/24 dev isc-it-sv$$ && ip -n $NS_A link set isc-it-sv$$ up
+ip -n $NS_B addr add 10.99.7.2/24 dev isc-it-sw$$ && ip -n $NS_B link set isc-it-sw$$ up
+ip netns exec $NS_B sh -c "socat -u TCP-LISTEN:7070,reuseaddr STDOUT | ISC_ROOT=$ROOT_B '$ISCADM' receive it-net" > "$T/net.out" 2>&1 &
+RECV=$!
+for i in $(seq 50); do ip netns exec $NS_B ss -Hltn 'sport = :7070' | grep -q . && break; sleep 0.1; done
+iscadm send it-snd@one | ip netns exec $NS_A socat -u STDIN TCP:10.99.7.2:7070 || fail "send through socat"
+wait $RECV || fail "receive behind socat: $(cat "$T/net.out")"
+B list -p | grep -q "^it-net:installed:" || fail "it-net not received"
+ok "through socat between two network namespaces"
+
+# ---- corruption: one line, nothing left ------------------------------------------------------------------
+left() {
+	local what=""
+	B list -p | grep -q "^it-bad:" && what="$what ISC"
+	[ -e "$ROOT_B/pool/keys/it-bad.wrapped" ] && what="$what key"
+	ls "$ROOT_B/pool/tmp" 2>/dev/null | grep -q . && what="$what tmp"
+	ls -a "$ROOT_B/pool/images" | grep -q '^\.build-recv' && what="$what staging"
+	echo "$what"
+}
+size=$(stat -c %s "$T/full")
+refused=0
+for i in $(seq $FLIPS); do
+	off=$(( $(od -An -tu4 -N4 /dev/urandom) % size ))
+	python3 - "$T/full" "$T/bad" "$off" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read()); o = int(sys.argv[3]); b[o] ^= 1 << (o % 8)
+open(sys.argv[2], 'wb').write(b)
+PY
+	out=$(B receive it-bad -i "$T/bad" 2>&1 >/dev/null) && fail "a bit flip at byte $off was received"
+	[ "$(printf '%s\n' "$out" | wc -l)" = 1 ] || fail "flip at $off: more than one line: $out"
+	[ -z "$(left)" ] || fail "flip at $off left:$(left) ($out)"
+	refused=$((refused + 1))
+done
+for i in $(seq 20); do
+	cut=$(( $(od -An -tu4 -N4 /dev/urandom) % size ))
+	head -c $cut "$T/full" > "$T/bad"
+	out=$(B receive it-bad -i "$T/bad" 2>&1 >/dev/null) && fail "a stream cut at $cut was received"
+	[ -z "$(left)" ] || fail "cut at $cut left:$(left)"
+done
+python3 - "$T/full" "$T/swap" "$T/dup" <<'PY'
+import sys, struct
+b = open(sys.argv[1], 'rb').read()
+hl = struct.unpack_from('<I', b, 8)[0]; pos = 12 + hl; frames = []
+while pos < len(b):
+    n = struct.unpack_from('<I', b, pos + 1)[0]; frames.append(b[pos:pos + 5 + n]); pos += 5 + n
+head = b[:12 + hl]
+sw = frames[:]; sw[1], sw[2] = sw[2], sw[1]
+open(sys.argv[2], 'wb').write(head + b''.join(sw))
+du = frames[:2] + [frames[1]] + frames[2:]
+open(sys.argv[3], 'wb').write(head + b''.join(du))
+PY
+expect_err 1 "does not match the chain" B receive it-bad -i "$T/swap"
+expect_err 1 "does not match the chain" B receive it-bad -i "$T/dup"
+[ -z "$(left)" ] || fail "reorder or repeat left:$(left)"
+ok "$refused bit flips, 20 cuts, a swapped and a repeated frame: each refused in one line, nothing left"
