@@ -21,21 +21,24 @@ static void size_text(uint64_t b, char *buf, size_t n)
 		snprintf(buf, n, "%" PRIu64 " bytes", b);
 }
 
-/* send ISC@SNAP [-i @BASE] [--raw] [-o FILE] [--dry-run] [--quiet] */
+/* send ISC@SNAP [-i @BASE] [--raw] [-o FILE] [--dry-run] [--quiet] | send -t TOKEN [-o FILE] */
 int cmd_send(struct adm *a)
 {
-	static const char usage[] = "send ISC@SNAPSHOT [-i @BASE] [--raw] [-o FILE] [--dry-run] [--quiet]";
+	static const char usage[] = "send ISC@SNAPSHOT [-i @BASE] [--raw] [-o FILE] [--dry-run] [--quiet] | "
+				    "send -t TOKEN [-o FILE] [--quiet]";
 	static const struct option opts[] = {
 		{ "raw", no_argument, NULL, 'r' }, { "dry-run", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' }, { "output", required_argument, NULL, 'o' }, { 0 } };
 	struct isc_send_opts so = { .interactive = isatty(0) };
-	const char *out = NULL, *base = NULL;
+	struct isc_send_resume rs;
+	const char *out = NULL, *base = NULL, *token = NULL;
 	bool quiet = false;
 	int c;
-	while ((c = getopt_long(a->argc, a->argv, "i:o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(a->argc, a->argv, "i:o:t:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': base = optarg; break;
 		case 'o': out = optarg; break;
+		case 't': token = optarg; break;
 		case 'r': so.raw = true; break;
 		case 'n': so.dry_run = true; break;
 		case 'q': quiet = true; break;
@@ -43,8 +46,21 @@ int cmd_send(struct adm *a)
 		}
 	}
 	char name[64], snap[64], bsnap[64];
-	if (optind + 1 != a->argc || config_origin_split(a->argv[optind], name, snap) < 0)
+	if (token) {
+		/* everything else is the token's */
+		struct isc_err te = { 0 };
+		if (optind != a->argc || base || so.raw || so.dry_run)
+			return adm_usage("%s", usage);
+		if (isc_send_token(token, &rs, &te) < 0)
+			return adm_fail(&te);
+		str_copy(name, sizeof(name), rs.isc);
+		str_copy(snap, sizeof(snap), rs.snap);
+		so.base = rs.base[0] ? rs.base : NULL;
+		so.raw = rs.raw;
+		so.resume = &rs;
+	} else if (optind + 1 != a->argc || config_origin_split(a->argv[optind], name, snap) < 0) {
 		return adm_usage("%s", usage);
+	}
 	if (base) {
 		/* -i @BASE, or -i ISC@BASE of the same ISC */
 		char bname[64];
@@ -96,28 +112,52 @@ int cmd_send(struct adm *a)
 	return EXIT_OK;
 }
 
-/* receive NAME [--key KEYSOURCE] [-i FILE] [--quiet] */
+/* receive --token NAME | receive -A NAME: a kept receive's token, or dropped */
+static int receive_kept(struct adm *a, const char *name, bool drop)
+{
+	struct pool p;
+	int r = adm_pool(a, &p, drop ? POOL_LOCK_EXCLUSIVE : POOL_LOCK_SHARED);
+	if (r)
+		return r;
+	struct isc_err e = { 0 };
+	char token[1024];
+	r = drop ? isc_receive_abort(&p, name, &e) : isc_receive_token(&p, name, token, sizeof(token), &e);
+	pool_close(&p);
+	if (r < 0)
+		return adm_fail(&e);
+	if (!drop)
+		printf("%s\n", token);
+	return EXIT_OK;
+}
+
+/* receive NAME [-s] [--key KEYSOURCE] [-i FILE] [--quiet] */
 int cmd_receive(struct adm *a)
 {
-	static const char usage[] = "receive NAME [--key KEYSOURCE] [-i FILE] [--quiet]";
+	static const char usage[] = "receive NAME [-s] [--key KEYSOURCE] [-i FILE] [--quiet] | "
+				    "receive --token NAME | receive -A NAME";
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' }, { "quiet", no_argument, NULL, 'q' },
-		{ "input", required_argument, NULL, 'i' }, { 0 } };
+		{ "input", required_argument, NULL, 'i' }, { "token", no_argument, NULL, 'T' }, { 0 } };
 	struct isc_receive_opts ro = { 0 };
 	const char *in = NULL;
-	bool quiet = false;
+	bool quiet = false, token = false, drop = false;
 	int c;
-	while ((c = getopt_long(a->argc, a->argv, "i:", opts, NULL)) != -1) {
+	while ((c = getopt_long(a->argc, a->argv, "i:sA", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': ro.keysource = optarg; break;
 		case 'i': in = optarg; break;
 		case 'q': quiet = true; break;
+		case 's': ro.keep = true; break;
+		case 'T': token = true; break;
+		case 'A': drop = true; break;
 		default: return adm_usage("%s", usage);
 		}
 	}
-	if (optind + 1 != a->argc)
+	if (optind + 1 != a->argc || (token && drop))
 		return adm_usage("%s", usage);
 	const char *name = a->argv[optind];
+	if (token || drop)
+		return in || ro.keep || ro.keysource ? adm_usage("%s", usage) : receive_kept(a, name, drop);
 	if (!in && isatty(0))
 		return adm_usage("receive reads a stream: pipe one in (iscadm send ... | iscadm receive NAME) or use -i FILE");
 	char label[96];
@@ -143,11 +183,18 @@ int cmd_receive(struct adm *a)
 	}
 	char said[300];
 	r = isc_receive(&p, name, &ro, fd, said, sizeof(said), &e);
+	char tok[1024];
+	struct isc_err te = { 0 };
+	bool kept = r < 0 && ro.keep && isc_receive_token(&p, name, tok, sizeof(tok), &te) == 0;
 	pool_close(&p);
 	if (in)
 		close(fd);
-	if (r < 0)
-		return adm_fail(&e);
+	if (r < 0) {
+		r = adm_fail(&e);
+		if (kept)
+			fprintf(stderr, "iscadm: resume with: iscadm send -t %s | iscadm receive -s %s\n", tok, name);
+		return r;
+	}
 	if (!quiet)
 		printf("%s\n", said);
 	return EXIT_OK;

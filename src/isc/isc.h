@@ -183,8 +183,17 @@ int isc_diff(const struct pool *p, const struct isc_config *c, const char *snap,
  * encrypted under a key the ISC's master key gives, the master key
  * travelling wrapped as stored.  The caller holds the pool (send: shared,
  * receive: exclusive). */
+/* What a resume token (iscadm receive --token) says. */
+struct isc_send_resume {
+	char isc[64], snap[64], base[64];   /* base "": a full stream */
+	bool raw;
+	char meta[65];                  /* SHA-256 of the record the receiver began with */
+	unsigned parts;                 /* image files and layers it has whole */
+};
+int isc_send_token(const char *token, struct isc_send_resume *rs, struct isc_err *e);
 struct isc_send_opts {
 	const char *snap, *base;        /* base: NULL for a full stream */
+	const struct isc_send_resume *resume;   /* -t: the parts a kept receive has are skipped */
 	bool raw, dry_run, interactive;
 	isc_progress_fn progress;
 	void *pdata;
@@ -199,6 +208,7 @@ int isc_send(struct pool *p, const char *name, const struct isc_send_opts *o, in
 struct isc_receive_opts {
 	const char *keysource;          /* the new ISC's key (plain), or where the wrapping key is (raw) */
 	bool interactive;
+	bool keep;                      /* -s: keep what came whole when the stream breaks */
 	isc_progress_fn progress;
 	void *pdata;
 };
@@ -207,6 +217,9 @@ struct isc_receive_opts {
  * what was received, one line. */
 int isc_receive(struct pool *p, const char *name, const struct isc_receive_opts *o, int fd, char *said,
 		size_t n, struct isc_err *e);
+/* A kept receive of name: its resume token (send -t), or dropped whole. */
+int isc_receive_token(const struct pool *p, const char *name, char *token, size_t n, struct isc_err *e);
+int isc_receive_abort(struct pool *p, const char *name, struct isc_err *e);
 /* The writable layer directories an ISC has (layers/NAME, not a
  * session's rootw): up to max names in out. */
 size_t isc_layer_dirs(const struct pool *p, const char *isc, char (*out)[64], size_t max);

@@ -44,10 +44,20 @@ struct receiver {
 	size_t ngot;
 	char (*blobs)[96];              /* staged image files: "DIGEST.EXT" */
 	size_t nblobs;
+	unsigned parts;                 /* blobs and layers whole so far (a resume skips them) */
+	char cur[96];                   /* the one being read: its staging name */
+	bool cur_blob, resumed, kept;
+	char meta[65];                  /* SHA-256 of the record's text */
 	bool part_done;                 /* the blob or layer being read met its DONE */
 	uint64_t part_size;             /* ... and the size DONE said */
 	uint64_t bytes;
 };
+
+/* Where a kept receive (receive -s) waits: tmp/partial-NAME[/file]. */
+static void partial_path(const char *name, const char *file, char *buf, size_t n)
+{
+	snprintf(buf, n, "tmp/partial-%s%s%s", name, file ? "/" : "", file ? file : "");
+}
 
 static int frame_error(struct receiver *rv, const char *what)
 {
@@ -128,6 +138,10 @@ static int recv_blob(struct receiver *rv, const uint8_t *p, size_t n)
 	char have[128];
 	snprintf(have, sizeof(have), "images/%s", file);
 	bool keep = faccessat(rv->p->dirfd, have, F_OK, AT_SYMLINK_NOFOLLOW) != 0;
+	if (keep) {
+		str_copy(rv->cur, sizeof(rv->cur), file);
+		rv->cur_blob = true;
+	}
 	_cleanup_close_ int fd = keep ? openat(rv->imgs, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444) : -1;
 	if (keep && fd < 0)
 		return errno == EEXIST ? frame_error(rv, "an image file sent twice") :
@@ -170,6 +184,8 @@ static int recv_blob(struct receiver *rv, const uint8_t *p, size_t n)
 	if (keep)
 		str_copy(rv->blobs[rv->nblobs++], 96, file);
 	rv->bytes += total;
+	rv->cur[0] = '\0';
+	rv->parts++;
 	return 0;
 }
 
@@ -337,6 +353,8 @@ static int recv_layer(struct receiver *rv, const uint8_t *p, size_t n)
 	snprintf(dir, sizeof(dir), "%s-%u", g.layer, g.id);
 	if (mkdirat(rv->stage, dir, 0755) < 0)
 		return err_sys(rv->e, errno, "%s/%s/%s", rv->p->path, rv->stage_path, dir);
+	str_copy(rv->cur, sizeof(rv->cur), dir);
+	rv->cur_blob = false;
 	_cleanup_close_ int fd = openat(rv->stage, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(rv->e, errno, "%s/%s/%s", rv->p->path, rv->stage_path, dir);
@@ -351,8 +369,11 @@ static int recv_layer(struct receiver *rv, const uint8_t *p, size_t n)
 	int r = extract(rv, fd, where);
 	if (r == 0 && fchown(fd, rv->uid, rv->uid) < 0)
 		r = err_sys(rv->e, errno, "%s", where);
-	if (r == 0)
+	if (r == 0) {
 		rv->got[rv->ngot++] = g;
+		rv->cur[0] = '\0';
+		rv->parts++;
+	}
 	return r;
 }
 
@@ -387,11 +408,20 @@ static int recv_meta(struct receiver *rv, const uint8_t *p, size_t n)
 	const char *text = jstr(o, "config");
 	struct isc_err ce = { 0 };
 	int r = text ? config_parse(text, &rv->sent, &ce) : -EINVAL;
+	uint8_t md[32];
+	char hex[65] = "";
+	if (text) {
+		crypto_hash_sha256(md, (const uint8_t *)text, strlen(text));
+		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+	}
 	json_object_put(o);
 	if (r < 0)
 		return err_set(rv->e, EBADMSG, "frame 1: the ISC's record does not parse: %s",
 			       ce.msg[0] ? ce.msg : "no config");
 	rv->have_meta = true;
+	if (rv->resumed && !STREQ(hex, rv->meta))
+		return frame_error(rv, "the ISC's record is not the one the kept receive began with");
+	memcpy(rv->meta, hex, sizeof(rv->meta));
 	/* nothing of the sender's host is taken, whatever the record says:
 	 * this pool's key, no origin, no ports, no autoboot, no key path */
 	struct isc_config *c = &rv->sent;
@@ -565,6 +595,34 @@ static int recv_begin_full(struct receiver *rv, json_object *h, uint8_t id[CRYPT
 	return 0;
 }
 
+/* A full receive kept earlier: its key (made then) loaded, its staging back. */
+static int recv_begin_resumed(struct receiver *rv)
+{
+	char part[160], data[200];
+	partial_path(rv->name, NULL, part, sizeof(part));
+	snprintf(rv->stage_path, sizeof(rv->stage_path), "tmp/receive-%s", rv->name);
+	rm_rf_at(rv->p->dirfd, rv->stage_path);
+	if (renameat(rv->p->dirfd, part, rv->p->dirfd, rv->stage_path) < 0)
+		return err_sys(rv->e, errno, "%s/%s", rv->p->path, part);
+	rv->key_made = true;   /* from now on, what fails goes whole, key too (unless kept again) */
+	int r = keyring_load(rv->p, rv->name, rv->o->interactive, rv->e);
+	if (r == 0 && rv->r.raw) {
+		struct secret master _cleanup_secret_ = { 0 };
+		uint8_t key[STREAM_KEY_LEN];
+		if ((r = keyring_master(rv->p, rv->name, rv->o->interactive, &master, rv->e)) < 0)
+			return r;
+		stream_key_derive(master.buf, master.len, key);
+		r = stream_read_key(&rv->r, key, rv->e);
+		sodium_memzero(key, sizeof(key));
+	}
+	if (r < 0)
+		return r;
+	snprintf(data, sizeof(data), "%s/data/.recv", rv->stage_path);
+	if ((rv->stage = openat(rv->p->dirfd, data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return err_sys(rv->e, errno, "%s/%s", rv->p->path, data);
+	return 0;
+}
+
 static int recv_commit_full(struct receiver *rv)
 {
 	struct isc_config *c = &rv->sent;
@@ -653,8 +711,14 @@ static int recv_begin_incremental(struct receiver *rv, json_object *h, struct is
 		return r;
 	snprintf(rv->stage_path, sizeof(rv->stage_path), "isc/%s/data/.recv", rv->name);
 	rm_rf_at(rv->p->dirfd, rv->stage_path);
-	if (mkdirat(rv->p->dirfd, rv->stage_path, 0700) < 0 ||
-	    (rv->stage = openat(rv->p->dirfd, rv->stage_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (rv->resumed) {
+		char kept[160];
+		snprintf(kept, sizeof(kept), "isc/%s/data/.partial", rv->name);
+		r = renameat(rv->p->dirfd, kept, rv->p->dirfd, rv->stage_path);
+	} else {
+		r = mkdirat(rv->p->dirfd, rv->stage_path, 0700);
+	}
+	if (r < 0 || (rv->stage = openat(rv->p->dirfd, rv->stage_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return err_sys(rv->e, errno, "%s/%s", rv->p->path, rv->stage_path);
 	return 0;
 }
@@ -710,6 +774,167 @@ static int recv_commit_incremental(struct receiver *rv, struct isc_config *cur)
 	return r;
 }
 
+/* ---- kept and resumed receives ---------------------------------------------------
+ * receive -s keeps what arrived whole when a stream breaks: the staging
+ * renamed where no sweep takes it (tmp/partial-NAME, images/.recv-NAME,
+ * an increment's isc/NAME/data/.partial) and a state file; send -t TOKEN
+ * sends the same stream from the first part not kept. */
+
+static json_object *state_of(const char *src, const char *snap, const char *base, bool raw, const char *meta,
+			     unsigned parts)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "isc", json_object_new_string(src));
+	json_object_object_add(o, "snapshot", json_object_new_string(snap));
+	if (base)
+		json_object_object_add(o, "base", json_object_new_string(base));
+	json_object_object_add(o, "raw", json_object_new_boolean(raw));
+	json_object_object_add(o, "meta", json_object_new_string(meta));
+	json_object_object_add(o, "parts", json_object_new_int64(parts));
+	return o;
+}
+
+int isc_receive_token(const struct pool *p, const char *name, char *token, size_t n, struct isc_err *e)
+{
+	char path[160];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	partial_path(name, "state", path, sizeof(path));
+	int r = read_file_at(p->dirfd, path, &text, &len, 4096);
+	if (r == -ENOENT)
+		return err_set(e, ENOENT, "no kept receive of %s (receive -s keeps one when a stream breaks)", name);
+	if (r < 0)
+		return err_sys(e, -r, "%s/%s", p->path, path);
+	json_object *o = json_tokener_parse(text);
+	if (o)
+		json_object_object_del(o, "uid");
+	const char *j = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+	size_t need = j ? sodium_base64_ENCODED_LEN(strlen(j), sodium_base64_VARIANT_URLSAFE_NO_PADDING) : 0;
+	if (!j || need + 2 > n) {
+		json_object_put(o);
+		return err_set(e, EBADMSG, "%s/%s does not read", p->path, path);
+	}
+	memcpy(token, "1-", 2);
+	sodium_bin2base64(token + 2, n - 2, (const unsigned char *)j, strlen(j), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	json_object_put(o);
+	return 0;
+}
+
+static int recv_keep(struct receiver *rv, const char *src, const char *snap, const char *base, const char *ipath)
+{
+	char part[160], state[160], img[128];
+	if (rv->cur[0])
+		rm_rf_at(rv->cur_blob ? rv->imgs : rv->stage, rv->cur);   /* the part cut short */
+	partial_path(rv->name, NULL, part, sizeof(part));
+	rm_rf_at(rv->p->dirfd, part);
+	if (!rv->incremental) {
+		if (renameat(rv->p->dirfd, rv->stage_path, rv->p->dirfd, part) < 0)
+			return -errno;
+	} else {
+		char from[160], to[160];
+		snprintf(from, sizeof(from), "isc/%s/data/.recv", rv->name);
+		snprintf(to, sizeof(to), "isc/%s/data/.partial", rv->name);
+		rm_rf_at(rv->p->dirfd, to);
+		if (mkdirat(rv->p->dirfd, part, 0700) < 0 || renameat(rv->p->dirfd, from, rv->p->dirfd, to) < 0)
+			return -errno;
+	}
+	rv->stage_path[0] = '\0';
+	snprintf(img, sizeof(img), "images/.recv-%s", rv->name);
+	rm_rf_at(rv->p->dirfd, img);
+	if (renameat(rv->p->dirfd, ipath, rv->p->dirfd, img) < 0)
+		return -errno;
+	json_object *o = state_of(src, snap, base, rv->r.raw, rv->meta, rv->parts);
+	json_object_object_add(o, "uid", json_object_new_int64(rv->uid));
+	const char *j = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	partial_path(rv->name, "state", state, sizeof(state));
+	int r = write_file_atomic(rv->p->dirfd, state, j, strlen(j), 0600);
+	json_object_put(o);
+	if (r == 0)
+		rv->kept = true;
+	return r;
+}
+
+/* A resumed stream: the kept receive it continues, its staging back in place. */
+static int recv_resume(struct receiver *rv, json_object *h, const char *ipath)
+{
+	char path[160], img[128];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int64_t parts = -1, uid = -1;
+	partial_path(rv->name, "state", path, sizeof(path));
+	int r = read_file_at(rv->p->dirfd, path, &text, &len, 4096);
+	if (r < 0)
+		return err_set(rv->e, ENOENT, "a resumed stream, and no kept receive of %s to resume", rv->name);
+	json_object *st = json_tokener_parse(text);
+	const char *want[] = { "isc", "snapshot", "base", "meta" };
+	bool same = st && jint(st, "parts", &parts) && jint(h, "resume", &uid) && parts == uid &&
+		    jint(st, "uid", &uid) && uid > 0 && uid <= UINT32_MAX;
+	for (size_t i = 0; same && i < ARRAY_SIZE(want); i++) {
+		const char *a = jstr(st, want[i]), *b = jstr(h, want[i]);
+		same = (!a && !b) || (a && b && STREQ(a, b));
+	}
+	json_object *ra;
+	same = same && json_object_object_get_ex(st, "raw", &ra) && json_object_get_boolean(ra) == rv->r.raw;
+	if (same)
+		str_copy(rv->meta, sizeof(rv->meta), jstr(st, "meta"));
+	json_object_put(st);
+	if (!same)
+		return err_set(rv->e, EINVAL, "the kept receive of %s is of another stream (iscadm receive -A %s drops it)",
+			       rv->name, rv->name);
+	rv->resumed = true;
+	rv->parts = (unsigned)parts;
+	rv->uid = (uint32_t)uid;
+	snprintf(img, sizeof(img), "images/.recv-%s", rv->name);
+	if (renameat(rv->p->dirfd, img, rv->p->dirfd, ipath) < 0)
+		return err_sys(rv->e, errno, "%s/%s", rv->p->path, img);
+	unlinkat(rv->p->dirfd, path, 0);
+	return 0;
+}
+
+/* The parts a kept receive holds, listed again from its staging. */
+static int recv_relist(struct receiver *rv)
+{
+	DIR *d = fdopendir(dup(rv->imgs));
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' && rv->nblobs < RECV_MAX_BLOBS && strlen(de->d_name) < 96)
+			str_copy(rv->blobs[rv->nblobs++], 96, de->d_name);
+	if (d)
+		closedir(d);
+	d = fdopendir(dup(rv->stage));
+	while (d && (de = readdir(d))) {
+		char *dash = strrchr(de->d_name, '-');
+		if (de->d_name[0] == '.' || !dash || rv->ngot == RECV_MAX_LAYERS || (size_t)(dash - de->d_name) >= 64)
+			continue;
+		struct got_layer g = { .id = (uint32_t)strtoul(dash + 1, NULL, 10) };
+		snprintf(g.layer, sizeof(g.layer), "%.*s", (int)(dash - de->d_name), de->d_name);
+		rv->got[rv->ngot++] = g;
+	}
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+int isc_receive_abort(struct pool *p, const char *name, struct isc_err *e)
+{
+	char part[160], path[160], dir[128];
+	partial_path(name, NULL, part, sizeof(part));
+	if (faccessat(p->dirfd, part, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+		return err_set(e, ENOENT, "no kept receive of %s", name);
+	snprintf(path, sizeof(path), "images/.recv-%s", name);
+	rm_rf_at(p->dirfd, path);
+	snprintf(path, sizeof(path), "isc/%s/data/.partial", name);
+	rm_rf_at(p->dirfd, path);
+	rm_rf_at(p->dirfd, part);
+	/* a full receive's key went with it; an increment's ISC keeps its own */
+	snprintf(dir, sizeof(dir), "isc/%s", name);
+	if (faccessat(p->dirfd, dir, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+		struct isc_err ignore = { 0 };
+		keyring_remove(p, name, &ignore);
+	}
+	return 0;
+}
+
 int isc_receive(struct pool *p, const char *name, const struct isc_receive_opts *o, int fd, char *said,
 		size_t n, struct isc_err *e)
 {
@@ -737,11 +962,23 @@ int isc_receive(struct pool *p, const char *name, const struct isc_receive_opts 
 		goto out;
 	}
 	snprintf(rv.imgs_name, sizeof(rv.imgs_name), ".build-recv-%s", name);
-	char ipath[128];
+	char ipath[128], part[160];
 	snprintf(ipath, sizeof(ipath), "images/%s", rv.imgs_name);
+	partial_path(name, NULL, part, sizeof(part));
+	int64_t resume;
+	bool resuming = jint(h, "resume", &resume);
 	rm_rf_at(p->dirfd, ipath);
-	if (mkdirat(p->dirfd, ipath, 0700) < 0 ||
-	    (rv.imgs = openat(p->dirfd, ipath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if (!resuming && faccessat(p->dirfd, part, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		r = err_set(e, EEXIST, "a kept receive of %s waits: resume it (iscadm receive --token %s) or drop it "
+			    "(iscadm receive -A %s)", name, name, name);
+		goto out;
+	}
+	if (resuming ? (r = recv_resume(&rv, h, ipath)) < 0 : mkdirat(p->dirfd, ipath, 0700) < 0) {
+		if (!resuming)
+			r = err_sys(e, errno, "%s/%s", p->path, ipath);
+		goto out;
+	}
+	if ((rv.imgs = openat(p->dirfd, ipath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		r = err_sys(e, errno, "%s/%s", p->path, ipath);
 		goto out;
 	}
@@ -749,15 +986,20 @@ int isc_receive(struct pool *p, const char *name, const struct isc_receive_opts 
 	if (rv.incremental) {
 		cur_loaded = true;
 		r = recv_begin_incremental(&rv, h, &cur);
-		if (r == 0 && !STREQ(src, name) && o->progress)
-			o->progress("(an increment of another ISC's name: its snapshots decide)", o->pdata);
+	} else if (resuming) {
+		r = recv_begin_resumed(&rv);
 	} else {
 		r = recv_begin_full(&rv, h, id);
 	}
+	if (r == 0 && resuming)
+		r = recv_relist(&rv);
 	if (r < 0)
 		goto out;
-	if ((r = read_all_frames(&rv)) < 0)
+	if ((r = read_all_frames(&rv)) < 0) {
+		if (o->keep && rv.have_meta && recv_keep(&rv, src, snap, jstr(h, "base"), ipath) == 0)
+			err_prefix(e, "%s kept (%u part%s whole)", name, rv.parts, rv.parts == 1 ? "" : "s");
 		goto out;
+	}
 	r = rv.incremental ? recv_commit_incremental(&rv, &cur) : recv_commit_full(&rv);
 	if (r == 0)
 		snprintf(said, n, "received %s@%s as %s: %zu layer%s, %zu image file%s, %" PRIu64 " bytes", src, snap,
@@ -769,11 +1011,14 @@ out:
 		rm_rf_at(p->dirfd, rv.stage_path);
 	if (rv.imgs >= 0) {
 		close(rv.imgs);
-		rm_rf_at(p->dirfd, ipath);
+		if (!rv.kept)
+			rm_rf_at(p->dirfd, ipath);
 	}
 	if (lock >= 0)
 		close(lock);
-	if (r < 0 && rv.key_made) {
+	if (r == 0 || (r < 0 && !rv.kept && rv.resumed))
+		rm_rf_at(p->dirfd, part);   /* done with, or a resume that failed without -s: all gone */
+	if (r < 0 && rv.key_made && !rv.kept) {
 		struct isc_err ignore = { 0 };
 		keyring_remove(p, name, &ignore);
 	}

@@ -69,6 +69,7 @@ static int image_layers(const struct isc_config *c, const struct isc_snapshot *c
 
 struct sender {
 	struct stream_writer w;
+	unsigned part, skip;            /* parts (image files, layers) so far; a resume skips the first */
 	const struct isc_send_opts *o;
 	struct isc_send_stats *st;
 	uint8_t *buf;
@@ -142,6 +143,8 @@ static int send_blob(struct sender *s, const struct pool *p, const char *digest,
 		return 0;       /* not signed */
 	if (fd < 0)
 		return err_sys(s->e, errno, "%s/%s", p->path, path);
+	if (s->part++ < s->skip)
+		return 0;       /* the kept receive has it */
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return err_set(s->e, EINVAL, "%s/%s: not a file", p->path, path);
@@ -192,6 +195,8 @@ static int send_layer(struct sender *s, const struct pool *p, const struct isc_c
 	struct stat st;
 	if (lstat(dir, &st) < 0)
 		return errno == ENOENT ? 0 : err_sys(s->e, errno, "%s", dir);
+	if (s->part++ < s->skip)
+		return 0;
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "layer", json_object_new_string(layer));
 	json_object_object_add(o, "id", json_object_new_int64(id));
@@ -303,6 +308,12 @@ static char *meta_text(const struct isc_config *c, const struct isc_snapshot *sn
 	m.require_signature[0] = '\0';   /* a path of this host's */
 	memcpy(m.digest, snap->digest, sizeof(m.digest));
 	m.head = snap->chain;
+	/* what the snapshot's line needs, not what came after it: the same
+	 * record for a resumed stream */
+	m.frozen_next = 1;
+	for (size_t i = 0; i < snap->chain.n; i++)
+		if (snap->chain.id[i] >= m.frozen_next)
+			m.frozen_next = snap->chain.id[i] + 1;
 	m.nsnapshots = 0;
 	for (size_t i = 0; i < nline; i++)
 		m.snapshots[m.nsnapshots++] = *line[i];
@@ -324,6 +335,42 @@ static char *meta_text(const struct isc_config *c, const struct isc_snapshot *sn
 	return out;
 }
 
+int isc_send_token(const char *token, struct isc_send_resume *rs, struct isc_err *e)
+{
+	unsigned char bin[1024];
+	size_t len = 0;
+	*rs = (struct isc_send_resume){ 0 };
+	if (!str_has_prefix(token, "1-") ||
+	    sodium_base642bin(bin, sizeof(bin) - 1, token + 2, strlen(token + 2), NULL, &len, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return err_set(e, EINVAL, "not a resume token of isc's (iscadm receive --token NAME prints one)");
+	bin[len] = '\0';
+	json_object *o = json_tokener_parse((const char *)bin), *v;
+	const char *isc = NULL, *snap = NULL, *base = NULL, *meta = NULL;
+	if (o && json_object_object_get_ex(o, "isc", &v))
+		isc = json_object_get_string(v);
+	if (o && json_object_object_get_ex(o, "snapshot", &v))
+		snap = json_object_get_string(v);
+	if (o && json_object_object_get_ex(o, "base", &v))
+		base = json_object_get_string(v);
+	if (o && json_object_object_get_ex(o, "meta", &v))
+		meta = json_object_get_string(v);
+	bool ok = isc && snap && meta && name_valid(isc) && name_valid(snap) && (!base || name_valid(base)) &&
+		  strlen(meta) == 64 && json_object_object_get_ex(o, "parts", &v) &&
+		  json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0 &&
+		  json_object_get_int64(v) < 100000;
+	if (ok) {
+		rs->parts = (unsigned)json_object_get_int64(v);
+		str_copy(rs->isc, sizeof(rs->isc), isc);
+		str_copy(rs->snap, sizeof(rs->snap), snap);
+		str_copy(rs->base, sizeof(rs->base), base ? base : "");
+		str_copy(rs->meta, sizeof(rs->meta), meta);
+		rs->raw = json_object_object_get_ex(o, "raw", &v) && json_object_get_boolean(v);
+	}
+	json_object_put(o);
+	return ok ? 0 : err_set(e, EINVAL, "a resume token that does not read");
+}
+
 int isc_send(struct pool *p, const char *name, const struct isc_send_opts *o, int fd, struct isc_send_stats *st,
 	     struct isc_err *e)
 {
@@ -332,7 +379,7 @@ int isc_send(struct pool *p, const char *name, const struct isc_send_opts *o, in
 	int r = isc_config_load(p, name, &c, e);
 	if (r < 0)
 		return r;
-	struct sender s = { .o = o, .st = st, .e = e };
+	struct sender s = { .o = o, .st = st, .e = e, .skip = o->resume ? o->resume->parts : 0 };
 	const struct isc_snapshot *snap = config_snapshot(&c, o->snap), *base = NULL;
 	static const struct isc_snapshot *line[ISC_MAX_SNAPSHOTS], *bline[ISC_MAX_SNAPSHOTS];
 	static char layers[ISC_MAX_LAYERS * ISC_MAX_SNAPSHOTS][65], blayers[ISC_MAX_LAYERS * ISC_MAX_SNAPSHOTS][65];
@@ -383,8 +430,23 @@ int isc_send(struct pool *p, const char *name, const struct isc_send_opts *o, in
 		r = -e->code;
 		goto out;
 	}
+	if (o->resume) {
+		uint8_t md[32];
+		char hex[65];
+		crypto_hash_sha256(md, (const uint8_t *)meta, strlen(meta));
+		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+		if (!STREQ(hex, o->resume->meta)) {
+			r = err_set(e, ESTALE, "%s has changed since the kept receive began (its record differs): "
+				    "drop that one (iscadm receive -A) and send again", name);
+			goto out;
+		}
+	}
 	h = json_object_new_object();
 	json_object_object_add(h, "isc", json_object_new_string(name));
+	if (o->resume) {
+		json_object_object_add(h, "resume", json_object_new_int64(o->resume->parts));
+		json_object_object_add(h, "meta", json_object_new_string(o->resume->meta));
+	}
 	json_object_object_add(h, "snapshot", json_object_new_string(o->snap));
 	if (base) {
 		char chain[ISC_MAX_CHAIN * 11 + 2];

@@ -1,10 +1,10 @@
 # send and receive: a snapshot streamed into a second pool (another ISC_ROOT) boots there with
 # the same files; an incremental brings the later changes; --raw carries no plaintext, a wrong key
-# fails cleanly and the right key at another path works; the stream through socat between two
+# fails cleanly and the right key at another path works; a cut stream kept and resumed; the stream
+# through socat between two
 # network namespaces; bit flips, truncations, a reordered and a repeated frame: each refused with
 # one line, nothing left behind (no ISC, no key record, no staging).
 . "$(dirname "$0")/lib.sh"
-command -v python3 >/dev/null || { echo "no python3 to edit streams with"; exit 77; }
 FLIPS=${SEND_FLIPS:-200}
 setup_pool
 ROOT_B=$T/rootb
@@ -90,6 +90,31 @@ ISC_ROOT=$ROOT_B "$ISCADM" login it-raw -- cat /var/data/secret | grep -q "$CANA
 B halt it-raw >/dev/null
 ok "raw: no plaintext in the stream (canary, record), a wrong key refused with nothing left, the key at another path works"
 
+# ---- a cut stream kept (receive -s) and resumed (send -t) --------------------------------------------------
+size=$(stat -c %s "$T/full")
+head -c $((size - 150000)) "$T/full" > "$T/cut"   # in the last layer
+out=$(B receive -s it-res -i "$T/cut" 2>&1) && fail "a cut stream was received"
+printf '%s\n' "$out" | grep -q "^iscadm: it-res kept ([1-9][0-9]* parts\? whole): the stream ends early" || fail "kept: $out"
+printf '%s\n' "$out" | grep -q "^iscadm: resume with: iscadm send -t 1-" || fail "no resume line: $out"
+tok=$(B receive --token it-res) || fail "receive --token"
+B list -p | grep -q "^it-res:" && fail "a kept receive shows as an ISC"
+expect_err 1 "a kept receive of it-res waits" B receive it-res -i "$T/full"
+rest=$(iscadm send -t "$tok" | wc -c)
+[ "$rest" -lt "$size" ] || fail "the resumed stream ($rest bytes) is not shorter than the whole ($size)"
+iscadm send -t "$tok" | B receive -s it-res >/dev/null || fail "the resumed receive"
+[ -e "$ROOT_B/pool/tmp/partial-it-res" ] && fail "the kept state outlived the resume"
+B boot it-res >/dev/null || fail "boot the resumed ISC"
+[ "$(ISC_ROOT=$ROOT_B "$ISCADM" login it-res -- sh -c 'md5sum /var/data/blob /var/data/secret /etc/a')" = "$sum_a" ] ||
+	fail "the resumed ISC's files differ"
+B halt it-res >/dev/null
+# dropped instead
+B receive -s it-drop -i "$T/cut" >/dev/null 2>&1 && fail "a cut stream was received"
+B receive -A it-drop || fail "receive -A"
+[ -e "$ROOT_B/pool/tmp/partial-it-drop" ] || [ -e "$ROOT_B/pool/keys/it-drop.wrapped" ] || ls -a "$ROOT_B/pool/images" | grep -q recv &&
+	fail "receive -A left something"
+expect_err 1 "no kept receive of it-drop" B receive -A it-drop
+ok "a stream cut in its last layer kept by receive -s, resumed by send -t (only the rest, $rest of $size bytes), boots with the same files; -A drops one"
+
 # ---- between network namespaces, through socat ----------------------------------------------------------
 ip netns add $NS_A && ip netns add $NS_B || fail "netns"
 ip link add isc-it-sv$$ type veth peer name isc-it-sw$$ || fail "veth"
@@ -117,11 +142,9 @@ size=$(stat -c %s "$T/full")
 refused=0
 for i in $(seq $FLIPS); do
 	off=$(( $(od -An -tu4 -N4 /dev/urandom) % size ))
-	python3 - "$T/full" "$T/bad" "$off" <<'PY'
-import sys
-b = bytearray(open(sys.argv[1], 'rb').read()); o = int(sys.argv[3]); b[o] ^= 1 << (o % 8)
-open(sys.argv[2], 'wb').write(b)
-PY
+	cp "$T/full" "$T/bad"
+	byte=$(od -An -tu1 -j "$off" -N1 "$T/full" | tr -d ' ')
+	printf "\\$(printf %03o $(( byte ^ (1 << (off % 8)) )))" | dd of="$T/bad" bs=1 seek="$off" conv=notrunc status=none
 	out=$(B receive it-bad -i "$T/bad" 2>&1 >/dev/null) && fail "a bit flip at byte $off was received"
 	[ "$(printf '%s\n' "$out" | wc -l)" = 1 ] || fail "flip at $off: more than one line: $out"
 	[ -z "$(left)" ] || fail "flip at $off left:$(left) ($out)"
@@ -133,18 +156,15 @@ for i in $(seq 20); do
 	out=$(B receive it-bad -i "$T/bad" 2>&1 >/dev/null) && fail "a stream cut at $cut was received"
 	[ -z "$(left)" ] || fail "cut at $cut left:$(left)"
 done
-python3 - "$T/full" "$T/swap" "$T/dup" <<'PY'
-import sys, struct
-b = open(sys.argv[1], 'rb').read()
-hl = struct.unpack_from('<I', b, 8)[0]; pos = 12 + hl; frames = []
-while pos < len(b):
-    n = struct.unpack_from('<I', b, pos + 1)[0]; frames.append(b[pos:pos + 5 + n]); pos += 5 + n
-head = b[:12 + hl]
-sw = frames[:]; sw[1], sw[2] = sw[2], sw[1]
-open(sys.argv[2], 'wb').write(head + b''.join(sw))
-du = frames[:2] + [frames[1]] + frames[2:]
-open(sys.argv[3], 'wb').write(head + b''.join(du))
-PY
+# the frames' offsets: the header, then type (1 byte) and body length (u32 LE) each
+u32() { od -An -tu4 -j "$1" -N4 "$T/full" | tr -d ' '; }
+pos=$((12 + $(u32 8))); at=""
+for k in 1 2 3 4; do at="$at $pos"; pos=$((pos + 5 + $(u32 $((pos + 1))))); done
+set -- $at
+part() { tail -c +$(($1 + 1)) "$T/full" | head -c "$2"; }
+{ part 0 "$2"; part "$3" $(($4 - $3)); part "$2" $(($3 - $2)); tail -c +$(($4 + 1)) "$T/full"; } > "$T/swap"
+{ part 0 "$3"; part "$2" $(($3 - $2)); tail -c +$(($3 + 1)) "$T/full"; } > "$T/dup"
+[ "$(stat -c %s "$T/swap")" = "$size" ] || fail "premise: the swapped stream's size"
 expect_err 1 "does not match the chain" B receive it-bad -i "$T/swap"
 expect_err 1 "does not match the chain" B receive it-bad -i "$T/dup"
 [ -z "$(left)" ] || fail "reorder or repeat left:$(left)"
