@@ -183,6 +183,18 @@ int isc_diff(const struct pool *p, const struct isc_config *c, const char *snap,
  * encrypted under a key the ISC's master key gives, the master key
  * travelling wrapped as stored.  The caller holds the pool (send: shared,
  * receive: exclusive). */
+/* Progress of a long transfer, said at most once a second: bytes, rate
+ * and, when the total is known, what is left and when it ends. */
+struct isc_meter {
+	uint64_t total, done;           /* total 0: not known */
+	int64_t start_ms, last_ms;
+	const char *verb;               /* "sent", "received" */
+	isc_progress_fn progress;
+	void *pdata;
+};
+void isc_meter_start(struct isc_meter *m, const char *verb, uint64_t total, isc_progress_fn progress, void *pdata);
+void isc_meter_add(struct isc_meter *m, uint64_t n);
+
 /* What a resume token (iscadm receive --token) says. */
 struct isc_send_resume {
 	char isc[64], snap[64], base[64];   /* base "": a full stream */

@@ -51,6 +51,7 @@ struct receiver {
 	bool part_done;                 /* the blob or layer being read met its DONE */
 	uint64_t part_size;             /* ... and the size DONE said */
 	uint64_t bytes;
+	struct isc_meter m;
 };
 
 /* Where a kept receive (receive -s) waits: tmp/partial-NAME[/file]. */
@@ -166,6 +167,7 @@ static int recv_blob(struct receiver *rv, const uint8_t *p, size_t n)
 			return frame_error(rv, "an image file cut short by another frame");
 		crypto_hash_sha256_update(&hs, d, dn);
 		total += dn;
+		isc_meter_add(&rv->m, dn);
 		if (fd >= 0 && write_all(fd, d, dn) < 0)
 			return err_sys(rv->e, errno, "write %s", file);
 	}
@@ -219,6 +221,7 @@ static la_ssize_t pull_data(struct archive *a, void *data, const void **buf)
 			return -1;
 		}
 		rv->bytes += dn;
+		isc_meter_add(&rv->m, dn);
 		*buf = d;
 		return (la_ssize_t)dn;
 	}
@@ -957,6 +960,9 @@ int isc_receive(struct pool *p, const char *name, const struct isc_receive_opts 
 		goto out;
 	}
 	rv.incremental = jstr(h, "base") != NULL;
+	int64_t estimate = 0;
+	jint(h, "estimate", &estimate);   /* the sender's word, for the ETA only */
+	isc_meter_start(&rv.m, "received", estimate > 0 ? (uint64_t)estimate : 0, o->progress, o->pdata);
 	if (!(rv.blobs = calloc(RECV_MAX_BLOBS, sizeof(*rv.blobs)))) {
 		r = err_set(e, ENOMEM, "out of memory");
 		goto out;

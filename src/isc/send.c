@@ -65,10 +65,65 @@ static int image_layers(const struct isc_config *c, const struct isc_snapshot *c
 	return (int)k;
 }
 
+/* ---- progress ------------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void isc_meter_start(struct isc_meter *m, const char *verb, uint64_t total, isc_progress_fn progress, void *pdata)
+{
+	*m = (struct isc_meter){ .total = total, .verb = verb, .progress = progress, .pdata = pdata };
+	m->start_ms = m->last_ms = now_ms();
+}
+
+void isc_meter_add(struct isc_meter *m, uint64_t n)
+{
+	m->done += n;
+	if (!m->progress)
+		return;
+	int64_t t = now_ms();
+	if (t - m->last_ms < 1000)
+		return;
+	m->last_ms = t;
+	double secs = (double)(t - m->start_ms) / 1000, mib = (double)m->done / (1 << 20);
+	double rate = secs > 0 ? mib / secs : 0;
+	char line[160];
+	if (m->total && m->done < m->total && rate > 0)
+		snprintf(line, sizeof(line), "%s %.1f of about %.1f MiB, %.1f MiB/s, about %.0f s left", m->verb, mib,
+			 (double)m->total / (1 << 20), rate, ((double)(m->total - m->done) / (1 << 20)) / rate);
+	else
+		snprintf(line, sizeof(line), "%s %.1f MiB, %.1f MiB/s", m->verb, mib, rate);
+	m->progress(line, m->pdata);
+}
+
+/* The apparent size of what a directory holds (for the estimate). */
+static uint64_t tree_bytes(int dirfd, const char *path, int depth)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 || depth > 64 ? NULL : fdopendir(dup(fd));
+	uint64_t sum = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		struct stat st;
+		if (STREQ(de->d_name, ".") || STREQ(de->d_name, "..") ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		sum += S_ISDIR(st.st_mode) ? tree_bytes(fd, de->d_name, depth + 1) : (uint64_t)st.st_size;
+	}
+	if (d)
+		closedir(d);
+	return sum;
+}
+
 /* ---- send ---------------------------------------------------------------------- */
 
 struct sender {
 	struct stream_writer w;
+	struct isc_meter m;
 	unsigned part, skip;            /* parts (image files, layers) so far; a resume skips the first */
 	const struct isc_send_opts *o;
 	struct isc_send_stats *st;
@@ -103,6 +158,7 @@ static int put_data(struct sender *s, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	s->st->bytes += n;
+	isc_meter_add(&s->m, n);
 	if (s->o->dry_run)
 		return 0;
 	while (n) {
@@ -165,6 +221,7 @@ static int send_blob(struct sender *s, const struct pool *p, const char *digest,
 		s->fill += (size_t)k;
 		total += (uint64_t)k;
 		s->st->bytes += (uint64_t)k;
+		isc_meter_add(&s->m, (uint64_t)k);
 		if (s->fill == STREAM_PAYLOAD_MAX) {
 			r = stream_write(&s->w, SF_DATA, s->buf, s->fill, s->e);
 			s->fill = 0;
@@ -441,8 +498,32 @@ int isc_send(struct pool *p, const char *name, const struct isc_send_opts *o, in
 			goto out;
 		}
 	}
+	/* about how much: the image files and the layers' bytes (for ETAs) */
+	char dirs[16][64];
+	size_t nd = isc_layer_dirs(p, name, dirs, ARRAY_SIZE(dirs));
+	uint64_t estimate = 0;
+	for (int i = 0; i < nl; i++) {
+		bool had = false;
+		for (int k = 0; k < nbl && !had; k++)
+			had = STREQ(blayers[k], layers[i]);
+		for (unsigned kind = 0; !had && kind < BLOB_KINDS; kind++) {
+			char path[128];
+			struct stat bst;
+			snprintf(path, sizeof(path), "images/%s.%s", layers[i], blob_exts[kind]);
+			if (fstatat(p->dirfd, path, &bst, AT_SYMLINK_NOFOLLOW) == 0)
+				estimate += (uint64_t)bst.st_size;
+		}
+	}
+	for (size_t i = 0; i < snap->chain.n; i++)
+		for (size_t k = 0; k < nd && !(base && chain_has(&base->chain, snap->chain.id[i])); k++) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "isc/%s/data/layers/%s/frozen/%u", name, dirs[k], snap->chain.id[i]);
+			estimate += tree_bytes(p->dirfd, path, 0);
+		}
+	isc_meter_start(&s.m, "sent", estimate, o->progress, o->pdata);
 	h = json_object_new_object();
 	json_object_object_add(h, "isc", json_object_new_string(name));
+	json_object_object_add(h, "estimate", json_object_new_int64((int64_t)estimate));
 	if (o->resume) {
 		json_object_object_add(h, "resume", json_object_new_int64(o->resume->parts));
 		json_object_object_add(h, "meta", json_object_new_string(o->resume->meta));
@@ -493,8 +574,6 @@ int isc_send(struct pool *p, const char *name, const struct isc_send_opts *o, in
 		st->images++;
 	}
 	/* the frozen layers of the snapshot's chain the base's did not have */
-	char dirs[16][64];
-	size_t nd = isc_layer_dirs(p, name, dirs, ARRAY_SIZE(dirs));
 	for (size_t i = snap->chain.n; r == 0 && i-- > 0;) {
 		if (base && chain_has(&base->chain, snap->chain.id[i]))
 			continue;
