@@ -130,14 +130,15 @@ static int receive_kept(struct adm *a, const char *name, bool drop)
 	return EXIT_OK;
 }
 
-/* receive NAME [-s] [--key KEYSOURCE] [-i FILE] [--quiet] */
+/* receive NAME [-s] [--key KEYSOURCE] [-i FILE] [--accept-settings] [--quiet] */
 int cmd_receive(struct adm *a)
 {
-	static const char usage[] = "receive NAME [-s] [--key KEYSOURCE] [-i FILE] [--quiet] | "
+	static const char usage[] = "receive NAME [-s] [--key KEYSOURCE] [-i FILE] [--accept-settings] [--quiet] | "
 				    "receive --token NAME | receive -A NAME";
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' }, { "quiet", no_argument, NULL, 'q' },
-		{ "input", required_argument, NULL, 'i' }, { "token", no_argument, NULL, 'T' }, { 0 } };
+		{ "input", required_argument, NULL, 'i' }, { "token", no_argument, NULL, 'T' },
+		{ "accept-settings", no_argument, NULL, 'a' }, { 0 } };
 	struct isc_receive_opts ro = { 0 };
 	const char *in = NULL;
 	bool quiet = false, token = false, drop = false;
@@ -148,6 +149,7 @@ int cmd_receive(struct adm *a)
 		case 'i': in = optarg; break;
 		case 'q': quiet = true; break;
 		case 's': ro.keep = true; break;
+		case 'a': ro.accept_settings = true; break;
 		case 'T': token = true; break;
 		case 'A': drop = true; break;
 		default: return adm_usage("%s", usage);

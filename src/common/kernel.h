@@ -29,3 +29,19 @@ struct kernel_features {
  * try erofs and overlayfs for real (root; erofs logs a line for its empty
  * test file on 6.12 and later): host check does, a booting ISC need not. */
 void kernel_probe(struct kernel_features *k, bool filesystems);
+
+/* The capabilities an ISC's root keeps by default (limitpriv's "default"):
+ * enough for a typical service, nothing that administers the kernel or
+ * the namespaces the ISC lives in.  Not kept, among others: SYS_ADMIN
+ * (mount, namespaces), SYS_BOOT, SYS_MODULE, SYS_RAWIO, SYS_PTRACE,
+ * NET_ADMIN, NET_RAW, MKNOD.  confine applies it; receive compares with it. */
+#define ISC_CAP(c) (1ULL << (c))
+#define ISC_CAPS_DEFAULT                                                                       \
+	(ISC_CAP(0) /* CHOWN: services chown their own files */ |                               \
+	 ISC_CAP(1) /* DAC_OVERRIDE: root reads files of its service users */ |                 \
+	 ISC_CAP(3) /* FOWNER: chmod/utime of files it does not own */ |                        \
+	 ISC_CAP(4) /* FSETID: keep setgid bits on its own data */ |                            \
+	 ISC_CAP(5) /* KILL: signal its own services (the pid namespace bounds it) */ |          \
+	 ISC_CAP(6) /* SETGID: drop to a service user */ | ISC_CAP(7) /* SETUID */ |             \
+	 ISC_CAP(8) /* SETPCAP: drop capabilities further */ |                                  \
+	 ISC_CAP(10) /* NET_BIND_SERVICE: listen on ports below 1024 */)

@@ -1,5 +1,6 @@
 /* confine.c - capabilities (libcap), rlimits, no_new_privs, MDWE, then Landlock and seccomp; runs in iscd's children before exec. */
 #include "confine.h"
+#include "kernel.h"
 
 #include <linux/capability.h>
 #include <sys/capability.h>
@@ -15,19 +16,12 @@
 
 uint64_t confine_default_caps(void)
 {
-	return CAPBIT(CAP_CHOWN) |             /* services chown their own files */
-		CAPBIT(CAP_DAC_OVERRIDE) |      /* root reads files of its service users */
-		CAPBIT(CAP_FOWNER) |            /* chmod/utime of files it does not own */
-		CAPBIT(CAP_FSETID) |            /* keep setgid bits on its own data */
-		CAPBIT(CAP_KILL) |              /* signal its own services (pid ns bounds it) */
-		CAPBIT(CAP_SETGID) |            /* drop to a service user */
-		CAPBIT(CAP_SETUID) |
-		CAPBIT(CAP_SETPCAP) |           /* drop capabilities further */
-		CAPBIT(CAP_NET_BIND_SERVICE);   /* listen on ports below 1024 */
-	/* Not kept, among others: SYS_ADMIN (mount, namespaces), SYS_BOOT,
-	 * SYS_MODULE, SYS_RAWIO, SYS_PTRACE, NET_ADMIN, NET_RAW, MKNOD,
-	 * SYS_TIME, SYSLOG, AUDIT_*, BPF, PERFMON, SYS_CHROOT: each administers
-	 * something outside the service. */
+	/* the numbers in ISC_CAPS_DEFAULT are the kernel's */
+	_Static_assert(ISC_CAPS_DEFAULT == (CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_FOWNER) |
+					    CAPBIT(CAP_FSETID) | CAPBIT(CAP_KILL) | CAPBIT(CAP_SETGID) |
+					    CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETPCAP) | CAPBIT(CAP_NET_BIND_SERVICE)),
+		       "ISC_CAPS_DEFAULT");
+	return ISC_CAPS_DEFAULT;
 }
 
 void confine_default(struct confine *c)

@@ -221,6 +221,7 @@ struct isc_receive_opts {
 	const char *keysource;          /* the new ISC's key (plain), or where the wrapping key is (raw) */
 	bool interactive;
 	bool keep;                      /* -s: keep what came whole when the stream breaks */
+	bool accept_settings;           /* a plain stream's record may loosen confinement */
 	isc_progress_fn progress;
 	void *pdata;
 };

@@ -4,6 +4,7 @@
  * The isc library. */
 #include "isc.h"
 #include "image.h"
+#include "kernel.h"
 #include "stream.h"
 
 #include <archive.h>
@@ -399,6 +400,42 @@ static bool dir_empty_at(int dirfd, const char *dir)
 	return empty;
 }
 
+/* What in a received record loosens an ISC's confinement beyond isc's
+ * defaults: "" when nothing does.  A plain stream's record is as trusted
+ * as its transport; these settings need the operator's word
+ * (--accept-settings), or a raw stream (made with the same wrapping key). */
+static void loosened(const struct isc_config *c, char *buf, size_t n)
+{
+	size_t k = 0;
+	uint64_t caps = 0;
+	struct isc_err ignore = { 0 };
+	buf[0] = '\0';
+#define SAY(...) (k += (size_t)snprintf(buf + k, k < n ? n - k : 0, __VA_ARGS__), k = k < n ? k : n - 1)
+	if (!c->seccomp)
+		SAY("%sseccomp=off", k ? ", " : "");
+	if (!c->landlock)
+		SAY("%slandlock=off", k ? ", " : "");
+	if (!c->mdwe)
+		SAY("%smdwe=off", k ? ", " : "");
+	if (config_limitpriv(c->limitpriv, ISC_CAPS_DEFAULT, &caps, &ignore) < 0 || (caps & ~ISC_CAPS_DEFAULT))
+		SAY("%slimitpriv=%s", k ? ", " : "", c->limitpriv);
+	if (c->profile == PROFILE_NONE)
+		SAY("%sprofile none", k ? ", " : "");
+	if (c->egress.kind != EGRESS_DENY || c->maintenance_egress.kind != EGRESS_DENY)
+		SAY("%segress", k ? ", " : "");
+#undef SAY
+}
+
+static int check_settings(struct receiver *rv, const struct isc_config *c)
+{
+	char what[300];
+	loosened(c, what, sizeof(what));
+	if (!what[0] || rv->r.raw || rv->o->accept_settings)
+		return 0;
+	return err_set(rv->e, EPERM, "the stream's record loosens confinement (%s): receive --accept-settings "
+		       "if you trust its sender, or change it there", what);
+}
+
 /* ---- the record --------------------------------------------------------------------- */
 
 static int recv_meta(struct receiver *rv, const uint8_t *p, size_t n)
@@ -433,7 +470,9 @@ static int recv_meta(struct receiver *rv, const uint8_t *p, size_t n)
 	c->nexpose = 0;
 	c->autoboot = false;
 	c->require_signature[0] = '\0';
-	return 0;
+	/* before any byte more: an increment takes no settings, a full stream's
+	 * may not loosen confinement unless the operator says so */
+	return rv->incremental ? 0 : check_settings(rv, c);
 }
 
 /* ---- the whole stream --------------------------------------------------------------- */

@@ -55,6 +55,17 @@ B snapshot -l -p it-rcv | cut -d: -f1 | tr '\n' ' ' | grep -qx "it-rcv@created i
 [ "$(B get it-rcv profile)" = flexible-configuration ] || fail "the profile did not come along"
 ok "full: received into a second pool, boots, the same files, modes, owners and links, verify clean"
 
+# a plain stream's record may not loosen confinement unless the operator says so; a raw one may
+new_isc it-loose --set seccomp=off --set limitpriv=default,+net_raw
+iscadm send it-loose@created -o "$T/loose" || fail "send it-loose"
+expect_err 1 "the stream's record loosens confinement (seccomp=off, limitpriv=default,+net_raw): receive --accept-settings" \
+	B receive it-lsr -i "$T/loose"
+B list -p | grep -q "^it-lsr:" && fail "a refused record made an ISC"
+[ -e "$ISC_KEYDIR/it-lsr.key" ] && fail "a refused record left its key file"
+B receive it-lsr -i "$T/loose" --accept-settings >/dev/null || fail "receive --accept-settings"
+[ "$(B get it-lsr seccomp)" = off ] || fail "the accepted settings did not come along"
+ok "a plain stream's record that loosens confinement is refused unless --accept-settings"
+
 # ---- incremental ----------------------------------------------------------------------------------
 iscadm boot it-snd >/dev/null
 in_isc it-snd 'echo two > /etc/a; rm /var/data/link; echo more >> /var/data/secret' || fail "change"
