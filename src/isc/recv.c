@@ -11,6 +11,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -119,6 +120,48 @@ static bool digest_ok(const char *d)
 	return d && strlen(d) == 64 && strspn(d, "0123456789abcdef") == 64;
 }
 
+/* The DATA of an image file to its DONE: written (fd >= 0), hashed, checked. */
+static int recv_blob_data(struct receiver *rv, int fd, const char *file, EVP_MD_CTX *hs, int64_t size)
+{
+	uint64_t total = 0;
+	rv->part_done = false;
+	while (!rv->part_done) {
+		uint8_t t;
+		const uint8_t *d;
+		size_t dn;
+		int r = stream_read(&rv->r, &t, &d, &dn, rv->e);
+		if (r < 0)
+			return r;
+		if (t == SF_DONE) {
+			if ((r = part_end(rv, d, dn)) < 0)
+				return r;
+			continue;
+		}
+		if (t != SF_DATA)
+			return frame_error(rv, "an image file cut short by another frame");
+		EVP_DigestUpdate(hs, d, dn);
+		total += dn;
+		isc_meter_add(&rv->m, dn);
+		if (fd >= 0 && write_all(fd, d, dn) < 0)
+			return err_sys(rv->e, errno, "write %s", file);
+	}
+	if (total != rv->part_size || total != (uint64_t)size)
+		return frame_error(rv, "an image file not as long as its header says");
+	if (STREQ(file + 65, "erofs")) {
+		uint8_t md[32];
+		unsigned ml = 0;
+		char hex[65];
+		EVP_DigestFinal_ex(hs, md, &ml);
+		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+		if (strncmp(hex, file, 64) != 0)
+			return frame_error(rv, "an image layer whose bytes are not its digest");
+	}
+	if (fd >= 0 && fsync(fd) < 0)
+		return err_sys(rv->e, errno, "write %s", file);
+	rv->bytes += total;
+	return 0;
+}
+
 static int recv_blob(struct receiver *rv, const uint8_t *p, size_t n)
 {
 	json_object *o = frame_json(rv, p, n);
@@ -148,45 +191,17 @@ static int recv_blob(struct receiver *rv, const uint8_t *p, size_t n)
 	if (keep && fd < 0)
 		return errno == EEXIST ? frame_error(rv, "an image file sent twice") :
 		       err_sys(rv->e, errno, "%s/images/%s/%s", rv->p->path, rv->imgs_name, file);
-	crypto_hash_sha256_state hs;
-	crypto_hash_sha256_init(&hs);
-	uint64_t total = 0;
-	rv->part_done = false;
-	while (!rv->part_done) {
-		uint8_t t;
-		const uint8_t *d;
-		size_t dn;
-		int r = stream_read(&rv->r, &t, &d, &dn, rv->e);
-		if (r < 0)
-			return r;
-		if (t == SF_DONE) {
-			if ((r = part_end(rv, d, dn)) < 0)
-				return r;
-			continue;
-		}
-		if (t != SF_DATA)
-			return frame_error(rv, "an image file cut short by another frame");
-		crypto_hash_sha256_update(&hs, d, dn);
-		total += dn;
-		isc_meter_add(&rv->m, dn);
-		if (fd >= 0 && write_all(fd, d, dn) < 0)
-			return err_sys(rv->e, errno, "write %s", file);
+	EVP_MD_CTX *hs = EVP_MD_CTX_new();
+	if (!hs || EVP_DigestInit_ex(hs, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(hs);
+		return err_set(rv->e, ENOMEM, "out of memory");
 	}
-	if (total != rv->part_size || total != (uint64_t)size)
-		return frame_error(rv, "an image file not as long as its header says");
-	if (STREQ(file + 65, "erofs")) {
-		uint8_t md[32];
-		char hex[65];
-		crypto_hash_sha256_final(&hs, md);
-		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
-		if (strncmp(hex, file, 64) != 0)
-			return frame_error(rv, "an image layer whose bytes are not its digest");
-	}
-	if (fd >= 0 && fsync(fd) < 0)
-		return err_sys(rv->e, errno, "write %s", file);
+	int r = recv_blob_data(rv, fd, file, hs, size);
+	EVP_MD_CTX_free(hs);
+	if (r < 0)
+		return r;
 	if (keep)
 		str_copy(rv->blobs[rv->nblobs++], 96, file);
-	rv->bytes += total;
 	rv->cur[0] = '\0';
 	rv->parts++;
 	return 0;

@@ -29,18 +29,28 @@ static void raw_ad(uint8_t ad[RAW_AD_LEN], const uint8_t hhash[32], uint8_t type
 		ad[33 + i] = (uint8_t)(index >> (8 * i));
 }
 
-/* tag = SHA-256(tag || type || len || payload) */
+/* tag = BLAKE2b-256(tag || type || len || payload) */
 static void chain(uint8_t tag[STREAM_TAG_LEN], uint8_t type, const void *p, size_t n)
 {
-	crypto_hash_sha256_state st;
+	crypto_generichash_state st;
 	uint8_t head[FRAME_HEAD];
 	head[0] = type;
 	put_u32(head + 1, (uint32_t)n);
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, tag, STREAM_TAG_LEN);
-	crypto_hash_sha256_update(&st, head, sizeof(head));
-	crypto_hash_sha256_update(&st, p, n);
-	crypto_hash_sha256_final(&st, tag);
+	crypto_generichash_init(&st, NULL, 0, STREAM_TAG_LEN);
+	crypto_generichash_update(&st, tag, STREAM_TAG_LEN);
+	crypto_generichash_update(&st, head, sizeof(head));
+	crypto_generichash_update(&st, p, n);
+	crypto_generichash_final(&st, tag, STREAM_TAG_LEN);
+}
+
+/* The header's hash: the chain's start, and every raw frame's additional data. */
+static void header_hash(const uint8_t *pre, size_t pn, const uint8_t *text, size_t tn, uint8_t out[32])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, pre, pn);
+	crypto_generichash_update(&st, text, tn);
+	crypto_generichash_final(&st, out, 32);
 }
 
 void stream_key_derive(const uint8_t *master, size_t len, uint8_t key[STREAM_KEY_LEN])
@@ -87,11 +97,7 @@ int stream_write_begin(struct stream_writer *w, int fd, json_object *h, const ui
 	uint8_t pre[STREAM_MAGIC_LEN + 4];
 	memcpy(pre, STREAM_MAGIC, STREAM_MAGIC_LEN);
 	put_u32(pre + STREAM_MAGIC_LEN, (uint32_t)tl);
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, pre, sizeof(pre));
-	crypto_hash_sha256_update(&st, (const uint8_t *)text, tl);
-	crypto_hash_sha256_final(&st, w->hhash);
+	header_hash(pre, sizeof(pre), (const uint8_t *)text, tl, w->hhash);
 	memcpy(w->tag, w->hhash, STREAM_TAG_LEN);
 	if (write_all(fd, pre, sizeof(pre)) < 0 || write_all(fd, text, tl) < 0)
 		return err_sys(e, errno, "write the stream");
@@ -183,11 +189,7 @@ int stream_read_begin(struct stream_reader *r, stream_read_fn read, void *src, j
 	if ((rr = take(r, r->buf, tl, "the header", e)) < 0)
 		return rr;
 	r->buf[tl] = '\0';
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, pre, sizeof(pre));
-	crypto_hash_sha256_update(&st, r->buf, tl);
-	crypto_hash_sha256_final(&st, r->hhash);
+	header_hash(pre, sizeof(pre), r->buf, tl, r->hhash);
 	memcpy(r->tag, r->hhash, STREAM_TAG_LEN);
 	struct json_tokener *tok = json_tokener_new();
 	json_object *o = tok ? json_tokener_parse_ex(tok, (const char *)r->buf, (int)tl) : NULL;

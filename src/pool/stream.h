@@ -1,6 +1,6 @@
 /* stream.h - the framing of send streams (docs/stream.md): a clear header,
  * then frames, each authenticated in order; plain streams by a SHA-256
- * chain (and the sender's signature of its end), raw ones by libsodium's
+ * chain (BLAKE2b), raw ones by libsodium's
  * secretstream (XChaCha20-Poly1305) under a key only the ISC's master key
  * gives.  iscadm writes and reads them; the parser is fuzzed. */
 #pragma once
@@ -37,7 +37,7 @@ struct stream_writer {
 	int fd;
 	bool raw;
 	uint64_t frames, bytes;
-	uint8_t hhash[32];              /* SHA-256 of the header bytes */
+	uint8_t hhash[32];              /* BLAKE2b-256 of the header bytes */
 	uint8_t tag[STREAM_TAG_LEN];    /* plain: the chain so far */
 	crypto_secretstream_xchacha20poly1305_state ss;
 	uint8_t *buf;                   /* one frame on its way */
