@@ -694,6 +694,12 @@ static int check_tmp(struct pool *p, bool repair, image_sweep_fn say, void *data
 	for (size_t i = 0; names && names[i]; i++) {
 		const char *n = names[i];
 		bool destroy = str_has_prefix(n, "destroy-"), receive = str_has_prefix(n, "receive-");
+		/* a receive -s kept on purpose: said, never removed here */
+		if (str_has_prefix(n, "partial-")) {
+			check_say(say, data, "tmp/%.64s: a kept receive (resume it, or iscadm receive -A %.64s)", n,
+				  n + strlen("partial-"));
+			continue;
+		}
 		found++;
 		check_say(say, data, "tmp/%.64s: left by an interrupted %s", n,
 			  destroy ? "destroy (finished by removing it)" :

@@ -108,6 +108,8 @@ out=$(B receive -s it-res -i "$T/cut" 2>&1) && fail "a cut stream was received"
 printf '%s\n' "$out" | grep -q "^iscadm: it-res kept ([1-9][0-9]* parts\? whole): the stream ends early" || fail "kept: $out"
 printf '%s\n' "$out" | grep -q "^iscadm: resume with: iscadm send -t 1-" || fail "no resume line: $out"
 tok=$(B receive --token it-res) || fail "receive --token"
+B pool check --repair 2>&1 | grep -q "tmp/partial-it-res: a kept receive" || fail "pool check does not say the kept receive"
+[ -e "$ROOT_B/pool/tmp/partial-it-res/state" ] || fail "pool check --repair took the kept receive"
 B list -p | grep -q "^it-res:" && fail "a kept receive shows as an ISC"
 expect_err 1 "a kept receive of it-res waits" B receive it-res -i "$T/full"
 rest=$(iscadm send -t "$tok" | wc -c)
