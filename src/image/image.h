@@ -136,7 +136,13 @@ int image_open_verified(const struct pool *p, const char *digest, const char *ca
 /* A writable layer's entry as streams carry it (send.c, recv.c): of its
  * extended attributes only overlayfs' opaque mark, no ACL, no flags. */
 struct archive_entry;
+struct archive;
 void image_entry_layer_only(struct archive_entry *ent);
+/* libarchive's last message on a, or an entry's name, fit for a one-line
+ * message in buf: control bytes as '?' (they name what an ISC wrote, or a
+ * stream's entries; iscadm escapes its messages again at the terminal). */
+const char *image_archive_error(struct archive *a, char *buf, size_t n);
+const char *image_name_shown(const char *name, char *buf, size_t n);
 
 /* SHA-256 of everything readable from fd (from offset 0), as lowercase hex. */
 int image_sha256_fd(int fd, char out[IMAGE_DIGEST_LEN + 1]);

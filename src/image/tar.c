@@ -75,6 +75,7 @@ static int tar_copy_data(struct archive *in, struct archive *out)
 static int tar_extract(struct archive *in, struct archive *out, const char *file, int64_t *epoch,
 		       struct isc_err *e)
 {
+	char aerr[256];
 	for (;;) {
 		struct archive_entry *ent;
 		char a[256];
@@ -82,19 +83,19 @@ static int tar_extract(struct archive *in, struct archive *out, const char *file
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r < ARCHIVE_WARN)
-			return err_set(e, EINVAL, "tar %s: %s", file, archive_error_string(in));
+			return err_set(e, EINVAL, "tar %s: %s", file, image_archive_error(in, aerr, sizeof(aerr)));
 		if ((r = tar_entry_check(ent, file, e)) < 0)
 			return r;
 		printable(archive_entry_pathname(ent), a, sizeof(a));
 		if (archive_entry_mtime_is_set(ent) && archive_entry_mtime(ent) > *epoch)
 			*epoch = archive_entry_mtime(ent);
 		if (archive_write_header(out, ent) < ARCHIVE_WARN)
-			return err_set(e, EIO, "tar %s: entry '%s': %s", file, a, archive_error_string(out));
+			return err_set(e, EIO, "tar %s: entry '%s': %s", file, a, image_archive_error(out, aerr, sizeof(aerr)));
 		if (archive_entry_size(ent) > 0 && tar_copy_data(in, out) < ARCHIVE_WARN)
 			return err_set(e, EIO, "tar %s: entry '%s': %s", file, a,
-				       archive_error_string(archive_errno(in) ? in : out));
+				       image_archive_error(archive_errno(in) ? in : out, aerr, sizeof(aerr)));
 		if (archive_write_finish_entry(out) < ARCHIVE_WARN)
-			return err_set(e, EIO, "tar %s: entry '%s': %s", file, a, archive_error_string(out));
+			return err_set(e, EIO, "tar %s: entry '%s': %s", file, a, image_archive_error(out, aerr, sizeof(aerr)));
 	}
 }
 
@@ -104,12 +105,13 @@ static int tar_extract(struct archive *in, struct archive *out, const char *file
 static int tar_extract_in(int treefd, struct archive *in, struct archive *out, const char *file,
 			  int64_t *epoch, struct isc_err *e)
 {
+	char aerr[256];
 	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cwd < 0 || fchdir(treefd) < 0)
 		return err_set(e, errno, "tar %s: cannot enter the staging tree: %s", file, strerror(errno));
 	int r = tar_extract(in, out, file, epoch, e);
 	if (archive_write_close(out) != ARCHIVE_OK && r == 0)
-		r = err_set(e, EIO, "tar %s: %s", file, archive_error_string(out));
+		r = err_set(e, EIO, "tar %s: %s", file, image_archive_error(out, aerr, sizeof(aerr)));
 	if (fchdir(cwd) < 0 && r == 0)
 		r = err_set(e, errno, "tar %s: cannot return to the working directory: %s", file, strerror(errno));
 	return r;
@@ -117,6 +119,7 @@ static int tar_extract_in(int treefd, struct archive *in, struct archive *out, c
 
 int image_source_tar(int treefd, const char *file, int64_t *epoch, struct isc_err *e)
 {
+	char aerr[256];
 	struct archive *in = archive_read_new();
 	struct archive *out = archive_write_disk_new();
 	int r = 0;
@@ -128,7 +131,7 @@ int image_source_tar(int treefd, const char *file, int64_t *epoch, struct isc_er
 	archive_read_support_format_all(in);
 	if (archive_read_open_filename(in, file, 1 << 16) != ARCHIVE_OK) {
 		r = err_set(e, archive_errno(in) > 0 ? archive_errno(in) : EINVAL, "tar %s: %s", file,
-			    archive_error_string(in));
+			    image_archive_error(in, aerr, sizeof(aerr)));
 		goto out;
 	}
 	archive_write_disk_set_options(out, TAR_EXTRACT_FLAGS);
@@ -153,4 +156,15 @@ void image_entry_layer_only(struct archive_entry *ent)
 		archive_entry_xattr_add_entry(ent, "trusted.overlay.opaque", "y", 1);
 	archive_entry_acl_clear(ent);
 	archive_entry_copy_fflags_text(ent, "");
+}
+
+const char *image_archive_error(struct archive *a, char *buf, size_t n)
+{
+	const char *m = archive_error_string(a);
+	return printable(m ? m : "archive error", buf, n);
+}
+
+const char *image_name_shown(const char *name, char *buf, size_t n)
+{
+	return printable(name, buf, n);
 }

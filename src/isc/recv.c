@@ -266,6 +266,7 @@ static const char *entry_refused(struct archive_entry *ent)
 
 static int extract(struct receiver *rv, int dirfd, const char *where)
 {
+	char aerr[256];
 	struct pull pl = { .rv = rv };
 	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
 	struct archive_entry *ent;
@@ -297,8 +298,7 @@ static int extract(struct receiver *rv, int dirfd, const char *where)
 		const char *why = entry_refused(ent);
 		if (why) {
 			char shown[160];
-			const char *pn = archive_entry_pathname(ent) ? archive_entry_pathname(ent) : "?";
-			str_escape(pn, strnlen(pn, 100), shown, sizeof(shown));
+			image_name_shown(archive_entry_pathname(ent) ? archive_entry_pathname(ent) : "?", shown, sizeof(shown));
 			r = err_set(rv->e, EPERM, "%s: %s in a layer (%s): refused", where, why, shown);
 			goto back;
 		}
@@ -308,7 +308,7 @@ static int extract(struct receiver *rv, int dirfd, const char *where)
 		archive_entry_set_gid(ent, archive_entry_gid(ent) + rv->uid);
 		image_entry_layer_only(ent);
 		if (archive_write_header(out, ent) != ARCHIVE_OK) {
-			r = err_set(rv->e, EIO, "%s: %s", where, archive_error_string(out));
+			r = err_set(rv->e, EIO, "%s: %s", where, image_archive_error(out, aerr, sizeof(aerr)));
 			goto back;
 		}
 		const void *buf;
@@ -316,7 +316,7 @@ static int extract(struct receiver *rv, int dirfd, const char *where)
 		la_int64_t off;
 		while ((ar = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
 			if (archive_write_data_block(out, buf, len, off) != ARCHIVE_OK) {
-				r = err_set(rv->e, EIO, "%s: %s", where, archive_error_string(out));
+				r = err_set(rv->e, EIO, "%s: %s", where, image_archive_error(out, aerr, sizeof(aerr)));
 				goto back;
 			}
 		if (ar != ARCHIVE_EOF) {
@@ -324,7 +324,7 @@ static int extract(struct receiver *rv, int dirfd, const char *where)
 			goto back;
 		}
 		if (archive_write_finish_entry(out) != ARCHIVE_OK) {
-			r = err_set(rv->e, EIO, "%s: %s", where, archive_error_string(out));
+			r = err_set(rv->e, EIO, "%s: %s", where, image_archive_error(out, aerr, sizeof(aerr)));
 			goto back;
 		}
 	}

@@ -247,6 +247,7 @@ static la_ssize_t archive_out(struct archive *a, void *data, const void *buf, si
 static int send_layer(struct sender *s, const struct pool *p, const struct isc_config *c, const char *layer,
 		      uint32_t id)
 {
+	char aerr[256];
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s/isc/%s/data/layers/%s/frozen/%u", p->path, c->name, layer, id);
 	struct stat st;
@@ -274,7 +275,7 @@ static int send_layer(struct sender *s, const struct pool *p, const struct isc_c
 	archive_write_set_bytes_per_block(out, 0);
 	if (archive_read_disk_open(disk, dir) != ARCHIVE_OK ||
 	    archive_write_open2(out, s, NULL, archive_out, NULL, NULL) != ARCHIVE_OK) {
-		r = err_set(s->e, EIO, "%s: %s", dir, archive_error_string(disk));
+		r = err_set(s->e, EIO, "%s: %s", dir, image_archive_error(disk, aerr, sizeof(aerr)));
 		goto out;
 	}
 	size_t dl = strlen(dir);
@@ -283,7 +284,7 @@ static int send_layer(struct sender *s, const struct pool *p, const struct isc_c
 		if (ar == ARCHIVE_EOF)
 			break;
 		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
-			r = err_set(s->e, EIO, "%s: %s", dir, archive_error_string(disk));
+			r = err_set(s->e, EIO, "%s: %s", dir, image_archive_error(disk, aerr, sizeof(aerr)));
 			goto out;
 		}
 		archive_read_disk_descend(disk);
@@ -293,6 +294,9 @@ static int send_layer(struct sender *s, const struct pool *p, const struct isc_c
 			continue;
 		snprintf(rel, sizeof(rel), ".%s", path + dl);
 		archive_entry_set_pathname(ent, rel);
+		/* the ISC wrote that name: said only escaped */
+		char shown[256];
+		image_name_shown(rel, shown, sizeof(shown));
 		uint32_t u = (uint32_t)archive_entry_uid(ent), g = (uint32_t)archive_entry_gid(ent);
 		/* the ISC's own ids; one outside its range (put there from the
 		 * host) goes as nobody */
@@ -302,13 +306,13 @@ static int send_layer(struct sender *s, const struct pool *p, const struct isc_c
 		archive_entry_set_gname(ent, NULL);
 		image_entry_layer_only(ent);
 		if (archive_write_header(out, ent) != ARCHIVE_OK) {
-			r = err_set(s->e, EIO, "%s: %s", rel, archive_error_string(out));
+			r = err_set(s->e, EIO, "%s: %s", shown, image_archive_error(out, aerr, sizeof(aerr)));
 			goto out;
 		}
 		if (archive_entry_filetype(ent) == AE_IFREG && archive_entry_size(ent) > 0) {
 			_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 			if (fd < 0) {
-				r = err_sys(s->e, errno, "%s", path);
+				r = err_sys(s->e, errno, "layer %s/%u: %s", layer, id, shown);
 				goto out;
 			}
 			int64_t left = archive_entry_size(ent);
@@ -316,11 +320,11 @@ static int send_layer(struct sender *s, const struct pool *p, const struct isc_c
 			while (left > 0) {
 				ssize_t k = read(fd, chunk, left < (int64_t)sizeof(chunk) ? (size_t)left : sizeof(chunk));
 				if (k <= 0) {
-					r = err_set(s->e, EIO, "%s changed while it was sent", path);
+					r = err_set(s->e, EIO, "layer %s/%u: %s changed while it was sent", layer, id, shown);
 					goto out;
 				}
 				if (archive_write_data(out, chunk, (size_t)k) != k) {
-					r = err_set(s->e, EIO, "%s: %s", rel, archive_error_string(out));
+					r = err_set(s->e, EIO, "%s: %s", shown, image_archive_error(out, aerr, sizeof(aerr)));
 					goto out;
 				}
 				left -= k;
@@ -328,7 +332,7 @@ static int send_layer(struct sender *s, const struct pool *p, const struct isc_c
 		}
 	}
 	if (archive_write_close(out) != ARCHIVE_OK) {
-		r = s->e->code ? -s->e->code : err_set(s->e, EIO, "%s: %s", dir, archive_error_string(out));
+		r = s->e->code ? -s->e->code : err_set(s->e, EIO, "%s: %s", dir, image_archive_error(out, aerr, sizeof(aerr)));
 		goto out;
 	}
 	r = put_done(s, s->st->bytes - before);
