@@ -59,6 +59,8 @@ DIGEST=
 VERIFIED_NEW=0
 mkdir -p "$ROOT" "$BUNDLE" "$RUNC_STATE" "$MNT" "$OUT"
 
+NSPAWN_HAD=""
+for d in payload supervisor; do [ -d "/sys/fs/cgroup/unified/$d" ] && NSPAWN_HAD="$NSPAWN_HAD $d"; done
 cleanup() {
 	local rc=$?
 	set +e
@@ -70,6 +72,13 @@ cleanup() {
 	fi
 	for d in /sys/fs/cgroup/*/iscbench-* /sys/fs/cgroup/*/*/iscbench-*; do
 		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+	# nspawn outside a systemd host makes payload/ and supervisor/ at the top of the
+	# unified hierarchy (its own cgroup there is the root): gone again when empty,
+	# unless they were there before this run
+	for d in payload supervisor; do
+		case " $NSPAWN_HAD " in *" $d "*) continue ;; esac
+		[ -d "/sys/fs/cgroup/unified/$d" ] && rmdir "/sys/fs/cgroup/unified/$d" 2>/dev/null
 	done
 	mountpoint -q "$MNT" 2>/dev/null && umount "$MNT"
 	# isc: ISCs left by an interrupted run, then the pool

@@ -51,7 +51,7 @@ static const char help[] =
 	"  snapshot ISC@SNAPSHOT [--known-good] | snapshot -l [-p | --json] [ISC]\n"
 	"  rollback [-r] ISC@SNAPSHOT | reset ISC | clone ISC@SNAPSHOT NEWISC | promote ISC\n"
 	"  send ISC@SNAPSHOT [-i @BASE] [--raw] [-o FILE] [--dry-run] [--quiet] | send -t TOKEN\n"
-	"  receive NAME [-s] [--key KEYSOURCE] [-i FILE] [--accept-settings] [--quiet]\n"
+	"  receive NAME [-s] [--key KEYSOURCE] [-i FILE] [--trust PUBKEY] [--accept-settings] [--quiet]\n"
 	"  receive --token NAME | receive -A NAME\n"
 	"  run --rm --image NAME [--profile P] [--set key=value]... -- CMD...\n"
 	"  key load ISC | key unload ISC | key unload -a | key status [-p | --json | ISC]\n"

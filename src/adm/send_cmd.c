@@ -133,12 +133,13 @@ static int receive_kept(struct adm *a, const char *name, bool drop)
 /* receive NAME [-s] [--key KEYSOURCE] [-i FILE] [--accept-settings] [--quiet] */
 int cmd_receive(struct adm *a)
 {
-	static const char usage[] = "receive NAME [-s] [--key KEYSOURCE] [-i FILE] [--accept-settings] [--quiet] | "
+	static const char usage[] = "receive NAME [-s] [--key KEYSOURCE] [-i FILE] [--trust PUBKEY] [--accept-settings] "
+				    "[--quiet] | "
 				    "receive --token NAME | receive -A NAME";
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' }, { "quiet", no_argument, NULL, 'q' },
 		{ "input", required_argument, NULL, 'i' }, { "token", no_argument, NULL, 'T' },
-		{ "accept-settings", no_argument, NULL, 'a' }, { 0 } };
+		{ "accept-settings", no_argument, NULL, 'a' }, { "trust", required_argument, NULL, 't' }, { 0 } };
 	struct isc_receive_opts ro = { 0 };
 	const char *in = NULL;
 	bool quiet = false, token = false, drop = false;
@@ -150,6 +151,7 @@ int cmd_receive(struct adm *a)
 		case 'q': quiet = true; break;
 		case 's': ro.keep = true; break;
 		case 'a': ro.accept_settings = true; break;
+		case 't': ro.trust = optarg; break;
 		case 'T': token = true; break;
 		case 'A': drop = true; break;
 		default: return adm_usage("%s", usage);
@@ -159,7 +161,7 @@ int cmd_receive(struct adm *a)
 		return adm_usage("%s", usage);
 	const char *name = a->argv[optind];
 	if (token || drop)
-		return in || ro.keep || ro.keysource ? adm_usage("%s", usage) : receive_kept(a, name, drop);
+		return in || ro.keep || ro.keysource || ro.trust ? adm_usage("%s", usage) : receive_kept(a, name, drop);
 	if (!in && isatty(0))
 		return adm_usage("receive reads a stream: pipe one in (iscadm send ... | iscadm receive NAME) or use -i FILE");
 	char label[96];

@@ -222,6 +222,7 @@ struct isc_receive_opts {
 	bool interactive;
 	bool keep;                      /* -s: keep what came whole when the stream breaks */
 	bool accept_settings;           /* a plain stream's record may loosen confinement */
+	const char *trust;              /* a minisign public key a plain stream must be signed by */
 	isc_progress_fn progress;
 	void *pdata;
 };

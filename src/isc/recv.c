@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <openssl/evp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -570,6 +571,33 @@ static int check_layers(struct receiver *rv)
 	return 0;
 }
 
+/* receive --trust KEY: a plain stream's END signed, by KEY, over the
+ * chain's last tag before it.  Never fails open: an unreadable key, a
+ * stream with no signature or another signer's is refused. */
+static int check_signature(struct receiver *rv, const char *sigtext)
+{
+	if (!rv->o->trust || rv->r.raw)
+		return 0;       /* a raw stream is authenticated by its key */
+	struct minisign_pub pk;
+	struct minisign_sig sig;
+	char hex[2 * STREAM_TAG_LEN + 1], msg[96];
+	if (minisign_pub_load(rv->o->trust, &pk, rv->e) < 0)
+		return err_prefix(rv->e, "--trust");
+	if (!sigtext)
+		return err_set(rv->e, EKEYREJECTED, "the stream is not signed (--trust %s asks that it be)",
+			       rv->o->trust);
+	if (minisign_sig_parse(sigtext, strlen(sigtext), &sig, rv->e) < 0)
+		return err_prefix(rv->e, "the stream's signature");
+	stream_tag_hex(rv->r.tag, hex);
+	int n = snprintf(msg, sizeof(msg), "isc-stream-1 %s", hex);
+	_cleanup_close_ int fd = memfd_create("isc-stream-sig", MFD_CLOEXEC);
+	if (fd < 0 || write_all(fd, msg, (size_t)n) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		return err_sys(rv->e, errno, "check the stream's signature");
+	if (minisign_verify_fd(fd, &sig, &pk, 1, rv->e) < 0)
+		return err_prefix(rv->e, "the stream is not signed by %s", rv->o->trust);
+	return 0;
+}
+
 static int read_all_frames(struct receiver *rv)
 {
 	for (;;) {
@@ -595,6 +623,10 @@ static int read_all_frames(struct receiver *rv)
 			json_object *o = frame_json(rv, p, n);
 			int64_t frames = -1;
 			bool ok = o && jint(o, "frames", &frames) && (uint64_t)frames == rv->r.frames;
+			if (ok && (r = check_signature(rv, jstr(o, "signature"))) < 0) {
+				json_object_put(o);
+				return r;
+			}
 			json_object_put(o);
 			if (!ok)
 				return o ? frame_error(rv, "the end counts other frames than came") : -rv->e->code;

@@ -66,6 +66,16 @@ B receive it-lsr -i "$T/loose" --accept-settings >/dev/null || fail "receive --a
 [ "$(B get it-lsr seccomp)" = off ] || fail "the accepted settings did not come along"
 ok "a plain stream's record that loosens confinement is refused unless --accept-settings"
 
+# ---- signed: a plain stream's end is signed by the sending pool's host key -----------------------------
+B receive it-sig -i "$T/full" --trust "$ISC_ROOT/pool/signing/host.pub" >/dev/null || fail "receive --trust the sender's key"
+B send it-rcv@one > /dev/null || fail "a send from the second pool (it makes that pool's host key)"
+OTHER=$ROOT_B/pool/signing/host.pub
+[ -s "$OTHER" ] && ! cmp -s "$OTHER" "$ISC_ROOT/pool/signing/host.pub" || fail "premise: two pools, two host keys"
+expect_err 1 "the stream is not signed by $OTHER" B receive it-sig2 -i "$T/full" --trust "$OTHER"
+expect_err 1 "--trust: " B receive it-sig2 -i "$T/full" --trust "$T/nothing.pub"
+B list -p | grep -q "^it-sig2:" && fail "a refused signature made an ISC"
+ok "signed: received with --trust the sender's key; another key, or none readable, refused"
+
 # ---- incremental ----------------------------------------------------------------------------------
 iscadm boot it-snd >/dev/null
 in_isc it-snd 'echo two > /etc/a; rm /var/data/link; echo more >> /var/data/secret' || fail "change"
@@ -214,6 +224,10 @@ tar --format=pax -C "$H" -P -cf "$T/t-dotdot.tar" --transform 's,^\./e,./../../e
 tar --format=pax -C "$H" -cf "$T/t-device.tar" "./$(printf 'dev\033[2J')"
 tar --format=pax -C "$H" -cf "$T/t-hardlink.tar" ./hl1 ./hl2
 tar --format=pax -C "$H" -cf "$T/t-owner.tar" --owner=70000 ./e
+tar --format=pax -C "$H" -cf "$T/t-benign.tar" --owner=0 --group=0 ./e
+craft ok "$T/t-benign.tar"
+expect_err 1 "the stream is not signed (--trust" B receive it-bad -i "$T/crafted" --trust "$ISC_ROOT/pool/signing/host.pub"
+[ -z "$(left)" ] || fail "an unsigned stream under --trust left:$(left)"
 for t in symlink dotdot device hardlink owner; do
 	craft bad "$T/t-$t.tar"
 	out=$(B receive it-bad -i "$T/crafted" 2>&1 >/dev/null) && fail "a layer with a $t was received"
@@ -225,4 +239,4 @@ for t in symlink dotdot device hardlink owner; do
 	ls "$ROOT_B/pool/tmp" "$ROOT_B/pool" 2>/dev/null | grep -q escape && fail "a ../ path escaped"
 	echo "  $t: $out"
 done
-ok "crafted streams with a valid chain: a symlink to write through, ../, a device node (its name with an escape sequence, said escaped), a hard link, an owner outside the ISC's ids: each refused, nothing written outside"
+ok "crafted streams with a valid chain: unsigned, refused under --trust; without it, a symlink to write through, ../, a device node (its name with an escape sequence, said escaped), a hard link, an owner outside the ISC's ids: each refused, nothing written outside"
