@@ -30,6 +30,10 @@ cleanup() {
 	for n in big; do ia halt $n >/dev/null 2>&1; ia destroy -f $n >/dev/null 2>&1; done
 	for n in rp rr; do ib destroy -f $n >/dev/null 2>&1; done
 	rm -rf "$B/pool/images/.bench-tar" 2>/dev/null
+	# the host-wide verification records of these pools' images
+	for f in "$A"/pool/images/*.erofs "$B"/pool/images/*.erofs; do
+		[ -e "$f" ] && rm -f "/run/isc/verified/$(basename "$f" .erofs)"
+	done
 	ISC_ROOT=$B bench_pool_close
 	ISC_ROOT=$A bench_pool_close
 	rm -rf "$W"

@@ -684,6 +684,23 @@ static int recv_begin_full(struct receiver *rv, json_object *h, uint8_t id[CRYPT
 	return 0;
 }
 
+/* A raw stream onto what this pool has already (a resume, an increment):
+ * its key from root's master key here. */
+static int raw_key(struct receiver *rv, const char *root)
+{
+	if (!rv->r.raw)
+		return 0;
+	struct secret master _cleanup_secret_ = { 0 };
+	uint8_t key[STREAM_KEY_LEN];
+	int r = keyring_master(rv->p, root, rv->o->interactive, &master, rv->e);
+	if (r < 0)
+		return r;
+	stream_key_derive(master.buf, master.len, key);
+	r = stream_read_key(&rv->r, key, rv->e);
+	sodium_memzero(key, sizeof(key));
+	return r;
+}
+
 /* A full receive kept earlier: its key (made then) loaded, its staging back. */
 static int recv_begin_resumed(struct receiver *rv)
 {
@@ -695,15 +712,8 @@ static int recv_begin_resumed(struct receiver *rv)
 		return err_sys(rv->e, errno, "%s/%s", rv->p->path, part);
 	rv->key_made = true;   /* from now on, what fails goes whole, key too (unless kept again) */
 	int r = keyring_load(rv->p, rv->name, rv->o->interactive, rv->e);
-	if (r == 0 && rv->r.raw) {
-		struct secret master _cleanup_secret_ = { 0 };
-		uint8_t key[STREAM_KEY_LEN];
-		if ((r = keyring_master(rv->p, rv->name, rv->o->interactive, &master, rv->e)) < 0)
-			return r;
-		stream_key_derive(master.buf, master.len, key);
-		r = stream_read_key(&rv->r, key, rv->e);
-		sodium_memzero(key, sizeof(key));
-	}
+	if (r == 0)
+		r = raw_key(rv, rv->name);
 	if (r < 0)
 		return r;
 	snprintf(data, sizeof(data), "%s/data/.recv", rv->stage_path);
@@ -785,17 +795,8 @@ static int recv_begin_incremental(struct receiver *rv, json_object *h, struct is
 	if (written)
 		return err_set(rv->e, EBUSY, "%s has changed since @%s: iscadm rollback %s@%s first", rv->name, base,
 			       rv->name, base);
-	if (rv->r.raw) {
-		struct secret master _cleanup_secret_ = { 0 };
-		uint8_t key[STREAM_KEY_LEN];
-		if ((r = keyring_master(rv->p, config_key_root(cur), rv->o->interactive, &master, rv->e)) < 0)
-			return r;
-		stream_key_derive(master.buf, master.len, key);
-		r = stream_read_key(&rv->r, key, rv->e);
-		sodium_memzero(key, sizeof(key));
-		if (r < 0)
-			return r;
-	}
+	if ((r = raw_key(rv, config_key_root(cur))) < 0)
+		return r;
 	if ((r = isc_key_ready(rv->p, cur, rv->o->interactive, rv->e)) < 0)
 		return r;
 	snprintf(rv->stage_path, sizeof(rv->stage_path), "isc/%s/data/.recv", rv->name);
