@@ -72,11 +72,12 @@ void table_end(struct table *t);
 /* ---- relay.c: the operator's terminal and an ISC ---- */
 /* Copy between our terminal and the session's pty until the session ends. */
 void pty_proxy(int master);
-/* Fds 0-2 named in mask relayed through pipes by children of ours: out[]
- * holds what the session gets (the rest /dev/null), pids[] the relays. */
-int stdio_relays(unsigned mask, int out[3], pid_t pids[3]);
-/* The session is over: what it wrote reaches us, then the relays end. */
-void stdio_relays_end(pid_t pids[3]);
+/* Fds 0-2 named in mask relayed through pipes by one child of ours: out[]
+ * holds what the session gets (the rest /dev/null), *relay the child (-1:
+ * none). */
+int stdio_relays(unsigned mask, int out[3], pid_t *relay);
+/* The session is over: what it wrote reaches us, then the relay ends. */
+void stdio_relays_end(pid_t *relay);
 void close3(int fds[3]);
 
 int cmd_pool(struct adm *a);

@@ -181,9 +181,9 @@ int cmd_login(struct adm *a)
 	}
 	struct isc_err e = { 0 };
 	int stdio[3] = { -1, -1, -1 };
-	pid_t relays[3] = { -1, -1, -1 };
-	if (!l.tty && (r = stdio_relays(07, stdio, relays)) < 0) {
-		stdio_relays_end(relays);
+	pid_t relay = -1;
+	if (!l.tty && (r = stdio_relays(07, stdio, &relay)) < 0) {
+		stdio_relays_end(&relay);
 		err_sys(&e, -r, "ISC %s: relay the terminal", name);
 		return adm_fail(&e);
 	}
@@ -192,7 +192,7 @@ int cmd_login(struct adm *a)
 	r = isc_login_start(name, &l, &sock, &master, &e);
 	close3(stdio);   /* the session has its copy now */
 	if (r < 0) {
-		stdio_relays_end(relays);
+		stdio_relays_end(&relay);
 		return adm_fail(&e);
 	}
 	if (master >= 0) {
@@ -201,7 +201,7 @@ int cmd_login(struct adm *a)
 	}
 	int status = isc_login_wait(sock);
 	close(sock);
-	stdio_relays_end(relays);
+	stdio_relays_end(&relay);
 	return status < 0 ? EXIT_FAIL : status;
 }
 
@@ -223,13 +223,13 @@ static int run_supervised(struct adm *a, const char *name, char **cmd, struct is
 {
 	bool tty = isatty(0) && isatty(1);
 	int sv[2] = { -1, -1 }, stdio[3];
-	pid_t relays[3];
+	pid_t relay = -1;
 	if (tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_sys(e, errno, "socketpair");
 	/* with a pty, iscd's own messages still reach our stderr */
-	int r = stdio_relays(tty ? 06 : 07, stdio, relays);
+	int r = stdio_relays(tty ? 06 : 07, stdio, &relay);
 	if (r < 0) {
-		stdio_relays_end(relays);
+		stdio_relays_end(&relay);
 		close3((int[3]){ sv[0], sv[1], -1 });
 		return err_sys(e, -r, "relay stdio");
 	}
@@ -241,7 +241,7 @@ static int run_supervised(struct adm *a, const char *name, char **cmd, struct is
 	if (pid < 0) {
 		if (sv[0] >= 0)
 			close(sv[0]);
-		stdio_relays_end(relays);
+		stdio_relays_end(&relay);
 		return pid;
 	}
 	run_iscd = pid;
@@ -266,7 +266,7 @@ static int run_supervised(struct adm *a, const char *name, char **cmd, struct is
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	run_iscd = 0;
-	stdio_relays_end(relays);
+	stdio_relays_end(&relay);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_FAIL;
 }
 

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 
@@ -59,16 +60,62 @@ void pty_proxy(int master)
 		tcsetattr(0, TCSANOW, &saved_tio);
 }
 
-/* Copy from one fd to another until EOF (a relay child's whole life). */
-static void copy_until_eof(int from, int to)
+/* The relay child's whole life: our stdin into the session's (a pipe we
+ * write without blocking, so that a session that does not read its input
+ * never stops its output reaching us), its stdout and stderr out to ours,
+ * until both are at their end.  pipes[i] is -1 where fd i is not relayed. */
+static void relay_loop(int pipes[3])
 {
-	char buf[4096];
-	for (;;) {
-		ssize_t n = read(from, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || write_all(to, buf, (size_t)n) < 0)
+	char in[65536], buf[65536];
+	size_t in_len = 0, in_off = 0;
+	bool in_open = pipes[0] >= 0;
+	if (in_open)
+		fcntl(pipes[0], F_SETFL, O_NONBLOCK);
+	while (pipes[1] >= 0 || pipes[2] >= 0) {
+		struct pollfd pf[4] = {
+			{ .fd = in_open && in_len == 0 ? 0 : -1, .events = POLLIN },
+			{ .fd = in_len > 0 ? pipes[0] : -1, .events = POLLOUT },
+			{ .fd = pipes[1], .events = POLLIN },
+			{ .fd = pipes[2], .events = POLLIN },
+		};
+		if (poll(pf, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			return;
+		}
+		if (pf[0].revents) {
+			ssize_t n = read(0, in, sizeof(in));
+			if (n > 0) {
+				in_len = (size_t)n;
+				in_off = 0;
+			} else if (n == 0 || errno != EINTR) {
+				in_open = false;   /* our end of input: the session sees its own */
+				close(pipes[0]);
+				pipes[0] = -1;
+			}
+		}
+		if (pf[1].revents) {
+			ssize_t n = write(pipes[0], in + in_off, in_len - in_off);
+			if (n > 0 && (in_off += (size_t)n) == in_len)
+				in_len = 0;
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				in_open = false;   /* the session closed its input */
+				in_len = 0;
+				close(pipes[0]);
+				pipes[0] = -1;
+			}
+		}
+		for (int i = 1; i <= 2; i++) {
+			if (!pf[i + 1].revents)
+				continue;
+			ssize_t n = read(pipes[i], buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 || write_all(i, buf, (size_t)n) < 0) {
+				close(pipes[i]);
+				pipes[i] = -1;
+			}
+		}
 	}
 }
 
@@ -76,15 +123,15 @@ static void copy_until_eof(int from, int to)
  * process left behind could read what the operator types later, inject
  * input with TIOCSTI or write escapes to the screen), not a file (it could
  * truncate or rewrite it later), not a pipeline end (it could hold it
- * open).  Each of fds 0-2 named in mask is relayed through a pipe by a
- * child of ours instead: out[] holds what the session gets, pids[] the
- * relays (-1: none); the others get /dev/null. */
-int stdio_relays(unsigned mask, int out[3], pid_t pids[3])
+ * open).  Each of fds 0-2 named in mask is relayed through a pipe by one
+ * child of ours instead: out[] holds what the session gets, *relay the
+ * child (-1: none); the others get /dev/null. */
+int stdio_relays(unsigned mask, int out[3], pid_t *relay)
 {
-	for (int i = 0; i < 3; i++) {
+	int ours[3] = { -1, -1, -1 };
+	*relay = -1;
+	for (int i = 0; i < 3; i++)
 		out[i] = -1;
-		pids[i] = -1;
-	}
 	for (int i = 0; i < 3; i++) {
 		int p[2];
 		if (!(mask & (1u << i))) {
@@ -94,37 +141,27 @@ int stdio_relays(unsigned mask, int out[3], pid_t pids[3])
 		}
 		if (pipe2(p, O_CLOEXEC) < 0)
 			goto fail;
-		pid_t pid = fork();
-		if (pid < 0) {
-			close(p[0]);
-			close(p[1]);
-			goto fail;
-		}
-		if (pid == 0) {
-			/* ^C at the terminal is the session's business, not ours */
-			signal(SIGINT, SIG_IGN);
-			signal(SIGPIPE, SIG_DFL);
-			if (i == 0) {
-				close(p[0]);
-				copy_until_eof(0, p[1]);
-			} else {
-				close(p[1]);
-				copy_until_eof(p[0], i);
-			}
-			_exit(0);
-		}
-		close(i == 0 ? p[1] : p[0]);
 		out[i] = i == 0 ? p[0] : p[1];
-		pids[i] = pid;
+		ours[i] = i == 0 ? p[1] : p[0];
 	}
+	pid_t pid = fork();
+	if (pid < 0)
+		goto fail;
+	if (pid == 0) {
+		/* ^C at the terminal is the session's business, not ours */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		close3(out);
+		relay_loop(ours);
+		_exit(0);
+	}
+	close3(ours);
+	*relay = pid;
 	return 0;
 fail:;
 	int err = errno;
-	for (int k = 0; k < 3; k++)
-		if (out[k] >= 0) {
-			close(out[k]);   /* the relays end with stdio_relays_end */
-			out[k] = -1;
-		}
+	close3(ours);
+	close3(out);
 	return -err;
 }
 
@@ -139,18 +176,20 @@ void close3(int fds[3])
 
 /* The session is over: what it wrote reaches our stdout and stderr (a
  * moment at most: a process it left may hold the pipe), and the relay
- * reading the terminal stops. */
-void stdio_relays_end(pid_t pids[3])
+ * stops reading the terminal. */
+void stdio_relays_end(pid_t *relay)
 {
-	if (pids[0] > 0)
-		kill(pids[0], SIGKILL);
-	for (int t = 0; t < 50 && ((pids[1] > 0 && waitpid(pids[1], NULL, WNOHANG) == 0) ||
-				   (pids[2] > 0 && waitpid(pids[2], NULL, WNOHANG) == 0)); t++)
-		usleep(4000);
-	for (int i = 0; i < 3; i++)
-		if (pids[i] > 0) {
-			kill(pids[i], SIGKILL);
-			waitpid(pids[i], NULL, 0);
-		}
+	if (*relay <= 0)
+		return;
+	int pfd = (int)syscall(SYS_pidfd_open, *relay, 0);
+	if (pfd >= 0) {
+		struct pollfd pf = { .fd = pfd, .events = POLLIN };
+		while (poll(&pf, 1, 200) < 0 && errno == EINTR)
+			;
+		close(pfd);
+	}
+	kill(*relay, SIGKILL);
+	while (waitpid(*relay, NULL, 0) < 0 && errno == EINTR)
+		;
+	*relay = -1;
 }
-

@@ -114,6 +114,17 @@ ssize_t fd_write_escaped(int fd, const char *buf, size_t n, unsigned flags);
 /* ---- files -------------------------------------------------------------- */
 /* Crash-safe write: temp file, fsync, rename over name, fsync the directory. */
 int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* What write_file_atomic waits for: the file's bytes, the rename. */
+enum {
+	WRITE_SYNC_DATA = 1 << 0,
+	WRITE_SYNC_DIR  = 1 << 1,
+};
+/* Temp file and rename (a reader sees the old or the new bytes, never a
+ * mix), waiting only for what flags name: 0 for what a reboot forgets
+ * anyway (run state); WRITE_SYNC_DATA where the rename itself may be lost
+ * but never a renamed file without its bytes. */
+int write_file_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		       unsigned flags);
 /* Read a whole (small) file; *buf is NUL-terminated. -EFBIG above max. */
 int read_file_at(int dirfd, const char *path, char **buf, size_t *len, size_t max);
 /* Write all of buf, retrying on EINTR and short writes. */

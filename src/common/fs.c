@@ -54,7 +54,8 @@ int fsync_dir_at(int dirfd, const char *path)
 	return fsync(fd) < 0 ? -errno : 0;
 }
 
-int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+int write_file_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		       unsigned flags)
 {
 	char tmp[PATH_MAX + 64];
 	const char *slash = strrchr(name, '/');
@@ -71,7 +72,7 @@ int write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
 	int r = write_all(fd, data, len);
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && (flags & WRITE_SYNC_DATA) && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -81,7 +82,12 @@ int write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
 		unlinkat(dirfd, tmp, 0);
 		return r;
 	}
-	return fsync_dir_at(dirfd, dir);
+	return flags & WRITE_SYNC_DIR ? fsync_dir_at(dirfd, dir) : 0;
+}
+
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	return write_file_replace(dirfd, name, data, len, mode, WRITE_SYNC_DATA | WRITE_SYNC_DIR);
 }
 
 int read_file_at(int dirfd, const char *path, char **buf, size_t *len, size_t max)

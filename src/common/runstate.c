@@ -59,7 +59,9 @@ int run_state_write(const char *name, const struct run_state *st)
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "booted=%" PRId64 "\nboots=%" PRIu64 "\ndenials=%"
 		      PRIu64 "\nquarantines=%" PRIu64 "\npressure=%" PRIu64 "\n", st->booted_at, st->boots,
 		      st->denials, st->quarantines, st->pressure);
-	return write_file_atomic(AT_FDCWD, path, buf, (size_t)n, 0600);
+	/* runtime state: a reboot forgets it whatever /run is (a crashed
+	 * supervisor's is found stale by its pid), so no fsync */
+	return write_file_replace(AT_FDCWD, path, buf, (size_t)n, 0600, 0);
 }
 
 static int state_field(const char *key, const char *val, struct run_state *st)

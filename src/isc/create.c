@@ -78,7 +78,7 @@ static void create_key_undo(struct pool *p, const char *name, const struct isc_c
 /* isc/NAME/config in clear (what list and boot read first), isc/NAME/data
  * under the key: layers, volumes, logs. */
 static int create_tree(struct pool *p, const char *tmp, const struct isc_config *c,
-		       const uint8_t id[CRYPT_ID_SIZE], struct isc_err *e)
+		       const uint8_t id[CRYPT_ID_SIZE], bool ephemeral, struct isc_err *e)
 {
 	char path[200];
 	rm_rf_at(p->dirfd, tmp);
@@ -93,7 +93,11 @@ static int create_tree(struct pool *p, const char *tmp, const struct isc_config 
 		return err_prefix(e, "%s/%s", p->path, path);
 	_cleanup_free_ char *text = config_dump(c);
 	snprintf(path, sizeof(path), "%s/config", tmp);
-	r = text ? write_file_atomic(p->dirfd, path, text, strlen(text), 0600) : -ENOMEM;
+	/* An ephemeral ISC (run --rm) is gone with its key at the next
+	 * reboot: its record need not outlive a crash, only never be torn
+	 * (pool check removes one left behind) */
+	r = text ? write_file_replace(p->dirfd, path, text, strlen(text), 0600,
+				      ephemeral ? WRITE_SYNC_DATA : WRITE_SYNC_DATA | WRITE_SYNC_DIR) : -ENOMEM;
 	return r < 0 ? err_sys(e, -r, "write %s/%s", p->path, path) : 0;
 }
 
@@ -159,10 +163,10 @@ int isc_create_record(struct pool *p, struct isc_config *c, const struct isc_cre
 		return -e->code;
 	/* made under tmp/, then renamed: an ISC exists whole or not at all */
 	snprintf(tmp, sizeof(tmp), "tmp/create-%s", c->name);
-	int r = create_tree(p, tmp, c, id, e);
+	int r = create_tree(p, tmp, c, id, o->ephemeral, e);
 	if (r == 0 && renameat(p->dirfd, tmp, p->dirfd, dir) < 0)
 		r = err_sys(e, errno, "create ISC %s", c->name);
-	if (r == 0 && (r = fsync_dir_at(p->dirfd, "isc")) < 0)
+	if (r == 0 && !o->ephemeral && (r = fsync_dir_at(p->dirfd, "isc")) < 0)
 		r = err_sys(e, -r, "create ISC %s", c->name);
 	if (r < 0) {
 		rm_rf_at(p->dirfd, tmp);
@@ -211,7 +215,8 @@ int isc_destroy(struct pool *p, const char *name, struct isc_err *e)
 	/* rename first: a crash mid-removal leaves no half ISC behind */
 	if (renameat(p->dirfd, dir, p->dirfd, tmp) < 0)
 		return err_sys(e, errno, "destroy %s", name);
-	fsync_dir_at(p->dirfd, "isc");
+	if (!ephemeral)
+		fsync_dir_at(p->dirfd, "isc");
 	uint8_t id[CRYPT_ID_SIZE];
 	snprintf(data, sizeof(data), "%s/data", tmp);
 	int dfd = openat(p->dirfd, data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -6,6 +6,7 @@
 #include "image.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -721,6 +722,20 @@ static int check_tmp(struct pool *p, bool repair, image_sweep_fn say, void *data
 	return found;
 }
 
+/* A run --rm ISC nobody will destroy: not running, and its key gone (a
+ * reboot) or the iscadm of its name (run-PID) gone (killed). */
+static bool check_run_left(struct pool *p, const struct isc_config *c)
+{
+	if (!STREQ(config_key_root(c), ISC_KEY_EPHEMERAL) || isc_running(c->name))
+		return false;
+	struct isc_err e = { 0 };
+	if (isc_key_ready(p, c, false, &e) < 0)
+		return true;
+	char *end;
+	long pid = str_has_prefix(c->name, "run-") ? strtol(c->name + 4, &end, 10) : 0;
+	return pid > 0 && !*end && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 int isc_pool_check(struct pool *p, bool repair, image_sweep_fn say, void *data, struct isc_err *e)
 {
 	_cleanup_strv_ char **names = NULL;
@@ -742,8 +757,16 @@ int isc_pool_check(struct pool *p, bool repair, image_sweep_fn say, void *data, 
 			found++;
 			check_say(say, data, "ISC %s: %s (not repaired: see iscadm get %s)", names[i], ignore.msg,
 				  names[i]);
-		} else {
-			config_free(&c);
+			continue;
+		}
+		bool left = check_run_left(p, &c);
+		config_free(&c);
+		if (left) {
+			found++;
+			check_say(say, data, "ISC %s: left by an interrupted run --rm (%s)", names[i],
+				  repair ? "removed" : "removed by --repair");
+			if (repair && isc_destroy(p, names[i], &ignore) < 0)
+				check_say(say, data, "ISC %s: %s", names[i], ignore.msg);
 		}
 	}
 	if (r < 0)

@@ -15,7 +15,8 @@ iscadm() { "$ISCADM" "$@"; }
 
 cleanup() {
 	local n
-	for n in $TEST_ISCS; do
+	# the test's own, and any other a failure left (a run --rm's run-PID)
+	for n in $TEST_ISCS $(iscadm list -p 2>/dev/null | cut -d: -f1); do
 		iscadm halt "$n" >/dev/null 2>&1
 		iscadm destroy -f "$n" >/dev/null 2>&1
 		rm -rf "/run/isc/$n"

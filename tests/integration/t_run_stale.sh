@@ -7,6 +7,33 @@ echo "$out" | grep -q hello || fail "run output: $out"
 [ -z "$(iscadm list -p)" ] || fail "run left an ISC: $(iscadm list -p)"
 ok "run --rm returns the status and removes the ISC"
 [ "$(echo piped | iscadm run --rm --image base -- cat)" = piped ] || fail "run stdin"
+# one relay for the three: a session that never reads its input still gets its output out,
+# and a large input goes in whole
+out=$(head -c 300000 /dev/zero | iscadm run --rm --image base -- /bin/sh -c 'seq 1 50000 | tail -1; echo e >&2' 2>&1)
+[ "$out" = "$(printf '50000\ne')" ] || fail "unread input held the output: $out"
+[ "$(head -c 300000 /dev/zero | iscadm run --rm --image base -- wc -c)" = 300000 ] || fail "input cut"
+ok "stdin, stdout and stderr relayed by one process"
+
+# a run --rm killed with its iscadm leaves its ISC: pool check names it, --repair removes it
+iscadm run --rm --image base -- /bin/sleep 60 & bg=$!
+disown $bg   # its SIGKILL below is no news
+run=
+for i in $(seq 100); do run=$(iscadm list -p | sed -n 's/^\(run-[0-9]*\):running:.*/\1/p'); [ -n "$run" ] && break; sleep 0.1; done
+[ -n "$run" ] || fail "the run never ran: $(iscadm list -p)"
+rpid=${run#run-}
+out=$(iscadm pool check 2>&1) || fail "pool check with a run going: $out"
+printf '%s' "$out" | grep -q "run-$rpid" && fail "pool check named a live run: $out"
+kill -9 "$rpid"
+sup=$(sed -n 's/^supervisor=//p' /run/isc/run-$rpid/state 2>/dev/null)
+[ -n "$sup" ] && kill -9 "$sup"
+for i in $(seq 50); do iscadm list -p | grep -q "^run-$rpid:installed" && break; sleep 0.1; done
+out=$(iscadm pool check 2>&1); rc=$?
+[ $rc -ne 0 ] || fail "pool check found nothing"
+printf '%s' "$out" | grep -q "ISC run-$rpid: left by an interrupted run --rm" || fail "pool check said: $out"
+out=$(iscadm pool check --repair 2>&1) || true
+iscadm list -p | grep -q "^run-$rpid:" && fail "repair left run-$rpid"
+out=$(iscadm pool check 2>&1) || fail "pool check after repair: $out"
+ok "a killed run --rm: pool check names it, --repair removes it"
 
 new_isc it-stale
 iscadm boot it-stale || fail boot
