@@ -188,7 +188,9 @@ static void start_say(struct iscd *d)
 
 int isc_start(struct iscd *d, struct isc_err *e)
 {
-	int r = scratch_create(d->scratch_img, d->cfg.scratch_size, d->cfg.uid, &d->scratch, e);
+	char templates[PATH_MAX];
+	snprintf(templates, sizeof(templates), "%s/templates", d->pool.path);
+	int r = scratch_create(d->scratch_img, templates, d->cfg.scratch_size, d->cfg.uid, &d->scratch, e);
 	if (r < 0)
 		return r;
 	d->spec.var_layers = NULL;

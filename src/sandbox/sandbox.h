@@ -91,12 +91,15 @@ void sandbox_confine_paths(const struct sandbox_spec *s, struct confine *c);
 
 /* /scratch: an ext4 of size bytes in the file img (in the pool), through a
  * loop device, its directory encrypted with a random key that only the
- * kernel holds.  Destroying removes the key and the file. */
+ * kernel holds.  Destroying removes the key and the file.  The empty
+ * filesystem is a copy of a template in templates (made there once per
+ * size, docs/encryption.md): no mkfs at every boot. */
 struct scratch {
 	int mnt;                        /* detached mount of the encrypted directory */
 	uint8_t id[16];                 /* its fscrypt key identifier */
 };
-int scratch_create(const char *img, uint64_t size, uint32_t uid, struct scratch *s, struct isc_err *e);
+int scratch_create(const char *img, const char *templates, uint64_t size, uint32_t uid, struct scratch *s,
+		   struct isc_err *e);
 void scratch_destroy(const char *img, struct scratch *s);
 
 /* A maintenance session's tree, for its commit, mounted read-only on

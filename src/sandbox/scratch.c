@@ -24,7 +24,6 @@ void scratch_destroy(const char *img, struct scratch *s)
 
 static int scratch_mkfs(const char *img, uint64_t size, struct isc_err *e)
 {
-	unlink(img);   /* a crashed supervisor's: its key died with it */
 	int fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_sys(e, errno, "create %s", img);
@@ -39,6 +38,63 @@ static int scratch_mkfs(const char *img, uint64_t size, struct isc_err *e)
 	r = run_cmd(argv, true, out, sizeof(out));
 	if (r != 0)
 		return err_set(e, r < 0 ? -r : EIO, "mkfs.ext4 %s failed: %s", img, out);
+	return 0;
+}
+
+/* templates/ext4-SIZE.img: the empty filesystem every /scratch of that size
+ * starts as, made once (under a temporary name, then renamed: two boots
+ * making it at once both end with a whole one). */
+static int scratch_template(const char *dir, uint64_t size, char *path, size_t n, struct isc_err *e)
+{
+	char tmp[PATH_MAX];
+	snprintf(path, n, "%s/ext4-%llu.img", dir, (unsigned long long)size);
+	if (access(path, F_OK) == 0)
+		return 0;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return err_sys(e, errno, "create %s", dir);
+	snprintf(tmp, sizeof(tmp), "%s/.ext4-%llu.img.%d", dir, (unsigned long long)size, (int)getpid());
+	unlink(tmp);
+	int r = scratch_mkfs(tmp, size, e);
+	_cleanup_close_ int fd = r < 0 ? -1 : open(tmp, O_RDONLY | O_CLOEXEC);
+	if (r == 0 && (fd < 0 || fsync(fd) < 0 || rename(tmp, path) < 0))
+		r = err_sys(e, errno, "scratch template %s", path);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+/* A copy of the template: its size, holes as holes, the few blocks mkfs
+ * wrote (a few hundred KB) copied inside the kernel. */
+static int scratch_copy(const char *tmpl, const char *img, uint64_t size, struct isc_err *e)
+{
+	_cleanup_close_ int in = open(tmpl, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (in < 0 || fstat(in, &st) < 0)
+		return err_sys(e, errno, "open %s", tmpl);
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+		return err_set(e, EINVAL, "%s is not a scratch template of %llu bytes: remove it", tmpl,
+			       (unsigned long long)size);
+	unlink(img);   /* a crashed supervisor's: its key died with it */
+	_cleanup_close_ int out = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0)
+		return err_sys(e, errno, "create %s", img);
+	if (ftruncate(out, (off_t)size) < 0)
+		return err_sys(e, errno, "size %s", img);
+	off_t off = 0;
+	for (;;) {
+		off_t data = lseek(in, off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;   /* holes to the end */
+		off_t hole = data < 0 ? -1 : lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			return err_sys(e, errno, "read %s", tmpl);
+		for (off_t at = data; at < hole;) {
+			ssize_t k = copy_file_range(in, &at, out, &(off_t){ at }, (size_t)(hole - at), 0);
+			if (k <= 0)
+				return err_sys(e, k < 0 ? errno : EIO, "copy %s", tmpl);
+		}
+		off = hole;
+	}
 	return 0;
 }
 
@@ -63,20 +119,25 @@ static int scratch_dir(int fsroot, uint32_t uid, struct scratch *s, struct isc_e
 	return 0;
 }
 
-int scratch_create(const char *img, uint64_t size, uint32_t uid, struct scratch *s, struct isc_err *e)
+int scratch_create(const char *img, const char *templates, uint64_t size, uint32_t uid, struct scratch *s,
+		   struct isc_err *e)
 {
-	char dev[64];
+	char dev[64], tmpl[PATH_MAX];
 	s->mnt = -1;
-	int r = scratch_mkfs(img, size, e);
-	if (r < 0)
+	int r = scratch_template(templates, size, tmpl, sizeof(tmpl), e);
+	if (r < 0 || (r = scratch_copy(tmpl, img, size, e)) < 0) {
+		unlink(img);
 		return r;
+	}
 	_cleanup_close_ int lfd = loop_attach(img, dev, sizeof(dev), e);
 	if (lfd < 0) {
 		unlink(img);
 		return lfd;
 	}
-	/* noexec, nosuid, nodev: what is writable never runs */
-	const char *opts[] = { "source", NULL, NULL };
+	/* noexec, nosuid, nodev: what is writable never runs.  noinit_itable:
+	 * the kernel does not zero the unused inode tables behind the ISC's
+	 * back (a filesystem that never outlives the boot needs no fsck) */
+	const char *opts[] = { "source", "noinit_itable", NULL };
 	char src[80];
 	snprintf(src, sizeof(src), "source=%s", dev);
 	opts[0] = src;

@@ -36,8 +36,16 @@ ok "the scan finds a plaintext canary in the same pool"
 # ---- ephemeral /scratch -------------------------------------------------------
 [ ! -e "$ISC_ROOT/pool/isc/$N/scratch.img" ] || fail "scratch left after halt"
 losetup -a | grep -q "$ISC_ROOT/pool/isc/$N" && fail "scratch loop device left after halt"
+# every boot's /scratch is a copy of the pool's template for its size, never the template
+TPL=$ISC_ROOT/pool/templates/ext4-67108864.img
+[ -f "$TPL" ] || fail "no scratch template: $(ls "$ISC_ROOT/pool/templates" 2>&1)"
+tsum=$(b2sum < "$TPL")
+[ "$(grep -a -c -F -- "$CANARY" "$TPL")" = 0 ] || fail "canary in the scratch template"
 iscadm boot $N || fail "boot 2"
 [ -z "$(in_isc $N ls -A /scratch)" ] || fail "/scratch not empty after reboot"
+grep -q "$ISC_ROOT/pool/isc/$N/scratch.img" /proc/*/mountinfo 2>/dev/null ||
+	losetup -a | grep -q "$ISC_ROOT/pool/isc/$N/scratch.img" || fail "/scratch is not the ISC's own file"
+losetup -a | grep -q "$TPL" && fail "the scratch template is attached"
 [ "$(in_isc $N cat /var/tmp/canary)" = "$CANARY" ] || fail "/var/tmp lost"
 [ "$(in_isc $N cat /srv/canary)" = "$CANARY" ] || fail "volume lost"
 ok "/scratch is empty at the next boot; /var/tmp and the volume kept their data"
@@ -45,6 +53,8 @@ out=$(in_isc $N "dd if=/dev/zero of=/scratch/fill bs=1M count=200 2>&1"; true)
 printf '%s' "$out" | grep -q "No space left on device" || fail "scratch not bounded: $out"
 in_isc $N "rm /scratch/fill; grep ' /scratch ' /proc/mounts" | grep -q noexec || fail "/scratch exec"
 ok "/scratch is bounded by scratch-size (ENOSPC inside) and noexec"
+[ "$(b2sum < "$TPL")" = "$tsum" ] || fail "the scratch template changed while /scratch was written"
+ok "/scratch is a copy of the pool's template, which no boot changes"
 mem=/sys/fs/cgroup/memory/isc/$N
 if [ -e $mem/memory.memsw.limit_in_bytes ]; then
 	[ "$(cat $mem/memory.memsw.limit_in_bytes)" = "$(cat $mem/memory.limit_in_bytes)" ] ||

@@ -15,7 +15,7 @@ out=$(head -c 300000 /dev/zero | iscadm run --rm --image base -- /bin/sh -c 'seq
 ok "stdin, stdout and stderr relayed by one process"
 
 # a run --rm killed with its iscadm leaves its ISC: pool check names it, --repair removes it
-iscadm run --rm --image base -- /bin/sleep 60 & bg=$!
+iscadm run --rm --image base -- /bin/sleep 60 >/dev/null 2>&1 & bg=$!
 disown $bg   # its SIGKILL below is no news
 run=
 for i in $(seq 100); do run=$(iscadm list -p | sed -n 's/^\(run-[0-9]*\):running:.*/\1/p'); [ -n "$run" ] && break; sleep 0.1; done
