@@ -8,6 +8,9 @@
 #   GAP=0.1 bench/start.sh          # sleep 0.1 s before each run (hyperfine --prepare): see below
 #   PROFILE=1 bench/start.sh        # also: where isc's time goes (perf trace, 10 runs)
 #
+# The row "cgroup attach alone" (bench/cgattach.c) is the floor: isc's own cgroup code moving one
+# process into an ISC's groups and removing them, nothing else.
+#
 # Back to back (the default), a run's cgroup.procs write can find the kernel's cgroup rwsem not
 # yet switched back to its reader fast path after the previous run, and no new RCU grace period
 # is needed. After a pause the write waits for a full one (about 15-20 ms here). isc and runc
@@ -168,11 +171,16 @@ NSPAWN_BASE=(systemd-nspawn --read-only --private-network -q -D "$TREE")
 NSPAWN_NOTE=
 
 declare -A CMD LABEL
-ORDER=(host isc isc_open)
+ORDER=(host cgattach isc isc_open)
 [ "$SANITIZED" = 1 ] && ORDER+=(isc_san)
 ORDER+=(bwrap runc nspawn)
 CMD[host]="/bin/true"
 LABEL[host]="host /bin/true (no isolation, floor)"
+# the floor of every start that makes a cgroup: isc's own cgroup code moving one process into
+# an ISC's groups (v1 here: the first cgroup.procs write waits for an RCU grace period), and
+# removing them; a process start included, like every row
+CMD[cgattach]="$(dirname "$ISCADM")/bench-cgattach"
+LABEL[cgattach]="cgroup attach alone (isc's groups)"
 CMD[isc]="$ISCADM --root $ROOT run --rm --image base -- /bin/true"
 LABEL[isc]="isc run --rm"
 [ "$SANITIZED" = 1 ] && LABEL[isc]="isc run --rm (release build)"
@@ -247,6 +255,14 @@ ISC_MED=$(ms isc median)
 	echo
 	awk -v on="$ISC_MED" -v off="$(ms isc_open median)" \
 	    'BEGIN { printf "confinement (seccomp + Landlock + MDWE) costs %.2f ms of the median start\n", on - off }'
+	if [ -z "${SKIP[cgattach]:-}" ]; then
+		awk -v i="$ISC_MED" -v f="$(ms cgattach median)" -v h="$(ms host median)" \
+		    'BEGIN { printf "the floor (cgroup attach alone) is %.2f ms, %.2f ms of it the attach itself beyond a process start;\n  isc is %.2f ms above the floor\n", f, f - h, i - f }'
+		if [ -n "${SKIP[runc]:-}" ]; then :; else
+			awk -v i="$ISC_MED" -v r="$(ms runc median)" \
+			    'BEGIN { printf "isc/runc %.2f (the target: at most 0.60)\n", i / r }'
+		fi
+	fi
 	echo "isc does: user ns + idmapped verified erofs + cgroup + netns (and pid/ipc/uts/mount/cgroup ns,"
 	echo "  profile overlays and tmpfs mounts, a supervisor process, create+destroy of the ISC in the pool)"
 	echo "bwrap: read-only bind of the tree, all namespaces (user ns too), proc and dev; no cgroup"

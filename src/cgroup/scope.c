@@ -29,6 +29,48 @@ static bool in_group(const char *group)
 	       (self[n] == '\0' || self[n] == '/');
 }
 
+/* libsystemd, loaded only where systemd owns the cgroups (the scope is
+ * its one use): pointers of the header's own types. */
+static struct {
+	typeof(&sd_bus_new) new;
+	typeof(&sd_bus_set_address) set_address;
+	typeof(&sd_bus_start) start;
+	typeof(&sd_bus_message_new_method_call) message_new_method_call;
+	typeof(&sd_bus_message_append) message_append;
+	typeof(&sd_bus_message_open_container) message_open_container;
+	typeof(&sd_bus_message_close_container) message_close_container;
+	typeof(&sd_bus_call) call;
+	typeof(&sd_bus_error_has_name) error_has_name;
+	typeof(&sd_bus_error_free) error_free;
+	typeof(&sd_bus_message_unref) message_unref;
+	typeof(&sd_bus_flush_close_unref) flush_close_unref;
+} sd;
+
+static int sd_load(struct isc_err *e)
+{
+	static const char soname[] = "libsystemd.so.0";
+	if (sd.new)
+		return 0;
+	void *h = lib_open(soname, "libsystemd0", e);
+	if (!h)
+		return -e->code;
+	const struct lib_sym syms[] = {
+		LIB_SYM(sd.new, sd_bus_new), LIB_SYM(sd.set_address, sd_bus_set_address),
+		LIB_SYM(sd.start, sd_bus_start),
+		LIB_SYM(sd.message_new_method_call, sd_bus_message_new_method_call),
+		LIB_SYM(sd.message_append, sd_bus_message_append),
+		LIB_SYM(sd.message_open_container, sd_bus_message_open_container),
+		LIB_SYM(sd.message_close_container, sd_bus_message_close_container),
+		LIB_SYM(sd.call, sd_bus_call), LIB_SYM(sd.error_has_name, sd_bus_error_has_name),
+		LIB_SYM(sd.error_free, sd_bus_error_free), LIB_SYM(sd.message_unref, sd_bus_message_unref),
+		LIB_SYM(sd.flush_close_unref, sd_bus_flush_close_unref),
+	};
+	int r = lib_syms(h, soname, syms, ARRAY_SIZE(syms), e);
+	if (r < 0)
+		sd.new = NULL;
+	return r;
+}
+
 /* Ask systemd for the scope, with us as its one process.  Straight to
  * systemd's private socket, as systemctl does for root: no bus daemon
  * needed.  -EEXIST while a scope of that name is still there (the last
@@ -40,45 +82,48 @@ static int scope_start(const char *unit, const char *isc_name, struct isc_err *e
 	sd_bus_error err = SD_BUS_ERROR_NULL;
 	char desc[128];
 	snprintf(desc, sizeof(desc), "isc: ISC %s and its supervisor", isc_name);
-	int r = sd_bus_new(&bus);
+	int r = sd_load(e);
+	if (r < 0)
+		return r;
+	r = sd.new(&bus);
 	if (r >= 0)
-		r = sd_bus_set_address(bus, "unix:path=/run/systemd/private");
+		r = sd.set_address(bus, "unix:path=/run/systemd/private");
 	if (r >= 0)
-		r = sd_bus_start(bus);
+		r = sd.start(bus);
 	if (r < 0) {
 		err_sys(e, -r, "reach systemd (/run/systemd/private) for scope %s", unit);
 		goto out;
 	}
-	r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+	r = sd.message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
 					   "org.freedesktop.systemd1.Manager", "StartTransientUnit");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "ss", unit, "fail");
+		r = sd.message_append(m, "ss", unit, "fail");
 	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'a', "(sv)");
+		r = sd.message_open_container(m, 'a', "(sv)");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc,
+		r = sd.message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc,
 					  "Slice", "s", "isc.slice", "Delegate", "b", 1,
 					  "CollectMode", "s", "inactive-or-failed",
 					  "PIDs", "au", 1, (uint32_t)getpid());
 	if (r >= 0)
-		r = sd_bus_message_close_container(m);
+		r = sd.message_close_container(m);
 	if (r >= 0)
-		r = sd_bus_message_append(m, "a(sa(sv))", 0);
+		r = sd.message_append(m, "a(sa(sv))", 0);
 	if (r < 0) {
 		err_sys(e, -r, "build the request for scope %s", unit);
 		goto out;
 	}
-	r = sd_bus_call(bus, m, 0, &err, &reply);
+	r = sd.call(bus, m, 0, &err, &reply);
 	if (r < 0) {
-		if (sd_bus_error_has_name(&err, "org.freedesktop.systemd1.UnitExists"))
+		if (sd.error_has_name(&err, "org.freedesktop.systemd1.UnitExists"))
 			r = -EEXIST;
 		err_set(e, -r, "systemd refused scope %s: %s", unit, err.message ? err.message : strerror(-r));
 	}
 out:
-	sd_bus_error_free(&err);
-	sd_bus_message_unref(reply);
-	sd_bus_message_unref(m);
-	sd_bus_flush_close_unref(bus);
+	sd.error_free(&err);
+	sd.message_unref(reply);
+	sd.message_unref(m);
+	sd.flush_close_unref(bus);
 	return r < 0 ? r : 0;
 }
 

@@ -111,6 +111,17 @@ size_t str_escape(const char *in, size_t inlen, char *out, size_t outsize);
  * ESC_MORE up to 3 fewer: a cut UTF-8 sequence, for the next call), or -errno. */
 ssize_t fd_write_escaped(int fd, const char *buf, size_t n, unsigned flags);
 
+/* ---- libraries loaded when first needed (lib.c) --------------------------- */
+/* dlopen(soname) once per caller; NULL with e saying which package to install. */
+void *lib_open(const char *soname, const char *package, struct isc_err *e);
+/* Fill each slot (a function pointer of the symbol's own type) from h. */
+struct lib_sym {
+	const char *name;
+	void *slot;                     /* address of the function pointer */
+};
+#define LIB_SYM(var, fn) { #fn, &(var) }
+int lib_syms(void *h, const char *soname, const struct lib_sym *syms, size_t n, struct isc_err *e);
+
 /* ---- files -------------------------------------------------------------- */
 /* Crash-safe write: temp file, fsync, rename over name, fsync the directory. */
 int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);

@@ -31,7 +31,7 @@ void confine_default(struct confine *c)
 	c->mdwe = c->landlock = c->seccomp = true;
 }
 
-static int caps_apply(uint64_t keep, struct isc_err *e)
+int confine_caps(uint64_t keep, struct isc_err *e)
 {
 	int last = CAP_LAST_CAP;
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
@@ -88,7 +88,7 @@ static int rlimits_apply(const struct confine *c, struct isc_err *e)
 int confine_apply(const struct confine *c, int *listener, struct isc_err *e)
 {
 	*listener = -1;
-	int r = caps_apply(c->caps, e);
+	int r = confine_caps(c->caps, e);
 	if (r == 0)
 		r = rlimits_apply(c, e);
 	if (r < 0)

@@ -38,7 +38,16 @@ uint64_t confine_default_caps(void);
  * compiled program.  Again only when wx changes. */
 int confine_seccomp_prepare(bool wx, struct isc_err *e);
 
+/* A host helper that parses what an ISC or a stream made (isc-archive):
+ * no_new_privs, only the capabilities in caps (bounding set too), Landlock
+ * reads only beneath readable and writable, writes only beneath writable
+ * (where the kernel has Landlock), and a seccomp filter refusing what
+ * administers the kernel, mounts or namespaces (EPERM). */
+int confine_helper(const char *const *readable, const char *const *writable, uint64_t caps,
+		   struct isc_err *e);
+
 /* Parts of confine_apply, exposed for tests. */
+int confine_caps(uint64_t keep, struct isc_err *e);
 int confine_landlock(const char *const *writable, struct isc_err *e);
 int confine_seccomp(bool wx, int *listener, struct isc_err *e);
 /* Answer one pending notification on listener with EPERM; describe it

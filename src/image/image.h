@@ -133,15 +133,24 @@ int image_verify(const struct pool *p, const char *digest, struct isc_err *e);
 int image_open_verified(const struct pool *p, const char *digest, const char *cachedir,
 			int *fd, struct isc_err *e);
 
-/* A writable layer's entry as streams carry it (send.c, recv.c): of its
- * extended attributes only overlayfs' opaque mark, no ACL, no flags. */
-struct archive_entry;
-struct archive;
-void image_entry_layer_only(struct archive_entry *ent);
-/* libarchive's last message on a, or an entry's name, fit for a one-line
- * message in buf: control bytes as '?' (they name what an ISC wrote, or a
- * stream's entries; iscadm escapes its messages again at the terminal). */
-const char *image_archive_error(struct archive *a, char *buf, size_t n);
+/* isc-archive, the one program that parses archives (libarchive), confined
+ * (docs/images.md): "tar NAME", "pack DIR UID", "unpack UID".  Started in
+ * directory cwd (-1: ours), its stdin from in (-1: /dev/null) or, with
+ * pipe_in, a pipe we write (a->in); its stdout, with pipe_out, a pipe we
+ * read (a->out), else /dev/null. */
+struct archiver {
+	pid_t pid;
+	int in, out, err;
+};
+int archiver_start(struct archiver *a, char *const args[], int cwd, int in, bool pipe_in, bool pipe_out,
+		   struct isc_err *e);
+/* Close our pipe ends, wait: its exit status (0 done, 1 refused, 2 failed,
+ * 3 the input is not a whole archive; 128+N killed by signal N), its one
+ * line in msg (control bytes as '?'). */
+int archiver_finish(struct archiver *a, char *msg, size_t n);
+/* Stop it now (a stream that broke off), and wait. */
+void archiver_kill(struct archiver *a);
+/* A name fit for a one-line message in buf: control bytes as '?'. */
 const char *image_name_shown(const char *name, char *buf, size_t n);
 
 /* SHA-256 of everything readable from fd (from offset 0), as lowercase hex. */

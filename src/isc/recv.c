@@ -7,8 +7,6 @@
 #include "kernel.h"
 #include "stream.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <openssl/evp.h>
@@ -19,11 +17,6 @@
 
 #define RECV_MAX_LAYERS 512
 #define RECV_MAX_BLOBS (3 * ISC_MAX_LAYERS * ISC_MAX_SNAPSHOTS)
-#define EXTRACT_FLAGS (ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | \
-		       ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT | \
-		       ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | \
-		       ARCHIVE_EXTRACT_NO_OVERWRITE)
-
 struct got_layer {
 	char layer[64];
 	uint32_t id;
@@ -210,139 +203,50 @@ static int recv_blob(struct receiver *rv, const uint8_t *p, size_t n)
 
 /* ---- frozen layers ----------------------------------------------------------------- */
 
-struct pull {
-	struct receiver *rv;
-	int err;
-};
-
-static la_ssize_t pull_data(struct archive *a, void *data, const void **buf)
+/* A layer's DATA frames, to its DONE, into isc-archive unpack (confined),
+ * which refuses what a layer may not hold and writes the rest into dirfd:
+ * directories, files, symlinks, overlayfs whiteouts; ids inside the ISC's
+ * 65536, shifted into its range; of xattrs, the opaque mark. */
+static int extract(struct receiver *rv, int dirfd, const char *where)
 {
-	struct pull *pl = data;
-	struct receiver *rv = pl->rv;
-	(void)a;
+	char uid[16], msg[512];
+	snprintf(uid, sizeof(uid), "%u", rv->uid);
+	struct archiver a;
+	char *args[] = { "unpack", uid, NULL };
+	int r = archiver_start(&a, args, dirfd, -1, true, false, rv->e);
+	if (r < 0)
+		return r;
+	bool gone = false;   /* it stopped reading: its status says why */
 	while (!rv->part_done) {
 		uint8_t t;
 		const uint8_t *d;
 		size_t dn;
 		if (stream_read(&rv->r, &t, &d, &dn, rv->e) < 0) {
-			pl->err = -rv->e->code;
-			return -1;
+			archiver_kill(&a);
+			return -rv->e->code;
 		}
 		if (t == SF_DONE) {
-			if ((pl->err = part_end(rv, d, dn)) < 0)
-				return -1;
+			if ((r = part_end(rv, d, dn)) < 0) {
+				archiver_kill(&a);
+				return r;
+			}
 			break;
 		}
 		if (t != SF_DATA) {
-			pl->err = frame_error(rv, "a layer cut short by another frame");
-			return -1;
+			archiver_kill(&a);
+			return frame_error(rv, "a layer cut short by another frame");
 		}
 		rv->bytes += dn;
 		isc_meter_add(&rv->m, dn);
-		*buf = d;
-		return (la_ssize_t)dn;
+		if (!gone && write_all(a.in, d, dn) < 0)
+			gone = true;
 	}
+	int st = archiver_finish(&a, msg, sizeof(msg));
+	if (st == 3)
+		return frame_error(rv, msg);
+	if (st != 0)
+		return err_set(rv->e, st == 1 ? EPERM : EIO, "%s: %s", where, msg);   /* 1: refused */
 	return 0;
-}
-
-/* What a layer may hold: directories, files, symlinks, overlayfs
- * whiteouts; ids inside the ISC's 65536; of xattrs, the opaque mark. */
-static const char *entry_refused(struct archive_entry *ent)
-{
-	mode_t t = archive_entry_filetype(ent);
-	if (archive_entry_hardlink(ent))
-		return "a hard link";
-	if (t == AE_IFCHR && archive_entry_rdev(ent) != makedev(0, 0))
-		return "a device node";
-	if (t != AE_IFREG && t != AE_IFDIR && t != AE_IFLNK && t != AE_IFCHR)
-		return "a device node, socket or fifo";
-	if (archive_entry_uid(ent) < 0 || archive_entry_uid(ent) >= ISC_UID_COUNT || archive_entry_gid(ent) < 0 ||
-	    archive_entry_gid(ent) >= ISC_UID_COUNT)
-		return "an owner outside the ISC's ids";
-	const char *p = archive_entry_pathname(ent);
-	if (!p || (!STREQ(p, ".") && !str_has_prefix(p, "./")))
-		return "a path not inside the layer";
-	return NULL;
-}
-
-static int extract(struct receiver *rv, int dirfd, const char *where)
-{
-	char aerr[256];
-	struct pull pl = { .rv = rv };
-	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
-	struct archive_entry *ent;
-	int r = 0;
-	_cleanup_close_ int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!in || !out || cwd < 0) {
-		r = err_set(rv->e, ENOMEM, "out of memory");
-		goto out;
-	}
-	archive_read_support_format_tar(in);
-	archive_write_disk_set_options(out, EXTRACT_FLAGS);
-	/* archive_write_disk works relative to the cwd (iscadm is single-threaded) */
-	if (fchdir(dirfd) < 0) {
-		r = err_sys(rv->e, errno, "%s", where);
-		goto out;
-	}
-	if (archive_read_open(in, &pl, NULL, pull_data, NULL) != ARCHIVE_OK) {
-		r = pl.err ? pl.err : frame_error(rv, "a layer that is not a pax archive");
-		goto back;
-	}
-	for (;;) {
-		int ar = archive_read_next_header(in, &ent);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar != ARCHIVE_OK) {
-			r = pl.err ? pl.err : frame_error(rv, "a layer whose archive does not parse");
-			goto back;
-		}
-		const char *why = entry_refused(ent);
-		if (why) {
-			char shown[160];
-			image_name_shown(archive_entry_pathname(ent) ? archive_entry_pathname(ent) : "?", shown, sizeof(shown));
-			r = err_set(rv->e, EPERM, "%s: %s in a layer (%s): refused", where, why, shown);
-			goto back;
-		}
-		if (STREQ(archive_entry_pathname(ent), "."))
-			continue;
-		archive_entry_set_uid(ent, archive_entry_uid(ent) + rv->uid);
-		archive_entry_set_gid(ent, archive_entry_gid(ent) + rv->uid);
-		image_entry_layer_only(ent);
-		if (archive_write_header(out, ent) != ARCHIVE_OK) {
-			r = err_set(rv->e, EIO, "%s: %s", where, image_archive_error(out, aerr, sizeof(aerr)));
-			goto back;
-		}
-		const void *buf;
-		size_t len;
-		la_int64_t off;
-		while ((ar = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
-			if (archive_write_data_block(out, buf, len, off) != ARCHIVE_OK) {
-				r = err_set(rv->e, EIO, "%s: %s", where, image_archive_error(out, aerr, sizeof(aerr)));
-				goto back;
-			}
-		if (ar != ARCHIVE_EOF) {
-			r = pl.err ? pl.err : frame_error(rv, "a layer whose archive is cut");
-			goto back;
-		}
-		if (archive_write_finish_entry(out) != ARCHIVE_OK) {
-			r = err_set(rv->e, EIO, "%s: %s", where, image_archive_error(out, aerr, sizeof(aerr)));
-			goto back;
-		}
-	}
-	/* what follows the archive's end, to its DONE */
-	const void *rest;
-	while (!rv->part_done && (r = (int)pull_data(in, &pl, &rest)) > 0)
-		;
-	r = r < 0 || pl.err ? (pl.err ? pl.err : -EBADMSG) : 0;
-back:
-	if (fchdir(cwd) < 0 && r == 0)
-		r = err_sys(rv->e, errno, "back to the working directory");
-out:
-	if (in)
-		archive_read_free(in);
-	if (out)
-		archive_write_free(out);
-	return r;
 }
 
 static int recv_layer(struct receiver *rv, const uint8_t *p, size_t n)

@@ -5,8 +5,6 @@
 #include "image.h"
 #include "stream.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -237,19 +235,13 @@ static int send_blob(struct sender *s, const struct pool *p, const char *digest,
 	return r < 0 ? r : put_done(s, total);
 }
 
-static la_ssize_t archive_out(struct archive *a, void *data, const void *buf, size_t n)
-{
-	(void)a;
-	return put_data(data, buf, n) < 0 ? -1 : (la_ssize_t)n;
-}
-
-/* One frozen layer as a pax archive: paths relative, owners as the ISC
- * sees them, only overlayfs' opaque mark of the xattrs. */
+/* One frozen layer as a pax archive (isc-archive pack, confined): paths
+ * relative, owners as the ISC sees them, only overlayfs' opaque mark of
+ * the xattrs. */
 static int send_layer(struct sender *s, const struct pool *p, const struct isc_config *c, const char *layer,
 		      uint32_t id)
 {
-	char aerr[256];
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], uid[16], msg[512];
 	snprintf(dir, sizeof(dir), "%s/isc/%s/data/layers/%s/frozen/%u", p->path, c->name, layer, id);
 	struct stat st;
 	if (lstat(dir, &st) < 0)
@@ -264,86 +256,28 @@ static int send_layer(struct sender *s, const struct pool *p, const struct isc_c
 		return r;
 	say_progress(s, "layer %s/%u", layer, id);
 	uint64_t before = s->st->bytes;
-	struct archive *disk = archive_read_disk_new(), *out = archive_write_new();
-	struct archive_entry *ent = archive_entry_new();
-	if (!disk || !out || !ent) {
-		r = err_set(s->e, ENOMEM, "out of memory");
-		goto out;
-	}
-	archive_read_disk_set_symlink_physical(disk);
-	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
-	archive_write_set_format_pax_restricted(out);
-	archive_write_set_bytes_per_block(out, 0);
-	if (archive_read_disk_open(disk, dir) != ARCHIVE_OK ||
-	    archive_write_open2(out, s, NULL, archive_out, NULL, NULL) != ARCHIVE_OK) {
-		r = err_set(s->e, EIO, "%s: %s", dir, image_archive_error(disk, aerr, sizeof(aerr)));
-		goto out;
-	}
-	size_t dl = strlen(dir);
+	snprintf(uid, sizeof(uid), "%u", c->uid);
+	struct archiver a;
+	char *args[] = { "pack", dir, uid, NULL };
+	if ((r = archiver_start(&a, args, -1, -1, false, true, s->e)) < 0)
+		return r;
+	static uint8_t chunk[1 << 16];
 	for (;;) {
-		int ar = archive_read_next_header2(disk, ent);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
-			r = err_set(s->e, EIO, "%s: %s", dir, image_archive_error(disk, aerr, sizeof(aerr)));
-			goto out;
-		}
-		archive_read_disk_descend(disk);
-		char path[PATH_MAX], rel[PATH_MAX];
-		snprintf(path, sizeof(path), "%s", archive_entry_pathname(ent));
-		if (strncmp(path, dir, dl) != 0 || (path[dl] != '/' && path[dl] != '\0'))
+		ssize_t k = read(a.out, chunk, sizeof(chunk));
+		if (k < 0 && errno == EINTR)
 			continue;
-		snprintf(rel, sizeof(rel), ".%s", path + dl);
-		archive_entry_set_pathname(ent, rel);
-		/* the ISC wrote that name: said only escaped */
-		char shown[256];
-		image_name_shown(rel, shown, sizeof(shown));
-		uint32_t u = (uint32_t)archive_entry_uid(ent), g = (uint32_t)archive_entry_gid(ent);
-		/* the ISC's own ids; one outside its range (put there from the
-		 * host) goes as nobody */
-		archive_entry_set_uid(ent, u - c->uid < ISC_UID_COUNT ? u - c->uid : 65534);
-		archive_entry_set_gid(ent, g - c->uid < ISC_UID_COUNT ? g - c->uid : 65534);
-		archive_entry_set_uname(ent, NULL);
-		archive_entry_set_gname(ent, NULL);
-		image_entry_layer_only(ent);
-		if (archive_write_header(out, ent) != ARCHIVE_OK) {
-			r = err_set(s->e, EIO, "%s: %s", shown, image_archive_error(out, aerr, sizeof(aerr)));
-			goto out;
-		}
-		if (archive_entry_filetype(ent) == AE_IFREG && archive_entry_size(ent) > 0) {
-			_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-			if (fd < 0) {
-				r = err_sys(s->e, errno, "layer %s/%u: %s", layer, id, shown);
-				goto out;
-			}
-			int64_t left = archive_entry_size(ent);
-			static uint8_t chunk[1 << 16];
-			while (left > 0) {
-				ssize_t k = read(fd, chunk, left < (int64_t)sizeof(chunk) ? (size_t)left : sizeof(chunk));
-				if (k <= 0) {
-					r = err_set(s->e, EIO, "layer %s/%u: %s changed while it was sent", layer, id, shown);
-					goto out;
-				}
-				if (archive_write_data(out, chunk, (size_t)k) != k) {
-					r = err_set(s->e, EIO, "%s: %s", shown, image_archive_error(out, aerr, sizeof(aerr)));
-					goto out;
-				}
-				left -= k;
-			}
+		if (k <= 0)
+			break;
+		if ((r = put_data(s, chunk, (size_t)k)) < 0) {
+			archiver_kill(&a);
+			return r;
 		}
 	}
-	if (archive_write_close(out) != ARCHIVE_OK) {
-		r = s->e->code ? -s->e->code : err_set(s->e, EIO, "%s: %s", dir, image_archive_error(out, aerr, sizeof(aerr)));
-		goto out;
-	}
+	int st_a = archiver_finish(&a, msg, sizeof(msg));
+	if (st_a != 0)
+		return err_set(s->e, EIO, "layer %s/%u: %s", layer, id, msg);
 	r = put_done(s, s->st->bytes - before);
 	s->st->layers++;
-out:
-	archive_entry_free(ent);
-	if (disk)
-		archive_read_free(disk);
-	if (out)
-		archive_write_free(out);
 	return r;
 }
 

@@ -6,25 +6,61 @@
 #include <nftables/libnftables.h>
 #include <sys/file.h>
 
+/* libnftables, loaded at the first nft script (an ISC without a network
+ * never needs it): pointers of the header's own types. */
+static struct {
+	typeof(&nft_ctx_new) ctx_new;
+	typeof(&nft_ctx_free) ctx_free;
+	typeof(&nft_ctx_buffer_output) buffer_output;
+	typeof(&nft_ctx_buffer_error) buffer_error;
+	typeof(&nft_run_cmd_from_buffer) run_cmd_from_buffer;
+	typeof(&nft_ctx_get_error_buffer) get_error_buffer;
+	typeof(&nft_ctx_get_output_buffer) get_output_buffer;
+} nft;
+
+static int nft_load(struct isc_err *e)
+{
+	static const char soname[] = "libnftables.so.1";
+	if (nft.ctx_new)
+		return 0;
+	void *h = lib_open(soname, "libnftables1", e);
+	if (!h)
+		return -e->code;
+	const struct lib_sym syms[] = {
+		LIB_SYM(nft.ctx_new, nft_ctx_new), LIB_SYM(nft.ctx_free, nft_ctx_free),
+		LIB_SYM(nft.buffer_output, nft_ctx_buffer_output),
+		LIB_SYM(nft.buffer_error, nft_ctx_buffer_error),
+		LIB_SYM(nft.run_cmd_from_buffer, nft_run_cmd_from_buffer),
+		LIB_SYM(nft.get_error_buffer, nft_ctx_get_error_buffer),
+		LIB_SYM(nft.get_output_buffer, nft_ctx_get_output_buffer),
+	};
+	int r = lib_syms(h, soname, syms, ARRAY_SIZE(syms), e);
+	if (r < 0)
+		nft.ctx_new = NULL;   /* the library stays loaded: harmless */
+	return r;
+}
+
 /* Run one nft script (one transaction); its listing in *out if wanted. */
 static int nft_script(const char *script, char **out, struct isc_err *e)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	int r = nft_load(e);
+	if (r < 0)
+		return r;
+	struct nft_ctx *ctx = nft.ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return err_set(e, ENOMEM, "nftables context");
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
-	int r = 0;
-	if (nft_run_cmd_from_buffer(ctx, script) != 0) {
-		const char *why = nft_ctx_get_error_buffer(ctx);
+	nft.buffer_output(ctx);
+	nft.buffer_error(ctx);
+	if (nft.run_cmd_from_buffer(ctx, script) != 0) {
+		const char *why = nft.get_error_buffer(ctx);
 		size_t n = why ? strcspn(why, "\n") : 0;
 		r = err_set(e, EIO, "nftables: %.*s", (int)(n > 300 ? 300 : n), why ? why : "failed");
 	} else if (out) {
-		const char *o = nft_ctx_get_output_buffer(ctx);
+		const char *o = nft.get_output_buffer(ctx);
 		if (!(*out = strdup(o ? o : "")))
 			r = err_set(e, ENOMEM, "nftables output");
 	}
-	nft_ctx_free(ctx);
+	nft.ctx_free(ctx);
 	return r;
 }
 

@@ -240,3 +240,25 @@ for t in symlink dotdot device hardlink owner; do
 	echo "  $t: $out"
 done
 ok "crafted streams with a valid chain: unsigned, refused under --trust; without it, a symlink to write through, ../, a device node (its name with an escape sequence, said escaped), a hard link, an owner outside the ISC's ids: each refused, nothing written outside"
+
+# the parser of those layers, isc-archive, runs behind its own walls: no_new_privs, a seccomp
+# filter, only the capabilities writing a layer needs (bounding set too), nothing else
+AR=$(readlink -f "$B/isc-archive")
+mkdir -p "$T/ua"; rm -f "$T/ua.fifo"; mkfifo "$T/ua.fifo"
+( cd "$T/ua" && exec "$AR" unpack 100000 < "$T/ua.fifo" ) 2>/dev/null & apid=$!
+exec 8>"$T/ua.fifo"
+st=
+for i in $(seq 50); do
+	st=$(cat /proc/$apid/status 2>/dev/null)
+	printf '%s' "$st" | grep -q "^Seccomp:[[:space:]]*2" && break; sleep 0.1
+done
+exec 8>&-; wait $apid 2>/dev/null
+printf '%s\n' "$st" | grep -q "^NoNewPrivs:[[:space:]]*1" || fail "isc-archive without no_new_privs: $st"
+printf '%s\n' "$st" | grep -q "^Seccomp:[[:space:]]*2" || fail "isc-archive without its seccomp filter"
+# chown, dac_override, fowner, fsetid, sys_admin (the opaque mark), mknod (whiteouts)
+want=000000000820001b
+for f in CapEff CapPrm CapBnd; do
+	printf '%s\n' "$st" | grep -q "^$f:[[:space:]]*$want" ||
+		fail "isc-archive $f: $(printf '%s\n' "$st" | grep "^$f") (want $want)"
+done
+ok "isc-archive unpacks with no_new_privs, a seccomp filter and six capabilities (bounding set too)"
