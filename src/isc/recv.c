@@ -9,7 +9,6 @@
 
 #include <fcntl.h>
 #include <dirent.h>
-#include <openssl/evp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -115,7 +114,7 @@ static bool digest_ok(const char *d)
 }
 
 /* The DATA of an image file to its DONE: written (fd >= 0), hashed, checked. */
-static int recv_blob_data(struct receiver *rv, int fd, const char *file, EVP_MD_CTX *hs, int64_t size)
+static int recv_blob_data(struct receiver *rv, int fd, const char *file, struct image_hash **hs, int64_t size)
 {
 	uint64_t total = 0;
 	rv->part_done = false;
@@ -133,7 +132,7 @@ static int recv_blob_data(struct receiver *rv, int fd, const char *file, EVP_MD_
 		}
 		if (t != SF_DATA)
 			return frame_error(rv, "an image file cut short by another frame");
-		EVP_DigestUpdate(hs, d, dn);
+		image_hash_update(*hs, d, dn);
 		total += dn;
 		isc_meter_add(&rv->m, dn);
 		if (fd >= 0 && write_all(fd, d, dn) < 0)
@@ -142,10 +141,10 @@ static int recv_blob_data(struct receiver *rv, int fd, const char *file, EVP_MD_
 	if (total != rv->part_size || total != (uint64_t)size)
 		return frame_error(rv, "an image file not as long as its header says");
 	if (STREQ(file + 65, "erofs")) {
-		uint8_t md[32];
-		unsigned ml = 0;
+		uint8_t md[IMAGE_SHA256_SIZE];
 		char hex[65];
-		EVP_DigestFinal_ex(hs, md, &ml);
+		image_hash_final(*hs, md);
+		*hs = NULL;
 		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
 		if (strncmp(hex, file, 64) != 0)
 			return frame_error(rv, "an image layer whose bytes are not its digest");
@@ -185,13 +184,12 @@ static int recv_blob(struct receiver *rv, const uint8_t *p, size_t n)
 	if (keep && fd < 0)
 		return errno == EEXIST ? frame_error(rv, "an image file sent twice") :
 		       err_sys(rv->e, errno, "%s/images/%s/%s", rv->p->path, rv->imgs_name, file);
-	EVP_MD_CTX *hs = EVP_MD_CTX_new();
-	if (!hs || EVP_DigestInit_ex(hs, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(hs);
+	struct image_hash *hs = image_hash_new();
+	if (!hs)
 		return err_set(rv->e, ENOMEM, "out of memory");
-	}
-	int r = recv_blob_data(rv, fd, file, hs, size);
-	EVP_MD_CTX_free(hs);
+	int r = recv_blob_data(rv, fd, file, &hs, size);
+	if (hs)
+		image_hash_final(hs, (uint8_t[IMAGE_SHA256_SIZE]){ 0 });
 	if (r < 0)
 		return r;
 	if (keep)
