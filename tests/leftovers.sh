@@ -8,6 +8,8 @@ leftovers() {
 		echo "cgroup $d: tasks $(tr '\n' ' ' < "$d/cgroup.procs" 2>/dev/null)"
 	done
 	grep -E '/tmp/isc-it|/run/isc/it-' /proc/self/mountinfo | awk '{print "mount " $5}'
+	# the shared image mounts (every test pool is closed at its end)
+	awk '$5 ~ /^\/run\/isc\/images\/[0-9a-f]+-[0-9a-f]+$/ {print "mount " $5}' /proc/self/mountinfo
 	losetup -a | grep '/tmp/isc-it' | sed 's/^/loop /'
 	pgrep -af 'iscd --root /tmp/isc-it' | sed 's/^/process /'
 	# t_audit's stand-in for the host's syslog on /dev/log

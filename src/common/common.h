@@ -239,6 +239,17 @@ enum mnt_erofs_via { EROFS_AUTO, EROFS_FILE, EROFS_LOOP };
 int mnt_erofs(int image_fd, unsigned attrs, enum mnt_erofs_via via, struct isc_err *e);
 /* false once a mount found that this kernel needs the loop device. */
 bool mnt_erofs_from_file(void);
+/* The erofs image of image_fd (a verified pool file) as a detached clone
+ * of the host's one mount of that file, /run/isc/images/DEV-INO (made now
+ * where missing): every boot of every ISC on the image reads one page
+ * cache (docs/images.md).  hostns: the host's mount namespace, entered for
+ * the moment (-1: we are in it).  -errno and e; the caller may then mount
+ * the image for itself. */
+int mnt_image_shared(int image_fd, unsigned attrs, int hostns, struct isc_err *e);
+/* Remove the shared mounts of the files of pool_dev's filesystem (image
+ * NULL), or of that one file (pool close, image removal; in the host's
+ * namespace).  How many were mounted. */
+int mnt_image_release(dev_t pool_dev, const struct stat *image);
 /* e for a failed fsopen (fs < 0) or fsconfig(FSCONFIG_CMD_CREATE): the
  * context, code's text, and what the filesystem logged on fs, if anything. */
 int mnt_fs_fail(int fs, int code, struct isc_err *e, const char *fmt, ...)

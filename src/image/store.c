@@ -376,7 +376,11 @@ int image_blob_drop_unused(const struct pool *p, const char *digest, const char 
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(exts); i++) {
 		char name[128];
+		struct stat st, pst;
 		snprintf(name, sizeof(name), "images/%s.%s", digest, exts[i]);
+		/* the host's shared mount of it would keep the file */
+		if (i == 0 && fstatat(p->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && fstat(p->dirfd, &pst) == 0)
+			mnt_image_release(pst.st_dev, &st);
 		if (unlinkat(p->dirfd, name, 0) < 0 && errno != ENOENT)
 			return err_set(e, errno, "%s/%s: %s", p->path, name, strerror(errno));
 	}

@@ -257,6 +257,10 @@ int pool_detach(const char *root, struct isc_err *e)
 	pool_paths(root, img, dir, sizeof(img));
 	if (!is_mountpoint(dir))
 		return 0;
+	/* the host's shared mounts of its images hold their files open */
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		mnt_image_release(st.st_dev, NULL);
 	/* right after a halt the kernel may still be letting go of the ISC's
 	 * mounts (deferred unmounts): EBUSY for a moment, then free */
 	for (int i = 0; umount2(dir, 0) < 0; i++) {

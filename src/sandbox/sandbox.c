@@ -32,8 +32,14 @@ static void detached_probe(void)
 	detached_refused = (t >= 0 && c < 0 && errno == EINVAL) || getenv("ISC_OVERLAY_BY_PATH");
 }
 
+/* The host's mount namespace, kept before we leave it: the shared image
+ * mounts live there (mnt_image_shared). */
+static int host_mntns = -1;
+
 int sandbox_host_prepare(const char *attic, struct isc_err *e)
 {
+	if (host_mntns < 0)
+		host_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (unshare(CLONE_NEWNS) < 0)
 		return err_sys(e, errno, "unshare mount namespace");
 	/* Nothing we mount may propagate back to the host. */
@@ -63,8 +69,14 @@ static int mount_image(int image_fd, int userns, struct isc_err *e)
 {
 	/* nosuid: setuid bits in an image never raise privileges; nodev: an
 	 * image cannot bring device nodes. */
-	int m = mnt_erofs(image_fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-			  EROFS_AUTO, e);
+	const unsigned attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	/* a clone of the host's one mount of this file: one page cache for
+	 * every boot; where that cannot be had, a mount of our own */
+	int m = host_mntns >= 0 ? mnt_image_shared(image_fd, attrs, host_mntns, e) : -1;
+	if (m < 0) {
+		err_clear(e);
+		m = mnt_erofs(image_fd, attrs, EROFS_AUTO, e);
+	}
 	if (m < 0 || userns < 0)
 		return m;
 	int r = mnt_setattr(m, MOUNT_ATTR_IDMAP, 0, userns);

@@ -84,3 +84,31 @@ pid=$(sed -n 's/^supervisor=//p' /run/isc/it-stale/state)
 ls -l "/proc/$pid/fd" | grep -q caller-canary && fail "the supervisor holds the caller's descriptor"
 iscadm halt it-stale
 ok "the supervisor holds no descriptor of its caller's"
+
+# every boot of an image reads the host's one mount of its file (/run/isc/images/DEV-INO, in a
+# private mount of its own): two ISCs at once and a run --rm after them add none; image rm of
+# an image no ISC uses and pool close remove theirs
+POOLDEV=$(printf '%x' "$(stat -c %d "$ISC_ROOT/pool/.")")
+shared() { grep -c " /run/isc/images/$POOLDEV-[0-9a-f]* " /proc/self/mountinfo; }
+shared_of() { grep -c " /run/isc/images/$POOLDEV-$(printf '%x' "$(stat -c %i "$1")") " /proc/self/mountinfo; }
+blob() { echo "$ISC_ROOT/pool/images/$(sed -n 's/^digest=//p' "$ISC_ROOT/pool/images/tags/$1").erofs"; }
+new_isc it-share
+iscadm boot it-stale || fail "boot it-stale"
+iscadm boot it-share || fail "boot it-share"
+iscadm run --rm --image base -- /bin/true || fail "run beside them"
+[ "$(shared)" = 1 ] || fail "shared mounts of one image: $(shared)"
+[ "$(shared_of "$(blob base)")" = 1 ] || fail "the shared mount is not of base's file"
+grep " /run/isc/images/$POOLDEV-" /proc/self/mountinfo | grep -q " ro," || fail "the shared mount is writable"
+grep " /run/isc/images " /proc/self/mountinfo | grep -q "shared:" && fail "/run/isc/images propagates"
+iscadm halt it-stale; iscadm halt it-share
+mkdir -p "$T/other/bin"; cp /bin/busybox "$T/other/bin/"; ln -s busybox "$T/other/bin/true"
+echo other > "$T/other/marker"
+iscadm image build other --from "dir:$T/other" >/dev/null 2>&1 || fail "image build other"
+ob=$(blob other)
+iscadm run --rm --image other -- /bin/true || fail "run other"
+[ "$(shared_of "$ob")" = 1 ] || fail "no shared mount of other"
+iscadm image rm other >/dev/null || fail "image rm other"
+[ "$(shared)" = 1 ] || fail "image rm left its shared mount: $(shared)"
+iscadm pool close >/dev/null 2>&1 || fail "pool close"
+[ "$(shared)" = 0 ] || fail "pool close left $(shared) shared mounts"
+ok "one shared mount per image file for every boot, none propagating; gone with image rm and pool close"
