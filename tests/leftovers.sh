@@ -2,14 +2,29 @@
 # What the suite may leave of isc: cgroups (with their tasks), mounts of
 # test roots and their run directories, loop devices, supervisors, isc's
 # nft tables, veths, test bridges and namespaces.
+# /run/isc/images/DEV-INO of a pool file on a test's loop device: the mount
+# holds the file, so the device keeps its backing file while it lives. The
+# mounts of other pools (an operator's /var/lib/isc, say) are not ours.
+test_image_mounts() {
+	local m dev maj min
+	awk '$5 ~ /^\/run\/isc\/images\/[0-9a-f]+-[0-9a-f]+$/ {print $5}' /proc/self/mountinfo |
+		while read -r m; do
+			dev=$((16#$(basename "$m" | cut -d- -f1)))
+			maj=$(( ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff) ))
+			min=$(( (dev & 0xff) | ((dev >> 12) & ~0xff) ))
+			case $(cat "/sys/dev/block/$maj:$min/loop/backing_file" 2>/dev/null) in
+			/tmp/isc-it.*) echo "$m" ;;
+			esac
+		done
+}
 leftovers() {
 	local d
 	for d in $(find /sys/fs/cgroup -maxdepth 4 -type d \( -path '*/isc' -o -path '*/isc/*' -o -name 'isc-*.scope' \) 2>/dev/null); do
 		echo "cgroup $d: tasks $(tr '\n' ' ' < "$d/cgroup.procs" 2>/dev/null)"
 	done
 	grep -E '/tmp/isc-it|/run/isc/it-' /proc/self/mountinfo | awk '{print "mount " $5}'
-	# the shared image mounts (every test pool is closed at its end)
-	awk '$5 ~ /^\/run\/isc\/images\/[0-9a-f]+-[0-9a-f]+$/ {print "mount " $5}' /proc/self/mountinfo
+	# the shared image mounts of the tests' pools (every test pool is closed at its end)
+	test_image_mounts | sed 's/^/mount /'
 	losetup -a | grep '/tmp/isc-it' | sed 's/^/loop /'
 	pgrep -af 'iscd --root /tmp/isc-it' | sed 's/^/process /'
 	# t_audit's stand-in for the host's syslog on /dev/log

@@ -8,6 +8,8 @@ sweep_stale() {
 	[ -z "$left" ] && return 0
 	echo "cleanup: an earlier run was killed before its cleanup; removing what it left:"
 	printf '%s\n' "$left" | sed 's/^/cleanup:     /'
+	# the dead runs' shared image mounts (found by their pools' loop devices, so first)
+	test_image_mounts | while read -r m; do umount -l "$m" && rmdir "$m"; done
 	for d in /tmp/isc-it.*; do
 		[ -d "$d" ] || continue
 		# its supervisors, then through iscadm what they held (cgroups, network, the pool)
