@@ -30,6 +30,7 @@ static const char help[] =
 	"\n"
 	"  pool create [--size SIZE] | pool status | pool close | pool check [--repair]\n"
 	"  pool set require=LIST | pool set bridge=NAME | pool set range=CIDR\n"
+	"  pool set range6=CIDR|none\n"
 	"  host check [-p | --json]\n"
 	"  image build NAME --from busybox|dir:PATH|tar:FILE|debootstrap:SUITE[:pkg,...]\n"
 	"  image list [-p | --json] | image rm NAME | image verify NAME [-k PUBKEY]\n"

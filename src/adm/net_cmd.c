@@ -65,9 +65,10 @@ static int expose_args(struct adm *a, bool add, struct net_expose *x, struct isc
 		return adm_fail(e);
 	if (from && x->from_len)
 		return adm_usage("%s: a CIDR in the spec and --from", use);
-	if (from && (net_cidr_parse(from, &x->from, &x->from_len) < 0 || !x->from_len)) {
-		err_set(e, EINVAL, "expose %s --from '%s': bad CIDR (a.b.c.d/len, host bits zero)",
-			a->argv[2], from);
+	if (from && (net_cidr_any_parse(from, &x->from6, &x->from, x->from_a6, &x->from_len) < 0 ||
+		     !x->from_len)) {
+		err_set(e, EINVAL, "expose %s --from '%s': bad CIDR (a.b.c.d/len or x:x::x/len, host bits "
+			"zero)", a->argv[2], from);
 		return adm_fail(e);
 	}
 	return 0;
@@ -145,7 +146,7 @@ static int net_cut(struct adm *a, bool cut)
 	if ((r = record_apply(&rec, &before, &e)) < 0)
 		return adm_fail(&e);
 	/* dropped from now on, and forgotten: nothing resumes at restore */
-	if (cut && net_conntrack_flush(rec.addr, &e) < 0)
+	if (cut && net_conntrack_flush(&rec, &e) < 0)
 		return adm_fail(&e);
 	return EXIT_OK;
 }
@@ -161,7 +162,7 @@ static int net_status(struct adm *a)
 	static const struct table_col cols[] = {
 		{ "NAME", "name", 16 }, { "NET", "net", 7 }, { "ADDRESS", "address", 16 },
 		{ "FLOWS", "flows", 6 }, { "ACCEPTED", "accepted", 16 }, { "DROPPED", "dropped", 16 },
-		{ "EGRESS", "egress", 18 }, { "EXPOSE", "expose", 0 },
+		{ "EGRESS", "egress", 18 }, { "EXPOSE", "expose", 24 }, { "ADDRESS6", "address6", 0 },
 	};
 	enum table_fmt fmt;
 	int first = table_opts(a->argc - 1, a->argv + 1, &fmt);
@@ -186,11 +187,13 @@ static int net_status(struct adm *a)
 			continue;
 		struct net_isc rec;
 		struct net_stats st = { 0 };
-		char addr[24] = "", eg[1024], ex[2048], acc[48] = "", drop[48] = "";
+		char addr[24] = "", addr6[NET_ADDR6_STRLEN] = "", eg[2048], ex[4096], acc[48] = "", drop[48] = "";
 		bool live = isc_running(names[i]) && net_record_read(names[i], &rec, &e) == 0;
 		if (live) {
 			/* what is in force: this boot's egress, its exposures */
 			net_addr_format(rec.addr, addr, sizeof(addr));
+			if (rec.v6)
+				net_addr6_format(rec.addr6, addr6, sizeof(addr6));
 			net_egress_format(&rec.egress, eg, sizeof(eg));
 			c.nexpose = rec.nexpose;
 			memcpy(c.expose, rec.expose, sizeof(c.expose));
@@ -204,7 +207,7 @@ static int net_status(struct adm *a)
 		config_get(&c, "expose", ex, sizeof(ex));
 		const char *flows = !live ? "" : rec.cut ? "cut" : "open";
 		const char *vals[] = { c.name, net_mode_name(c.net), addr, flows, acc, drop,
-				       c.net == NET_BRIDGE ? eg : "", ex };
+				       c.net == NET_BRIDGE ? eg : "", ex, addr6 };
 		table_row(&t, vals);
 		config_free(&c);
 	}

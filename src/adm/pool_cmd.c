@@ -66,7 +66,7 @@ static int pool_cmd_status(struct adm *a)
 	return EXIT_OK;
 }
 
-/* pool set bridge=NAME | range=CIDR: the network of the pool's bridged
+/* pool set bridge=NAME | range=CIDR | range6=CIDR|none: the network of the pool's bridged
  * ISCs; not while one runs (its address and rules come from them). */
 static int pool_net_set(struct adm *a, struct isc_err *e)
 {
@@ -108,10 +108,11 @@ static int pool_cmd_set(struct adm *a)
 {
 	unsigned req;
 	struct isc_err e = { 0 };
-	if (a->argc == 3 && (str_has_prefix(a->argv[2], "bridge=") || str_has_prefix(a->argv[2], "range=")))
+	if (a->argc == 3 && (str_has_prefix(a->argv[2], "bridge=") || str_has_prefix(a->argv[2], "range=") ||
+			     str_has_prefix(a->argv[2], "range6=")))
 		return pool_net_set(a, &e);
 	if (a->argc != 3 || !str_has_prefix(a->argv[2], "require="))
-		return adm_usage("pool set require=LIST | bridge=NAME | range=CIDR");
+		return adm_usage("pool set require=LIST | bridge=NAME | range=CIDR | range6=CIDR|none");
 	if (isc_require_parse(a->argv[2] + 8, &req) < 0) {
 		err_set(&e, EINVAL, "require '%s': expected none, or mdwe and landlock comma-separated",
 			a->argv[2] + 8);

@@ -107,7 +107,7 @@ static int net_set_cut(struct iscd *d, bool cut, struct isc_err *e)
 		d->net = before;
 		return r;
 	}
-	return cut ? net_conntrack_flush(d->net.addr, e) : 0;
+	return cut ? net_conntrack_flush(&d->net, e) : 0;
 }
 
 static void quarantine(struct iscd *d)

@@ -58,11 +58,16 @@ static int net_setup(void *arg, int netns, struct isc_err *e)
 		d->net_on = false;
 		return err_prefix(e, "ISC %s: network", d->cfg.name);
 	}
-	char addr[16], eg[256];
+	char addr[16], a6[NET_ADDR6_STRLEN + 8] = "", eg[256];
 	net_addr_format(d->net.addr, addr, sizeof(addr));
+	if (d->net.v6) {
+		a6[0] = ' ';
+		net_addr6_format(d->net.addr6, a6 + 1, sizeof(a6) - 1);
+		snprintf(a6 + strlen(a6), sizeof(a6) - strlen(a6), "/%u", d->net.len6);
+	}
 	net_egress_format(&d->net.egress, eg, sizeof(eg));
-	note(d, "net", "net: eth0 %s/%u on %s, egress %s, %zu exposure(s)", addr, d->net.len, d->net.bridge, eg,
-	     d->net.nexpose);
+	note(d, "net", "net: eth0 %s/%u%s on %s, egress %s, %zu exposure(s)", addr, d->net.len, a6, d->net.bridge,
+	     eg, d->net.nexpose);
 	return 0;
 }
 
@@ -75,6 +80,8 @@ int iscd_net_prepare(struct iscd *d, struct isc_err *e)
 	int r = net_pool_load(d->pool.dirfd, &d->np, e);
 	if (r < 0)
 		return r;
+	/* IPv6 where the host has it */
+	d->np.v6 &= net_host_has_ipv6();
 	struct net_isc *n = &d->net;
 	memset(n, 0, sizeof(*n));
 	if ((r = net_addr_get(d->pool.dirfd, &d->np, d->cfg.name, isc_exists, &d->pool, &n->addr, e)) < 0)
@@ -83,6 +90,11 @@ int iscd_net_prepare(struct iscd *d, struct isc_err *e)
 	snprintf(n->bridge, sizeof(n->bridge), "%s", d->np.bridge);
 	n->len = d->np.len;
 	n->gw = net_gateway(&d->np);
+	if ((n->v6 = d->np.v6)) {
+		net_addr6_of(&d->np, n->addr, n->addr6);
+		net_addr6_of(&d->np, n->gw, n->gw6);
+		n->len6 = d->np.len6;
+	}
 	net_isc_derive(n);
 	/* a maintenance boot has its own egress (an archive for apt-get),
 	 * which never opens normal boots */

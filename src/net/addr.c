@@ -37,7 +37,40 @@ static int pool_kv(struct net_pool *np, const char *kv, struct isc_err *e)
 		np->len = l;
 		return 0;
 	}
-	return err_set(e, EINVAL, "pool setting '%s': expected bridge=NAME or range=CIDR", kv);
+	if (str_has_prefix(kv, "range6=")) {
+		uint8_t a[16], l;
+		if (STREQ(kv + 7, "none")) {
+			np->v6 = false;
+			return 0;
+		}
+		/* the low 32 bits carry the IPv4 host number */
+		if (net_cidr6_parse(kv + 7, a, &l) < 0 || l < 48 || l > 96)
+			return err_set(e, EINVAL, "range6 '%s': expected x:x::/len, len 48 to 96, host bits "
+				       "zero, or none", kv + 7);
+		np->v6 = true;
+		memcpy(np->base6, a, 16);
+		np->len6 = l;
+		return 0;
+	}
+	return err_set(e, EINVAL, "pool setting '%s': expected bridge=NAME, range=CIDR or range6=CIDR|none",
+		       kv);
+}
+
+void net_addr6_of(const struct net_pool *np, uint32_t addr, uint8_t out[16])
+{
+	uint32_t host = addr - np->base;
+	memcpy(out, np->base6, 16);
+	out[12] |= (uint8_t)(host >> 24);
+	out[13] |= (uint8_t)(host >> 16);
+	out[14] |= (uint8_t)(host >> 8);
+	out[15] |= (uint8_t)host;
+}
+
+bool net_host_has_ipv6(void)
+{
+	char v[4] = "";
+	_cleanup_close_ int fd = open("/proc/sys/net/ipv6/conf/all/disable_ipv6", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && read(fd, v, sizeof(v) - 1) > 0 && v[0] == '0';
 }
 
 int net_pool_load(int pooldir, struct net_pool *np, struct isc_err *e)
@@ -45,6 +78,7 @@ int net_pool_load(int pooldir, struct net_pool *np, struct isc_err *e)
 	_cleanup_free_ char *text = NULL;
 	snprintf(np->bridge, sizeof(np->bridge), NET_BRIDGE_DEFAULT);
 	net_cidr_parse(NET_RANGE_DEFAULT, &np->base, &np->len);
+	np->v6 = net_cidr6_parse(NET_RANGE6_DEFAULT, np->base6, &np->len6) == 0;
 	int r = read_file_at(pooldir, "net/conf", &text, NULL, 4096);
 	if (r == -ENOENT)
 		return 0;
@@ -62,9 +96,13 @@ int net_pool_set(int pooldir, const char *kv, struct isc_err *e)
 	int r = net_pool_load(pooldir, &np, e);
 	if (r < 0 || (r = pool_kv(&np, kv, e)) < 0)
 		return r;
-	char text[128], range[24];
+	char text[192], range[24], range6[NET_ADDR6_STRLEN + 4] = "none";
 	net_addr_format(np.base, range, sizeof(range));
-	snprintf(text, sizeof(text), "bridge=%s\nrange=%s/%u\n", np.bridge, range, np.len);
+	if (np.v6) {
+		net_addr6_format(np.base6, range6, sizeof(range6));
+		snprintf(range6 + strlen(range6), sizeof(range6) - strlen(range6), "/%u", np.len6);
+	}
+	snprintf(text, sizeof(text), "bridge=%s\nrange=%s/%u\nrange6=%s\n", np.bridge, range, np.len, range6);
 	if (mkdirat(pooldir, "net", 0700) < 0 && errno != EEXIST)
 		return err_sys(e, errno, "create the pool's net/");
 	if ((r = write_file_atomic(pooldir, "net/conf", text, strlen(text), 0600)) < 0)

@@ -12,6 +12,9 @@
 #define NET_MAX_EGRESS 32
 #define NET_BRIDGE_DEFAULT "isc0"
 #define NET_RANGE_DEFAULT "10.77.0.0/16"
+/* IPv6 where the host has it: a ULA prefix ("isc" in its global ID); an
+ * ISC's address is the prefix with its IPv4 host number in the low bits */
+#define NET_RANGE6_DEFAULT "fd69:7363::/64"
 /* host ends of the veth pairs: NET_VETH_PREFIX and the ISC's address in hex */
 #define NET_VETH_PREFIX "iscv"
 
@@ -26,15 +29,19 @@ struct net_expose {
 	enum net_proto proto;
 	uint16_t host_port, port;
 	uint32_t from;                  /* host order; with from_len 0: anyone */
-	uint8_t from_len;
+	uint8_t from_len;               /* IPv4 0-32, IPv6 (from6) 1-128 */
+	bool from6;                     /* from_a6/from_len, IPv6 sources only */
+	uint8_t from_a6[16];
 };
 
 /* tcp:CIDR:PORT: one flow the ISC may open */
 struct net_flow {
 	enum net_proto proto;
 	uint32_t addr;                  /* host order */
-	uint8_t len;
+	uint8_t len;                    /* IPv4 0-32, IPv6 0-128 */
 	uint16_t port;
+	bool v6;                        /* addr6/len */
+	uint8_t addr6[16];
 };
 
 enum net_egress_kind {
@@ -52,6 +59,12 @@ struct net_egress {
 /* a.b.c.d/len (a bare address is /32); host bits must be zero. */
 int net_cidr_parse(const char *s, uint32_t *addr, uint8_t *len);
 void net_addr_format(uint32_t addr, char *buf, size_t n);
+/* IPv6: x:x::x/len (a bare address is /128); host bits must be zero. */
+int net_cidr6_parse(const char *s, uint8_t addr[16], uint8_t *len);
+/* Either family: *v6 says which of addr/addr6 was filled. */
+int net_cidr_any_parse(const char *s, bool *v6, uint32_t *addr, uint8_t addr6[16], uint8_t *len);
+#define NET_ADDR6_STRLEN 46             /* INET6_ADDRSTRLEN */
+void net_addr6_format(const uint8_t addr[16], char *buf, size_t n);
 int net_expose_parse(const char *s, struct net_expose *x, struct isc_err *e);
 /* canonical: tcp:18080:80 or tcp:18080:80@10.0.0.0/8 */
 void net_expose_format(const struct net_expose *x, char *buf, size_t n);
@@ -71,13 +84,20 @@ struct net_pool {
 	char bridge[16];                /* IFNAMSIZ */
 	uint32_t base;                  /* the range, host order */
 	uint8_t len;
+	bool v6;                        /* range6= is a prefix, not none */
+	uint8_t base6[16];              /* range6, its length 48-96 */
+	uint8_t len6;
 };
-/* pool/net/conf (bridge=, range=), defaults when absent. */
+/* pool/net/conf (bridge=, range=, range6=), defaults when absent. */
 int net_pool_load(int pooldir, struct net_pool *np, struct isc_err *e);
 /* "bridge=NAME" or "range=CIDR" for the pool; -EINVAL naming it. */
 int net_pool_set(int pooldir, const char *kv, struct isc_err *e);
 /* The gateway (the bridge's address): the range's first host. */
 static inline uint32_t net_gateway(const struct net_pool *np) { return np->base + 1; }
+/* An IPv4 address of the range as IPv6: the prefix and its host number. */
+void net_addr6_of(const struct net_pool *np, uint32_t addr, uint8_t out[16]);
+/* Has the host IPv6 (the kernel's, not turned off for all interfaces)? */
+bool net_host_has_ipv6(void);
 /* The address store (pool/net/addrs, "NAME ADDR" a line, under a flock):
  * name's address, allocated if it has none (lowest free, never the
  * network, gateway or broadcast).  Entries of ISCs that exist no more
@@ -102,6 +122,9 @@ struct net_isc {
 	char bridge[16], veth[16];
 	uint32_t addr, gw;
 	uint8_t len;
+	bool v6;                        /* addr6/len6 and gw6 too */
+	uint8_t addr6[16], gw6[16];
+	uint8_t len6;
 	uint8_t mac[6];
 	bool cut;
 	struct net_egress egress;       /* in force: egress or maintenance-egress */
@@ -151,19 +174,21 @@ int net_stats_read(const char *name, struct net_stats *s, struct isc_err *e);
 bool net_port_busy(enum net_proto p, uint16_t port);
 
 /* ---- netlink (nl.c, libmnl) ---- */
-/* The bridge up with the gateway address, route_localnet on it, and
- * ip_forward on (the value before is kept in /run/isc/net/ip_forward). */
+/* The bridge up with the gateway address (and the IPv6 gateway with
+ * np->v6), route_localnet on it, and forwarding on (the values before are
+ * kept in /run/isc/net-ip_forward, net-ip6_forward). */
 int net_bridge_ensure(const struct net_pool *np, struct isc_err *e);
 /* Delete the bridge, restore ip_forward if we changed it. */
 int net_bridge_remove(const char *bridge, struct isc_err *e);
 /* The veth pair: host end n->veth on the bridge, peer eth0 in the network
- * namespace netns with n->mac, n->addr/len, up, default route via n->gw. */
+ * namespace netns with n->mac, n->addr/len, up, default route via n->gw;
+ * with n->v6 the same for n->addr6/len6 via n->gw6, else no IPv6 inside. */
 int net_plumb(const struct net_isc *n, int netns, struct isc_err *e);
 /* Delete a host veth; absent is fine. */
 int net_link_remove(const char *ifname);
-/* Delete every conntrack entry with addr (host order) in either tuple:
- * what net cut stopped cannot resume on restore. */
-int net_conntrack_flush(uint32_t addr, struct isc_err *e);
+/* Delete every conntrack entry with n's address (IPv4 or IPv6) in either
+ * tuple: what net cut stopped cannot resume on restore. */
+int net_conntrack_flush(const struct net_isc *n, struct isc_err *e);
 /* Does the host have a link of this name? */
 bool net_link_exists(const char *ifname);
 

@@ -3,6 +3,7 @@
 #include "runstate.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <libmnl/libmnl.h>
@@ -17,6 +18,10 @@
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
 /* what ip_forward was before isc turned it on (absent: isc did not) */
 #define IP_FORWARD_SAVED ISC_RUN_DIR "/net-ip_forward"
+#define IP6_CONF "/proc/sys/net/ipv6/conf"
+/* IPv6 forwarding as it was, and the interfaces whose accept_ra isc moved
+ * from 1 to 2 so they keep taking router advertisements while forwarding */
+#define IP6_FORWARD_SAVED ISC_RUN_DIR "/net-ip6_forward"
 
 static struct mnl_socket *nl_open(void)
 {
@@ -71,38 +76,55 @@ static int link_up(struct mnl_socket *nl, int index)
 	return nl_talk(nl, nlh);
 }
 
-static int addr_add(struct mnl_socket *nl, int index, uint32_t addr, uint8_t len)
+/* An address of family AF_INET or AF_INET6 (alen 4 or 16, network order).
+ * IPv6 without duplicate address detection: the address is ours by the
+ * store, and usable at once. */
+static int addr_put(struct mnl_socket *nl, int index, int family, const void *addr, uint8_t len)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	size_t alen = family == AF_INET6 ? 16 : 4;
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWADDR;
 	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
+	ifa->ifa_family = (uint8_t)family;
 	ifa->ifa_prefixlen = len;
 	ifa->ifa_index = (unsigned)index;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	uint32_t be = htonl(addr);
-	mnl_attr_put_u32(nlh, IFA_LOCAL, be);
-	mnl_attr_put_u32(nlh, IFA_ADDRESS, be);
+	ifa->ifa_flags = family == AF_INET6 ? IFA_F_NODAD : 0;
+	mnl_attr_put(nlh, IFA_LOCAL, alen, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, alen, addr);
 	return nl_talk(nl, nlh);
 }
 
-static int route_default(struct mnl_socket *nl, int index, uint32_t gw)
+static int addr_add(struct mnl_socket *nl, int index, uint32_t addr, uint8_t len)
+{
+	uint32_t be = htonl(addr);
+	return addr_put(nl, index, AF_INET, &be, len);
+}
+
+/* The default route of family via gw (network order). */
+static int route_put(struct mnl_socket *nl, int index, int family, const void *gw)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWROUTE;
 	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
 	struct rtmsg *rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
-	rt->rtm_family = AF_INET;
+	rt->rtm_family = (uint8_t)family;
 	rt->rtm_table = RT_TABLE_MAIN;
 	rt->rtm_protocol = RTPROT_STATIC;
 	rt->rtm_scope = RT_SCOPE_UNIVERSE;
 	rt->rtm_type = RTN_UNICAST;
-	mnl_attr_put_u32(nlh, RTA_GATEWAY, htonl(gw));
+	mnl_attr_put(nlh, RTA_GATEWAY, family == AF_INET6 ? 16 : 4, gw);
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)index);
 	return nl_talk(nl, nlh);
+}
+
+static int route_default(struct mnl_socket *nl, int index, uint32_t gw)
+{
+	uint32_t be = htonl(gw);
+	return route_put(nl, index, AF_INET, &be);
 }
 
 static int link_delete(struct mnl_socket *nl, const char *ifname)
@@ -121,21 +143,90 @@ static int sysctl_write(const char *path, const char *v)
 	return write_all(fd, v, strlen(v));
 }
 
+static int sysctl_read(const char *path, char *v, size_t n)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t k = fd < 0 ? -1 : read(fd, v, n - 1);
+	if (k < 1)
+		return -1;
+	v[k] = '\0';
+	return 0;
+}
+
+/* A forwarding knob about to be turned on: 1 if it is on already; else 0,
+ * with "0" written to the saved file (once: the first value is the one to
+ * go back to), whose descriptor *saved is (-1 if it existed). */
+static int forward_begin(const char *knob, const char *saved_path, int *saved, struct isc_err *e)
+{
+	char v[8] = "";
+	if (sysctl_read(knob, v, sizeof(v)) < 0)
+		return err_sys(e, errno, "read %s", knob);
+	if (v[0] == '1')
+		return 1;
+	mkdir(ISC_RUN_DIR, 0711);
+	*saved = open(saved_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (*saved >= 0)
+		write_all(*saved, "0\n", 2);
+	return 0;
+}
+
 /* ip_forward on for the ISCs' routed traffic; what it was is kept once. */
 static int forward_on(struct isc_err *e)
 {
-	char v[8] = "";
-	_cleanup_close_ int fd = open(IP_FORWARD, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || read(fd, v, sizeof(v) - 1) < 1)
-		return err_sys(e, errno, "read %s", IP_FORWARD);
-	if (v[0] == '1')
-		return 0;
-	mkdir(ISC_RUN_DIR, 0711);
-	_cleanup_close_ int s = open(IP_FORWARD_SAVED, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (s >= 0)
-		write_all(s, "0\n", 2);
-	int r = sysctl_write(IP_FORWARD, "1");
+	_cleanup_close_ int s = -1;
+	int r = forward_begin(IP_FORWARD, IP_FORWARD_SAVED, &s, e);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = sysctl_write(IP_FORWARD, "1");
 	return r < 0 ? err_sys(e, -r, "write %s", IP_FORWARD) : 0;
+}
+
+/* IPv6 forwarding on.  With it on, the kernel ignores router
+ * advertisements on an interface whose accept_ra is 1: a host that takes
+ * its IPv6 route from them would lose it.  Those go to 2 (take them while
+ * forwarding), and are named in the saved file to go back at pool close. */
+static int forward6_on(struct isc_err *e)
+{
+	char v[8] = "", path[PATH_MAX];
+	_cleanup_close_ int s = -1;
+	int r = forward_begin(IP6_CONF "/all/forwarding", IP6_FORWARD_SAVED, &s, e);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	DIR *d = opendir(IP6_CONF);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || STREQ(de->d_name, "all") || strlen(de->d_name) > 15)
+			continue;
+		snprintf(path, sizeof(path), IP6_CONF "/%s/accept_ra", de->d_name);
+		if (sysctl_read(path, v, sizeof(v)) == 0 && v[0] == '1' && sysctl_write(path, "2") == 0 &&
+		    s >= 0) {
+			write_all(s, de->d_name, strlen(de->d_name));
+			write_all(s, "\n", 1);
+		}
+	}
+	if (d)
+		closedir(d);
+	r = sysctl_write(IP6_CONF "/all/forwarding", "1");
+	return r < 0 ? err_sys(e, -r, "write " IP6_CONF "/all/forwarding") : 0;
+}
+
+static void forward6_restore(void)
+{
+	char text[4096] = "", path[PATH_MAX], v[8];
+	if (sysctl_read(IP6_FORWARD_SAVED, text, sizeof(text)) < 0 || text[0] != '0')
+		return;
+	if (sysctl_write(IP6_CONF "/all/forwarding", "0") < 0)
+		return;
+	char *save = NULL;
+	strtok_r(text, "\n", &save);
+	for (char *l = strtok_r(NULL, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (strchr(l, '/') || l[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), IP6_CONF "/%s/accept_ra", l);
+		if (sysctl_read(path, v, sizeof(v)) == 0 && v[0] == '2')
+			sysctl_write(path, "1");
+	}
+	unlink(IP6_FORWARD_SAVED);
 }
 
 int net_bridge_ensure(const struct net_pool *np, struct isc_err *e)
@@ -156,6 +247,11 @@ int net_bridge_ensure(const struct net_pool *np, struct isc_err *e)
 		return err_sys(e, r < 0 ? -r : ENODEV, "create bridge %s", np->bridge);
 	}
 	r = addr_add(nl, index, net_gateway(np), np->len);
+	if ((r == 0 || r == -EEXIST) && np->v6) {
+		uint8_t gw6[16];
+		net_addr6_of(np, net_gateway(np), gw6);
+		r = addr_put(nl, index, AF_INET6, gw6, np->len6);
+	}
 	if (r == 0 || r == -EEXIST)
 		r = link_up(nl, index);
 	mnl_socket_close(nl);
@@ -166,7 +262,9 @@ int net_bridge_ensure(const struct net_pool *np, struct isc_err *e)
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", np->bridge);
 	if ((r = sysctl_write(path, "1")) < 0)
 		return err_sys(e, -r, "write %s", path);
-	return forward_on(e);
+	if ((r = forward_on(e)) < 0)
+		return r;
+	return np->v6 ? forward6_on(e) : 0;
 }
 
 int net_bridge_remove(const char *bridge, struct isc_err *e)
@@ -183,6 +281,7 @@ int net_bridge_remove(const char *bridge, struct isc_err *e)
 	_cleanup_close_ int fd = open(IP_FORWARD_SAVED, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && read(fd, v, sizeof(v) - 1) > 0 && v[0] == '0' && sysctl_write(IP_FORWARD, "0") == 0)
 		unlink(IP_FORWARD_SAVED);
+	forward6_restore();
 	return 0;
 }
 
@@ -224,7 +323,7 @@ static int veth_create(struct mnl_socket *nl, const struct net_isc *n, int bridg
 
 /* A netlink socket of the namespace netns, and eth0's index there: a
  * socket stays with the namespace it was made in. */
-static struct mnl_socket *nl_open_in(int netns, int *eth0)
+static struct mnl_socket *nl_open_in(int netns, bool v6, int *eth0)
 {
 	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0 || setns(netns, CLONE_NEWNET) < 0)
@@ -232,11 +331,19 @@ static struct mnl_socket *nl_open_in(int netns, int *eth0)
 	struct mnl_socket *nl = nl_open();
 	*eth0 = (int)if_nametoindex("eth0");
 	int saved = errno;
-	/* IPv4 only (docs/net.md): no IPv6 address, not even link-local, so
-	 * the ISC sends nothing the bridge's rules would not let through.
-	 * A network sysctl is the namespace of whoever opens it: ours now. */
-	sysctl_write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
-	sysctl_write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+	/* A network sysctl is the namespace of whoever opens it: ours now.
+	 * IPv4 only: no IPv6 address, not even link-local, so the ISC sends
+	 * nothing the bridge's rules would not let through.  With IPv6: only
+	 * the address given below (no link-local, no autoconfiguration), so
+	 * every packet it sends has the one source the bridge accepts. */
+	if (!v6) {
+		sysctl_write(IP6_CONF "/all/disable_ipv6", "1");
+		sysctl_write(IP6_CONF "/default/disable_ipv6", "1");
+	} else {
+		sysctl_write(IP6_CONF "/eth0/addr_gen_mode", "1");
+		sysctl_write(IP6_CONF "/eth0/accept_ra", "0");
+		sysctl_write(IP6_CONF "/eth0/autoconf", "0");
+	}
 	if (setns(self, CLONE_NEWNET) < 0)
 		abort();   /* the supervisor left in the ISC's network: never go on */
 	errno = saved;
@@ -258,7 +365,7 @@ int net_plumb(const struct net_isc *n, int netns, struct isc_err *e)
 		err_sys(e, -r, "veth %s", n->veth);
 		goto fail;
 	}
-	struct mnl_socket *in = nl_open_in(netns, &eth0);
+	struct mnl_socket *in = nl_open_in(netns, n->v6, &eth0);
 	if (!in || eth0 <= 0) {
 		r = err_sys(e, in ? ENODEV : errno, "eth0 in the ISC's network namespace");
 		if (in)
@@ -268,6 +375,9 @@ int net_plumb(const struct net_isc *n, int netns, struct isc_err *e)
 	if ((r = addr_add(in, eth0, n->addr, n->len)) < 0 || (r = link_up(in, eth0)) < 0 ||
 	    (r = route_default(in, eth0, n->gw)) < 0)
 		err_sys(e, -r, "eth0: address, up and default route");
+	else if (n->v6 && ((r = addr_put(in, eth0, AF_INET6, n->addr6, n->len6)) < 0 ||
+			   (r = route_put(in, eth0, AF_INET6, n->gw6)) < 0))
+		err_sys(e, -r, "eth0: IPv6 address and default route");
 	mnl_socket_close(in);
 	if (r == 0) {
 		mnl_socket_close(nl);
@@ -285,21 +395,28 @@ fail:
 
 struct ct_dump {
 	uint32_t addr;                  /* network order */
+	const uint8_t *addr6;           /* or NULL */
 	size_t n;
 	struct nlattr **orig;           /* copies of the matching entries' CTA_TUPLE_ORIG */
+	uint8_t *family;                /* and their families */
 };
 
-/* An address of a tuple (CTA_TUPLE_ORIG or _REPLY): src (CTA_IP_V4_SRC) or dst. */
-static bool tuple_has(const struct nlattr *tuple, uint32_t addr)
+/* An address of a tuple (CTA_TUPLE_ORIG or _REPLY): src or dst, IPv4 or IPv6. */
+static bool tuple_has(const struct nlattr *tuple, const struct ct_dump *d)
 {
 	const struct nlattr *a, *b;
 	mnl_attr_for_each_nested(a, tuple) {
 		if (mnl_attr_get_type(a) != CTA_TUPLE_IP)
 			continue;
-		mnl_attr_for_each_nested(b, a)
-			if ((mnl_attr_get_type(b) == CTA_IP_V4_SRC || mnl_attr_get_type(b) == CTA_IP_V4_DST) &&
-			    mnl_attr_get_payload_len(b) == 4 && mnl_attr_get_u32(b) == addr)
+		mnl_attr_for_each_nested(b, a) {
+			int t = mnl_attr_get_type(b);
+			if ((t == CTA_IP_V4_SRC || t == CTA_IP_V4_DST) && mnl_attr_get_payload_len(b) == 4 &&
+			    mnl_attr_get_u32(b) == d->addr)
 				return true;
+			if ((t == CTA_IP_V6_SRC || t == CTA_IP_V6_DST) && d->addr6 &&
+			    mnl_attr_get_payload_len(b) == 16 && !memcmp(mnl_attr_get_payload(b), d->addr6, 16))
+				return true;
+		}
 	}
 	return false;
 }
@@ -315,43 +432,48 @@ static int ct_entry(const struct nlmsghdr *nlh, void *arg)
 			continue;
 		if (t == CTA_TUPLE_ORIG)
 			orig = a;
-		match |= tuple_has(a, d->addr);
+		match |= tuple_has(a, d);
 	}
 	if (match && orig && d->n < CT_FLUSH_MAX) {
 		struct nlattr *copy = malloc(orig->nla_len);
 		if (copy) {
+			const struct nfgenmsg *nf = mnl_nlmsg_get_payload(nlh);
 			memcpy(copy, orig, orig->nla_len);
+			d->family[d->n] = nf->nfgen_family;
 			d->orig[d->n++] = copy;
 		}
 	}
 	return MNL_CB_OK;
 }
 
-static struct nlmsghdr *ct_msg(char *buf, uint16_t type, uint16_t flags)
+static struct nlmsghdr *ct_msg(char *buf, uint16_t type, uint16_t flags, uint8_t family)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = (unsigned)time(NULL);
 	struct nfgenmsg *nf = mnl_nlmsg_put_extra_header(nlh, sizeof(*nf));
-	nf->nfgen_family = AF_INET;
+	nf->nfgen_family = family;
 	nf->version = NFNETLINK_V0;
 	return nlh;
 }
 
-int net_conntrack_flush(uint32_t addr, struct isc_err *e)
+int net_conntrack_flush(const struct net_isc *ni, struct isc_err *e)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct ct_dump d = { .addr = htonl(addr), .orig = calloc(CT_FLUSH_MAX, sizeof(struct nlattr *)) };
+	struct ct_dump d = { .addr = htonl(ni->addr), .addr6 = ni->v6 ? ni->addr6 : NULL,
+			     .orig = calloc(CT_FLUSH_MAX, sizeof(struct nlattr *)),
+			     .family = calloc(CT_FLUSH_MAX, 1) };
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	int r = 0;
-	if (!d.orig || !nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = err_sys(e, d.orig ? errno : ENOMEM, "conntrack netlink");
+	if (!d.orig || !d.family || !nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = err_sys(e, d.orig && d.family ? errno : ENOMEM, "conntrack netlink");
 		goto out;
 	}
 	/* the whole table first, then the deletes: the kernel's dump is not
 	 * disturbed by our own changes */
-	struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP);
+	/* both families: AF_UNSPEC */
+	struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		r = err_sys(e, errno, "conntrack dump");
 		goto out;
@@ -368,7 +490,7 @@ int net_conntrack_flush(uint32_t addr, struct isc_err *e)
 			break;
 	}
 	for (size_t i = 0; i < d.n; i++) {
-		nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, 0);
+		nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, 0, d.family[i]);
 		memcpy(mnl_nlmsg_get_payload_tail(nlh), d.orig[i], d.orig[i]->nla_len);
 		nlh->nlmsg_len += MNL_ALIGN(d.orig[i]->nla_len);
 		int k = nl_talk(nl, nlh);
@@ -379,6 +501,7 @@ out:
 	for (size_t i = 0; i < d.n; i++)
 		free(d.orig[i]);
 	free(d.orig);
+	free(d.family);
 	if (nl)
 		mnl_socket_close(nl);
 	return r;

@@ -26,6 +26,12 @@ char *net_record_dump(const struct net_isc *n)
 	net_egress_format(&n->egress, eg, sizeof(eg));
 	fprintf(f, "name=%s\nbridge=%s\naddr=%s/%u\ngw=%s\ncut=%d\negress=%s\n", n->name, n->bridge, addr,
 		n->len, gw, n->cut, eg);
+	if (n->v6) {
+		char a6[NET_ADDR6_STRLEN], g6[NET_ADDR6_STRLEN];
+		net_addr6_format(n->addr6, a6, sizeof(a6));
+		net_addr6_format(n->gw6, g6, sizeof(g6));
+		fprintf(f, "addr6=%s/%u\ngw6=%s\n", a6, n->len6, g6);
+	}
 	for (size_t i = 0; i < n->nexpose; i++) {
 		char x[64];
 		net_expose_format(&n->expose[i], x, sizeof(x));
@@ -52,6 +58,17 @@ static int record_kv(struct net_isc *n, char *k, char *v, struct isc_err *e)
 		n->len = l;
 	} else if (STREQ(k, "gw"))
 		return net_cidr_parse(v, &n->gw, &l) < 0 || l != 32 ? -EINVAL : 0;
+	else if (STREQ(k, "addr6") && strchr(v, '/')) {
+		unsigned len6;
+		*strchr(v, '/') = '\0';
+		const char *d = v + strlen(v) + 1;
+		if (strspn(d, "0123456789") != strlen(d) || strlen(d) < 2 || strlen(d) > 3 ||
+		    (len6 = (unsigned)atoi(d)) < 48 || len6 > 96 || net_cidr6_parse(v, n->addr6, &l) < 0)
+			return -EINVAL;
+		n->len6 = (uint8_t)len6;
+		n->v6 = true;
+	} else if (STREQ(k, "gw6"))
+		return net_cidr6_parse(v, n->gw6, &l) < 0 || l != 128 ? -EINVAL : 0;
 	else if (STREQ(k, "cut") && (STREQ(v, "0") || STREQ(v, "1")))
 		n->cut = STREQ(v, "1");
 	else if (STREQ(k, "egress"))
@@ -82,8 +99,11 @@ int net_record_parse(const char *text, struct net_isc *n, struct isc_err *e)
 		if (record_kv(n, line, eq + 1, &sub) < 0)
 			return err_set(e, EINVAL, "net record: bad %s", line);
 	}
+	static const uint8_t zero6[16];
 	if (!n->name[0] || !n->bridge[0] || !n->addr || !n->gw)
 		return err_set(e, EINVAL, "net record: name, bridge, addr and gw are required");
+	if (n->v6 && !memcmp(n->gw6, zero6, 16))
+		return err_set(e, EINVAL, "net record: addr6 without gw6");
 	net_isc_derive(n);
 	return 0;
 }

@@ -12,6 +12,11 @@ static void addr_s(uint32_t a, char *buf)
 	net_addr_format(a, buf, 16);
 }
 
+static void addr6_s(const uint8_t *a, char *buf)
+{
+	net_addr6_format(a, buf, NET_ADDR6_STRLEN);
+}
+
 static void mac_s(const uint8_t *m, char *buf)
 {
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
@@ -45,11 +50,17 @@ static void chain_out(FILE *f, const struct net_isc *n)
 		fprintf(f, "\t\tcounter name a_%s accept\n", nm);
 	for (size_t i = 0; n->egress.kind == EGRESS_LIST && i < n->egress.n; i++) {
 		const struct net_flow *fl = &n->egress.flow[i];
-		char a[16];
-		addr_s(fl->addr, a);
-		fprintf(f, "\t\tmeta l4proto %s ", l4(fl->proto));
+		char a[NET_ADDR6_STRLEN];
+		if (fl->v6 && !n->v6)
+			continue;
+		if (fl->v6)
+			addr6_s(fl->addr6, a);
+		else
+			addr_s(fl->addr, a);
+		/* the family always: 0.0.0.0/0 is every IPv4 address, not IPv6 */
+		fprintf(f, "\t\tmeta nfproto %s meta l4proto %s ", fl->v6 ? "ipv6" : "ipv4", l4(fl->proto));
 		if (fl->len)
-			fprintf(f, "ip daddr %s/%u ", a, fl->len);
+			fprintf(f, "%s daddr %s/%u ", fl->v6 ? "ip6" : "ip", a, fl->len);
 		fprintf(f, "th dport %u ct state new counter name a_%s accept\n", fl->port, nm);
 	}
 	fprintf(f, "\t\tcounter name x_%s drop\n\t}\n", nm);
@@ -66,19 +77,32 @@ static void chain_in(FILE *f, const struct net_isc *n)
 	fprintf(f, "\t\tcounter name x_%s drop\n\t}\n", nm);
 }
 
+/* Each exposure for IPv4, and for IPv6 where the ISC has it; a --from
+ * CIDR limits it to its family. */
 static void chain_dnat(FILE *f, const struct net_isc *n)
 {
-	char a[16], from[16];
+	char a[16], a6[NET_ADDR6_STRLEN], from[NET_ADDR6_STRLEN];
 	addr_s(n->addr, a);
+	addr6_s(n->addr6, a6);
 	fprintf(f, "\tchain d_%s {\n", n->name);
 	for (size_t i = 0; i < n->nexpose; i++) {
 		const struct net_expose *x = &n->expose[i];
-		fprintf(f, "\t\tmeta l4proto %s th dport %u ", l4(x->proto), x->host_port);
-		if (x->from_len) {
-			addr_s(x->from, from);
-			fprintf(f, "ip saddr %s/%u ", from, x->from_len);
+		if (!x->from6) {
+			fprintf(f, "\t\tmeta nfproto ipv4 meta l4proto %s th dport %u ", l4(x->proto), x->host_port);
+			if (x->from_len) {
+				addr_s(x->from, from);
+				fprintf(f, "ip saddr %s/%u ", from, x->from_len);
+			}
+			fprintf(f, "dnat ip to %s:%u\n", a, x->port);
 		}
-		fprintf(f, "dnat ip to %s:%u\n", a, x->port);
+		if (n->v6 && (x->from6 || !x->from_len)) {
+			fprintf(f, "\t\tmeta nfproto ipv6 meta l4proto %s th dport %u ", l4(x->proto), x->host_port);
+			if (x->from6) {
+				addr6_s(x->from_a6, from);
+				fprintf(f, "ip6 saddr %s/%u ", from, x->from_len);
+			}
+			fprintf(f, "dnat ip6 to [%s]:%u\n", a6, x->port);
+		}
 	}
 	fprintf(f, "\t}\n");
 }
@@ -98,10 +122,31 @@ static int ports_check(const struct net_isc *n, size_t count, struct isc_err *e)
 	return 0;
 }
 
+/* set NAME { type T; elements = { ... } } of the ISCs that pass, or a
+ * verdict map to their chains (kind 'o' or 'i'); no elements, no list */
+static void addr_set(FILE *f, const char *decl, const struct net_isc *n, size_t count, bool v6,
+		     bool cut_only, char kind)
+{
+	char a[NET_ADDR6_STRLEN];
+	size_t k = 0;
+	fprintf(f, "\t%s { type %s%s; ", decl, v6 ? "ipv6_addr" : "ipv4_addr", kind ? " : verdict" : "");
+	for (size_t i = 0; i < count; i++) {
+		if ((v6 && !n[i].v6) || (cut_only && !n[i].cut))
+			continue;
+		if (v6)
+			addr6_s(n[i].addr6, a);
+		else
+			addr_s(n[i].addr, a);
+		fprintf(f, "%s%s", k++ ? ", " : "elements = { ", a);
+		if (kind)
+			fprintf(f, " : jump %c_%s", kind, n[i].name);
+	}
+	fprintf(f, "%s}\n", k ? " } " : "");
+}
+
 static void inet_table(FILE *f, const struct net_isc *n, size_t count, const struct net_counter *keep,
 		       size_t nkeep)
 {
-	char a[16];
 	fprintf(f, "table inet isc {\n\tset bridges { type ifname; elements = { ");
 	for (size_t i = 0; i < count; i++) {
 		bool seen = false;
@@ -110,23 +155,13 @@ static void inet_table(FILE *f, const struct net_isc *n, size_t count, const str
 		if (!seen)
 			fprintf(f, "%s\"%s\"", i ? ", " : "", n[i].bridge);
 	}
-	fprintf(f, " } }\n\tset cut { type ipv4_addr; ");
-	size_t ncut = 0;
-	for (size_t i = 0; i < count; i++)
-		if (n[i].cut) {
-			addr_s(n[i].addr, a);
-			fprintf(f, "%s%s", ncut++ ? ", " : "elements = { ", a);
-		}
-	fprintf(f, "%s}\n", ncut ? " } " : "");
-	const char *maps[] = { "from_isc", "to_isc" };
-	for (size_t m = 0; m < 2; m++) {
-		fprintf(f, "\tmap %s { type ipv4_addr : verdict; elements = { ", maps[m]);
-		for (size_t i = 0; i < count; i++) {
-			addr_s(n[i].addr, a);
-			fprintf(f, "%s%s : jump %c_%s", i ? ", " : "", a, m ? 'i' : 'o', n[i].name);
-		}
-		fprintf(f, " } }\n");
-	}
+	fprintf(f, " } }\n");
+	addr_set(f, "set cut", n, count, false, true, 0);
+	addr_set(f, "set cut6", n, count, true, true, 0);
+	addr_set(f, "map from_isc", n, count, false, false, 'o');
+	addr_set(f, "map to_isc", n, count, false, false, 'i');
+	addr_set(f, "map from_isc6", n, count, true, false, 'o');
+	addr_set(f, "map to_isc6", n, count, true, false, 'i');
 	fprintf(f, "\tmap expose { type inet_proto . inet_service : verdict; ");
 	size_t nx = 0;
 	for (size_t i = 0; i < count; i++)
@@ -146,18 +181,25 @@ static void inet_table(FILE *f, const struct net_isc *n, size_t count, const str
 	 * established accept, so its open connections stop too */
 	fputs("\tchain forward {\n\t\ttype filter hook forward priority -10; policy accept;\n"
 	      "\t\tiifname @bridges ip saddr @cut drop\n\t\toifname @bridges ip daddr @cut drop\n"
+	      "\t\tiifname @bridges ip6 saddr @cut6 drop\n\t\toifname @bridges ip6 daddr @cut6 drop\n"
 	      "\t\tiifname @bridges ip saddr vmap @from_isc\n\t\toifname @bridges ip daddr vmap @to_isc\n"
+	      "\t\tiifname @bridges ip6 saddr vmap @from_isc6\n\t\toifname @bridges ip6 daddr vmap @to_isc6\n"
 	      "\t\tiifname @bridges drop\n\t\toifname @bridges drop\n\t}\n"
-	      /* the host's own services are not an ISC's to reach */
+	      /* the host's own services are not an ISC's to reach; neighbour
+	       * discovery with the gateway is (hop limit 255: from the link) */
 	      "\tchain input {\n\t\ttype filter hook input priority -10; policy accept;\n"
-	      "\t\tiifname @bridges ip saddr @cut drop\n"
+	      "\t\tiifname @bridges ip saddr @cut drop\n\t\tiifname @bridges ip6 saddr @cut6 drop\n"
+	      "\t\tiifname @bridges icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 "
+	      "accept\n"
 	      "\t\tiifname @bridges ct state established,related accept\n\t\tiifname @bridges drop\n\t}\n"
 	      /* the host reaches an ISC through an exposure only (127.0.0.1:PORT);
 	       * a cut one not at all: by address, since a packet DNATed from
 	       * 127.0.0.1 still names lo as its interface in this hook */
 	      "\tchain output {\n\t\ttype filter hook output priority -10; policy accept;\n"
-	      "\t\tip daddr @cut drop\n"
-	      "\t\toifname @bridges ip daddr vmap @to_isc\n\t\toifname @bridges drop\n\t}\n"
+	      "\t\tip daddr @cut drop\n\t\tip6 daddr @cut6 drop\n"
+	      "\t\toifname @bridges icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n"
+	      "\t\toifname @bridges ip daddr vmap @to_isc\n\t\toifname @bridges ip6 daddr vmap @to_isc6\n"
+	      "\t\toifname @bridges drop\n\t}\n"
 	      /* exposures: to the host's own addresses, from outside and from the host */
 	      "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
 	      "\t\tfib daddr type local meta l4proto . th dport vmap @expose\n\t}\n"
@@ -171,8 +213,10 @@ static void inet_table(FILE *f, const struct net_isc *n, size_t count, const str
 	      "\t\tiifname @bridges oifname != @bridges masquerade\n\t}\n}\n", f);
 }
 
-/* Layer 2: each ISC's port sends only from its MAC and address (and only
- * IPv4 and ARP); nothing is bridged from one ISC to another. */
+/* Layer 2: each ISC's port sends only from its MAC and addresses (and only
+ * IPv4, ARP and, where it has it, IPv6: no router advertisement or
+ * redirect, no neighbour advertisement for another's address); nothing is
+ * bridged from one ISC to another. */
 static void bridge_table(FILE *f, const struct net_isc *n, size_t count, const struct net_counter *keep,
 			 size_t nkeep)
 {
@@ -195,9 +239,28 @@ static void bridge_table(FILE *f, const struct net_isc *n, size_t count, const s
 			"\t\tether saddr != %s counter name x_%s drop\n"
 			"\t\tmeta protocol ip ip saddr != %s counter name x_%s drop\n"
 			"\t\tmeta protocol arp arp saddr ether != %s counter name x_%s drop\n"
-			"\t\tmeta protocol arp arp saddr ip != %s counter name x_%s drop\n"
-			"\t\tmeta protocol { ip, arp } return\n"
-			"\t\tcounter name x_%s drop\n\t}\n", nm, m, nm, a, nm, m, nm, a, nm, nm);
+			"\t\tmeta protocol arp arp saddr ip != %s counter name x_%s drop\n",
+			nm, m, nm, a, nm, m, nm, a, nm);
+		if (n[i].v6) {
+			char a6[NET_ADDR6_STRLEN], hex[33];
+			addr6_s(n[i].addr6, a6);
+			for (int b = 0; b < 16; b++)
+				snprintf(hex + 2 * b, 3, "%02x", n[i].addr6[b]);
+			/* an advertisement's target (bits 64-191 of ICMPv6) is its own.
+			 * Multicast listener reports from :: (the kernel's, with no
+			 * link-local address) go uncounted: noise, not an attempt */
+			fprintf(f, "\t\tmeta protocol ip6 ip6 saddr :: icmpv6 type { mld-listener-report, "
+				"mld2-listener-report, mld-listener-done } drop\n"
+				"\t\tmeta protocol ip6 ip6 saddr != %s counter name x_%s drop\n"
+				"\t\tmeta protocol ip6 icmpv6 type { nd-router-advert, nd-redirect, "
+				"router-renumbering } counter name x_%s drop\n"
+				"\t\tmeta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,128 != 0x%s "
+				"counter name x_%s drop\n"
+				"\t\tmeta protocol { ip, arp, ip6 } return\n", a6, nm, nm, hex, nm);
+		} else {
+			fprintf(f, "\t\tmeta protocol { ip, arp } return\n");
+		}
+		fprintf(f, "\t\tcounter name x_%s drop\n\t}\n", nm);
 	}
 	fputs("\tchain prerouting {\n\t\ttype filter hook prerouting priority -10; policy accept;\n"
 	      "\t\tiifname @cut drop\n\t\tiifname vmap @ports\n\t}\n"

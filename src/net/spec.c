@@ -40,29 +40,35 @@ static int port_parse(const char *s, size_t n, uint16_t *port)
 	return 0;
 }
 
+/* ADDR[/LEN]: ADDR into buf (n bytes), LEN (decimal, no leading zero, at
+ * most max; max when absent) into *l. */
+static int cidr_split(const char *s, char *buf, size_t n, unsigned max, unsigned *l)
+{
+	const char *slash = strchr(s, '/');
+	size_t k = slash ? (size_t)(slash - s) : strlen(s);
+	if (k == 0 || k >= n)
+		return -EINVAL;
+	memcpy(buf, s, k);
+	buf[k] = '\0';
+	*l = max;
+	if (!slash)
+		return 0;
+	const char *d = slash + 1;
+	size_t dn = strlen(d);
+	if (dn == 0 || dn > 3 || strspn(d, "0123456789") != dn || (dn > 1 && d[0] == '0'))
+		return -EINVAL;
+	*l = (unsigned)atoi(d);
+	return *l > max ? -EINVAL : 0;
+}
+
 int net_cidr_parse(const char *s, uint32_t *addr, uint8_t *len)
 {
 	char buf[32];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned l = 32;
-	if (n == 0 || n >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
+	unsigned l;
 	/* inet_pton takes dotted quads only: no octal, hex or short forms */
 	struct in_addr a;
-	if (inet_pton(AF_INET, buf, &a) != 1)
+	if (cidr_split(s, buf, sizeof(buf), 32, &l) < 0 || inet_pton(AF_INET, buf, &a) != 1)
 		return -EINVAL;
-	if (slash) {
-		const char *d = slash + 1;
-		size_t dn = strlen(d);
-		if (dn == 0 || dn > 2 || strspn(d, "0123456789") != dn || (dn == 2 && d[0] == '0'))
-			return -EINVAL;
-		l = (unsigned)atoi(d);
-		if (l > 32)
-			return -EINVAL;
-	}
 	uint32_t h = ntohl(a.s_addr);
 	uint32_t mask = l ? ~0U << (32 - l) : 0;
 	if (h & ~mask)
@@ -77,10 +83,49 @@ void net_addr_format(uint32_t addr, char *buf, size_t n)
 	snprintf(buf, n, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255);
 }
 
+int net_cidr6_parse(const char *s, uint8_t addr[16], uint8_t *len)
+{
+	char buf[NET_ADDR6_STRLEN];
+	unsigned l;
+	if (cidr_split(s, buf, sizeof(buf), 128, &l) < 0)
+		return -EINVAL;
+	/* no zone (%eth0), no embedded IPv4 tricks beyond what inet_pton takes */
+	struct in6_addr a;
+	if (!strchr(buf, ':') || inet_pton(AF_INET6, buf, &a) != 1)
+		return -EINVAL;
+	for (unsigned bit = l; bit < 128; bit++)
+		if (a.s6_addr[bit / 8] & (0x80 >> (bit % 8)))
+			return -EINVAL;   /* host bits set */
+	memcpy(addr, a.s6_addr, 16);
+	*len = (uint8_t)l;
+	return 0;
+}
+
+int net_cidr_any_parse(const char *s, bool *v6, uint32_t *addr, uint8_t addr6[16], uint8_t *len)
+{
+	*v6 = strchr(s, ':') != NULL;
+	return *v6 ? net_cidr6_parse(s, addr6, len) : net_cidr_parse(s, addr, len);
+}
+
+void net_addr6_format(const uint8_t addr[16], char *buf, size_t n)
+{
+	char a[INET6_ADDRSTRLEN];
+	if (!inet_ntop(AF_INET6, addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, n, "%s", a);
+}
+
 static void cidr_format(uint32_t addr, uint8_t len, char *buf, size_t n)
 {
 	char a[16];
 	net_addr_format(addr, a, sizeof(a));
+	snprintf(buf, n, "%s/%u", a, len);
+}
+
+static void cidr6_format(const uint8_t *addr, uint8_t len, char *buf, size_t n)
+{
+	char a[NET_ADDR6_STRLEN];
+	net_addr6_format(addr, a, sizeof(a));
 	snprintf(buf, n, "%s/%u", a, len);
 }
 
@@ -101,7 +146,7 @@ int net_expose_parse(const char *s, struct net_expose *x, struct isc_err *e)
 	const char *at = c2 ? strchr(c2 + 1, '@') : NULL;
 	size_t len = strlen(s);
 	*x = (struct net_expose){ 0 };
-	if (len > 64 || !c1 || !c2)
+	if (len > 96 || !c1 || !c2)
 		return err_set(e, EINVAL, "expose '%.64s': expected tcp|udp:HOSTPORT:PORT", s);
 	if (proto_parse(s, (size_t)(c1 - s), &x->proto) < 0)
 		return err_set(e, EINVAL, "expose '%s': unknown protocol '%.*s' (tcp or udp)", s,
@@ -113,16 +158,20 @@ int net_expose_parse(const char *s, struct net_expose *x, struct isc_err *e)
 	if (port_parse(c2 + 1, (size_t)(end - c2 - 1), &x->port) < 0)
 		return err_set(e, EINVAL, "expose '%s': port '%.*s' is not 1 to 65535", s,
 			       (int)(end - c2 - 1), c2 + 1);
-	if (at && net_cidr_parse(at + 1, &x->from, &x->from_len) < 0)
-		return err_set(e, EINVAL, "expose '%s': bad CIDR '%s' (a.b.c.d/len, host bits zero)", s,
-			       at + 1);
+	if (at && (net_cidr_any_parse(at + 1, &x->from6, &x->from, x->from_a6, &x->from_len) < 0 ||
+		   (x->from6 && !x->from_len)))
+		return err_set(e, EINVAL, "expose '%s': bad CIDR '%s' (a.b.c.d/len or x:x::x/len, host bits "
+			       "zero)", s, at + 1);
 	return 0;
 }
 
 void net_expose_format(const struct net_expose *x, char *buf, size_t n)
 {
-	char from[24] = "";
-	if (x->from_len || x->from) {
+	char from[64] = "";
+	if (x->from6) {
+		from[0] = '@';
+		cidr6_format(x->from_a6, x->from_len, from + 1, sizeof(from) - 1);
+	} else if (x->from_len || x->from) {
 		from[0] = '@';
 		cidr_format(x->from, x->from_len, from + 1, sizeof(from) - 1);
 	}
@@ -131,7 +180,7 @@ void net_expose_format(const struct net_expose *x, char *buf, size_t n)
 
 static int flow_parse(const char *s, size_t n, struct net_flow *f, struct isc_err *e)
 {
-	char item[64];
+	char item[96];
 	if (n == 0)
 		return err_set(e, EINVAL, "egress: empty item");
 	if (n >= sizeof(item))
@@ -145,9 +194,16 @@ static int flow_parse(const char *s, size_t n, struct net_flow *f, struct isc_er
 		return err_set(e, EINVAL, "egress item '%s': unknown protocol '%.*s' (tcp or udp)", item,
 			       (int)(c1 - item), item);
 	*c2 = '\0';
-	if (net_cidr_parse(c1 + 1, &f->addr, &f->len) < 0)
-		return err_set(e, EINVAL, "egress item '%s:%s': bad CIDR '%s' (a.b.c.d/len, host bits zero)",
-			       item, c2 + 1, c1 + 1);
+	/* an IPv6 CIDR may stand in brackets: tcp:[2001:db8::/32]:443 */
+	char *cidr = c1 + 1;
+	size_t cn = strlen(cidr);
+	if (cn >= 2 && cidr[0] == '[' && cidr[cn - 1] == ']') {
+		cidr[cn - 1] = '\0';
+		cidr++;
+	}
+	if (net_cidr_any_parse(cidr, &f->v6, &f->addr, f->addr6, &f->len) < 0)
+		return err_set(e, EINVAL, "egress item '%s:%s': bad CIDR '%s' (a.b.c.d/len or "
+			       "[x:x::x/len], host bits zero)", item, c2 + 1, cidr);
 	if (port_parse(c2 + 1, strlen(c2 + 1), &f->port) < 0)
 		return err_set(e, EINVAL, "egress item '%s:%s': port '%s' is not 1 to 65535", item, c2 + 1,
 			       c2 + 1);
@@ -190,8 +246,14 @@ void net_egress_format(const struct net_egress *g, char *buf, size_t n)
 		return;
 	}
 	for (size_t i = 0; i < g->n && at < n; i++) {
-		char c[24];
-		cidr_format(g->flow[i].addr, g->flow[i].len, c, sizeof(c));
+		char c[64];
+		if (g->flow[i].v6) {
+			c[0] = '[';
+			cidr6_format(g->flow[i].addr6, g->flow[i].len, c + 1, sizeof(c) - 2);
+			strcat(c, "]");
+		} else {
+			cidr_format(g->flow[i].addr, g->flow[i].len, c, sizeof(c));
+		}
 		at += (size_t)snprintf(buf + at, n - at, "%s%s:%s:%u", i ? "," : "",
 				       net_proto_name(g->flow[i].proto), c, g->flow[i].port);
 	}

@@ -24,7 +24,8 @@ int netspec_check(const char *text)
 				abort();
 			net_expose_format(&y, again, sizeof(again));
 			if (!STREQ(out, again) || x.proto != y.proto || x.host_port != y.host_port ||
-			    x.port != y.port || x.from != y.from || x.from_len != y.from_len)
+			    x.port != y.port || x.from != y.from || x.from_len != y.from_len || x.from6 != y.from6 ||
+			    memcmp(x.from_a6, y.from_a6, 16))
 				abort();
 		}
 	} else if (k == 6 && strncmp(text, "egress", 6) == 0) {

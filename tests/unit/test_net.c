@@ -252,6 +252,127 @@ static void test_rules(void **state)
 	assert_non_null(strstr(e.msg, "host port tcp:18080: claimed by ISC web and ISC db"));
 }
 
+/* IPv6: CIDRs, exposures --from and egress flows, the pool's range6, a
+ * record with addr6, the rules of an ISC with IPv6 */
+static void test_ipv6(void **state)
+{
+	(void)state;
+	uint8_t a[16], l;
+	struct isc_err e = { 0 };
+	assert_int_equal(net_cidr6_parse("fd69:7363::/64", a, &l), 0);
+	assert_int_equal(l, 64);
+	assert_int_equal(a[0], 0xfd);
+	assert_int_equal(net_cidr6_parse("2001:db8::1", a, &l), 0);
+	assert_int_equal(l, 128);
+	assert_int_equal(net_cidr6_parse("::/0", a, &l), 0);
+	static const char *const bad[] = { "fd00::1/64", "fd00::/129", "fd00:::/64", "fd00::/", "fd00::/064",
+					   "10.0.0.0/8", "fe80::1%eth0", "::ffff:1.2.3.4/96/1", "" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (net_cidr6_parse(bad[i], a, &l) == 0)
+			fail_msg("'%s' parsed as an IPv6 CIDR", bad[i]);
+	/* expose --from an IPv6 prefix, round trip */
+	struct net_expose x;
+	char out[128];
+	assert_int_equal(net_expose_parse("tcp:18080:80@2001:db8::/32", &x, &e), 0);
+	assert_true(x.from6);
+	assert_int_equal(x.from_len, 32);
+	net_expose_format(&x, out, sizeof(out));
+	assert_string_equal(out, "tcp:18080:80@2001:db8::/32");
+	assert_int_equal(net_expose_parse("tcp:18080:80@2001:db8::1/32", &x, &e), -EINVAL);
+	assert_int_equal(net_expose_parse("tcp:18080:80@::/0", &x, &e), -EINVAL);   /* say nothing instead */
+	/* egress flows, bracketed or not; canonical with brackets */
+	struct net_egress g;
+	assert_int_equal(net_egress_parse("tcp:2001:db8::/32:443,udp:[fd00::53]:53,tcp:10.0.0.0/8:80", &g, &e), 0);
+	assert_int_equal(g.n, 3);
+	assert_true(g.flow[0].v6 && g.flow[1].v6 && !g.flow[2].v6);
+	assert_int_equal(g.flow[1].len, 128);
+	char eg[512];
+	net_egress_format(&g, eg, sizeof(eg));
+	assert_string_equal(eg, "tcp:[2001:db8::/32]:443,udp:[fd00::53/128]:53,tcp:10.0.0.0/8:80");
+	struct net_egress g2;
+	assert_int_equal(net_egress_parse(eg, &g2, &e), 0);
+	assert_memory_equal(g.flow[0].addr6, g2.flow[0].addr6, 16);
+	assert_int_equal(net_egress_parse("tcp:[fd00::/64:80", &g, &e), -EINVAL);
+	/* the pool: range6, an ISC's address from its IPv4 host number */
+	char *dir = tmpdir_make_named("isc-net6-test");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct net_pool np;
+	assert_int_equal(net_pool_load(fd, &np, &e), 0);
+	assert_true(np.v6);
+	assert_int_equal(np.len6, 64);
+	assert_int_equal(net_pool_set(fd, "range6=fd00:1:2::/48", &e), 0);
+	assert_int_equal(net_pool_set(fd, "range6=fd00::/97", &e), -EINVAL);
+	assert_int_equal(net_pool_set(fd, "range6=10.0.0.0/8", &e), -EINVAL);
+	assert_int_equal(net_pool_load(fd, &np, &e), 0);
+	uint8_t six[16];
+	char txt[NET_ADDR6_STRLEN];
+	net_addr6_of(&np, np.base + 0x1234, six);
+	net_addr6_format(six, txt, sizeof(txt));
+	assert_string_equal(txt, "fd00:1:2::1234");
+	assert_int_equal(net_pool_set(fd, "range6=none", &e), 0);
+	assert_int_equal(net_pool_load(fd, &np, &e), 0);
+	assert_false(np.v6);
+	assert_int_equal(net_pool_set(fd, "range=10.9.0.0/24", &e), 0);   /* range6 stays none */
+	assert_int_equal(net_pool_load(fd, &np, &e), 0);
+	assert_false(np.v6);
+	close(fd);
+	tmpdir_remove(dir);
+	/* a record with IPv6, round trip; and the rules */
+	struct net_isc n = sample("web", 0x0a4d0002), m;
+	n.v6 = true;
+	n.len6 = 64;
+	assert_int_equal(net_cidr6_parse("fd69:7363::2", n.addr6, &l), 0);
+	assert_int_equal(net_cidr6_parse("fd69:7363::1", n.gw6, &l), 0);
+	assert_int_equal(net_expose_parse("tcp:18080:80", &n.expose[0], &e), 0);
+	assert_int_equal(net_expose_parse("tcp:18081:81@10.0.0.0/8", &n.expose[1], &e), 0);
+	assert_int_equal(net_expose_parse("tcp:18082:82@fd00::/8", &n.expose[2], &e), 0);
+	n.nexpose = 3;
+	assert_int_equal(net_egress_parse("tcp:[::/0]:443,tcp:0.0.0.0/0:80", &n.egress, &e), 0);
+	n.cut = true;
+	char *t = net_record_dump(&n);
+	assert_non_null(strstr(t, "addr6=fd69:7363::2/64\ngw6=fd69:7363::1\n"));
+	assert_int_equal(net_record_parse(t, &m, &e), 0);
+	assert_true(m.v6);
+	assert_memory_equal(m.addr6, n.addr6, 16);
+	free(t);
+	assert_int_equal(net_record_parse("name=x\nbridge=b\naddr=10.0.0.2/16\ngw=10.0.0.1\naddr6=fd00::2/64\n",
+					  &m, &e), -EINVAL);   /* no gw6 */
+	struct net_isc both[2] = { n, sample("old", 0x0a4d0003) };
+	t = net_rules_text(both, 2, NULL, 0, &e);
+	assert_non_null(t);
+	static const char *const want[] = {
+		"map from_isc6 { type ipv6_addr : verdict; elements = { fd69:7363::2 : jump o_web } }",
+		"map to_isc6 { type ipv6_addr : verdict; elements = { fd69:7363::2 : jump i_web } }",
+		"set cut6 { type ipv6_addr; elements = { fd69:7363::2 } }",
+		"meta nfproto ipv4 meta l4proto tcp th dport 18080 dnat ip to 10.77.0.2:80",
+		"meta nfproto ipv6 meta l4proto tcp th dport 18080 dnat ip6 to [fd69:7363::2]:80",
+		"meta nfproto ipv4 meta l4proto tcp th dport 18081 ip saddr 10.0.0.0/8 dnat ip to 10.77.0.2:81",
+		"meta nfproto ipv6 meta l4proto tcp th dport 18082 ip6 saddr fd00::/8 dnat ip6 to [fd69:7363::2]:82",
+		"meta nfproto ipv6 meta l4proto tcp th dport 443 ct state new",
+		"meta nfproto ipv4 meta l4proto tcp th dport 80 ct state new",
+		"meta protocol ip6 ip6 saddr != fd69:7363::2 counter name x_web drop",
+		"icmpv6 type nd-neighbor-advert @th,64,128 != 0xfd697363000000000000000000000002 counter name x_web drop",
+		"meta protocol { ip, arp, ip6 } return",
+		"iifname @bridges ip6 saddr vmap @from_isc6",
+		/* neighbour discovery with the gateway before any ISC's chain */
+		"icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n\t\toifname @bridges ip daddr vmap",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		if (!strstr(t, want[i]))
+			fail_msg("the script lacks '%s':\n%s", want[i], t);
+	/* no IPv6 DNAT for a --from IPv4 exposure; an ISC without IPv6 only IPv4 and ARP */
+	assert_null(strstr(t, "dport 18081 dnat ip6"));
+	assert_null(strstr(t, "dport 18082 dnat ip to"));
+	assert_non_null(strstr(t, "chain p_old {"));
+	assert_non_null(strstr(strstr(t, "chain p_old {"), "meta protocol { ip, arp } return"));
+	free(t);
+	/* without any IPv6 ISC: empty IPv6 maps, which nft takes */
+	t = net_rules_text(&both[1], 1, NULL, 0, &e);
+	assert_non_null(strstr(t, "map from_isc6 { type ipv6_addr : verdict; }"));
+	assert_null(strstr(t, "dnat ip6"));
+	free(t);
+}
+
 static void test_counters(void **state)
 {
 	(void)state;
@@ -309,7 +430,7 @@ int main(void)
 		cmocka_unit_test(test_addr_store), cmocka_unit_test(test_addrs_parse),
 		cmocka_unit_test(test_record), cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_counters), cmocka_unit_test(test_resolv),
-		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_corpus), cmocka_unit_test(test_ipv6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
