@@ -44,6 +44,12 @@ say "the network: nothing in or out until the host says so; one port exposed, li
 run iscadm expose $N tcp:$PORT:80
 printf '$ curl -s http://127.0.0.1:%s/   # on the host, through the exposure\n' "$PORT"
 curl -s -m 5 "http://127.0.0.1:$PORT/"
+# where the host has IPv6, the ISC has it too (fd69:7363::/64), under the same rules
+h6=$(ip -6 -o addr show scope global -tentative 2>/dev/null | awk '$2 != "isc0" { sub(/\/.*/, "", $4); print $4; exit }')
+if [ -n "$h6" ]; then
+	printf '$ curl -s http://[%s]:%s/   # over IPv6, at one of the host'"'"'s own addresses\n' "$h6" "$PORT"
+	curl -s -m 5 -g "http://[$h6]:$PORT/"
+fi
 gw=$(iscadm login $N -- ip route | sed -n 's/^default via \([0-9.]*\).*/\1/p')
 inside "nc -w 2 $gw 22 </dev/null || echo 'egress refused (egress=deny)'"
 run iscadm net status $N

@@ -23,8 +23,13 @@ has '^sh: /tmp/sh: Permission denied'
 has '^It works: served from an immutable service container\.$'
 printf '%s\n' "$out" | grep -A1 "curl -s http://127.0.0.1:$port/" | tail -1 |
 	grep -qx 'It works: served from an immutable service container\.' || fail "the demo's fetch through the exposure"
+h6=$(ip -6 -o addr show scope global -tentative 2>/dev/null | awk '$2 != "isc0" { sub(/\/.*/, "", $4); print $4; exit }')
+if [ -n "$h6" ]; then
+	printf '%s\n' "$out" | grep -A1 -F "curl -s http://[$h6]:$port/" | tail -1 |
+		grep -qx 'It works: served from an immutable service container\.' || fail "the demo's fetch over IPv6"
+fi
 has '^egress refused \(egress=deny\)$'
-has '^it-demo +bridge +10\.77\.[0-9.]+ +open +[0-9]+/[0-9]+ +[0-9]+/[0-9]+ +deny +tcp:'"$port"':80$'
+has '^it-demo +bridge +10\.77\.[0-9.]+ +open +[0-9]+/[0-9]+ +[0-9]+/[0-9]+ +deny +tcp:'"$port"':80( +fd69:7363::[0-9a-f]+)?$'
 has '^encryption: on \(aes-256-xts'
 has 'Required key not available$'
 printf '%s\n' "$out" | grep -A1 'the raw bytes of the pool' | tail -1 | grep -qx 0 || fail "the secret is in the pool's raw bytes"
