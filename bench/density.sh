@@ -32,6 +32,9 @@ cleanup() {
 trap cleanup EXIT
 
 mem_avail() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
+# the kernel's own memory, KiB: what a running ISC costs beyond its processes' pages
+KMEM="SUnreclaim SReclaimable KernelStack PageTables Percpu Buffers"
+kmem() { local f; for f in $KMEM; do awk -v f="$f:" '$1 == f { printf "%s ", $2 }' /proc/meminfo; done; }
 # bytes an ISC's own cgroup holds (v2 memory.current, or v1 memory.usage_in_bytes)
 cg_bytes() {
 	local f
@@ -51,6 +54,7 @@ say "creating $N ISCs"
 for i in $(seq 1 "$N"); do iscadm create "d$i" --image base >/dev/null; done
 sync; echo 1 > /proc/sys/vm/drop_caches; sleep 2
 m0=$(mem_avail)
+k0=($(kmem))
 
 say "booting $N ISCs one after another"
 times=()
@@ -62,6 +66,7 @@ for i in $(seq 1 "$N"); do
 done
 sleep 5
 m1=$(mem_avail)
+k1=($(kmem))
 cg=0 sp=0
 for i in $(seq 1 "$N"); do
 	cg=$((cg + $(cg_bytes "d$i")))
@@ -84,6 +89,10 @@ beyond=$(( taken - cg / 1024 ))   # KiB
 	printf 'memory: %d MiB less available with %d running; their cgroups hold %d MiB\n' $((taken / 1024)) "$N" $((cg / 1048576))
 	printf 'per ISC beyond its cgroup: %d KiB (target <= 1536 KiB: %.2fx); supervisor PSS %d KiB each\n' \
 		$((beyond / N)) "$(awk -v a="$beyond" -v n="$N" 'BEGIN { print a / n / 1536 }')" $((sp / N))
+	printf 'kernel memory per ISC (/proc/meminfo, KiB):'
+	j=0
+	for f in $KMEM; do printf ' %s %d' "$f" $(( (k1[j] - k0[j]) / N )); j=$((j + 1)); done
+	echo
 } | tee "$W/density.txt"
 t0=$(date +%s)
 iscadm halt -a >/dev/null
