@@ -242,21 +242,40 @@ static void bridge_table(FILE *f, const struct net_isc *n, size_t count, const s
 			"\t\tmeta protocol arp arp saddr ip != %s counter name x_%s drop\n",
 			nm, m, nm, a, nm, m, nm, a, nm);
 		if (n[i].v6) {
-			char a6[NET_ADDR6_STRLEN], hex[33];
+			char a6[NET_ADDR6_STRLEN], hex[33], mhex[13];
 			addr6_s(n[i].addr6, a6);
 			for (int b = 0; b < 16; b++)
 				snprintf(hex + 2 * b, 3, "%02x", n[i].addr6[b]);
-			/* an advertisement's target (bits 64-191 of ICMPv6) is its own.
-			 * Multicast listener reports from :: (the kernel's, with no
-			 * link-local address) go uncounted: noise, not an attempt */
+			for (int b = 0; b < 6; b++)
+				snprintf(mhex + 2 * b, 3, "%02x", n[i].mac[b]);
+			/* Multicast listener reports the kernel sends from :: (no
+			 * link-local address to send them from) go uncounted: noise.
+			 * Neighbour discovery is the IPv6 ARP, held to what ARP is:
+			 * an advertisement's target (bits 64-191 of the ICMPv6
+			 * message) is its own address, and a solicitation or
+			 * advertisement carries no option but its own link-layer
+			 * address (source for one, target for the other: type 1 or 2,
+			 * length 1, then the MAC), so it cannot point the host's
+			 * neighbour entry for its address at another ISC's port.
+			 * Router solicitations, advertisements, redirects and router
+			 * renumbering are not an ISC's to send. */
 			fprintf(f, "\t\tmeta protocol ip6 ip6 saddr :: icmpv6 type { mld-listener-report, "
 				"mld2-listener-report, mld-listener-done } drop\n"
 				"\t\tmeta protocol ip6 ip6 saddr != %s counter name x_%s drop\n"
-				"\t\tmeta protocol ip6 icmpv6 type { nd-router-advert, nd-redirect, "
+				"\t\tmeta protocol ip6 icmpv6 type { nd-router-solicit, nd-router-advert, nd-redirect, "
 				"router-renumbering } counter name x_%s drop\n"
 				"\t\tmeta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,128 != 0x%s "
 				"counter name x_%s drop\n"
-				"\t\tmeta protocol { ip, arp, ip6 } return\n", a6, nm, nm, hex, nm);
+				"\t\tmeta protocol ip6 icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } "
+				"ip6 length != { 24, 32 } counter name x_%s drop\n"
+				"\t\tmeta protocol ip6 icmpv6 type nd-neighbor-solicit ip6 length 32 @th,192,16 != 0x0101 "
+				"counter name x_%s drop\n"
+				"\t\tmeta protocol ip6 icmpv6 type nd-neighbor-advert ip6 length 32 @th,192,16 != 0x0201 "
+				"counter name x_%s drop\n"
+				"\t\tmeta protocol ip6 icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 length 32 "
+				"@th,208,48 != 0x%s counter name x_%s drop\n"
+				"\t\tmeta protocol { ip, arp, ip6 } return\n",
+				a6, nm, nm, hex, nm, nm, nm, nm, mhex, nm);
 		} else {
 			fprintf(f, "\t\tmeta protocol { ip, arp } return\n");
 		}

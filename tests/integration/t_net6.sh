@@ -136,6 +136,29 @@ nft list chain bridge isc "p_it-n6b" | grep -q "nd-neighbor-advert @th,64,128 !=
 ok "with net_admin inside: a spoofed IPv6 source is dropped (counted: $drops2)"
 iscadm halt it-n6b || fail "halt it-n6b"
 
+# ---- forged neighbour discovery: root inside cannot point the host at another port ----------------------
+FORGE=$(readlink -f "$B/tests/helpers/nd-forge")
+pid=$(sed -n 's/^pid=//p' /run/isc/it-n6a/state)
+forge() { nsenter -t "$pid" -n "$FORGE" eth0 "$@" || fail "nd-forge $*"; }
+neigh_mac() { ip -6 neigh show "$1" dev "$BR" | sed -n 's/.* lladdr \([0-9a-f:]*\).*/\1/p'; }
+in_client curl -sf -m 5 "http://[${C6}:1]:18180/" >/dev/null || fail "fetch before forging"
+mac_a=$(neigh_mac "$a6")
+[ -n "$mac_a" ] || fail "the host has no neighbour entry for $a6: $(ip -6 neigh show dev "$BR")"
+drops=$(iscadm net status it-n6a -p | cut -d: -f6)
+forge na "$a6" "$a6" 02:15:de:ad:be:ef      # its own address at another MAC
+forge na "$a6" "$b6" "$mac_a"               # another ISC's address at its own MAC
+forge ns "$a6" "${R6}:1" 02:15:de:ad:be:ef  # a solicitation naming another MAC as its own
+sleep 0.3
+[ "$(neigh_mac "$a6")" = "$mac_a" ] || fail "a forged advertisement moved $a6 to $(neigh_mac "$a6")"
+[ "$(neigh_mac "$b6")" != "$mac_a" ] || fail "a forged advertisement took $b6"
+drops2=$(iscadm net status it-n6a -p | cut -d: -f6)
+[ "${drops2%%/*}" -ge $(( ${drops%%/*} + 3 )) ] || fail "the three forgeries were not dropped and counted ($drops -> $drops2)"
+forge na "$a6" "$a6" "$mac_a"               # the control: a true advertisement passes
+sleep 0.3
+drops3=$(iscadm net status it-n6a -p | cut -d: -f6)
+[ "${drops3%%/*}" = "${drops2%%/*}" ] || fail "a true advertisement was dropped ($drops2 -> $drops3)"
+ok "forged neighbour discovery (own address at another MAC, another's address, a false source MAC) dropped and counted; a true one passes"
+
 # ---- cut and restore ----------------------------------------------------------------------------------
 iscadm net cut it-n6a || fail "net cut"
 in_client curl -sf -m 3 "http://[${C6}:1]:18180/" >/dev/null 2>&1 && fail "a new IPv6 connection after net cut"

@@ -353,6 +353,9 @@ static void test_ipv6(void **state)
 		"meta protocol ip6 ip6 saddr != fd69:7363::2 counter name x_web drop",
 		"icmpv6 type nd-neighbor-advert @th,64,128 != 0xfd697363000000000000000000000002 counter name x_web drop",
 		"meta protocol { ip, arp, ip6 } return",
+		"icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 length 32 @th,208,48 != 0x02150a4d0002",
+		"icmpv6 type nd-neighbor-advert ip6 length 32 @th,192,16 != 0x0201",
+		"icmpv6 type { nd-router-solicit, nd-router-advert, nd-redirect, router-renumbering }",
 		"iifname @bridges ip6 saddr vmap @from_isc6",
 		/* neighbour discovery with the gateway before any ISC's chain */
 		"icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n\t\toifname @bridges ip daddr vmap",

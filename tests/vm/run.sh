@@ -36,7 +36,7 @@ MEM=${VM_MEM:-4096}
 # What the scenarios need at run time inside the guest (the root file system is
 # rebuilt when this list changes): the tools they call and the libraries of an
 # ASan build of isc.
-ROOTFS_PKGS="busybox-static erofs-utils e2fsprogs util-linux bsdutils kmod jq procps curl socat
+ROOTFS_PKGS="busybox-static erofs-utils e2fsprogs util-linux bsdutils kmod jq procps curl wget socat
   iproute2 nftables libseccomp2 libcap2 libsodium23 libssl3 libarchive13 libjson-c5
   libmnl0 libnftables1 libcmocka0 libasan8 libubsan1 libsystemd0 systemd fsverity"
 # Modules the initramfs loads to mount the root disk and the 9p shares
