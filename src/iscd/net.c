@@ -24,7 +24,7 @@ static int resolv_write(struct iscd *d, struct isc_err *e)
 		if (read_file_at(AT_FDCWD, from[i], &host, NULL, 65536) < 0)
 			continue;
 		free(out);
-		if (!(out = net_resolv_make(host)))
+		if (!(out = net_resolv_make(host, d->net.v6)))
 			return err_set(e, ENOMEM, "resolv.conf");
 		if (strstr(out, "\nnameserver "))
 			break;

@@ -194,5 +194,6 @@ bool net_link_exists(const char *ifname);
 
 /* ---- resolv.conf for an ISC (spec.c) ---- */
 /* From the host's resolv.conf text: search/options lines and the
- * nameservers an ISC can reach (not loopback), bounded. free() it. */
-char *net_resolv_make(const char *host_text);
+ * nameservers an ISC can reach (not loopback; IPv6 ones, not link-local,
+ * only with v6), bounded. free() it. */
+char *net_resolv_make(const char *host_text, bool v6);

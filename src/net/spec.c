@@ -275,16 +275,22 @@ const char *net_mode_name(enum net_mode m)
 	return m == NET_BRIDGE ? "bridge" : "none";
 }
 
-/* A nameserver an ISC reaches through the host: IPv4, not loopback (a
- * stub resolver on the host, 127.0.0.53, is not reachable from inside). */
-static bool ns_usable(const char *a)
+/* A nameserver an ISC reaches through the host: not loopback (a stub
+ * resolver on the host, 127.0.0.53, is not reachable from inside); IPv6
+ * only where the ISC has it, and not link-local (that needs the host's
+ * interface) nor multicast. */
+static bool ns_usable(const char *a, bool v6)
 {
 	uint32_t addr;
-	uint8_t len;
+	uint8_t len, a6[16];
+	static const uint8_t any[16], loop[16] = { [15] = 1 };
+	if (strchr(a, ':'))
+		return v6 && net_cidr6_parse(a, a6, &len) == 0 && len == 128 && memcmp(a6, any, 16) &&
+		       memcmp(a6, loop, 16) && !(a6[0] == 0xfe && (a6[1] & 0xc0) == 0x80) && a6[0] != 0xff;
 	return net_cidr_parse(a, &addr, &len) == 0 && len == 32 && (addr >> 24) != 127 && addr != 0;
 }
 
-char *net_resolv_make(const char *host)
+char *net_resolv_make(const char *host, bool v6)
 {
 	char *out = NULL;
 	size_t olen = 0;
@@ -303,7 +309,7 @@ char *net_resolv_make(const char *host)
 				bool printable = true;
 				for (const char *c = line; *c; c++)
 					printable &= (unsigned char)*c >= ' ' && *c != 0x7f;
-				if (STREQ(word, "nameserver") && ns < 3 && ns_usable(arg)) {
+				if (STREQ(word, "nameserver") && ns < 3 && ns_usable(arg, v6)) {
 					fprintf(f, "nameserver %s\n", arg);
 					ns++;
 				} else if (printable && (STREQ(word, "search") || STREQ(word, "options"))) {

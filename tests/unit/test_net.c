@@ -398,13 +398,24 @@ static void test_resolv(void **state)
 	(void)state;
 	char *r = net_resolv_make("# comment\nnameserver 127.0.0.53\nnameserver 10.0.0.1\n"
 				  "search example.org\noptions edns0\nnameserver ::1\nnameserver 1.1.1.1\n"
-				  "nameserver 8.8.8.8\nnameserver 9.9.9.9\nsearch \x1b[31mevil\n");
+				  "nameserver 8.8.8.8\nnameserver 9.9.9.9\nsearch \x1b[31mevil\n", false);
 	assert_non_null(strstr(r, "nameserver 10.0.0.1\n"));
 	assert_null(strstr(r, "127.0.0.53"));
 	assert_null(strstr(r, "::1"));
 	assert_null(strstr(r, "9.9.9.9"));   /* three at most, as the resolver reads */
 	assert_non_null(strstr(r, "search example.org\n"));
 	assert_null(strchr(r, '\x1b'));
+	free(r);
+	/* IPv6 nameservers only for an ISC with IPv6; never loopback or link-local */
+	const char *six = "nameserver fe80::1\nnameserver ::1\nnameserver 2001:db8::53\nnameserver 10.0.0.1\n";
+	r = net_resolv_make(six, false);
+	assert_null(strstr(r, "2001:db8::53"));
+	assert_non_null(strstr(r, "nameserver 10.0.0.1\n"));
+	free(r);
+	r = net_resolv_make(six, true);
+	assert_non_null(strstr(r, "nameserver 2001:db8::53\n"));
+	assert_null(strstr(r, "fe80"));
+	assert_null(strstr(r, "::1\n"));
 	free(r);
 }
 
