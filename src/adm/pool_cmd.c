@@ -98,8 +98,9 @@ static void pool_net_close(struct pool *p)
 			adm_fail(&e);
 		return;
 	}
+	/* the bridge (if it is there) and forwarding as it was (even if not) */
 	if (net_pool_load(p->dirfd, &np, &e) < 0 || net_tables_remove(&e) < 0 ||
-	    (net_link_exists(np.bridge) && net_bridge_remove(np.bridge, &e) < 0))
+	    net_bridge_remove(np.bridge, &e) < 0)
 		adm_fail(&e);
 }
 

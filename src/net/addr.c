@@ -43,10 +43,15 @@ static int pool_kv(struct net_pool *np, const char *kv, struct isc_err *e)
 			np->v6 = false;
 			return 0;
 		}
-		/* the low 32 bits carry the IPv4 host number */
+		/* the low 32 bits carry the IPv4 host number; a unicast prefix
+		 * (not ::/.., the IPv4-mapped one, link-local or multicast) */
+		static const uint8_t zero[8];
 		if (net_cidr6_parse(kv + 7, a, &l) < 0 || l < 48 || l > 96)
 			return err_set(e, EINVAL, "range6 '%s': expected x:x::/len, len 48 to 96, host bits "
 				       "zero, or none", kv + 7);
+		if (!memcmp(a, zero, 8) || a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
+			return err_set(e, EINVAL, "range6 '%s': not a unicast prefix (a unique local one such "
+				       "as fd69:7363::/64, or a global one)", kv + 7);
 		np->v6 = true;
 		memcpy(np->base6, a, 16);
 		np->len6 = l;
@@ -66,11 +71,18 @@ void net_addr6_of(const struct net_pool *np, uint32_t addr, uint8_t out[16])
 	out[15] |= (uint8_t)host;
 }
 
+/* "all" and "default" both: a new bridge takes "default"'s */
 bool net_host_has_ipv6(void)
 {
-	char v[4] = "";
-	_cleanup_close_ int fd = open("/proc/sys/net/ipv6/conf/all/disable_ipv6", O_RDONLY | O_CLOEXEC);
-	return fd >= 0 && read(fd, v, sizeof(v) - 1) > 0 && v[0] == '0';
+	static const char *const knobs[] = { "/proc/sys/net/ipv6/conf/all/disable_ipv6",
+					     "/proc/sys/net/ipv6/conf/default/disable_ipv6" };
+	for (size_t i = 0; i < ARRAY_SIZE(knobs); i++) {
+		char v[4] = "";
+		_cleanup_close_ int fd = open(knobs[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || read(fd, v, sizeof(v) - 1) < 1 || v[0] != '0')
+			return false;
+	}
+	return true;
 }
 
 int net_pool_load(int pooldir, struct net_pool *np, struct isc_err *e)

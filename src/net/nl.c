@@ -13,6 +13,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <time.h>
 
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
@@ -189,6 +190,12 @@ static int forward6_on(struct isc_err *e)
 {
 	char v[8] = "", path[PATH_MAX];
 	_cleanup_close_ int s = -1;
+	/* one at a time: two first boots must not both move interfaces, one
+	 * of them without naming them */
+	mkdir(ISC_RUN_DIR, 0711);
+	_cleanup_close_ int lock = open(IP6_FORWARD_SAVED ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return err_sys(e, errno, "lock " IP6_FORWARD_SAVED ".lock");
 	int r = forward_begin(IP6_CONF "/all/forwarding", IP6_FORWARD_SAVED, &s, e);
 	if (r != 0)
 		return r < 0 ? r : 0;
@@ -212,7 +219,10 @@ static int forward6_on(struct isc_err *e)
 
 static void forward6_restore(void)
 {
-	char text[4096] = "", path[PATH_MAX], v[8];
+	char text[65536] = "", path[PATH_MAX], v[8];
+	_cleanup_close_ int lock = open(IP6_FORWARD_SAVED ".lock", O_RDWR | O_CLOEXEC);
+	if (lock >= 0)
+		flock(lock, LOCK_EX);
 	if (sysctl_read(IP6_FORWARD_SAVED, text, sizeof(text)) < 0 || text[0] != '0')
 		return;
 	if (sysctl_write(IP6_CONF "/all/forwarding", "0") < 0)
@@ -257,6 +267,14 @@ int net_bridge_ensure(const struct net_pool *np, struct isc_err *e)
 	mnl_socket_close(nl);
 	if (r < 0)
 		return err_sys(e, -r, "bridge %s: address and up", np->bridge);
+	/* the bridge takes no router advertisement and configures nothing
+	 * from one: its IPv6 address is the gateway's, given above */
+	static const char *const quiet[] = { "accept_ra", "autoconf" };
+	for (size_t i = 0; np->v6 && i < ARRAY_SIZE(quiet); i++) {
+		snprintf(path, sizeof(path), IP6_CONF "/%s/%s", np->bridge, quiet[i]);
+		if ((r = sysctl_write(path, "0")) < 0)
+			return err_sys(e, -r, "write %s", path);
+	}
 	/* an exposure reached from the host as 127.0.0.1:PORT is DNATed out
 	 * of this bridge with that source: only this interface allows it */
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", np->bridge);
@@ -336,16 +354,26 @@ static struct mnl_socket *nl_open_in(int netns, bool v6, int *eth0)
 	 * nothing the bridge's rules would not let through.  With IPv6: only
 	 * the address given below (no link-local, no autoconfiguration), so
 	 * every packet it sends has the one source the bridge accepts. */
-	if (!v6) {
-		sysctl_write(IP6_CONF "/all/disable_ipv6", "1");
-		sysctl_write(IP6_CONF "/default/disable_ipv6", "1");
-	} else {
-		sysctl_write(IP6_CONF "/eth0/addr_gen_mode", "1");
-		sysctl_write(IP6_CONF "/eth0/accept_ra", "0");
-		sysctl_write(IP6_CONF "/eth0/autoconf", "0");
+	static const char *const off[][2] = { { "all/disable_ipv6", "1" }, { "default/disable_ipv6", "1" } };
+	static const char *const only[][2] = { { "eth0/addr_gen_mode", "1" }, { "eth0/accept_ra", "0" },
+					       { "eth0/autoconf", "0" } };
+	int bad = 0;
+	for (size_t i = 0; i < (v6 ? ARRAY_SIZE(only) : ARRAY_SIZE(off)); i++) {
+		char path[128];
+		snprintf(path, sizeof(path), IP6_CONF "/%s", v6 ? only[i][0] : off[i][0]);
+		int r = sysctl_write(path, v6 ? only[i][1] : off[i][1]);
+		/* a kernel without IPv6 has nothing to turn off */
+		if (r < 0 && !bad && (v6 || r != -ENOENT))
+			bad = -r;
 	}
 	if (setns(self, CLONE_NEWNET) < 0)
 		abort();   /* the supervisor left in the ISC's network: never go on */
+	if (bad && nl) {
+		/* an ISC with an address the rules do not expect: no boot */
+		mnl_socket_close(nl);
+		errno = bad;
+		return NULL;
+	}
 	errno = saved;
 	return nl;
 }
@@ -359,6 +387,12 @@ int net_plumb(const struct net_isc *n, int netns, struct isc_err *e)
 	if (!nl)
 		return err_sys(e, errno, "netlink");
 	r = veth_create(nl, n, bridge, netns);
+	if (r == 0 && n->v6) {
+		/* the host's end: a bridge port, no address of its own */
+		char path[128];
+		snprintf(path, sizeof(path), IP6_CONF "/%s/addr_gen_mode", n->veth);
+		r = sysctl_write(path, "1");
+	}
 	if (r == 0)
 		r = link_up(nl, (int)if_nametoindex(n->veth));
 	if (r < 0) {

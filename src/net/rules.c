@@ -182,6 +182,10 @@ static void inet_table(FILE *f, const struct net_isc *n, size_t count, const str
 	fputs("\tchain forward {\n\t\ttype filter hook forward priority -10; policy accept;\n"
 	      "\t\tiifname @bridges ip saddr @cut drop\n\t\toifname @bridges ip daddr @cut drop\n"
 	      "\t\tiifname @bridges ip6 saddr @cut6 drop\n\t\toifname @bridges ip6 daddr @cut6 drop\n"
+	      /* from a bridge to a bridge is one ISC to another through the
+	       * host's routing: only what an exposure DNATed (another ISC's
+	       * exposure, which its egress must allow), never directly */
+	      "\t\tiifname @bridges oifname @bridges ct status & dnat == 0 drop\n"
 	      "\t\tiifname @bridges ip saddr vmap @from_isc\n\t\toifname @bridges ip daddr vmap @to_isc\n"
 	      "\t\tiifname @bridges ip6 saddr vmap @from_isc6\n\t\toifname @bridges ip6 daddr vmap @to_isc6\n"
 	      "\t\tiifname @bridges drop\n\t\toifname @bridges drop\n\t}\n"
@@ -248,8 +252,12 @@ static void bridge_table(FILE *f, const struct net_isc *n, size_t count, const s
 				snprintf(hex + 2 * b, 3, "%02x", n[i].addr6[b]);
 			for (int b = 0; b < 6; b++)
 				snprintf(mhex + 2 * b, 3, "%02x", n[i].mac[b]);
-			/* Multicast listener reports the kernel sends from :: (no
-			 * link-local address to send them from) go uncounted: noise.
+			/* Multicast listener messages (the kernel sends its reports
+			 * from ::, having no link-local address) go uncounted: noise,
+			 * and the bridge's snooping table is not an ISC's to fill.
+			 * ICMPv6 in fragments is dropped: the host's conntrack would
+			 * reassemble a fragmented advertisement whose first piece
+			 * hides the target from the checks below.
 			 * Neighbour discovery is the IPv6 ARP, held to what ARP is:
 			 * an advertisement's target (bits 64-191 of the ICMPv6
 			 * message) is its own address, and a solicitation or
@@ -259,9 +267,10 @@ static void bridge_table(FILE *f, const struct net_isc *n, size_t count, const s
 			 * neighbour entry for its address at another ISC's port.
 			 * Router solicitations, advertisements, redirects and router
 			 * renumbering are not an ISC's to send. */
-			fprintf(f, "\t\tmeta protocol ip6 ip6 saddr :: icmpv6 type { mld-listener-report, "
+			fprintf(f, "\t\tmeta protocol ip6 icmpv6 type { mld-listener-query, mld-listener-report, "
 				"mld2-listener-report, mld-listener-done } drop\n"
 				"\t\tmeta protocol ip6 ip6 saddr != %s counter name x_%s drop\n"
+				"\t\tmeta protocol ip6 exthdr frag exists meta l4proto ipv6-icmp counter name x_%s drop\n"
 				"\t\tmeta protocol ip6 icmpv6 type { nd-router-solicit, nd-router-advert, nd-redirect, "
 				"router-renumbering } counter name x_%s drop\n"
 				"\t\tmeta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,128 != 0x%s "
@@ -275,7 +284,7 @@ static void bridge_table(FILE *f, const struct net_isc *n, size_t count, const s
 				"\t\tmeta protocol ip6 icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 length 32 "
 				"@th,208,48 != 0x%s counter name x_%s drop\n"
 				"\t\tmeta protocol { ip, arp, ip6 } return\n",
-				a6, nm, nm, hex, nm, nm, nm, nm, mhex, nm);
+				a6, nm, nm, nm, hex, nm, nm, nm, nm, mhex, nm);
 		} else {
 			fprintf(f, "\t\tmeta protocol { ip, arp } return\n");
 		}

@@ -158,8 +158,9 @@ int net_expose_parse(const char *s, struct net_expose *x, struct isc_err *e)
 	if (port_parse(c2 + 1, (size_t)(end - c2 - 1), &x->port) < 0)
 		return err_set(e, EINVAL, "expose '%s': port '%.*s' is not 1 to 65535", s,
 			       (int)(end - c2 - 1), c2 + 1);
+	/* a /0 says nothing (and would read back as "anyone", both families) */
 	if (at && (net_cidr_any_parse(at + 1, &x->from6, &x->from, x->from_a6, &x->from_len) < 0 ||
-		   (x->from6 && !x->from_len)))
+		   !x->from_len))
 		return err_set(e, EINVAL, "expose '%s': bad CIDR '%s' (a.b.c.d/len or x:x::x/len, host bits "
 			       "zero)", s, at + 1);
 	return 0;
@@ -194,14 +195,17 @@ static int flow_parse(const char *s, size_t n, struct net_flow *f, struct isc_er
 		return err_set(e, EINVAL, "egress item '%s': unknown protocol '%.*s' (tcp or udp)", item,
 			       (int)(c1 - item), item);
 	*c2 = '\0';
-	/* an IPv6 CIDR may stand in brackets: tcp:[2001:db8::/32]:443 */
+	/* an IPv6 CIDR stands in brackets, tcp:[2001:db8::/32]:443 (so that
+	 * tcp:fd00::1:53 is never read one way when meant the other); an
+	 * IPv4 one does not */
 	char *cidr = c1 + 1;
 	size_t cn = strlen(cidr);
-	if (cn >= 2 && cidr[0] == '[' && cidr[cn - 1] == ']') {
+	bool bracketed = cn >= 2 && cidr[0] == '[' && cidr[cn - 1] == ']';
+	if (bracketed) {
 		cidr[cn - 1] = '\0';
 		cidr++;
 	}
-	if (net_cidr_any_parse(cidr, &f->v6, &f->addr, f->addr6, &f->len) < 0)
+	if (net_cidr_any_parse(cidr, &f->v6, &f->addr, f->addr6, &f->len) < 0 || f->v6 != bracketed)
 		return err_set(e, EINVAL, "egress item '%s:%s': bad CIDR '%s' (a.b.c.d/len or "
 			       "[x:x::x/len], host bits zero)", item, c2 + 1, cidr);
 	if (port_parse(c2 + 1, strlen(c2 + 1), &f->port) < 0)

@@ -1228,7 +1228,7 @@ int config_parse(const char *text, struct isc_config *c, struct isc_err *e)
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 		line++;
-		char buf[1100];
+		char buf[2200];   /* 32 egress flows of IPv6 /128s */
 		if (n >= sizeof(buf)) {
 			config_free(c);
 			return err_set(e, EINVAL, "config line %d: too long", line);

@@ -282,7 +282,7 @@ static void test_ipv6(void **state)
 	assert_int_equal(net_expose_parse("tcp:18080:80@::/0", &x, &e), -EINVAL);   /* say nothing instead */
 	/* egress flows, bracketed or not; canonical with brackets */
 	struct net_egress g;
-	assert_int_equal(net_egress_parse("tcp:2001:db8::/32:443,udp:[fd00::53]:53,tcp:10.0.0.0/8:80", &g, &e), 0);
+	assert_int_equal(net_egress_parse("tcp:[2001:db8::/32]:443,udp:[fd00::53]:53,tcp:10.0.0.0/8:80", &g, &e), 0);
 	assert_int_equal(g.n, 3);
 	assert_true(g.flow[0].v6 && g.flow[1].v6 && !g.flow[2].v6);
 	assert_int_equal(g.flow[1].len, 128);
@@ -293,6 +293,9 @@ static void test_ipv6(void **state)
 	assert_int_equal(net_egress_parse(eg, &g2, &e), 0);
 	assert_memory_equal(g.flow[0].addr6, g2.flow[0].addr6, 16);
 	assert_int_equal(net_egress_parse("tcp:[fd00::/64:80", &g, &e), -EINVAL);
+	assert_int_equal(net_egress_parse("tcp:fd00::1:53", &g, &e), -EINVAL);     /* brackets, always */
+	assert_int_equal(net_egress_parse("tcp:[1.2.3.4/32]:80", &g, &e), -EINVAL); /* and only for IPv6 */
+	assert_int_equal(net_expose_parse("tcp:18080:80@0.0.0.0/0", &x, &e), -EINVAL);
 	/* the pool: range6, an ISC's address from its IPv4 host number */
 	char *dir = tmpdir_make_named("isc-net6-test");
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -303,6 +306,10 @@ static void test_ipv6(void **state)
 	assert_int_equal(net_pool_set(fd, "range6=fd00:1:2::/48", &e), 0);
 	assert_int_equal(net_pool_set(fd, "range6=fd00::/97", &e), -EINVAL);
 	assert_int_equal(net_pool_set(fd, "range6=10.0.0.0/8", &e), -EINVAL);
+	assert_int_equal(net_pool_set(fd, "range6=fe80::/64", &e), -EINVAL);      /* link-local */
+	assert_int_equal(net_pool_set(fd, "range6=ff05::/64", &e), -EINVAL);      /* multicast */
+	assert_int_equal(net_pool_set(fd, "range6=::ffff:0:0/96", &e), -EINVAL);  /* IPv4-mapped */
+	assert_non_null(strstr(e.msg, "not a unicast prefix"));
 	assert_int_equal(net_pool_load(fd, &np, &e), 0);
 	uint8_t six[16];
 	char txt[NET_ADDR6_STRLEN];
