@@ -271,25 +271,25 @@ static void test_parse_rejects(void **state)
 static void test_parse_line_length(void **state)
 {
 	(void)state;
-	/* a line of 1099 bytes fits, 1100 does not */
+	/* a line of 2199 bytes fits, 2200 does not */
 	size_t n = strlen(minimal);
-	char *text = malloc(n + 1200);
+	char *text = malloc(n + 2300);
 	assert_non_null(text);
 	memcpy(text, minimal, n);
 	text[n] = '#';
-	memset(text + n + 1, 'x', 1098);
-	strcpy(text + n + 1099, "\n");
+	memset(text + n + 1, 'x', 2198);
+	strcpy(text + n + 2199, "\n");
 	struct isc_config c;
 	struct isc_err e = { 0 };
 	assert_int_equal(config_parse(text, &c, &e), 0);
 	config_free(&c);
 
-	strcpy(text + n + 1099, "x\n");
+	strcpy(text + n + 2199, "x\n");
 	assert_int_equal(config_parse(text, &c, &e), -EINVAL);
 	assert_string_equal(e.msg, "config line 5: too long");
 
 	/* the same without a final newline */
-	text[n + 1100] = '\0';
+	text[n + 2200] = '\0';
 	assert_int_equal(config_parse(text, &c, &e), -EINVAL);
 	assert_string_equal(e.msg, "config line 5: too long");
 	free(text);
