@@ -257,7 +257,8 @@ static void bridge_table(FILE *f, const struct net_isc *n, size_t count, const s
 			 * and the bridge's snooping table is not an ISC's to fill.
 			 * ICMPv6 in fragments is dropped: the host's conntrack would
 			 * reassemble a fragmented advertisement whose first piece
-			 * hides the target from the checks below.
+			 * hides the target from the checks below (58: ICMPv6, by
+			 * number, since a name needs /etc/protocols).
 			 * Neighbour discovery is the IPv6 ARP, held to what ARP is:
 			 * an advertisement's target (bits 64-191 of the ICMPv6
 			 * message) is its own address, and a solicitation or
@@ -270,7 +271,7 @@ static void bridge_table(FILE *f, const struct net_isc *n, size_t count, const s
 			fprintf(f, "\t\tmeta protocol ip6 icmpv6 type { mld-listener-query, mld-listener-report, "
 				"mld2-listener-report, mld-listener-done } drop\n"
 				"\t\tmeta protocol ip6 ip6 saddr != %s counter name x_%s drop\n"
-				"\t\tmeta protocol ip6 exthdr frag exists meta l4proto ipv6-icmp counter name x_%s drop\n"
+				"\t\tmeta protocol ip6 exthdr frag exists meta l4proto 58 counter name x_%s drop\n"
 				"\t\tmeta protocol ip6 icmpv6 type { nd-router-solicit, nd-router-advert, nd-redirect, "
 				"router-renumbering } counter name x_%s drop\n"
 				"\t\tmeta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,128 != 0x%s "
