@@ -225,6 +225,34 @@ int cgroup_init(struct cgroup *cg, const char *isc_name)
 	return 0;
 }
 
+int cgroup_init_path(struct cgroup *cg, const char *path)
+{
+	while (*path == '/')
+		path++;
+	if (!*path || strlen(path) >= sizeof(cg->name))
+		return -EINVAL;
+	for (const char *c = path; *c;) {
+		size_t n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return -EINVAL;
+		c += n;
+		if (*c == '/' && !*++c)
+			return -EINVAL;
+	}
+	str_copy(cg->name, sizeof(cg->name), path);
+	cg->ops = unified() ? &cgroup_v2_ops : &cgroup_v1_ops;
+	cg->scoped = false;
+	snprintf(cg->v2, sizeof(cg->v2), "/sys/fs/cgroup/%s", cg->name);
+	return 0;
+}
+
+int cgroup_procs_dir(const struct cgroup *cg, char *buf, size_t n)
+{
+	int k = cg->ops == &cgroup_v2_ops ? snprintf(buf, n, "%s", cg->v2)
+					  : snprintf(buf, n, "/sys/fs/cgroup/pids/%s", cg->name);
+	return (size_t)k >= n ? -ENAMETOOLONG : 0;
+}
+
 int cgroup_create(struct cgroup *cg, const struct cgroup_limits *l, struct isc_err *e)
 {
 	int r = cg->ops->create(cg, l);

@@ -59,6 +59,14 @@ struct cgroup_stats {
 /* Pick the back end this host runs (v2 if /sys/fs/cgroup is cgroup2), and
  * find the ISC's group: in its systemd scope if it has one. */
 int cgroup_init(struct cgroup *cg, const char *isc_name);
+/* An OCI container's groups (isc-runtime): path is its cgroupsPath,
+ * relative to each hierarchy's root ("/" at the start dropped); the same
+ * layout below it.  -EINVAL for an empty path, a "." or ".." component, or
+ * one too long. */
+int cgroup_init_path(struct cgroup *cg, const char *path);
+/* The directory whose tree lists every process of the group (v1: its
+ * pids hierarchy's), for reading cgroup.procs below it. */
+int cgroup_procs_dir(const struct cgroup *cg, char *buf, size_t n);
 /* Does this host's systemd own the unified hierarchy?  Then the ISC's
  * groups live in a transient scope of its (cgroup_scope_enter, iscd only,
  * in scope.c: docs/cgroups.md says why). */

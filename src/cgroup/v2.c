@@ -62,8 +62,16 @@ static int v2_create(struct cgroup *cg, const struct cgroup_limits *l)
 		*strrchr(scope, '/') = '\0';
 		cg_write(scope, "cgroup.subtree_control", V2_CONTROLLERS);
 	} else {
-		cg_write("/sys/fs/cgroup", "cgroup.subtree_control", V2_CONTROLLERS);
-		cg_write("/sys/fs/cgroup/isc", "cgroup.subtree_control", V2_CONTROLLERS);
+		/* every group from the root down to ours (isc/, or the parents
+		 * of an OCI container's cgroupsPath) */
+		char up[PATH_MAX];
+		snprintf(up, sizeof(up), "%s", d);
+		for (char *c = up + strlen("/sys/fs/cgroup"); c; c = strchr(c + 1, '/')) {
+			char keep = *c;
+			*c = '\0';
+			cg_write(up, "cgroup.subtree_control", V2_CONTROLLERS);
+			*c = keep;
+		}
 	}
 	cg_write(d, "cgroup.subtree_control", V2_CONTROLLERS);
 	return v2_limits(cg, l);

@@ -54,3 +54,37 @@ int confine_seccomp(bool wx, int *listener, struct isc_err *e);
  * ("mount by pid 12 (sh)") in what.  0, or -errno (-ENOENT: the caller
  * died meanwhile; nothing to report). */
 int confine_notify_deny(int listener, char *what, size_t n);
+
+/* ---- an OCI spec's own system call filter (ocisec.c) ----------------------
+ * Loaded as a second filter after the ISC's: the kernel runs both and the
+ * strictest answer wins, so the spec can only narrow what isc allows. */
+enum confine_sc_action {
+	SC_KILL_THREAD, SC_KILL_PROCESS, SC_TRAP, SC_ERRNO, SC_TRACE, SC_ALLOW, SC_LOG,
+};
+struct confine_sc_arg {
+	unsigned index;
+	uint64_t value, value2;
+	int op;                         /* libseccomp's enum scmp_compare */
+};
+struct confine_sc_rule {
+	char **names;
+	enum confine_sc_action action;
+	int errno_ret;
+	struct confine_sc_arg args[6];
+	unsigned nargs;
+};
+struct confine_sc_spec {
+	enum confine_sc_action default_action;
+	int default_errno;
+	char **arches;                  /* "SCMP_ARCH_X86_64", ... */
+	struct confine_sc_rule *rules;
+	size_t nrules;
+};
+/* The spec's words for actions ("SCMP_ACT_ERRNO"), comparisons
+ * ("SCMP_CMP_MASKED_EQ") and architectures: 0, or -EINVAL for one isc
+ * does not know (SCMP_ACT_NOTIFY among them: its listener would be the
+ * engine's, and isc's own already reports). */
+int confine_sc_action_parse(const char *s, enum confine_sc_action *a);
+int confine_sc_op_parse(const char *s, int *op);
+int confine_sc_arch_check(const char *s);
+int confine_seccomp_spec(const struct confine_sc_spec *s, struct isc_err *e);

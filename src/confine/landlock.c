@@ -44,14 +44,20 @@ int confine_landlock(const char *const *writable, struct isc_err *e)
 	for (size_t i = 0; writable && writable[i]; i++) {
 		/* paths inside the ISC, after pivot_root: the mounts are locked,
 		 * so what is opened here is what the ISC will write to */
+		uint64_t rights = attr.handled_access_fs;
 		_cleanup_close_ int fd = open(writable[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOTDIR) {
+			/* one file (an OCI engine's /etc/hosts): its own rights only */
+			fd = open(writable[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			rights &= LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |
+				  LANDLOCK_ACCESS_FS_IOCTL_DEV;
+		}
 		if (fd < 0) {
 			if (errno == ENOENT)
 				continue;
 			return err_sys(e, errno, "landlock: open %s", writable[i]);
 		}
-		struct landlock_path_beneath_attr pb = { .allowed_access = attr.handled_access_fs,
-							 .parent_fd = fd };
+		struct landlock_path_beneath_attr pb = { .allowed_access = rights, .parent_fd = fd };
 		if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
 			return err_sys(e, errno, "landlock: rule for %s", writable[i]);
 	}

@@ -83,7 +83,7 @@ static int mount_kernel_fs(int root, struct isc_err *e)
 }
 
 /* The kernel interfaces a container must not see or change (as runc masks). */
-static int mask_proc(int root, struct isc_err *e)
+int sandbox_mask_proc(int root, struct isc_err *e)
 {
 	static const char *const hide_file[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list",
 		"/proc/sched_debug", "/proc/latency_stats", "/proc/key-users" };
@@ -126,7 +126,7 @@ static int mask_proc(int root, struct isc_err *e)
 	return 0;
 }
 
-static int enter_root(int root, struct isc_err *e)
+int sandbox_enter_root(int root, struct isc_err *e)
 {
 	/* pivot_root(".", "."): the old root ends up on top and is detached,
 	 * so no host path stays reachable. */
@@ -230,9 +230,9 @@ static int init_prepare(const struct sandbox_spec *s, int sock, struct isc_err *
 		return err_sys(e, errno, "open stage");
 	int r = mount_kernel_fs(root, e);
 	if (r == 0)
-		r = mask_proc(root, e);
+		r = sandbox_mask_proc(root, e);
 	if (r == 0)
-		r = enter_root(root, e);
+		r = sandbox_enter_root(root, e);
 	if (r < 0)
 		return r;
 	if (sethostname(s->name, strlen(s->name)) < 0)
@@ -420,7 +420,7 @@ static int trusted_root(const struct sandbox_login *l, struct isc_err *e)
 		r = mnt_place(mnt_fs("devpts", pts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, e),
 			      root, "/dev/pts", e);
 	if (r == 0)
-		r = enter_root(root, e);
+		r = sandbox_enter_root(root, e);
 	if (r < 0)
 		return r;
 	if (setns(l->init_pidfd, CLONE_NEWUSER) < 0)

@@ -430,7 +430,7 @@ static int build_volumes(const struct sandbox_spec *s, int rootfd, struct isc_er
 
 /* The host's character devices an ISC gets, bound onto empty files in its
  * /dev: each checked to be the real device, then bound from that fd. */
-static int dev_nodes(int dev, struct isc_err *e)
+int sandbox_dev_nodes(int dev, struct isc_err *e)
 {
 	static const struct { const char *name; unsigned major, minor; } nodes[] = {
 		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
@@ -478,7 +478,7 @@ static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, stru
 	symlinkat("/proc/self/fd/1", dev, "stdout");
 	symlinkat("/proc/self/fd/2", dev, "stderr");
 	close(openat(dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
-	if ((r = dev_nodes(dev, e)) < 0)
+	if ((r = sandbox_dev_nodes(dev, e)) < 0)
 		return r;
 	r = mnt_place(mnt_tmpfs(01777, s->tmp_size, s->uid,
 				MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, e),

@@ -123,3 +123,37 @@ void varfs_detach(const char *mountpoint);
  * a filesystem of session-size, so what it writes is bounded; detach with
  * varfs_detach. */
 int sessionfs_attach(const char *img, uint64_t size, const char *mountpoint, struct isc_err *e);
+
+/* ---- an OCI bundle's container (oci.c; isc-runtime, docs/oci.md) ----------
+ * The root of a container that an engine (podman, containerd) prepared:
+ * built by the container's first process, in its own new mount namespace,
+ * right before it waits to be started.  The ISC's rules go on top of the
+ * spec's mounts: the root read-only, what is writable never runs. */
+struct oci_mount {
+	char *dest, *type, *source;
+	bool bind, recursive;           /* "bind" / "rbind" */
+	unsigned set, clr;              /* MOUNT_ATTR_* the options ask for */
+	unsigned long propagation;      /* MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_UNBINDABLE or 0 */
+	char **data;                    /* the filesystem's own options ("mode=755") */
+};
+struct sandbox_oci {
+	const char *root;               /* the bundle's root.path, absolute */
+	enum isc_profile profile;       /* its writable paths (the profile table), on the root's own files */
+	const struct oci_mount *mounts;
+	size_t nmounts;
+	char *const *masked, *const *readonly;
+	unsigned long root_propagation; /* MS_* for every mount of the namespace; 0: MS_SLAVE */
+	char *const *exec_ok;           /* destinations a writable mount may run from (annotation) */
+	const char *cgroup_v1;          /* the container's group below each v1 hierarchy, or NULL */
+};
+/* In the container's first process, in its new mount namespace: every
+ * mount, /dev's nodes, masked and read-only paths, the profile's writable
+ * paths, pivot_root, and the root made read-only (not in profile none). */
+int sandbox_oci_root(const struct sandbox_oci *o, struct isc_err *e);
+/* The writable mounts' destinations and the profile's paths: Landlock's
+ * allow list for the container's processes. */
+void sandbox_oci_confine_paths(const struct sandbox_oci *o, struct confine *c);
+/* A mount's options as the OCI spec writes them ("ro", "nosuid", "rbind",
+ * "rprivate", "mode=755"): into m's flags and data.  -EINVAL and e for an
+ * option isc does not know how to honour. */
+int oci_mount_option(struct oci_mount *m, const char *opt, struct isc_err *e);

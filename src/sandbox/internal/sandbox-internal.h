@@ -1,4 +1,4 @@
-/* sandbox-internal.h - shared by sandbox.c and child.c only. */
+/* sandbox-internal.h - shared by sandbox.c, child.c and oci.c only. */
 #pragma once
 
 #include "sandbox.h"
@@ -27,3 +27,12 @@ int sandbox_err_recv(int errfd, bool wait, struct isc_err *e);
  * master or notify is not expected.  Reads until all arrived: 0, or
  * -EPROTO (*pid may be set even then). */
 int sandbox_recv_setup(int sock, pid_t *pid, int *master, int *notify);
+
+/* Shared with oci.c (an OCI bundle's root is built with the same parts):
+ * mask the kernel interfaces below root's /proc and /sys as runc does;
+ * bind the host's harmless character devices (null, zero, full, random,
+ * urandom, tty), each checked, onto files in the directory dev; pivot
+ * into root and detach the old one. */
+int sandbox_mask_proc(int root, struct isc_err *e);
+int sandbox_dev_nodes(int dev, struct isc_err *e);
+int sandbox_enter_root(int root, struct isc_err *e);

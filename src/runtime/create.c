@@ -1,0 +1,506 @@
+/* create.c - create, start and delete: the container's first process made in
+ * its namespaces and cgroup, its root built by the sandbox, waiting on
+ * exec.fifo until start.  isc-runtime. */
+#include "runtime.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+/* What the first process needs, set up by the parent before the clone. */
+struct child {
+	const struct oci_spec *s;
+	const struct create_opts *o;
+	int sync;                       /* 'G' from the parent; 'C' or an error back */
+	int mon;                        /* the monitor's socket */
+	int fifo;                       /* O_PATH of exec.fifo */
+	int console;                    /* connected console socket, or -1 */
+	const char *cgroup_v1;
+};
+
+static int send_err(int sock, const struct isc_err *e)
+{
+	char buf[1 + sizeof(*e)];
+	buf[0] = 'E';
+	memcpy(buf + 1, e, sizeof(*e));
+	return write_all(sock, buf, sizeof(buf));
+}
+
+static int join_namespaces(const struct oci_spec *s, struct isc_err *e)
+{
+	/* the user namespace first: the others are then entered as its root */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < s->nns; i++) {
+			const struct oci_ns *n = &s->ns[i];
+			if (!n->path || (n->type == CLONE_NEWUSER) != (pass == 0) || n->type == CLONE_NEWPID)
+				continue;
+			_cleanup_close_ int fd = open(n->path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || setns(fd, n->type) < 0)
+				return err_sys(e, errno, "join namespace %s", n->path);
+		}
+	return 0;
+}
+
+static int sysctls_set(const struct oci_spec *s, struct isc_err *e)
+{
+	for (size_t i = 0; s->sysctl && s->sysctl[i]; i++) {
+		char path[PATH_MAX];
+		const char *kv = s->sysctl[i], *v = strchr(kv, '=') + 1;
+		int n = snprintf(path, sizeof(path), "/proc/sys/%.*s", (int)(v - 1 - kv), kv);
+		for (char *c = path + strlen("/proc/sys/"); n > 0 && *c; c++)
+			if (*c == '.')
+				*c = '/';
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || write_all(fd, v, strlen(v)) < 0)
+			return err_sys(e, errno, "linux.sysctl %.*s", (int)(v - 1 - kv), kv);
+	}
+	return 0;
+}
+
+static int child_setup(const struct child *c, struct isc_err *e)
+{
+	const struct oci_spec *s = c->s;
+	char go;
+	if (read(c->sync, &go, 1) != 1 || go != 'G')
+		return err_set(e, EPIPE, "the runtime went away");
+	if (oci_spec_ns(s, CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return err_sys(e, errno, "become root in the user namespace");
+	if (join_namespaces(s, e) < 0 || sysctls_set(s, e) < 0)
+		return -e->code;
+	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return err_sys(e, errno, "hostname");
+	struct sandbox_oci o = {
+		.root = s->root, .profile = s->profile, .mounts = s->mounts, .nmounts = s->nmounts,
+		.masked = s->masked, .readonly = s->readonly, .root_propagation = s->rootfs_propagation,
+		.exec_ok = s->exec_ok, .cgroup_v1 = c->cgroup_v1,
+	};
+	if (sandbox_oci_root(&o, e) < 0)
+		return -e->code;
+	if (s->proc.terminal && ctr_terminal(c->console, s->proc.rows, s->proc.cols, true, e) < 0)
+		return -e->code;
+	if (c->console >= 0)
+		close(c->console);
+	return 0;
+}
+
+__attribute__((noreturn)) static void child_main(const struct child *c)
+{
+	struct isc_err e = { 0 };
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (child_setup(c, &e) < 0) {
+		send_err(c->sync, &e);
+		_exit(1);
+	}
+	/* created: the parent may go; the engine's subreaper is our parent now */
+	if (write_all(c->sync, "C", 1) < 0)
+		_exit(1);
+	prctl(PR_SET_PDEATHSIG, 0);
+	close(c->sync);
+	/* start opens the fifo's other end: until then we wait here */
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", c->fifo);
+	int w = open(self, O_WRONLY | O_CLOEXEC);
+	if (w < 0 || write_all(w, "0", 1) < 0)
+		_exit(1);
+	close(w);
+	close(c->fifo);
+	ctr_exec_process(c->s, &c->s->proc, c->o->preserve_fds, c->mon, -1);
+}
+
+static int console_connect(const char *path, struct isc_err *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) < 0)
+		return err_set(e, ENAMETOOLONG, "--console-socket %.64s: path too long", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = err_sys(e, errno, "--console-socket %s", path);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int write_map(pid_t pid, const char *file, const struct oci_idmap *m, size_t n)
+{
+	char path[64], buf[OCI_MAX_IDMAPS * 40] = "";
+	for (size_t i = 0; i < n; i++) {
+		char line[40];
+		snprintf(line, sizeof(line), "%u %u %u\n", m[i].container, m[i].host, m[i].size);
+		str_append(buf, sizeof(buf), line);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	return fd < 0 || write_all(fd, buf, strlen(buf)) < 0 ? -errno : 0;
+}
+
+/* The new namespaces (those without a path) in one clone; a pid
+ * namespace to join is entered before it, so the child is born there. */
+static pid_t clone_child(const struct oci_spec *s, struct isc_err *e)
+{
+	uint64_t flags = 0;
+	for (size_t i = 0; i < s->nns; i++) {
+		if (!s->ns[i].path) {
+			flags |= (uint64_t)s->ns[i].type;
+		} else if (s->ns[i].type == CLONE_NEWPID) {
+			_cleanup_close_ int fd = open(s->ns[i].path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || setns(fd, CLONE_NEWPID) < 0)
+				return err_sys(e, errno, "join pid namespace %s", s->ns[i].path);
+		}
+	}
+	struct clone_args ca = { .flags = flags, .exit_signal = SIGCHLD };
+	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0)
+		return err_sys(e, errno, "clone the container's process");
+	return pid;
+}
+
+static void now_rfc3339(char *buf, size_t n)
+{
+	struct timespec ts;
+	char base[32];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", gmtime(&ts.tv_sec));
+	snprintf(buf, n, "%s.%09ldZ", base, ts.tv_nsec);
+}
+
+/* The parent's half once the child exists: id maps, cgroup, go, and its word. */
+static int parent_steps(const struct oci_spec *s, struct cgroup *cg, pid_t pid, int sync, struct isc_err *e)
+{
+	const struct oci_ns *u = oci_spec_ns(s, CLONE_NEWUSER);
+	int r;
+	if (u && !u->path && ((r = write_map(pid, "uid_map", s->uidmap, s->nuidmap)) < 0 ||
+			      (r = write_map(pid, "gid_map", s->gidmap, s->ngidmap)) < 0))
+		return err_sys(e, -r, "linux.uidMappings: write the id maps");
+	if (cgroup_attach(cg, pid, e) < 0)
+		return -e->code;
+	if (write_all(sync, "G", 1) < 0)
+		return err_sys(e, errno, "the container's process went away");
+	char buf[1 + sizeof(struct isc_err)];
+	ssize_t k = read_all(sync, buf, sizeof(buf));
+	if (k >= 1 && buf[0] == 'C')
+		return 0;
+	if (k == (ssize_t)sizeof(buf) && buf[0] == 'E') {
+		memcpy(e, buf + 1, sizeof(*e));
+		e->msg[sizeof(e->msg) - 1] = '\0';
+		return -(e->code ? e->code : EIO);
+	}
+	return err_set(e, EIO, "the container's process died while it was being made");
+}
+
+static int pid_file_write(const char *path, pid_t pid, struct isc_err *e)
+{
+	char buf[16], dir[PATH_MAX];
+	int n = snprintf(buf, sizeof(buf), "%d", pid);
+	str_copy(dir, sizeof(dir), path);
+	char *slash = strrchr(dir, '/');
+	const char *name = slash ? slash + 1 : dir;
+	if (slash)
+		*slash = '\0';
+	_cleanup_close_ int dfd = open(slash ? (*dir ? dir : "/") : ".", O_DIRECTORY | O_CLOEXEC);
+	int r = dfd < 0 ? -errno : write_file_replace(dfd, name, buf, (size_t)n, 0644, 0);
+	return r < 0 ? err_sys(e, -r, "--pid-file %s", path) : 0;
+}
+
+static int spec_read(const char *bundle, char **text, size_t *len, struct isc_err *e)
+{
+	_cleanup_close_ int dfd = open(bundle, O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return err_sys(e, errno, "bundle %s", bundle);
+	int r = read_file_at(dfd, "config.json", text, len, OCI_MAX_CONFIG);
+	return r < 0 ? err_sys(e, -r, "%s/config.json", bundle) : 0;
+}
+
+struct made {
+	char dir[PATH_MAX];
+	struct cgroup cg;
+	bool dir_made, cg_made;
+	pid_t pid;
+	int mon;
+};
+
+/* Undo create: nothing is left in --root or in the cgroups. */
+static void made_undo(struct made *m)
+{
+	if (m->pid > 0) {
+		kill(m->pid, SIGKILL);
+		waitpid(m->pid, NULL, 0);
+	}
+	if (m->mon >= 0)
+		close(m->mon);
+	struct isc_err e2 = { 0 };
+	if (m->cg_made)
+		cgroup_destroy(&m->cg, &e2);
+	if (m->dir_made)
+		rm_rf_at(AT_FDCWD, m->dir);
+}
+
+static int ctr_prepare(const struct rt *rt, const struct create_opts *o, struct oci_spec *s, struct made *m,
+		       struct ctr_state *st, struct isc_err *e)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	char bundle[PATH_MAX];
+	if (!realpath(o->bundle, bundle))
+		return err_sys(e, errno, "bundle %s", o->bundle);
+	if (spec_read(bundle, &text, &len, e) < 0 || oci_spec_parse(text, len, bundle, s, e) < 0)
+		return -e->code;
+	if (rt->systemd_cgroup)
+		return err_set(e, EOPNOTSUPP, "--systemd-cgroup: isc-runtime manages cgroupfs paths only "
+			       "(set the engine's cgroup manager to cgroupfs)");
+	if (mkdir(rt->root, 0700) < 0 && errno != EEXIST)
+		return err_sys(e, errno, "--root %s", rt->root);
+	if (ctr_dir(rt, o->id, m->dir, sizeof(m->dir)) < 0)
+		return err_set(e, EINVAL, "container id %.64s: letters, digits, _ - . + only (up to %d)", o->id,
+			       RT_MAX_ID);
+	if (mkdir(m->dir, 0700) < 0)
+		return errno == EEXIST ? err_set(e, EEXIST, "container %s exists", o->id)
+				       : err_sys(e, errno, "make %s", m->dir);
+	m->dir_made = true;
+	_cleanup_close_ int dfd = open(m->dir, O_DIRECTORY | O_CLOEXEC);
+	int r = dfd < 0 ? -errno : write_file_replace(dfd, "config.json", text, len, 0600, 0);
+	if (r == 0 && mkfifoat(dfd, "exec.fifo", 0600) < 0)
+		r = -errno;
+	if (r < 0)
+		return err_sys(e, -r, "make the state of %s", o->id);
+	char path[300];
+	snprintf(path, sizeof(path), "%s", s->cgroups_path ? s->cgroups_path : "");
+	if (!*path)
+		snprintf(path, sizeof(path), "isc-runtime/%s", o->id);
+	if (cgroup_init_path(&m->cg, path) < 0)
+		return err_set(e, EINVAL, "linux.cgroupsPath %.64s: not a path isc-runtime makes", path);
+	if (cgroup_create(&m->cg, &s->limits, e) < 0)
+		return -e->code;
+	m->cg_made = true;
+	str_copy(st->id, sizeof(st->id), o->id);
+	str_copy(st->bundle, sizeof(st->bundle), bundle);
+	str_copy(st->rootfs, sizeof(st->rootfs), s->root);
+	str_copy(st->cgroup, sizeof(st->cgroup), m->cg.name);
+	now_rfc3339(st->created, sizeof(st->created));
+	st->annotations = s->annotations;
+	return 0;
+}
+
+int ctr_create(const struct rt *rt, const struct create_opts *o, pid_t *pidp, struct isc_err *e)
+{
+	struct oci_spec s;
+	struct ctr_state st = { 0 };
+	struct made m = { .mon = -1 };
+	int sv[2] = { -1, -1 }, console = -1, fifo = -1;
+	int r = ctr_prepare(rt, o, &s, &m, &st, e);
+	if (r == 0 && s.proc.terminal && !o->console_socket)
+		r = err_set(e, EINVAL, "process.terminal is true but no --console-socket was given");
+	if (r == 0 && o->console_socket && s.proc.terminal && (console = console_connect(o->console_socket, e)) < 0)
+		r = console;
+	struct confine conf;
+	if (r == 0)
+		ctr_confine_init(&s, &conf);
+	/* compiled once here; the child loads the program as it is */
+	if (r == 0 && (r = confine_seccomp_prepare(conf.wx_filter, e)) == 0 &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		r = err_sys(e, errno, "socketpair");
+	if (r == 0) {
+		char fp[PATH_MAX + 16];
+		snprintf(fp, sizeof(fp), "%s/exec.fifo", m.dir);
+		if ((fifo = open(fp, O_PATH | O_CLOEXEC)) < 0)
+			r = err_sys(e, errno, "open %s", fp);
+	}
+	if (r == 0 && (m.mon = ctr_monitor_fork(rt, o->id)) < 0)
+		r = err_sys(e, -m.mon, "start the monitor");
+	bool v1 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0;
+	if (r == 0) {
+		pid_t pid = clone_child(&s, e);
+		if (pid == 0) {
+			close(sv[0]);
+			struct child c = { .s = &s, .o = o, .sync = sv[1], .mon = m.mon, .fifo = fifo,
+					   .console = console, .cgroup_v1 = v1 ? m.cg.name : NULL };
+			child_main(&c);
+		}
+		if (pid < 0)
+			r = pid;
+		else
+			m.pid = pid;
+	}
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (console >= 0)
+		close(console);
+	if (fifo >= 0)
+		close(fifo);
+	if (r == 0)
+		r = parent_steps(&s, &m.cg, m.pid, sv[0], e);
+	if (r == 0) {
+		st.pid = m.pid;
+		st.start = proc_start_time(m.pid);
+		r = ctr_state_write(rt, &st, e);
+	}
+	if (r == 0 && o->pid_file)
+		r = pid_file_write(o->pid_file, m.pid, e);
+	if (r == 0 && (r = ctr_hooks(rt, &s, HOOK_CREATE_RUNTIME, &st, e)) == 0)
+		r = ctr_hooks(rt, &s, HOOK_PRESTART, &st, e);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (r < 0) {
+		made_undo(&m);
+	} else {
+		close(m.mon);
+		*pidp = m.pid;
+	}
+	st.annotations = NULL;
+	oci_spec_free(&s);
+	return r;
+}
+
+int ctr_start(const struct rt *rt, const char *id, struct isc_err *e)
+{
+	struct ctr_state st;
+	if (ctr_state_read(rt, id, &st, e) < 0)
+		return -e->code;
+	enum ctr_status status = ctr_status(rt, &st);
+	int r = 0;
+	if (status != CTR_CREATED) {
+		r = err_set(e, EINVAL, "container %s is %s, not created", id, ctr_status_name(status));
+		goto out;
+	}
+	char fp[PATH_MAX + 16];
+	ctr_dir(rt, id, fp, sizeof(fp));
+	str_append(fp, sizeof(fp), "/exec.fifo");
+	_cleanup_close_ int fifo = open(fp, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int pfd = ctr_pidfd(&st);
+	if (fifo < 0 || pfd < 0) {
+		r = err_sys(e, fifo < 0 ? errno : -pfd, "start %s", id);
+		goto out;
+	}
+	/* the process opens its end and writes one byte; or it dies */
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fifo, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+		if (poll(p, 2, 10000) <= 0) {
+			r = err_set(e, ETIMEDOUT, "start %s: the container's process does not answer", id);
+			goto out;
+		}
+		char b;
+		if ((p[0].revents & POLLIN) && read(fifo, &b, 1) == 1)
+			break;
+		if (p[1].revents & POLLIN) {
+			r = err_set(e, ESRCH, "start %s: the container's process is gone", id);
+			goto out;
+		}
+	}
+	unlink(fp);
+	struct oci_spec s;
+	if (ctr_spec_load(rt, &st, &s, e) == 0) {
+		struct isc_err he = { 0 };
+		/* poststart hooks: a failure is logged, the container runs on */
+		if (ctr_hooks(rt, &s, HOOK_POSTSTART, &st, &he) < 0)
+			rt_log(rt, "warning", "%s", he.msg);
+		oci_spec_free(&s);
+	}
+	err_clear(e);
+out:
+	ctr_state_free(&st);
+	return r;
+}
+
+int ctr_delete(const struct rt *rt, const char *id, bool force, struct isc_err *e)
+{
+	struct ctr_state st;
+	if (ctr_state_read(rt, id, &st, e) < 0)
+		return -e->code;
+	enum ctr_status status = ctr_status(rt, &st);
+	int r = 0;
+	if ((status == CTR_RUNNING || status == CTR_PAUSED) && !force) {
+		r = err_set(e, EBUSY, "container %s is %s; stop it first, or delete --force", id,
+			    ctr_status_name(status));
+		goto out;
+	}
+	struct cgroup cg;
+	if (cgroup_init_path(&cg, st.cgroup) == 0) {
+		if (status == CTR_PAUSED)
+			cgroup_freeze(&cg, false, e);
+		if (cgroup_destroy(&cg, e) < 0) {
+			r = -e->code;
+			goto out;
+		}
+	}
+	struct oci_spec s;
+	if (ctr_spec_load(rt, &st, &s, e) == 0) {
+		struct isc_err he = { 0 };
+		if (ctr_hooks(rt, &s, HOOK_POSTSTOP, &st, &he) < 0)
+			rt_log(rt, "warning", "%s", he.msg);
+		oci_spec_free(&s);
+	}
+	err_clear(e);
+	char dir[PATH_MAX];
+	ctr_dir(rt, id, dir, sizeof(dir));
+	if ((r = rm_rf_at(AT_FDCWD, dir)) < 0)
+		err_sys(e, -r, "remove %s", dir);
+out:
+	ctr_state_free(&st);
+	return r;
+}
+
+/* One hook: its program with the state on stdin, within its timeout. */
+static int hook_run(const struct oci_hook *h, const char *state, struct isc_err *e)
+{
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return err_sys(e, errno, "hook %s", h->path);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0)
+			dup2(null, 1);
+		sig_reset_for_exec();
+		char *const none[] = { h->path, NULL };
+		char *const empty[] = { NULL };
+		execve(h->path, h->args && h->args[0] ? h->args : none, h->env ? h->env : empty);
+		_exit(127);
+	}
+	close(in[0]);
+	if (pid < 0) {
+		close(in[1]);
+		return err_sys(e, errno, "hook %s", h->path);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	write_all(in[1], state, strlen(state));
+	close(in[1]);
+	int status = 0;
+	int waited = 0, limit = h->timeout ? h->timeout * 100 : -1;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (limit >= 0 && waited++ >= limit) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return err_set(e, ETIMEDOUT, "hook %s: no end within %d s", h->path, h->timeout);
+		}
+		usleep(10000);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return err_set(e, EIO, "hook %s failed (%s %d)", h->path, WIFEXITED(status) ? "exit" : "signal",
+			       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return 0;
+}
+
+int ctr_hooks(const struct rt *rt, const struct oci_spec *s, enum oci_hook_kind kind, const struct ctr_state *st,
+	      struct isc_err *e)
+{
+	if (!s->nhooks[kind])
+		return 0;
+	_cleanup_free_ char *state = ctr_state_json(rt, st);
+	if (!state)
+		return err_set(e, ENOMEM, "hooks");
+	for (size_t i = 0; i < s->nhooks[kind]; i++)
+		if (hook_run(&s->hooks[kind][i], state, e) < 0)
+			return -e->code;
+	return 0;
+}

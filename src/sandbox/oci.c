@@ -1,0 +1,418 @@
+/* oci.c - the root of an OCI bundle's container, built with the ISC's rules on
+ * top of the spec's mounts; runs in isc-runtime's container process. */
+#include "sandbox.h"
+#include "sandbox-internal.h"
+#include "mnt.h"
+
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+/* The option words of an OCI mount (runc's list); anything else with a '='
+ * is the filesystem's own option, and an unknown word is one too, except
+ * on a bind, which has no filesystem to take it. */
+static const struct {
+	const char *name;
+	unsigned set, clr;
+} oci_attrs[] = {
+	{ "ro", MOUNT_ATTR_RDONLY, 0 }, { "rw", 0, MOUNT_ATTR_RDONLY },
+	{ "nosuid", MOUNT_ATTR_NOSUID, 0 }, { "suid", 0, MOUNT_ATTR_NOSUID },
+	{ "nodev", MOUNT_ATTR_NODEV, 0 }, { "dev", 0, MOUNT_ATTR_NODEV },
+	{ "noexec", MOUNT_ATTR_NOEXEC, 0 }, { "exec", 0, MOUNT_ATTR_NOEXEC },
+	{ "nosymfollow", MOUNT_ATTR_NOSYMFOLLOW, 0 }, { "symfollow", 0, MOUNT_ATTR_NOSYMFOLLOW },
+	{ "nodiratime", MOUNT_ATTR_NODIRATIME, 0 }, { "diratime", 0, MOUNT_ATTR_NODIRATIME },
+};
+static const struct {
+	const char *name;
+	unsigned value;
+} oci_atime[] = {
+	{ "relatime", MOUNT_ATTR_RELATIME }, { "norelatime", MOUNT_ATTR_RELATIME },
+	{ "noatime", MOUNT_ATTR_NOATIME }, { "atime", MOUNT_ATTR_RELATIME },
+	{ "strictatime", MOUNT_ATTR_STRICTATIME },
+};
+static const struct {
+	const char *name;
+	unsigned long value;
+	bool recursive;
+} oci_prop[] = {
+	{ "private", MS_PRIVATE, false }, { "rprivate", MS_PRIVATE, true },
+	{ "slave", MS_SLAVE, false }, { "rslave", MS_SLAVE, true },
+	{ "shared", MS_SHARED, false }, { "rshared", MS_SHARED, true },
+	{ "unbindable", MS_UNBINDABLE, false }, { "runbindable", MS_UNBINDABLE, true },
+};
+/* words that change nothing here: the kernel's defaults, or the engine's
+ * own (podman strips z/Z before, "notmpcopyup" asks for nothing) */
+static const char *const oci_noop[] = { "defaults", "async", "nomand", "notmpcopyup", "loud" };
+
+int oci_mount_option(struct oci_mount *m, const char *opt, struct isc_err *e)
+{
+	if (STREQ(opt, "bind") || STREQ(opt, "rbind")) {
+		m->bind = true;
+		m->recursive = STREQ(opt, "rbind");
+		return 0;
+	}
+	if (STREQ(opt, "rro")) {
+		m->set |= MOUNT_ATTR_RDONLY;
+		m->clr &= ~MOUNT_ATTR_RDONLY;
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(oci_attrs); i++)
+		if (STREQ(opt, oci_attrs[i].name)) {
+			m->set = (m->set & ~oci_attrs[i].clr) | oci_attrs[i].set;
+			m->clr = (m->clr & ~oci_attrs[i].set) | oci_attrs[i].clr;
+			return 0;
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(oci_atime); i++)
+		if (STREQ(opt, oci_atime[i].name)) {
+			m->set = (m->set & ~MOUNT_ATTR__ATIME) | oci_atime[i].value;
+			m->clr |= MOUNT_ATTR__ATIME;
+			return 0;
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(oci_prop); i++)
+		if (STREQ(opt, oci_prop[i].name)) {
+			m->propagation = oci_prop[i].value;
+			return 0;
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(oci_noop); i++)
+		if (STREQ(opt, oci_noop[i]))
+			return 0;
+	/* ways of mounting isc does not do: refused, never silently dropped */
+	static const char *const refused[] = { "tmpcopyup", "idmap", "ridmap", "copy-symlink", "remount",
+					       "sync", "dirsync", "mand" };
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+		if (STREQ(opt, refused[i]))
+			return err_set(e, EINVAL, "mount option \"%s\" is not supported by isc-runtime", opt);
+	if (strlen(opt) > 256 || !*opt)
+		return err_set(e, EINVAL, "mount option of %zu bytes", strlen(opt));
+	return strv_push(&m->data, opt) < 0 ? err_set(e, ENOMEM, "mount options") : 0;
+}
+
+static bool on_list(char *const *list, const char *s)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (STREQ(list[i], s))
+			return true;
+	return false;
+}
+
+static const struct oci_mount *spec_mount(const struct sandbox_oci *o, const char *dest)
+{
+	for (size_t i = 0; i < o->nmounts; i++)
+		if (STREQ(o->mounts[i].dest, dest))
+			return &o->mounts[i];
+	return NULL;
+}
+
+/* The mount point dest below root (O_PATH), made where missing: a
+ * directory, or with file an empty file.  Symlinks in the image are
+ * followed inside the root only (openat2 RESOLVE_IN_ROOT), as runc does
+ * with its secure join; the last component is made with O_NOFOLLOW. */
+static int mkpoint(int root, const char *dest, bool file)
+{
+	int t = inroot_open(root, dest, O_PATH, 0);
+	if (t != -ENOENT)
+		return t;
+	_cleanup_close_ int dir = fcntl(root, F_DUPFD_CLOEXEC, 3);
+	_cleanup_free_ char *copy = strdup(dest);
+	if (dir < 0 || !copy)
+		return -ENOMEM;
+	char *save = NULL, *next;
+	for (char *c = strtok_r(copy, "/", &save); c; c = next) {
+		next = strtok_r(NULL, "/", &save);
+		if (STREQ(c, "..") || STREQ(c, "."))
+			return -EINVAL;
+		if (!next && file) {
+			int f = openat(dir, c, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (f < 0 && errno != EEXIST)
+				return -errno;
+			if (f >= 0)
+				close(f);
+		} else if (mkdirat(dir, c, 0755) < 0 && errno != EEXIST) {
+			return -errno;
+		}
+		int sub = inroot_open(dir, c, next ? O_PATH | O_DIRECTORY : O_PATH, 0);
+		if (sub < 0 || !next)
+			return sub;
+		close(dir);
+		dir = sub;
+	}
+	return fcntl(root, F_DUPFD_CLOEXEC, 3);     /* dest "/" */
+}
+
+static int attach_at(int mfd, int root, const char *dest, bool file, struct isc_err *e)
+{
+	_cleanup_close_ int t = mkpoint(root, dest, file);
+	if (t < 0)
+		return err_sys(e, -t, "mount point %s", dest);
+	if (move_mount(mfd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return err_sys(e, errno, "mount on %s", dest);
+	return 0;
+}
+
+static bool is_dev(const struct oci_mount *m)
+{
+	return STREQ(m->type, "devpts") || (STREQ(m->dest, "/dev") && STREQ(m->type, "tmpfs"));
+}
+
+/* The attributes a mount gets: what it asks for, then the ISC's rules,
+ * which it cannot lift (docs/oci.md): nothing set-uid anywhere; no device
+ * but on /dev; the kernel's views (proc, sysfs) never run anything, sysfs
+ * read-only; and what is writable never runs, save where the annotation
+ * org.isc.writable-exec names the destination. */
+static void final_attrs(const struct sandbox_oci *o, const struct oci_mount *m, unsigned *set, unsigned *clr)
+{
+	unsigned s = m->set | MOUNT_ATTR_NOSUID;
+	if (!is_dev(m))
+		s |= MOUNT_ATTR_NODEV;
+	if (STREQ(m->type, "proc") || STREQ(m->type, "sysfs") || STREQ(m->type, "mqueue"))
+		s |= MOUNT_ATTR_NOEXEC;
+	if (STREQ(m->type, "sysfs") || STREQ(m->type, "cgroup") || STREQ(m->type, "cgroup2"))
+		s |= MOUNT_ATTR_RDONLY;
+	if (!(s & MOUNT_ATTR_RDONLY) && !on_list(o->exec_ok, m->dest))
+		s |= MOUNT_ATTR_NOEXEC;
+	*set = s;
+	*clr = m->clr & ~s;
+}
+
+static int mount_bind(const struct sandbox_oci *o, const struct oci_mount *m, int root, struct isc_err *e)
+{
+	unsigned set, clr;
+	final_attrs(o, m, &set, &clr);
+	_cleanup_close_ int b = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					  (m->recursive ? AT_RECURSIVE : 0));
+	if (b < 0)
+		return err_sys(e, errno, "bind %s", m->source);
+	struct mount_attr a = { .attr_set = set, .attr_clr = clr, .propagation = m->propagation };
+	if (mount_setattr(b, "", AT_EMPTY_PATH | (m->recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0)
+		return err_sys(e, errno, "bind %s: attributes", m->source);
+	struct stat st;
+	if (fstat(b, &st) < 0)
+		return err_sys(e, errno, "bind %s", m->source);
+	return attach_at(b, root, m->dest, !S_ISDIR(st.st_mode), e);
+}
+
+/* cgroup v1 (hybrid host): a read-only tmpfs with the container's own
+ * group of each hierarchy bound read-only, as runc does without a cgroup
+ * namespace; v2: cgroup2 itself, read-only. */
+static int mount_cgroup(const struct sandbox_oci *o, const struct oci_mount *m, int root, struct isc_err *e)
+{
+	const unsigned ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+	if (!o->cgroup_v1) {
+		int r = mnt_fs("cgroup2", NULL, ro, e);
+		return r < 0 ? err_prefix(e, "%s", m->dest) : attach_at(r, root, m->dest, false, e) < 0 ?
+			(close(r), -e->code) : (close(r), 0);
+	}
+	const char *opts[] = { "mode=755", "size=64k", NULL };
+	int t = mnt_fs("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, e);
+	if (t < 0)
+		return err_prefix(e, "%s", m->dest);
+	int r = attach_at(t, root, m->dest, false, e);
+	close(t);
+	_cleanup_close_ int dir = r < 0 ? -1 : inroot_open(root, m->dest, O_DIRECTORY, 0);
+	if (r < 0 || dir < 0)
+		return r < 0 ? r : err_sys(e, -dir, "open %s", m->dest);
+	static const char *const ctrl[] = { "memory", "pids", "cpu", "cpuacct", "freezer" };
+	for (size_t i = 0; i < ARRAY_SIZE(ctrl); i++) {
+		char host[PATH_MAX];
+		snprintf(host, sizeof(host), "/sys/fs/cgroup/%s/%s", ctrl[i], o->cgroup_v1);
+		_cleanup_close_ int b = open_tree(AT_FDCWD, host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (b < 0 && errno == ENOENT)
+			continue;
+		if (b < 0 || mnt_setattr(b, ro, 0, -1) < 0 || mkdirat(dir, ctrl[i], 0755) < 0 ||
+		    mnt_attach(b, dir, ctrl[i]) < 0)
+			return err_sys(e, errno, "cgroup %s", ctrl[i]);
+	}
+	return mnt_setattr(dir, ro, 0, -1) < 0 ? err_sys(e, errno, "%s read-only", m->dest) : 0;
+}
+
+static int dev_fill(int root, struct isc_err *e);
+
+static int mount_one(const struct sandbox_oci *o, const struct oci_mount *m, int root, struct isc_err *e)
+{
+	if (m->bind)
+		return mount_bind(o, m, root, e);
+	if (STREQ(m->type, "cgroup"))
+		return mount_cgroup(o, m, root, e);
+	unsigned set, clr;
+	final_attrs(o, m, &set, &clr);
+	int f = mnt_fs(m->type, (const char *const *)m->data, set, e);
+	if (f < 0)
+		return err_prefix(e, "%s", m->dest);
+	int r = attach_at(f, root, m->dest, false, e);
+	close(f);
+	if (r == 0 && m->propagation) {
+		_cleanup_close_ int t = inroot_open(root, m->dest, O_PATH, 0);
+		struct mount_attr a = { .propagation = m->propagation };
+		if (t < 0 || mount_setattr(t, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+			return err_sys(e, t < 0 ? -t : errno, "%s propagation", m->dest);
+	}
+	if (r == 0 && STREQ(m->dest, "/dev") && STREQ(m->type, "tmpfs"))
+		r = dev_fill(root, e);
+	return r;
+}
+
+/* A /dev of isc's making: the harmless character devices bound from the
+ * host (never made with mknod), the usual links, pts and shm. */
+static int dev_fill(int root, struct isc_err *e)
+{
+	_cleanup_close_ int dev = inroot_open(root, "/dev", O_DIRECTORY, MNT_RULE);
+	if (dev < 0)
+		return err_sys(e, -dev, "open /dev");
+	mkdirat(dev, "pts", 0755);
+	mkdirat(dev, "shm", 01777);
+	mkdirat(dev, "mqueue", 0755);
+	symlinkat("pts/ptmx", dev, "ptmx");
+	symlinkat("/proc/self/fd", dev, "fd");
+	symlinkat("/proc/self/fd/0", dev, "stdin");
+	symlinkat("/proc/self/fd/1", dev, "stdout");
+	symlinkat("/proc/self/fd/2", dev, "stderr");
+	close(openat(dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	return sandbox_dev_nodes(dev, e);
+}
+
+/* A mount the spec does not make, made as an ISC gets it. */
+static int mount_default(const struct sandbox_oci *o, int root, const char *dest, const char *type,
+			 const char *const *opts, struct isc_err *e)
+{
+	struct oci_mount m = { .dest = (char *)dest, .type = (char *)type, .data = (char **)opts };
+	return mount_one(o, &m, root, e);
+}
+
+/* The profile's paths, on the root's own files: tmpfs where it keeps
+ * nothing, the root's own directory writable (and never run from) where
+ * it keeps something, read-only again where the profile says so.  Made
+ * before the spec's mounts, which land on top (podman's /run/.containerenv
+ * on the tmpfs /run). */
+static int profile_mounts(const struct sandbox_oci *o, int root, struct isc_err *e)
+{
+	const unsigned w = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+	for (const struct profile_path *op = profile_paths(o->profile); op->kind != PP_END; op++) {
+		if (spec_mount(o, op->path))
+			continue;
+		int r = 0;
+		switch (op->kind) {
+		case PP_TMPFS: {
+			int t = mnt_tmpfs(op->mode, 64ULL << 20, 0, w, e);
+			if (t < 0)
+				return err_prefix(e, "%s", op->path);
+			r = attach_at(t, root, op->path, false, e);
+			close(t);
+			break;
+		}
+		case PP_LAYER:
+		case PP_IMAGE_RO: {
+			int b = mnt_clone(root, op->path, true);
+			if (b == -ENOENT || b == -ELOOP)
+				continue;       /* the image has no such directory: nothing to open */
+			if (b < 0)
+				return err_sys(e, -b, "%s", op->path);
+			r = mnt_setattr(b, op->kind == PP_LAYER ? w : w | MOUNT_ATTR_RDONLY,
+					op->kind == PP_LAYER ? MOUNT_ATTR_RDONLY : 0, -1);
+			if (r == 0)
+				r = mnt_attach(b, root, op->path);
+			close(b);
+			if (r < 0)
+				return err_sys(e, -r, "%s", op->path);
+			break;
+		}
+		case PP_END:
+			break;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int mask_paths(const struct sandbox_oci *o, int root, struct isc_err *e)
+{
+	const unsigned locked = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+	for (size_t i = 0; o->masked && o->masked[i]; i++) {
+		_cleanup_close_ int t = inroot_open(root, o->masked[i], O_PATH | O_NOFOLLOW, 0);
+		struct stat st;
+		if (t == -ENOENT)
+			continue;
+		if (t < 0 || fstat(t, &st) < 0)
+			return err_sys(e, t < 0 ? -t : errno, "mask %s", o->masked[i]);
+		const char *opts[] = { "size=0", "mode=0555", NULL };
+		int m = S_ISDIR(st.st_mode) ? mnt_fs("tmpfs", opts, locked, e) : mnt_clone(root, "/dev/null", false);
+		if (m < 0)
+			return err_sys(e, -m, "mask %s", o->masked[i]);
+		int r = move_mount(m, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		close(m);
+		if (r < 0)
+			return err_sys(e, errno, "mask %s", o->masked[i]);
+	}
+	for (size_t i = 0; o->readonly && o->readonly[i]; i++) {
+		int m = mnt_clone(root, o->readonly[i], true);
+		if (m == -ENOENT)
+			continue;
+		int r = m < 0 ? m : mnt_setattr(m, locked, 0, -1);
+		if (r == 0)
+			r = mnt_attach(m, root, o->readonly[i]);
+		if (m >= 0)
+			close(m);
+		if (r < 0)
+			return err_sys(e, -r, "read-only %s", o->readonly[i]);
+	}
+	/* isc's own list on top: the spec's may leave some out */
+	return sandbox_mask_proc(root, e);
+}
+
+int sandbox_oci_root(const struct sandbox_oci *o, struct isc_err *e)
+{
+	/* nothing of ours propagates back to the host's namespace */
+	unsigned long prop = o->root_propagation ? o->root_propagation : MS_SLAVE;
+	if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0)
+		return err_sys(e, errno, "root propagation");
+	/* the root a mount of its own, so it can be pivoted into and made read-only */
+	if (mount(o->root, o->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return err_sys(e, errno, "bind %s", o->root);
+	_cleanup_close_ int root = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return err_sys(e, errno, "open %s", o->root);
+	int r = o->profile == PROFILE_NONE ? 0 : profile_mounts(o, root, e);
+	if (r == 0 && !spec_mount(o, "/dev")) {
+		const char *opts[] = { "mode=755", "size=1m", NULL };
+		r = mount_default(o, root, "/dev", "tmpfs", opts, e);
+	}
+	for (size_t i = 0; r == 0 && i < o->nmounts; i++)
+		r = mount_one(o, &o->mounts[i], root, e);
+	static const struct { const char *dest, *type, *opts[5]; } defaults[] = {
+		{ "/proc", "proc", { NULL } },
+		{ "/dev/pts", "devpts", { "newinstance", "ptmxmode=0666", "mode=0620", NULL } },
+		{ "/dev/shm", "tmpfs", { "mode=1777", "size=64m", NULL } },
+	};
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(defaults); i++)
+		if (!spec_mount(o, defaults[i].dest))
+			r = mount_default(o, root, defaults[i].dest, defaults[i].type, defaults[i].opts, e);
+	if (r == 0)
+		r = mask_paths(o, root, e);
+	if (r == 0)
+		r = sandbox_enter_root(root, e);
+	if (r < 0)
+		return r;
+	/* what runs is never writable: the root (the image with the engine's
+	 * writable layer) is read-only, whatever root.readonly says */
+	if (o->profile != PROFILE_NONE) {
+		struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+		if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof(a)) < 0)
+			return err_sys(e, errno, "root read-only");
+	}
+	return 0;
+}
+
+void sandbox_oci_confine_paths(const struct sandbox_oci *o, struct confine *c)
+{
+	size_t n = 0;
+	memset(c->writable, 0, sizeof(c->writable));
+	if (o->profile == PROFILE_NONE)
+		c->writable[n++] = "/";
+	c->writable[n++] = "/dev";
+	c->writable[n++] = "/proc";
+	for (const struct profile_path *op = profile_paths(o->profile); op->kind != PP_END; op++)
+		if (op->kind != PP_IMAGE_RO && n < CONFINE_MAX_WRITABLE)
+			c->writable[n++] = op->path;
+	for (size_t i = 0; i < o->nmounts && n < CONFINE_MAX_WRITABLE; i++)
+		if (!(o->mounts[i].set & MOUNT_ATTR_RDONLY) && !on_list((char *const *)c->writable, o->mounts[i].dest))
+			c->writable[n++] = o->mounts[i].dest;
+}
