@@ -7,7 +7,8 @@ ASAN_BUILD ?= build-asan
 PKGS = gcc meson ninja-build pkg-config libseccomp-dev libcap-dev libsodium-dev \
        libssl-dev libarchive-dev libjson-c-dev libmnl-dev libnftables-dev \
        libsystemd-dev libcmocka-dev erofs-utils busybox-static debootstrap e2fsprogs util-linux \
-       iproute2 nftables jq minisign curl wget socat prometheus
+       iproute2 nftables jq minisign curl wget socat prometheus \
+       podman runc containerd
 # what make check-vm needs on the host (tests/vm/run.sh, docs/vm.md)
 VM_PKGS = qemu-system-x86 qemu-utils debootstrap busybox-static e2fsprogs cpio kmod xz-utils zstd
 BENCH_PKGS = bubblewrap runc systemd-container hyperfine fio jq aide

@@ -22,11 +22,16 @@ leftovers() {
 	for d in $(find /sys/fs/cgroup -maxdepth 4 -type d \( -path '*/isc' -o -path '*/isc/*' -o -name 'isc-*.scope' \) 2>/dev/null); do
 		echo "cgroup $d: tasks $(tr '\n' ' ' < "$d/cgroup.procs" 2>/dev/null)"
 	done
+	# t_oci: the cgroups of its containers (podman's --cgroup-parent, containerd's namespace)
+	for d in $(find /sys/fs/cgroup -maxdepth 2 -type d -name 'isc-it-oci-*' 2>/dev/null); do
+		echo "cgroup $d: tasks $(tr '\n' ' ' < "$d/cgroup.procs" 2>/dev/null)"
+	done
 	grep -E '/tmp/isc-it|/run/isc/it-' /proc/self/mountinfo | awk '{print "mount " $5}'
 	# the shared image mounts of the tests' pools (every test pool is closed at its end)
 	test_image_mounts | sed 's/^/mount /'
 	losetup -a | grep '/tmp/isc-it' | sed 's/^/loop /'
 	pgrep -af 'iscd --root /tmp/isc-it' | sed 's/^/process /'
+	pgrep -af '(containerd|conmon).*/tmp/isc-it' | sed 's/^/process /'
 	# t_audit's stand-in for the host's syslog on /dev/log
 	pgrep -af 'socat -u UNIX-RECV:/dev/log,mode=600 OPEN:/tmp/isc-it' | sed 's/^/process /'
 	# networking (t_net, t_demo): isc's tables, veths, the tests' namespaces and bridges

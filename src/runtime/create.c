@@ -258,8 +258,9 @@ static int ctr_prepare(const struct rt *rt, const struct create_opts *o, struct 
 	if (rt->systemd_cgroup)
 		return err_set(e, EOPNOTSUPP, "--systemd-cgroup: isc-runtime manages cgroupfs paths only "
 			       "(set the engine's cgroup manager to cgroupfs)");
-	if (mkdir(rt->root, 0700) < 0 && errno != EEXIST)
-		return err_sys(e, errno, "--root %s", rt->root);
+	int r = mkdir_p_at(AT_FDCWD, rt->root, 0700);
+	if (r < 0)
+		return err_sys(e, -r, "--root %s", rt->root);
 	if (ctr_dir(rt, o->id, m->dir, sizeof(m->dir)) < 0)
 		return err_set(e, EINVAL, "container id %.64s: letters, digits, _ - . + only (up to %d)", o->id,
 			       RT_MAX_ID);
@@ -268,7 +269,7 @@ static int ctr_prepare(const struct rt *rt, const struct create_opts *o, struct 
 				       : err_sys(e, errno, "make %s", m->dir);
 	m->dir_made = true;
 	_cleanup_close_ int dfd = open(m->dir, O_DIRECTORY | O_CLOEXEC);
-	int r = dfd < 0 ? -errno : write_file_replace(dfd, "config.json", text, len, 0600, 0);
+	r = dfd < 0 ? -errno : write_file_replace(dfd, "config.json", text, len, 0600, 0);
 	if (r == 0 && mkfifoat(dfd, "exec.fifo", 0600) < 0)
 		r = -errno;
 	if (r < 0)
@@ -414,8 +415,18 @@ out:
 int ctr_delete(const struct rt *rt, const char *id, bool force, struct isc_err *e)
 {
 	struct ctr_state st;
-	if (ctr_state_read(rt, id, &st, e) < 0)
+	if (ctr_state_read(rt, id, &st, e) < 0) {
+		/* as runc: what a create cut short left goes, and --force asks
+		 * only that nothing be left */
+		char dir[PATH_MAX];
+		if (e->code == ENOENT && ctr_dir(rt, id, dir, sizeof(dir)) == 0)
+			rm_rf_at(AT_FDCWD, dir);
+		if (e->code == ENOENT && force) {
+			err_clear(e);
+			return 0;
+		}
 		return -e->code;
+	}
 	enum ctr_status status = ctr_status(rt, &st);
 	int r = 0;
 	if ((status == CTR_RUNNING || status == CTR_PAUSED) && !force) {
