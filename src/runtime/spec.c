@@ -823,7 +823,25 @@ static int namespaces_check(const struct oci_spec *s, struct isc_err *e)
 	return 0;
 }
 
+/* A refusal quotes the spec (a type, a path, a capability): what it
+ * quotes is escaped, so a spec cannot forge a line on the engine's
+ * terminal or in its log. */
+static int refused(struct isc_err *e)
+{
+	char esc[sizeof(e->msg)];
+	str_escape(e->msg, strlen(e->msg), esc, sizeof(esc));
+	str_copy(e->msg, sizeof(e->msg), esc);
+	return -EINVAL;
+}
+
+static int spec_parse(const char *text, size_t len, const char *bundle, struct oci_spec *s, struct isc_err *e);
+
 int oci_spec_parse(const char *text, size_t len, const char *bundle, struct oci_spec *s, struct isc_err *e)
+{
+	return spec_parse(text, len, bundle, s, e) < 0 ? refused(e) : 0;
+}
+
+static int spec_parse(const char *text, size_t len, const char *bundle, struct oci_spec *s, struct isc_err *e)
 {
 	memset(s, 0, sizeof(*s));
 	s->limits = (struct cgroup_limits){ .memory = 1ULL << 30, .pids = 1024, .cpu_weight = 100 };
@@ -908,7 +926,7 @@ int oci_process_parse(const char *text, size_t len, const struct oci_spec *s, st
 	json_tokener_free(tok);
 	int r = ok ? process_obj(top, s, p, e) : err_set(e, EINVAL, "process.json: not valid JSON");
 	json_object_put(top);
-	return r;
+	return r < 0 ? refused(e) : 0;
 }
 
 void oci_process_free(struct oci_process *p)
