@@ -156,3 +156,33 @@ run iscadm set $N autoboot=true
 run iscadm halt -a
 run iscadm boot -a
 run iscadm halt $N
+say "the same rules for the containers of podman, containerd and Kubernetes: isc-runtime, an OCI runtime"
+if command -v podman >/dev/null && [ -x "$B/isc-runtime" ]; then
+	RT=$(readlink -f "$B/isc-runtime")
+	# DEMO_PODMAN_ROOT: podman's storage elsewhere than its default (t_demo.sh uses its own)
+	PODMAN=(podman --cgroup-manager cgroupfs --events-backend file)
+	[ -n "${DEMO_PODMAN_ROOT:-}" ] && PODMAN+=(--root "$DEMO_PODMAN_ROOT/storage" --runroot "$DEMO_PODMAN_ROOT/run"
+		--tmpdir "$DEMO_PODMAN_ROOT/tmp")
+	# this kind of host lacks CAP_SYS_RESOURCE: podman's default limits would raise a hard one
+	POPTS=(--network none --cgroup-parent /isc-demo --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
+	tree=$(mktemp -d /tmp/isc-demo-tree.XXXXXX)
+	mkdir -p "$tree/bin" "$tree/etc" "$tree/tmp" "$tree/mnt"
+	cp /bin/busybox "$tree/bin/" && for a in sh touch cp mount grep true; do ln -s busybox "$tree/bin/$a"; done
+	printf '$ tar -C TREE -c . | podman import - localhost/isc-demo   # the busybox tree as a podman image\n'
+	tar -C "$tree" -c . | "${PODMAN[@]}" import - localhost/isc-demo >/dev/null 2>&1
+	rm -rf "$tree"
+	printf '$ podman --runtime %s run --rm localhost/isc-demo sh -c ...\n' "$RT"
+	"${PODMAN[@]}" --runtime "$RT" run --rm "${POPTS[@]}" localhost/isc-demo sh -c \
+		'touch /etc/x; cp /bin/busybox /tmp/b && /tmp/b true; mount -t tmpfs x /mnt; grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status' 2>&1
+	printf '$ podman --runtime %s run --rm --cap-add SYS_ADMIN localhost/isc-demo true\n' "$RT"
+	"${PODMAN[@]}" --runtime "$RT" run --rm "${POPTS[@]}" --cap-add SYS_ADMIN localhost/isc-demo true 2>&1 |
+		grep -o 'isc-runtime: .*' | head -1
+	printf '$ tail -1 /run/isc-runtime/denials.log   # seccomp denials, logged by the runtime'"'"'s monitor\n'
+	tail -1 /run/isc-runtime/denials.log
+	for d in /sys/fs/cgroup/*/isc-demo /sys/fs/cgroup/isc-demo; do
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	echo "   (docs/oci.md, docs/kubernetes.md: containerd, CRI-O and a RuntimeClass)"
+else
+	echo "   (no podman here: make deps installs it)"
+fi

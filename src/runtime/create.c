@@ -272,6 +272,12 @@ static int ctr_prepare(const struct rt *rt, const struct create_opts *o, struct 
 	r = dfd < 0 ? -errno : write_file_replace(dfd, "config.json", text, len, 0600, 0);
 	if (r == 0 && mkfifoat(dfd, "exec.fifo", 0600) < 0)
 		r = -errno;
+	/* in a user namespace the container's root opens the fifo: it is
+	 * made its (as runc does), and stays 0600 in our 0700 directory */
+	for (size_t i = 0; r == 0 && oci_spec_ns(s, CLONE_NEWUSER) && i < s->nuidmap; i++)
+		if (s->uidmap[i].container == 0 &&
+		    fchownat(dfd, "exec.fifo", s->uidmap[i].host, s->ngidmap ? s->gidmap[0].host : 0, 0) < 0)
+			r = -errno;
 	if (r < 0)
 		return err_sys(e, -r, "make the state of %s", o->id);
 	char path[300];
@@ -299,6 +305,10 @@ int ctr_create(const struct rt *rt, const struct create_opts *o, pid_t *pidp, st
 	struct made m = { .mon = -1 };
 	int sv[2] = { -1, -1 }, console = -1, fifo = -1;
 	int r = ctr_prepare(rt, o, &s, &m, &st, e);
+	struct stat rst;
+	/* said here, before anything is made in the container's namespaces */
+	if (r == 0 && (stat(s.root, &rst) < 0 || !S_ISDIR(rst.st_mode)))
+		r = err_sys(e, errno ? errno : ENOTDIR, "root.path %s", s.root);
 	if (r == 0 && s.proc.terminal && !o->console_socket)
 		r = err_set(e, EINVAL, "process.terminal is true but no --console-socket was given");
 	if (r == 0 && o->console_socket && s.proc.terminal && (console = console_connect(o->console_socket, e)) < 0)

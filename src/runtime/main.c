@@ -254,6 +254,23 @@ static int cmd_exec(const struct rt *rt, int argc, char **argv)
 	return o.detach ? EXIT_SUCCESS : r;
 }
 
+/* Standard input (a pipe, as containerd's shim gives it) up to max bytes. */
+static int read_stdin(char **text, size_t *len, size_t max)
+{
+	char *b = malloc(max + 1);
+	if (!b)
+		return -ENOMEM;
+	ssize_t n = read_all(0, b, max + 1);
+	if (n < 0 || (size_t)n > max) {
+		free(b);
+		return n < 0 ? (int)n : -EFBIG;
+	}
+	b[n] = '\0';
+	*text = b;
+	*len = (size_t)n;
+	return 0;
+}
+
 static int cmd_update(const struct rt *rt, int argc, char **argv)
 {
 	struct opt opts[] = { { "resources", 'r', true }, { "memory", 'm', true }, { "pids-limit", 0, true },
@@ -278,7 +295,7 @@ static int cmd_update(const struct rt *rt, int argc, char **argv)
 	if (file) {
 		_cleanup_free_ char *text = NULL;
 		size_t len;
-		int r = STREQ(file, "-") ? read_file_at(AT_FDCWD, "/dev/stdin", &text, &len, 1 << 20)
+		int r = STREQ(file, "-") ? read_stdin(&text, &len, 1 << 20)
 					 : read_file_at(AT_FDCWD, file, &text, &len, 1 << 20);
 		res = r < 0 ? NULL : json_tokener_parse(text);
 		if (!res || !json_object_is_type(res, json_type_object)) {
@@ -326,12 +343,16 @@ static int cmd_update(const struct rt *rt, int argc, char **argv)
 		if (oci_spec_parse(text, strlen(text), "/", &u, &e) < 0) {
 			rc = fail(rt, &e);
 		} else {
-			/* what the update leaves out stays as the spec had it */
+			/* what the update leaves out stays as it is now (memory and
+			 * pids as the groups say; cpu as the spec had it) */
 			struct json_object *x;
+			struct cgroup_stats now = { 0 };
+			struct isc_err se = { 0 };
+			bool have = cgroup_init_path(&cg, st.cgroup) == 0 && cgroup_stats(&cg, &now, &se) == 0;
 			if (!json_object_object_get_ex(res, "memory", &x))
-				u.limits.memory = s.limits.memory;
+				u.limits.memory = have && now.memory_max ? now.memory_max : s.limits.memory;
 			if (!json_object_object_get_ex(res, "pids", &x))
-				u.limits.pids = s.limits.pids;
+				u.limits.pids = have && now.pids_max ? now.pids_max : s.limits.pids;
 			if (!json_object_object_get_ex(res, "cpu", &x)) {
 				u.limits.cpu_weight = s.limits.cpu_weight;
 				u.limits.cpu_milli = s.limits.cpu_milli;

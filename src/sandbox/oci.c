@@ -289,7 +289,10 @@ int sandbox_oci_root(const struct sandbox_oci *o, struct isc_err *e)
 	unsigned long prop = o->root_propagation ? o->root_propagation : MS_SLAVE;
 	if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0)
 		return err_sys(e, errno, "root propagation");
-	/* the root a mount of its own, so it can be pivoted into and made read-only */
+	/* the root a mount of its own, so it can be pivoted into and made
+	 * read-only (by path: a descriptor from before our mount namespace
+	 * is not one of its mounts; in a user namespace the path must be one
+	 * the container's root may walk, as with runc) */
 	if (mount(o->root, o->root, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return err_sys(e, errno, "bind %s", o->root);
 	_cleanup_close_ int root = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);

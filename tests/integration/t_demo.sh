@@ -11,7 +11,14 @@ if nft list tables 2>/dev/null | grep -qE '^table (inet|bridge) isc$' || ip link
 	echo "SKIP: isc's tables or bridge isc0 exist (an ISC of another root runs): not ours to change"
 	exit 77
 fi
-out=$(DEMO_PORT=$port DEMO_ISC=it-demo ISC_BUILD="$B" bash "$(dirname "$0")/../../demo.sh" 2>&1 | sed 's/\x1b\[[0-9;]*m//g')
+# the demo's podman part in storage of its own, unmounted and removed with $T
+demo_podman_clean() {
+	podman --root "$T/podman/storage" --runroot "$T/podman/run" rmi -af >/dev/null 2>&1
+	findmnt -rn -o TARGET | grep "^$T/podman/" | sort -r | xargs -r -n1 umount -l 2>/dev/null
+	cleanup
+}
+trap demo_podman_clean EXIT
+out=$(DEMO_PODMAN_ROOT=$T/podman DEMO_PORT=$port DEMO_ISC=it-demo ISC_BUILD="$B" bash "$(dirname "$0")/../../demo.sh" 2>&1 | sed 's/\x1b\[[0-9;]*m//g')
 rc=${PIPESTATUS[0]}
 [ "$rc" -eq 0 ] || fail "demo.sh exited $rc: $(printf '%s' "$out" | tail -5)"
 has() { printf '%s\n' "$out" | grep -qE -- "$1" || fail "the demo shows no '$1'"; }
@@ -66,4 +73,11 @@ has '^isc: quarantined: every process frozen, everything kept \(iscadm release i
 has 'the ISC is quarantined: iscadm release it first'
 has '^it-demo: halted$'
 has '^it-demo: booted$'
-ok "make demo's flow: every protection shown holds, the exposure and a refused egress, freeze, maintenance, history, snapshots, clone and reset, the dock's quarantine, the audit log and a tampered record found"
+if command -v podman >/dev/null; then
+	has '^touch: /etc/x: Read-only file system$'
+	has '^sh: /tmp/b: Permission denied$'
+	has '^NoNewPrivs:.1$'
+	has "^isc-runtime: process.capabilities: CAP_SYS_ADMIN is beyond isc's set"
+	has ' denied mount by pid [0-9]+ \(mount\)$'
+fi
+ok "make demo's flow: every protection shown holds, the exposure and a refused egress, freeze, maintenance, history, snapshots, clone and reset, the dock's quarantine, the audit log and a tampered record found, and isc-runtime's rules under podman"

@@ -225,6 +225,59 @@ rtc delete it-direct || fail "delete"
 expect_err 1 "container it-direct does not exist" rtc state it-direct
 ok "isc-runtime alone: create (waits), start, state, exec, ps, kill, delete; the cgroup and state gone"
 
+# update: new limits in the running container's groups
+rtc run -d -b "$BUN" it-upd >/dev/null 2>&1 || fail "run -d"
+if [ -d "/sys/fs/cgroup/memory/$TAG/direct" ]; then
+	MEMF=/sys/fs/cgroup/memory/$TAG/direct/payload/memory.limit_in_bytes PIDF=/sys/fs/cgroup/pids/$TAG/direct/payload/pids.max
+else
+	MEMF=/sys/fs/cgroup/$TAG/direct/payload/memory.max PIDF=/sys/fs/cgroup/$TAG/direct/payload/pids.max
+fi
+rtc update --memory 96M --pids-limit 77 it-upd || fail "update"
+[ "$(cat "$MEMF")" = $((96 << 20)) ] || fail "update: memory $(cat "$MEMF")"
+[ "$(cat "$PIDF")" = 77 ] || fail "update: pids $(cat "$PIDF")"
+echo '{"pids": {"limit": 55}}' | rtc update -r - it-upd || fail "update -r -"
+[ "$(cat "$PIDF")" = 55 ] || fail "update -r: pids $(cat "$PIDF")"
+[ "$(cat "$MEMF")" = $((96 << 20)) ] || fail "update -r without memory changed it: $(cat "$MEMF")"
+rtc delete -f it-upd || fail "delete -f"
+ok "update: memory and pids limits of a running container, from options and from LinuxResources on stdin"
+
+# a user namespace from the spec's mappings: root inside is an unprivileged host uid (the
+# bundle's path must be one it may walk, as with runc: $T is mktemp's 0700)
+chmod 711 "$T"
+mkdir -p "$T/bun-userns" && ln -sfn "$BUN/rootfs" "$T/bun-userns/rootfs"
+jq '.process.args = ["sh", "-c", "cat /proc/self/uid_map; id -u; touch /tmp/f && ls -ln /tmp/f"]
+    | .linux.namespaces += [{"type": "user"}]
+    | .linux.uidMappings = [{"containerID": 0, "hostID": 3100000, "size": 65536}]
+    | .linux.gidMappings = [{"containerID": 0, "hostID": 3100000, "size": 65536}]' "$BUN/config.json" > "$T/bun-userns/config.json"
+out=$(rtc run -b "$T/bun-userns" it-userns 2>&1) || fail "a user namespace: $out"
+printf '%s\n' "$out" | grep -qE '^ +0 +3100000 +65536$' || fail "uid map: $out"
+printf '%s\n' "$out" | grep -qE ' 0 +0 .*/tmp/f$' || fail "a file root made inside is not root's inside: $out"
+ok "a user namespace with the spec's mappings (root inside is host uid 3100000)"
+
+# hooks: createRuntime, prestart, poststart, poststop, each with the state on stdin
+printf '#!/bin/sh\necho "$1 $(jq -r %s)" >> %s/hooks.log\n' "'.id + \" \" + .status'" "$T" > "$T/hook"
+chmod 755 "$T/hook"
+mkdir -p "$T/bun-hooks" && ln -sfn "$BUN/rootfs" "$T/bun-hooks/rootfs"
+jq --arg h "$T/hook" '.process.args = ["true"] | .hooks = {
+	"createRuntime": [{"path": $h, "args": ["hook", "createRuntime"]}],
+	"prestart": [{"path": $h, "args": ["hook", "prestart"]}],
+	"poststart": [{"path": $h, "args": ["hook", "poststart"]}],
+	"poststop": [{"path": $h, "args": ["hook", "poststop"]}]}' "$BUN/config.json" > "$T/bun-hooks/config.json"
+rtc run -b "$T/bun-hooks" it-hooks >/dev/null 2>&1 || fail "run with hooks"
+[ "$(cat "$T/hooks.log")" = "createRuntime it-hooks created
+prestart it-hooks created
+poststart it-hooks running
+poststop it-hooks stopped" ] || fail "hooks: $(cat "$T/hooks.log")"
+jq '.hooks = {"createRuntime": [{"path": "/bin/false"}]}' "$BUN/config.json" > "$T/bun-hooks/config.json"
+expect_err 1 "hook /bin/false failed (exit 1)" rtc create -b "$T/bun-hooks" it-hooks2
+[ ! -e "$R2/it-hooks2" ] || fail "a failed hook left the container"
+ok "hooks: createRuntime, prestart, poststart, poststop in order with the state; a failing one undoes create"
+
+[ "$(rtc features | jq -r '.ociVersionMax + " " + (.linux.seccomp.enabled | tostring)')" = "1.1.0 true" ] ||
+	fail "features: $(rtc features)"
+"$RT" --version | grep -q "^isc-runtime version " || fail "--version"
+ok "features and --version"
+
 # ---- bad bundles: one line, nothing made -------------------------------------------------------
 bad() {   # NAME SUBSTRING JQ-FILTER | - TEXT
 	local n=$1 sub=$2 f=$3
@@ -257,7 +310,7 @@ bad sysctl "linux.sysctl kernel.panic: not a setting of the container's own name
 	'.linux.sysctl = {"kernel.panic": "1"}'
 bad annot "annotation org.isc.mdwee: not one isc-runtime knows" '.annotations["org.isc.mdwee"] = "off"'
 mkdir -p "$T/bad-root" && cp "$BUN/config.json" "$T/bad-root/"
-expect_err 1 "rootfs: No such file or directory" rtc create -b "$T/bad-root" it-bad-root
+expect_err 1 "root.path $T/bad-root/rootfs: No such file or directory" rtc create -b "$T/bad-root" it-bad-root
 [ ! -e "$R2/it-bad-root" ] || fail "a create whose root is missing left its state"
 ok "bad bundles: each refused in one line naming the field; nothing in --root or the cgroups"
 
