@@ -116,21 +116,6 @@ __attribute__((noreturn)) static void child_main(const struct child *c)
 	ctr_exec_process(c->s, &c->s->proc, c->o->preserve_fds, c->mon, -1);
 }
 
-static int console_connect(const char *path, struct isc_err *e)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) < 0)
-		return err_set(e, ENAMETOOLONG, "--console-socket %.64s: path too long", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = err_sys(e, errno, "--console-socket %s", path);
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
-	return fd;
-}
-
 static int write_map(pid_t pid, const char *file, const struct oci_idmap *m, size_t n)
 {
 	char path[64], buf[OCI_MAX_IDMAPS * 40] = "";
@@ -311,7 +296,7 @@ int ctr_create(const struct rt *rt, const struct create_opts *o, pid_t *pidp, st
 		r = err_sys(e, errno ? errno : ENOTDIR, "root.path %s", s.root);
 	if (r == 0 && s.proc.terminal && !o->console_socket)
 		r = err_set(e, EINVAL, "process.terminal is true but no --console-socket was given");
-	if (r == 0 && o->console_socket && s.proc.terminal && (console = console_connect(o->console_socket, e)) < 0)
+	if (r == 0 && o->console_socket && s.proc.terminal && (console = ctr_console_connect(o->console_socket, e)) < 0)
 		r = console;
 	struct confine conf;
 	if (r == 0)

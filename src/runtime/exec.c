@@ -111,21 +111,6 @@ __attribute__((noreturn)) static void exec_middle(const struct exec_child *c)
 	_exit(0);
 }
 
-static int console_connect(const char *path, struct isc_err *e)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) < 0)
-		return err_set(e, ENAMETOOLONG, "--console-socket: path too long");
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = err_sys(e, errno, "--console-socket %s", path);
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
-	return fd;
-}
-
 static int exec_spawn(const struct rt *rt, const struct exec_opts *o, struct exec_child *c, pid_t *pid,
 		      struct isc_err *e)
 {
@@ -193,7 +178,7 @@ int ctr_exec(const struct rt *rt, const struct exec_opts *o, struct isc_err *e)
 		r = err_set(e, EINVAL, "exec with a terminal needs --console-socket");
 		goto out;
 	}
-	if (p.terminal && (console = console_connect(o->console_socket, e)) < 0) {
+	if (p.terminal && (console = ctr_console_connect(o->console_socket, e)) < 0) {
 		r = console;
 		goto out;
 	}

@@ -271,16 +271,61 @@ static int read_stdin(char **text, size_t *len, size_t max)
 	return 0;
 }
 
+/* The limits update starts from: memory and pids as the groups have them
+ * now, cpu as the spec had it. */
+static void limits_now(const struct oci_spec *s, struct cgroup *cg,
+		       struct cgroup_limits *l)
+{
+	struct cgroup_stats now = { 0 };
+	struct isc_err e = { 0 };
+	*l = s->limits;
+	if (cgroup_stats(cg, &now, &e) == 0) {
+		if (now.memory_max)
+			l->memory = now.memory_max;
+		if (now.pids_max)
+			l->pids = now.pids_max;
+	}
+}
+
+/* update's options (--memory SIZE, --pids-limit N) or its resources
+ * file ("-": standard input) over l. */
+static int limits_given(const struct opt *opts, struct cgroup_limits *l, struct isc_err *e)
+{
+	const char *file = opt_get(opts, "resources"), *m = opt_get(opts, "memory"), *p = opt_get(opts, "pids-limit");
+	if (file) {
+		_cleanup_free_ char *text = NULL;
+		size_t len;
+		unsigned given;
+		int r = STREQ(file, "-") ? read_stdin(&text, &len, 1 << 20) : read_file_at(AT_FDCWD, file, &text, &len, 1 << 20);
+		if (r < 0)
+			return err_sys(e, -r, "update --resources %s", file);
+		return oci_resources_parse(text, len, l, &given, e);
+	}
+	uint64_t v;
+	if (m && (parse_size(m, &v) < 0 || v < (16 << 20)))
+		return err_set(e, EINVAL, "update --memory %.32s: a size of 16M or more", m);
+	if (m)
+		l->memory = v;
+	char *end = NULL;
+	unsigned long long n = p ? strtoull(p, &end, 10) : 0;
+	if (p && (*end || n < 1 || n > 4194304))
+		return err_set(e, EINVAL, "update --pids-limit %.32s: 1 to 4194304", p);
+	if (p)
+		l->pids = n;
+	return 0;
+}
+
 static int cmd_update(const struct rt *rt, int argc, char **argv)
 {
-	struct opt opts[] = { { "resources", 'r', true }, { "memory", 'm', true }, { "pids-limit", 0, true },
-			      { "cpu-shares", 0, true }, { "cpu-quota", 0, true }, { "cpu-period", 0, true }, { NULL } };
+	struct opt opts[] = { { "resources", 'r', true }, { "memory", 'm', true }, { "pids-limit", 0, true }, { NULL } };
 	int i = one_id(argc, argv, opts_parse(opts, argc, argv, 1, "update"), "update");
 	if (i < 0)
 		return EXIT_USAGE;
 	struct isc_err e = { 0 };
 	struct ctr_state st;
 	struct oci_spec s;
+	struct cgroup cg;
+	struct cgroup_limits l;
 	if (ctr_state_read(rt, argv[i], &st, &e) < 0)
 		return fail(rt, &e);
 	int rc = EXIT_SUCCESS;
@@ -288,85 +333,15 @@ static int cmd_update(const struct rt *rt, int argc, char **argv)
 		ctr_state_free(&st);
 		return fail(rt, &e);
 	}
-	/* the new resources go through the spec's own parser: a config with
-	 * the container's spec and this linux.resources */
-	struct json_object *res = NULL;
-	const char *file = opt_get(opts, "resources");
-	if (file) {
-		_cleanup_free_ char *text = NULL;
-		size_t len;
-		int r = STREQ(file, "-") ? read_stdin(&text, &len, 1 << 20)
-					 : read_file_at(AT_FDCWD, file, &text, &len, 1 << 20);
-		res = r < 0 ? NULL : json_tokener_parse(text);
-		if (!res || !json_object_is_type(res, json_type_object)) {
-			err_set(&e, EINVAL, "update --resources %s: not a JSON object", file);
-			rc = fail(rt, &e);
-		}
-	} else {
-		res = json_object_new_object();
-		const char *m = opt_get(opts, "memory"), *p = opt_get(opts, "pids-limit");
-		if (m) {
-			uint64_t b;
-			struct json_object *mo = json_object_new_object();
-			json_object_object_add(mo, "limit", json_object_new_int64(parse_size(m, &b) < 0 ? -2 : (int64_t)b));
-			json_object_object_add(res, "memory", mo);
-		}
-		if (p) {
-			struct json_object *po = json_object_new_object();
-			json_object_object_add(po, "limit", json_object_new_int64(strtoll(p, NULL, 10)));
-			json_object_object_add(res, "pids", po);
-		}
-	}
-	if (rc == EXIT_SUCCESS) {
-		struct json_object *cfg = json_object_new_object(), *lin = json_object_new_object(),
-				   *proc = json_object_new_object(), *root = json_object_new_object(),
-				   *args = json_object_new_array(), *ns = json_object_new_array();
-		static const char *const need[] = { "mount", "pid", "ipc", "uts", "network" };
-		json_object_array_add(args, json_object_new_string("/"));
-		json_object_object_add(proc, "args", args);
-		json_object_object_add(proc, "cwd", json_object_new_string("/"));
-		json_object_object_add(root, "path", json_object_new_string("/"));
-		for (size_t k = 0; k < ARRAY_SIZE(need); k++) {
-			struct json_object *n = json_object_new_object();
-			json_object_object_add(n, "type", json_object_new_string(need[k]));
-			json_object_array_add(ns, n);
-		}
-		json_object_object_add(lin, "namespaces", ns);
-		json_object_object_add(lin, "resources", json_object_get(res));
-		json_object_object_add(cfg, "ociVersion", json_object_new_string("1.1.0"));
-		json_object_object_add(cfg, "root", root);
-		json_object_object_add(cfg, "process", proc);
-		json_object_object_add(cfg, "linux", lin);
-		const char *text = json_object_to_json_string(cfg);
-		struct oci_spec u;
-		struct cgroup cg;
-		if (oci_spec_parse(text, strlen(text), "/", &u, &e) < 0) {
-			rc = fail(rt, &e);
-		} else {
-			/* what the update leaves out stays as it is now (memory and
-			 * pids as the groups say; cpu as the spec had it) */
-			struct json_object *x;
-			struct cgroup_stats now = { 0 };
-			struct isc_err se = { 0 };
-			bool have = cgroup_init_path(&cg, st.cgroup) == 0 && cgroup_stats(&cg, &now, &se) == 0;
-			if (!json_object_object_get_ex(res, "memory", &x))
-				u.limits.memory = have && now.memory_max ? now.memory_max : s.limits.memory;
-			if (!json_object_object_get_ex(res, "pids", &x))
-				u.limits.pids = have && now.pids_max ? now.pids_max : s.limits.pids;
-			if (!json_object_object_get_ex(res, "cpu", &x)) {
-				u.limits.cpu_weight = s.limits.cpu_weight;
-				u.limits.cpu_milli = s.limits.cpu_milli;
-			}
-			if (cgroup_init_path(&cg, st.cgroup) < 0 || cgroup_create(&cg, &u.limits, &e) < 0)
-				rc = fail(rt, &e);
-			oci_spec_free(&u);
-		}
-		json_object_put(cfg);
-	}
-	json_object_put(res);
+	if (cgroup_init_path(&cg, st.cgroup) < 0)
+		err_set(&e, EINVAL, "container %s: no cgroup", st.id);
+	else
+		limits_now(&s, &cg, &l);
+	/* cgroup_create again: the groups are there, their limits written anew */
+	if (e.code || limits_given(opts, &l, &e) < 0 || cgroup_create(&cg, &l, &e) < 0)
+		rc = fail(rt, &e);
 	oci_spec_free(&s);
 	ctr_state_free(&st);
-	opts_free(opts);
 	return rc;
 }
 

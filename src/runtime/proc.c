@@ -16,9 +16,25 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <time.h>
 #include <linux/close_range.h>
+
+int ctr_console_connect(const char *path, struct isc_err *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) < 0)
+		return err_set(e, ENAMETOOLONG, "--console-socket %.64s: path too long", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = err_sys(e, errno, "--console-socket %s", path);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	return fd;
+}
 
 int ctr_console_send(int sock, int master, struct isc_err *e)
 {

@@ -86,6 +86,8 @@ void ctr_confine_init(const struct oci_spec *s, struct confine *c);
  * each, until every process under that filter is gone.  Returns the
  * caller's end (the process's), or -errno. */
 int ctr_monitor_fork(const struct rt *rt, const char *id);
+/* Connect to the engine's --console-socket: the fd, or -errno and e. */
+int ctr_console_connect(const char *path, struct isc_err *e);
 /* Hand a pty master to the engine on its console socket. */
 int ctr_console_send(int sock, int master, struct isc_err *e);
 /* A pty of the container's devpts as our terminal and stdio; master sent on sock. */

@@ -435,11 +435,8 @@ static int idmaps_parse(JOBJ *l, const char *key, struct oci_idmap *m, size_t *n
 	return 0;
 }
 
-static int resources_parse(JOBJ *l, struct oci_spec *s, struct isc_err *e)
+static int resources_obj(JOBJ *r, struct cgroup_limits *lim, unsigned *given, struct isc_err *e)
 {
-	JOBJ *r = field(l, "resources");
-	if (!r)
-		return 0;
 	if (want(r, json_type_object, "linux.resources", e) < 0)
 		return -EINVAL;
 	JOBJ *m = field(r, "memory"), *p = field(r, "pids"), *c = field(r, "cpu");
@@ -451,14 +448,17 @@ static int resources_parse(JOBJ *l, struct oci_spec *s, struct isc_err *e)
 	if (has && v > 0) {
 		if (v < (16 << 20))
 			return err_set(e, EINVAL, "linux.resources.memory.limit: below 16 MiB");
-		s->limits.memory = (uint64_t)v;
+		lim->memory = (uint64_t)v;
+		*given |= OCI_RES_MEMORY;
 	}
 	has = false;
 	if (p && (want(p, json_type_object, "linux.resources.pids", e) < 0 ||
 		  get_i64(p, "limit", "linux.resources.pids.limit", -1, 4194304, &v, &has, e) < 0))
 		return -EINVAL;
-	if (has && v > 0)
-		s->limits.pids = (uint64_t)v;
+	if (has && v > 0) {
+		lim->pids = (uint64_t)v;
+		*given |= OCI_RES_PIDS;
+	}
 	if (!c)
 		return 0;
 	uint64_t shares = 0, period = 0;
@@ -470,10 +470,18 @@ static int resources_parse(JOBJ *l, struct oci_spec *s, struct isc_err *e)
 	    get_u64(c, "period", "linux.resources.cpu.period", 1000000, &period, NULL, e) < 0)
 		return -EINVAL;
 	if (shares >= 2)
-		s->limits.cpu_weight = (uint32_t)(1 + (shares - 2) * 9999 / 262142);
+		lim->cpu_weight = (uint32_t)(1 + (shares - 2) * 9999 / 262142);
 	if (hq && quota > 0)
-		s->limits.cpu_milli = (uint32_t)((uint64_t)quota * 1000 / (period ? period : 100000));
+		lim->cpu_milli = (uint32_t)((uint64_t)quota * 1000 / (period ? period : 100000));
+	*given |= OCI_RES_CPU;
 	return 0;
+}
+
+static int resources_parse(JOBJ *l, struct oci_spec *s, struct isc_err *e)
+{
+	JOBJ *r = field(l, "resources");
+	unsigned given = 0;
+	return r ? resources_obj(r, &s->limits, &given, e) : 0;
 }
 
 static int seccomp_parse(JOBJ *l, struct oci_spec *s, struct isc_err *e)
@@ -925,6 +933,21 @@ int oci_process_parse(const char *text, size_t len, const struct oci_spec *s, st
 		  json_tokener_get_parse_end(tok) == len;
 	json_tokener_free(tok);
 	int r = ok ? process_obj(top, s, p, e) : err_set(e, EINVAL, "process.json: not valid JSON");
+	json_object_put(top);
+	return r < 0 ? refused(e) : 0;
+}
+
+int oci_resources_parse(const char *text, size_t len, struct cgroup_limits *l, unsigned *given, struct isc_err *e)
+{
+	*given = 0;
+	struct json_tokener *tok = json_tokener_new_ex(8);
+	if (!tok)
+		return err_set(e, ENOMEM, "resources");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	JOBJ *top = len > (1u << 20) ? NULL : json_tokener_parse_ex(tok, text, (int)len);
+	bool ok = top && json_tokener_get_error(tok) == json_tokener_success && json_tokener_get_parse_end(tok) == len;
+	json_tokener_free(tok);
+	int r = ok ? resources_obj(top, l, given, e) : err_set(e, EINVAL, "resources: not valid JSON");
 	json_object_put(top);
 	return r < 0 ? refused(e) : 0;
 }

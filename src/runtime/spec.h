@@ -85,6 +85,10 @@ int oci_spec_parse(const char *text, size_t len, const char *bundle, struct oci_
 /* An exec's process.json, with the container's spec for its rules. */
 int oci_process_parse(const char *text, size_t len, const struct oci_spec *s, struct oci_process *p,
 		      struct isc_err *e);
+/* update's LinuxResources object: what it gives goes into l, and given
+ * says which (OCI_RES_*); the rest of l stays. */
+enum { OCI_RES_MEMORY = 1 << 0, OCI_RES_PIDS = 1 << 1, OCI_RES_CPU = 1 << 2 };
+int oci_resources_parse(const char *text, size_t len, struct cgroup_limits *l, unsigned *given, struct isc_err *e);
 void oci_process_free(struct oci_process *p);
 void oci_spec_free(struct oci_spec *s);
 /* Does the spec give the container a namespace of type (CLONE_NEW*)?  Its

@@ -39,6 +39,9 @@ MEM=${VM_MEM:-4096}
 ROOTFS_PKGS="busybox-static erofs-utils e2fsprogs util-linux bsdutils kmod jq procps curl wget socat
   iproute2 nftables libseccomp2 libcap2 libsodium23 libssl3 libarchive13 libjson-c5
   libmnl0 libnftables1 libcmocka0 libasan8 libubsan1 libsystemd0 systemd fsverity"
+# installed with apt-get in the debootstrapped tree (debootstrap's --include cannot
+# configure podman's dependencies): the engines t_oci.sh drives
+ROOTFS_APT="podman runc containerd"
 # Modules the initramfs loads to mount the root disk and the 9p shares
 # (their dependencies are added from modules.dep).
 INITRD_MODS="virtio_pci virtio_blk crc32c_generic crc32c-intel ext4 9pnet_virtio 9p"
@@ -162,7 +165,7 @@ make_initrd() {
 }
 
 # --- root file system: one bookworm debootstrap, cached by package list -----
-KEY=$(printf '%s\n' $ROOTFS_PKGS "rootfs-v1" | sha256sum | cut -c1-16)
+KEY=$(printf '%s\n' $ROOTFS_PKGS $ROOTFS_APT "rootfs-v1" | sha256sum | cut -c1-16)
 RDIR=$CACHE/rootfs/$KEY
 build_rootfs() {
 	[ -f "$RDIR/ok" ] && return 0
@@ -171,6 +174,12 @@ build_rootfs() {
 	say "building the root file system (debootstrap bookworm, minbase + $(echo $ROOTFS_PKGS | wc -w) packages)"
 	debootstrap --variant=minbase --include="$pk" bookworm "$RDIR/tree" "$MIRROR" \
 		>"$TMP/debootstrap.log" 2>&1 || { tail -20 "$TMP/debootstrap.log"; rm -rf "$RDIR"; return 1; }
+	mount -t proc proc "$RDIR/tree/proc"
+	{ chroot "$RDIR/tree" apt-get update -qq && DEBIAN_FRONTEND=noninteractive chroot "$RDIR/tree" \
+		apt-get install -y -qq --no-install-recommends $ROOTFS_APT; } >"$TMP/apt.log" 2>&1
+	local rc=$?
+	umount "$RDIR/tree/proc"
+	[ $rc -eq 0 ] || { tail -20 "$TMP/apt.log"; rm -rf "$RDIR"; return 1; }
 	rm -rf "$RDIR/tree/var/cache/apt/archives/"*.deb "$RDIR/tree/var/lib/apt/lists/"*_Packages
 	echo isc-vm > "$RDIR/tree/etc/hostname"
 	touch "$RDIR/ok"
