@@ -96,6 +96,10 @@ __attribute__((noreturn)) static void child_main(const struct child *c)
 {
 	struct isc_err e = { 0 };
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* until it execs the container's program this process is isc-runtime,
+	 * with our descriptors: nothing in the container may open its
+	 * /proc/1/exe (the host's binary, CVE-2019-5736) or /proc/1/fd */
+	prctl(PR_SET_DUMPABLE, 0);
 	if (child_setup(c, &e) < 0) {
 		send_err(c->sync, &e);
 		_exit(1);

@@ -89,6 +89,10 @@ struct exec_child {
 __attribute__((noreturn)) static void exec_middle(const struct exec_child *c)
 {
 	struct isc_err e = { 0 };
+	/* the container's processes must not reach us through /proc (our
+	 * binary, our descriptors) before the exec: not dumpable, and so
+	 * the child we fork in there */
+	prctl(PR_SET_DUMPABLE, 0);
 	if (cgroup_attach(c->cg, getpid(), &e) < 0 || setns(c->pidfd, ns_flags(c->init)) < 0) {
 		if (!e.code)
 			err_sys(&e, errno, "enter the container's namespaces");

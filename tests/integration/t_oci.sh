@@ -206,6 +206,15 @@ rtc create -b "$BUN" --pid-file "$T/pid" it-direct > "$T/direct.out" 2>&1 || fai
 pid=$(cat "$T/pid")
 [ "$(rtc state it-direct | jq -r .pid)" = "$pid" ] || fail "state's pid is not the pid file's"
 grep -q "^up" "$T/direct.out" && fail "the process ran before start"
+# before start the first process is isc-runtime itself: root in the container may not
+# reach the host's binary through /proc/1/exe (CVE-2019-5736) nor its descriptors
+out=$(rtc exec it-direct isc-probe --expect EACCES,EPERM readlink /proc/1/exe 2>&1) ||
+	fail "/proc/1/exe of the waiting runtime: $out"
+for fd in $(rtc exec it-direct ls /proc/1/fd); do
+	out=$(rtc exec it-direct isc-probe --expect EACCES,EPERM readlink "/proc/1/fd/$fd" 2>&1) ||
+		fail "/proc/1/fd/$fd of the waiting runtime: $out"
+done
+ok "the waiting first process: its /proc/1/exe and /proc/1/fd out of the container's reach"
 rtc start it-direct || fail "start"
 [ "$(rtc state it-direct | jq -r .status)" = running ] || fail "state after start: $(rtc state it-direct)"
 expect_err 1 "is running, not created" rtc start it-direct
