@@ -678,6 +678,8 @@ static int mount_parse(JOBJ *x, size_t i, const char *bundle, struct oci_spec *s
 		free(m->source);
 		m->source = abs;
 	}
+	if (m->copyup && !STREQ(m->type, "tmpfs"))
+		return err_set(e, EINVAL, "%s (%s): tmpcopyup on a %s; only a tmpfs takes it", where, m->dest, m->type);
 	if (m->bind && m->data)
 		return err_set(e, EINVAL, "%s (%s): option %s on a bind", where, m->dest, m->data[0]);
 	bool writable = !(m->set & MOUNT_ATTR_RDONLY) && !STREQ(m->type, "sysfs") && !STREQ(m->type, "proc");

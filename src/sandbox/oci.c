@@ -4,6 +4,7 @@
 #include "sandbox-internal.h"
 #include "mnt.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -151,6 +152,92 @@ static int mount_cgroup(const struct sandbox_oci *o, const struct oci_mount *m, 
 
 static int dev_fill(int root, struct isc_err *e);
 
+/* tmpcopyup: what the root holds at a tmpfs's mount point, copied into
+ * the new tmpfs before it is mounted there.  The image's entries are
+ * never followed: symlinks are copied as links, regular files as bytes,
+ * directories walked (32 deep at most); fifos are made again, device
+ * nodes and sockets left out (isc's /dev is the only place of devices).
+ * Set-id bits are dropped (the tmpfs is nosuid anyway); owners kept. */
+static int copy_tree(int from, int to, int depth)
+{
+	if (depth > 32)
+		return -ELOOP;
+	int dfd = fcntl(from, F_DUPFD_CLOEXEC, 3);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return -errno;
+	}
+	int r = 0;
+	for (struct dirent *de; r == 0 && (de = readdir(d));) {
+		if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(from, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			break;
+		}
+		mode_t mode = st.st_mode & 01777;
+		if (S_ISDIR(st.st_mode)) {
+			int src = openat(from, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), dst = -1;
+			if (src < 0 || mkdirat(to, de->d_name, mode) < 0 ||
+			    (dst = openat(to, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				r = -errno;
+			else
+				r = copy_tree(src, dst, depth + 1);
+			if (r == 0 && fchmod(dst, mode) < 0)
+				r = -errno;
+			if (src >= 0)
+				close(src);
+			if (dst >= 0)
+				close(dst);
+		} else if (S_ISREG(st.st_mode)) {
+			int src = openat(from, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int dst = src < 0 ? -1 : openat(to, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+							mode);
+			if (src < 0 || dst < 0)
+				r = -errno;
+			else
+				r = copy_fd(src, dst);
+			if (src >= 0)
+				close(src);
+			if (dst >= 0)
+				close(dst);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(from, de->d_name, target, sizeof(target) - 1);
+			if (n < 0)
+				r = -errno;
+			else if ((target[n] = '\0', symlinkat(target, to, de->d_name)) < 0)
+				r = -errno;
+		} else if (S_ISFIFO(st.st_mode)) {
+			if (mkfifoat(to, de->d_name, mode) < 0)
+				r = -errno;
+		} else {
+			continue;
+		}
+		if (r == 0 && fchownat(to, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+	}
+	closedir(d);
+	return r;
+}
+
+/* The tmpfs of a tmpcopyup mount, filled from the root's directory at
+ * its mount point (where there is one). */
+static int copyup(int mfd, int root, const char *dest, struct isc_err *e)
+{
+	_cleanup_close_ int from = inroot_open(root, dest, O_RDONLY | O_DIRECTORY, 0);
+	if (from == -ENOENT)
+		return 0;
+	if (from < 0)
+		return err_sys(e, -from, "tmpcopyup %s", dest);
+	/* the tmpfs's own root keeps the mode its options give it */
+	int r = copy_tree(from, mfd, 0);
+	return r < 0 ? err_sys(e, -r, "tmpcopyup %s", dest) : 0;
+}
+
 static int mount_one(const struct sandbox_oci *o, const struct oci_mount *m, int root, struct isc_err *e)
 {
 	if (m->bind)
@@ -162,6 +249,10 @@ static int mount_one(const struct sandbox_oci *o, const struct oci_mount *m, int
 	int f = mnt_fs(m->type, (const char *const *)m->data, set, e);
 	if (f < 0)
 		return err_prefix(e, "%s", m->dest);
+	if (m->copyup && copyup(f, root, m->dest, e) < 0) {
+		close(f);
+		return -e->code;
+	}
 	int r = attach_at(f, root, m->dest, false, e);
 	close(f);
 	if (r == 0 && m->propagation) {

@@ -46,6 +46,10 @@ int oci_mount_option(struct oci_mount *m, const char *opt, struct isc_err *e)
 		m->recursive = STREQ(opt, "rbind");
 		return 0;
 	}
+	if (STREQ(opt, "tmpcopyup")) {
+		m->copyup = true;
+		return 0;
+	}
 	if (STREQ(opt, "rro")) {
 		m->set |= MOUNT_ATTR_RDONLY;
 		m->clr &= ~MOUNT_ATTR_RDONLY;
@@ -72,7 +76,7 @@ int oci_mount_option(struct oci_mount *m, const char *opt, struct isc_err *e)
 		if (STREQ(opt, oci_noop[i]))
 			return 0;
 	/* ways of mounting isc does not do: refused, never silently dropped */
-	static const char *const refused[] = { "tmpcopyup", "idmap", "ridmap", "copy-symlink", "remount",
+	static const char *const refused[] = { "idmap", "ridmap", "copy-symlink", "remount",
 					       "sync", "dirsync", "mand" };
 	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
 		if (STREQ(opt, refused[i]))

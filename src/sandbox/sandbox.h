@@ -135,6 +135,7 @@ struct oci_mount {
 	unsigned set, clr;              /* MOUNT_ATTR_* the options ask for */
 	unsigned long propagation;      /* MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_UNBINDABLE or 0 */
 	char **data;                    /* the filesystem's own options ("mode=755") */
+	bool copyup;                    /* tmpcopyup: a tmpfs starts with what the root has there */
 };
 struct sandbox_oci {
 	const char *root;               /* the bundle's root.path, absolute */

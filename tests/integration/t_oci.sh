@@ -90,6 +90,18 @@ ok "ISC defaults on top of podman's spec: root read-only, /tmp writable and noex
 	fail "run --rm left a cgroup: $(find /sys/fs/cgroup/memory$CG -mindepth 1 -maxdepth 1 -type d)"
 ok "run --rm leaves no state in --root and no cgroup"
 
+# podman run --read-only and --tmpfs: tmpfs mounts that start with the image's files (tmpcopyup)
+mkdir -p "$tree/run/sub" && echo from-image > "$tree/run/sub/f" && ln -sfn sub/f "$tree/run/link"
+tar -C "$tree" -c . | "${PODMAN[@]}" import - localhost/isc-it:2 >/dev/null 2>&1 || fail "podman import"
+out=$(isc run --rm --read-only "${RUNOPTS[@]}" --tmpfs /srv -v "$tree/bin:/opt:ro" localhost/isc-it:2 sh -c \
+	'cat /run/sub/f /run/link; touch /run/x /srv/y && echo tmpfs-writable; /opt/busybox true && echo ro-volume-runs;
+	 cp /bin/isc-probe /srv/p; /srv/p true' 2>&1)
+[ "$(printf '%s\n' "$out" | grep -c '^from-image$')" -eq 2 ] || fail "--read-only: /run lacks the image's files: $out"
+printf '%s\n' "$out" | grep -q '^tmpfs-writable$' || fail "--read-only/--tmpfs: not writable: $out"
+printf '%s\n' "$out" | grep -q '^ro-volume-runs$' || fail "a read-only volume does not run programs: $out"
+printf '%s\n' "$out" | grep -q '/srv/p: Permission denied' || fail "a program copied to --tmpfs /srv ran: $out"
+ok "podman run --read-only and --tmpfs: tmpfs with the image's files (tmpcopyup), writable, never run from; a read-only volume runs"
+
 # ---- podman: run -d, exec, ps, top, logs, stop --------------------------------------------
 id=$(isc run -d "${RUNOPTS[@]}" localhost/isc-it:1 sh -c 'echo started; trap "echo bye; exit 0" TERM; while :; do sleep 0.1; done')
 [ -n "$id" ] || fail "podman run -d gave no id"

@@ -99,8 +99,18 @@ static void test_mounts(void **state)
 	oci_spec_free(&s);
 	assert_int_equal(parse("\"terminal\":false", "",
 			       "{\"destination\":\"/o\",\"type\":\"tmpfs\",\"source\":\"t\",\"options\":[\"tmpcopyup\"]}",
+			       "", &s, &e), 0);
+	assert_true(s.mounts[0].copyup);
+	oci_spec_free(&s);
+	assert_int_equal(parse("\"terminal\":false", "",
+			       "{\"destination\":\"/o\",\"type\":\"bind\",\"source\":\"/t\",\"options\":[\"bind\","
+			       "\"tmpcopyup\"]}", "", &s, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "only a tmpfs takes it"));
+	oci_spec_free(&s);
+	assert_int_equal(parse("\"terminal\":false", "",
+			       "{\"destination\":\"/o\",\"type\":\"tmpfs\",\"source\":\"t\",\"options\":[\"idmap\"]}",
 			       "", &s, &e), -EINVAL);
-	assert_non_null(strstr(e.msg, "\"tmpcopyup\" is not supported"));
+	assert_non_null(strstr(e.msg, "\"idmap\" is not supported"));
 	oci_spec_free(&s);
 	assert_int_equal(parse("\"terminal\":false", "",
 			       "{\"destination\":\"/o/../../etc\",\"type\":\"tmpfs\",\"source\":\"t\"}", "", &s, &e), -EINVAL);
