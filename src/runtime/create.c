@@ -76,6 +76,9 @@ static int child_setup(const struct child *c, struct isc_err *e)
 		return err_sys(e, errno, "become root in the user namespace");
 	if (join_namespaces(s, e) < 0 || sysctls_set(s, e) < 0)
 		return -e->code;
+	const struct oci_ns *cgns = oci_spec_ns(s, CLONE_NEWCGROUP);
+	if (cgns && !cgns->path && unshare(CLONE_NEWCGROUP) < 0)
+		return err_sys(e, errno, "cgroup namespace");
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return err_sys(e, errno, "hostname");
 	struct sandbox_oci o = {
@@ -140,7 +143,10 @@ static pid_t clone_child(const struct oci_spec *s, struct isc_err *e)
 	uint64_t flags = 0;
 	for (size_t i = 0; i < s->nns; i++) {
 		if (!s->ns[i].path) {
-			flags |= (uint64_t)s->ns[i].type;
+			/* a cgroup namespace is made by the child once it is in its
+			 * group, so that group is the namespace's root */
+			if (s->ns[i].type != CLONE_NEWCGROUP)
+				flags |= (uint64_t)s->ns[i].type;
 		} else if (s->ns[i].type == CLONE_NEWPID) {
 			_cleanup_close_ int fd = open(s->ns[i].path, O_RDONLY | O_CLOEXEC);
 			if (fd < 0 || setns(fd, CLONE_NEWPID) < 0)
@@ -318,12 +324,16 @@ int ctr_create(const struct rt *rt, const struct create_opts *o, pid_t *pidp, st
 	if (r == 0 && (m.mon = ctr_monitor_fork(rt, o->id)) < 0)
 		r = err_sys(e, -m.mon, "start the monitor");
 	bool v1 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0;
+	/* what the container sees of its cgroup (v1): the group its processes
+	 * are in, with the limits the spec gave, not isc's total above it */
+	char payload[sizeof(m.cg.name) + 16];
+	snprintf(payload, sizeof(payload), "%s/payload", m.cg.name);
 	if (r == 0) {
 		pid_t pid = clone_child(&s, e);
 		if (pid == 0) {
 			close(sv[0]);
 			struct child c = { .s = &s, .o = o, .sync = sv[1], .mon = m.mon, .fifo = fifo,
-					   .console = console, .cgroup_v1 = v1 ? m.cg.name : NULL };
+					   .console = console, .cgroup_v1 = v1 ? payload : NULL };
 			child_main(&c);
 		}
 		if (pid < 0)

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -196,6 +197,23 @@ static int user_set(const struct oci_process *p, struct isc_err *e)
 		return err_sys(e, errno, "process.user.gid %u", p->gid);
 	if (setresuid(p->uid, p->uid, p->uid) < 0)
 		return err_sys(e, errno, "process.user.uid %u", p->uid);
+	/* leaving uid 0 cleared the effective set: back from the permitted
+	 * one, so that confine can still narrow the bounding set */
+	if (p->uid != 0) {
+		cap_t c = cap_get_proc();
+		cap_value_t v[CAP_LAST_CAP + 1];
+		int n = 0;
+		for (cap_value_t k = 0; c && k <= CAP_LAST_CAP; k++) {
+			cap_flag_value_t f;
+			if (cap_get_flag(c, k, CAP_PERMITTED, &f) == 0 && f == CAP_SET)
+				v[n++] = k;
+		}
+		int r = !c || cap_set_flag(c, CAP_EFFECTIVE, n, v, CAP_SET) < 0 || cap_set_proc(c) < 0 ? -errno : 0;
+		if (c)
+			cap_free(c);
+		if (r < 0)
+			return err_sys(e, -r, "capabilities after the change of user");
+	}
 	if (p->has_umask)
 		umask(p->umask);
 	return 0;

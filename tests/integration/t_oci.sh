@@ -102,6 +102,19 @@ printf '%s\n' "$out" | grep -q '^ro-volume-runs$' || fail "a read-only volume do
 printf '%s\n' "$out" | grep -q '/srv/p: Permission denied' || fail "a program copied to --tmpfs /srv ran: $out"
 ok "podman run --read-only and --tmpfs: tmpfs with the image's files (tmpcopyup), writable, never run from; a read-only volume runs"
 
+# podman's everyday options: a user, a working directory, the environment, limits
+out=$(isc run --rm "${RUNOPTS[@]}" --user 65534 --workdir /tmp -e FOO=bar --memory 64m --pids-limit 50 \
+	localhost/isc-it:1 sh -c 'id -u; pwd; echo $FOO; grep ^CapEff: /proc/self/status;
+	cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null ||
+	cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max' 2>&1)
+[ "$out" = "65534
+/tmp
+bar
+CapEff:	0000000000000000
+$((64 << 20))
+50" ] || fail "--user, --workdir, -e, --memory, --pids-limit: $out"
+ok "podman --user 65534 (no capabilities left), --workdir, -e, and --memory/--pids-limit as the container sees its cgroup"
+
 # ---- podman: run -d, exec, ps, top, logs, stop --------------------------------------------
 id=$(isc run -d "${RUNOPTS[@]}" localhost/isc-it:1 sh -c 'echo started; trap "echo bye; exit 0" TERM; while :; do sleep 0.1; done')
 [ -n "$id" ] || fail "podman run -d gave no id"
