@@ -81,8 +81,11 @@ int ctr_terminal(int sock, unsigned rows, unsigned cols, bool console, struct is
 /* Denials to ROOT/denials.log (kept after delete, shared by the
  * containers, one line each, bounded) and to --log. */
 #define MONITOR_LOG_MAX (4u << 20)
+/* and each process tree's share of it: one noisy container does not use
+ * up the file for the others (it is still answered, and counted) */
+#define MONITOR_LINES_MAX 1000
 
-static void monitor_log(const struct rt *rt, int logfd, const char *id, const char *what)
+static void monitor_log(const struct rt *rt, int logfd, const char *id, const char *verb, const char *what)
 {
 	struct stat st;
 	char ts[40], esc[512];
@@ -91,8 +94,8 @@ static void monitor_log(const struct rt *rt, int logfd, const char *id, const ch
 	/* what names the process's command as it set it: escaped */
 	str_escape(what, strlen(what), esc, sizeof(esc));
 	if (logfd >= 0 && fstat(logfd, &st) == 0 && (uint64_t)st.st_size < MONITOR_LOG_MAX)
-		dprintf(logfd, "%s %s denied %s\n", ts, id, esc);
-	rt_log(rt, "warning", "seccomp: denied %s", esc);
+		dprintf(logfd, "%s %s %s %s\n", ts, id, verb, esc);
+	rt_log(rt, "warning", "seccomp: %s %s", verb, esc);
 }
 
 __attribute__((noreturn)) static void monitor_main(const struct rt *rt, const char *id, int sock, int logfd)
@@ -105,6 +108,7 @@ __attribute__((noreturn)) static void monitor_main(const struct rt *rt, const ch
 	if (fd_recv(sock, &b, 1, &listener, &nfd) <= 0 || nfd != 1 || listener < 0)
 		_exit(0);
 	close(sock);
+	unsigned long logged = 0, quiet = 0;
 	for (;;) {
 		struct pollfd p = { .fd = listener, .events = POLLIN };
 		if (poll(&p, 1, -1) < 0) {
@@ -115,15 +119,25 @@ __attribute__((noreturn)) static void monitor_main(const struct rt *rt, const ch
 		if (p.revents & POLLIN) {
 			char what[256];
 			int r = confine_notify_deny(listener, what, sizeof(what));
-			if (r == 0)
-				monitor_log(rt, logfd, id, what);
+			if (r == 0 && logged < MONITOR_LINES_MAX)
+				monitor_log(rt, logfd, id, "denied", what);
+			else if (r == 0)
+				quiet++;
 			else if (r != -ENOENT && r != -EINTR)
 				_exit(1);
+			if (r == 0 && ++logged == MONITOR_LINES_MAX)
+				monitor_log(rt, logfd, id, "note:", "the rest of this process tree's denials are counted, not logged");
 			continue;
 		}
 		/* POLLHUP: no process under the filter is left */
-		if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
+		if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			if (quiet) {
+				char n[96];
+				snprintf(n, sizeof(n), "%lu more denials, not logged one by one", quiet);
+				monitor_log(rt, logfd, id, "note:", n);
+			}
 			_exit(0);
+		}
 	}
 }
 

@@ -292,7 +292,7 @@ ok "a user namespace with the spec's mappings (root inside is host uid 3100000)"
 printf '#!/bin/sh\necho "$1 $(jq -r %s)" >> %s/hooks.log\n' "'.id + \" \" + .status'" "$T" > "$T/hook"
 chmod 755 "$T/hook"
 mkdir -p "$T/bun-hooks" && ln -sfn "$BUN/rootfs" "$T/bun-hooks/rootfs"
-jq --arg h "$T/hook" '.process.args = ["true"] | .hooks = {
+jq --arg h "$T/hook" '.process.args = ["sleep", "1"] | .hooks = {
 	"createRuntime": [{"path": $h, "args": ["hook", "createRuntime"]}],
 	"prestart": [{"path": $h, "args": ["hook", "prestart"]}],
 	"poststart": [{"path": $h, "args": ["hook", "poststart"]}],
@@ -306,6 +306,18 @@ jq '.hooks = {"createRuntime": [{"path": "/bin/false"}]}' "$BUN/config.json" > "
 expect_err 1 "hook /bin/false failed (exit 1)" rtc create -b "$T/bun-hooks" it-hooks2
 [ ! -e "$R2/it-hooks2" ] || fail "a failed hook left the container"
 ok "hooks: createRuntime, prestart, poststart, poststop in order with the state; a failing one undoes create"
+
+# a noisy container's denials: each of its process trees logs 1000, then counts
+mkdir -p "$T/bun-noisy" && ln -sfn "$BUN/rootfs" "$T/bun-noisy/rootfs"
+jq '.process.args = ["sh", "-c", "i=0; while [ $i -lt 1100 ]; do mount -t tmpfs x /mnt 2>/dev/null; i=$((i+1)); done"]' \
+	"$BUN/config.json" > "$T/bun-noisy/config.json"
+rtc run -b "$T/bun-noisy" it-noisy >/dev/null 2>&1
+for i in $(seq 50); do grep -q " it-noisy note: 100 more denials" "$R2/denials.log" && break; sleep 0.1; done
+[ "$(grep -c " it-noisy denied mount by pid" "$R2/denials.log")" -eq 1000 ] ||
+	fail "denials of it-noisy logged: $(grep -c " it-noisy denied" "$R2/denials.log"), wanted 1000"
+grep -q " it-noisy note: 100 more denials, not logged one by one$" "$R2/denials.log" ||
+	fail "no count of the rest: $(grep " it-noisy note" "$R2/denials.log")"
+ok "a container's denials: 1000 logged, the other 100 counted in one line (its share of denials.log)"
 
 [ "$(rtc features | jq -r '.ociVersionMax + " " + (.linux.seccomp.enabled | tostring)')" = "1.1.0 true" ] ||
 	fail "features: $(rtc features)"
