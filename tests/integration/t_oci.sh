@@ -134,6 +134,10 @@ isc pause "$id" >/dev/null 2>&1 || fail "podman pause"
 [ "$(isc inspect -f '{{.State.Status}}' "$id")" = paused ] || fail "not paused"
 isc unpause "$id" >/dev/null 2>&1 || fail "podman unpause"
 ok "podman pause and unpause (the cgroup freezer)"
+out=$(script -qec "$(printf '%q ' "${PODMAN[@]}" --runtime "$T/isc-runtime") exec -it $id sh -c 'tty; [ -t 0 ] && echo stdin-tty'" /dev/null </dev/null 2>&1 | tr -d '\r\000' | sed 's/\^@//g')
+printf '%s\n' "$out" | grep -qE '^/dev/pts/[0-9]+$' && printf '%s\n' "$out" | grep -q '^stdin-tty$' ||
+	fail "podman exec -it: $out"
+ok "podman exec -it: a pty of the container's own"
 isc stop -t 5 "$id" >/dev/null || fail "podman stop"
 [ "$(isc inspect -f '{{.State.Status}}' "$id")" = exited ] || fail "not exited after stop"
 out=$(isc logs "$id")
