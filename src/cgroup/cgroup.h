@@ -78,6 +78,11 @@ bool cgroup_systemd_owns(void);
  * process already in the scope (a reboot) just stays.  iscd only: it links
  * the cgroup_scope library (libsystemd). */
 int cgroup_scope_enter(struct cgroup *cg, const char *isc_name, struct isc_err *e);
+/* The same for an OCI container under --systemd-cgroup (isc-runtime):
+ * path is "slice:prefix:name"; the caller enters the transient scope
+ * prefix-name.scope in slice and cg becomes the scope's isc/ group
+ * (cg->name the path below /sys/fs/cgroup, for cgroup_init_path later). */
+int cgroup_scope_enter_oci(struct cgroup *cg, const char *path, struct isc_err *e);
 int cgroup_create(struct cgroup *cg, const struct cgroup_limits *l, struct isc_err *e);
 int cgroup_attach(struct cgroup *cg, pid_t pid, struct isc_err *e);
 /* Make isc/NAME/login/s<id> in every hierarchy with one session's limits

@@ -250,9 +250,6 @@ static int ctr_prepare(const struct rt *rt, const struct create_opts *o, struct 
 		return err_sys(e, errno, "bundle %s", o->bundle);
 	if (spec_read(bundle, &text, &len, e) < 0 || oci_spec_parse(text, len, bundle, s, e) < 0)
 		return -e->code;
-	if (rt->systemd_cgroup)
-		return err_set(e, EOPNOTSUPP, "--systemd-cgroup: isc-runtime manages cgroupfs paths only "
-			       "(set the engine's cgroup manager to cgroupfs)");
 	int r = mkdir_p_at(AT_FDCWD, rt->root, 0700);
 	if (r < 0)
 		return err_sys(e, -r, "--root %s", rt->root);
@@ -278,8 +275,13 @@ static int ctr_prepare(const struct rt *rt, const struct create_opts *o, struct 
 	char path[300];
 	snprintf(path, sizeof(path), "%s", s->cgroups_path ? s->cgroups_path : "");
 	if (!*path)
-		snprintf(path, sizeof(path), "isc-runtime/%s", o->id);
-	if (cgroup_init_path(&m->cg, path) < 0)
+		snprintf(path, sizeof(path), rt->systemd_cgroup ? "system.slice:isc-runtime:%s" : "isc-runtime/%s", o->id);
+	/* --systemd-cgroup: we enter the transient scope systemd makes for
+	 * the container (our child is born in it), its groups below */
+	if (rt->systemd_cgroup && (cgroup_init_path(&m->cg, "isc-runtime") < 0 ||
+				   cgroup_scope_enter_oci(&m->cg, path, e) < 0))
+		return e->code ? -e->code : err_set(e, EINVAL, "--systemd-cgroup");
+	if (!rt->systemd_cgroup && cgroup_init_path(&m->cg, path) < 0)
 		return err_set(e, EINVAL, "linux.cgroupsPath %.64s: not a path isc-runtime makes", path);
 	if (cgroup_create(&m->cg, &s->limits, e) < 0)
 		return -e->code;

@@ -375,6 +375,23 @@ printf '%s\n' "$out" | grep -q "/tmp/p: Permission denied" || fail "the annotati
 [ ! -e "$R2/it-relax" ] || fail "run left its state"
 ok "annotation org.isc.writable-exec=/data: programs run from /data, still not from /tmp"
 
+# ---- --systemd-cgroup: the container in a transient scope of systemd's ------------------------------
+if [ -d /run/systemd/system ] && [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+	out=$("${PODMAN[@]/cgroupfs/systemd}" --runtime "$T/isc-runtime" run --rm --network none \
+		--ulimit nofile=20000:20000 --ulimit nproc=4096:4096 localhost/isc-it:1 cat /proc/self/cgroup 2>&1)
+	printf '%s\n' "$out" | grep -qE '^0::/machine\.slice/libpod-[0-9a-f]{64}\.scope/isc/payload$' ||
+		fail "podman --cgroup-manager systemd: the container is not in its scope: $out"
+	id=${out#*libpod-}; id=${id%%.scope*}
+	for i in $(seq 50); do [ -d "/sys/fs/cgroup/machine.slice/libpod-$id.scope/isc" ] || break; sleep 0.1; done
+	[ ! -d "/sys/fs/cgroup/machine.slice/libpod-$id.scope/isc" ] || fail "the scope's groups are left after run --rm"
+	ok "--systemd-cgroup (podman's systemd cgroup manager): the container in libpod-ID.scope/isc/payload, gone after"
+else
+	expect_err 1 "systemd does not own this host's cgroups (use cgroupfs)" \
+		"$RT" --root "$R2" --systemd-cgroup create -b "$BUN" it-sd
+	[ ! -e "$R2/it-sd" ] || fail "a refused --systemd-cgroup create left its state"
+	echo "skipped: --systemd-cgroup with a scope (systemd does not own this host's cgroups; refused as shown)"
+fi
+
 # ---- containerd: ctr with the runc shim calling isc-runtime ---------------------------------------
 if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
 	echo "skipped: containerd (no containerd or ctr)"
