@@ -1,5 +1,5 @@
-/* scope.c - an ISC's transient systemd scope, delegated to its supervisor.
- * iscd only: the one part of isc that links libsystemd (docs/cgroups.md). */
+/* scope.c - a transient systemd scope, delegated: an ISC's and its supervisor's, or an OCI container's.
+ * iscd and isc-runtime only: the one part of isc that links libsystemd (docs/cgroups.md). */
 #include "cgroup-internal.h"
 
 #include <systemd/sd-bus.h>

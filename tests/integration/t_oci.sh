@@ -377,7 +377,7 @@ ok "annotation org.isc.writable-exec=/data: programs run from /data, still not f
 
 # ---- --systemd-cgroup: the container in a transient scope of systemd's ------------------------------
 if [ -d /run/systemd/system ] && [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-	out=$("${PODMAN[@]/cgroupfs/systemd}" --runtime "$T/isc-runtime" run --rm --network none \
+	out=$("${PODMAN[@]/cgroupfs/systemd}" --runtime "$T/isc-runtime" run --rm --network none --cgroupns host \
 		--ulimit nofile=20000:20000 --ulimit nproc=4096:4096 localhost/isc-it:1 cat /proc/self/cgroup 2>&1)
 	printf '%s\n' "$out" | grep -qE '^0::/machine\.slice/libpod-[0-9a-f]{64}\.scope/isc/payload$' ||
 		fail "podman --cgroup-manager systemd: the container is not in its scope: $out"
