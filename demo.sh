@@ -176,7 +176,7 @@ if command -v podman >/dev/null && [ -x "$B/isc-runtime" ]; then
 		'touch /etc/x; cp /bin/busybox /tmp/b && /tmp/b true; mount -t tmpfs x /mnt; grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status' 2>&1
 	printf '$ podman --runtime %s run --rm --cap-add SYS_ADMIN localhost/isc-demo true\n' "$RT"
 	"${PODMAN[@]}" --runtime "$RT" run --rm "${POPTS[@]}" --cap-add SYS_ADMIN localhost/isc-demo true 2>&1 |
-		grep -o 'isc-runtime: .*' | head -1
+		sed -n 's/.*isc-runtime: \(.*\)/isc-runtime: \1/p' | head -1
 	printf '$ tail -1 /run/isc-runtime/denials.log   # seccomp denials, logged by the runtime'"'"'s monitor\n'
 	tail -1 /run/isc-runtime/denials.log
 	for d in /sys/fs/cgroup/*/isc-demo /sys/fs/cgroup/isc-demo; do

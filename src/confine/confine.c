@@ -100,7 +100,7 @@ int confine_apply(const struct confine *c, int *listener, struct isc_err *e)
 	 * writable and executable (mdwe=off for JIT runtimes) */
 	if (c->mdwe && prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) < 0)
 		return err_sys(e, errno, "memory-deny-write-execute");
-	if (c->landlock && (r = confine_landlock(c->writable, e)) < 0)
+	if (c->landlock && (r = confine_landlock(c->writable, c->writable_files, e)) < 0)
 		return r;
 	/* last: the filter would report the steps above as denials */
 	return c->seccomp ? confine_seccomp(c->wx_filter, listener, e) : 0;

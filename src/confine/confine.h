@@ -19,6 +19,8 @@ struct confine {
 				 * sessions, whose files become an image, are bounded) */
 	/* Landlock: paths inside the ISC below which writes are allowed */
 	const char *writable[CONFINE_MAX_WRITABLE + 1];
+	/* and single files that may be written (an OCI engine's /etc/hosts) */
+	const char *writable_files[CONFINE_MAX_WRITABLE + 1];
 };
 
 /* The default set: enough for a typical service, nothing that administers
@@ -48,7 +50,9 @@ int confine_helper(const char *const *readable, const char *const *writable, uin
 
 /* Parts of confine_apply, exposed for tests. */
 int confine_caps(uint64_t keep, struct isc_err *e);
-int confine_landlock(const char *const *writable, struct isc_err *e);
+/* dirs: directories only (a file or a symlink there is an error); files:
+ * regular files only, with the rights a file has (NULL: none). */
+int confine_landlock(const char *const *dirs, const char *const *files, struct isc_err *e);
 int confine_seccomp(bool wx, int *listener, struct isc_err *e);
 /* Answer one pending notification on listener with EPERM; describe it
  * ("mount by pid 12 (sh)") in what.  0, or -errno (-ENOENT: the caller

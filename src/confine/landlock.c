@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/landlock.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
@@ -32,7 +33,28 @@ static uint64_t write_rights(int abi)
 	return r;
 }
 
-int confine_landlock(const char *const *writable, struct isc_err *e)
+/* One file the rules let be written: it must be a regular file (not a
+ * symlink to one: the rule would hold for what the link names now). */
+static int file_rule(int rs, const char *path, uint64_t rights, struct isc_err *e)
+{
+	struct stat st;
+	_cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return err_sys(e, errno, "landlock: open %s", path);
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, EINVAL, "landlock: %s is not a regular file", path);
+	struct landlock_path_beneath_attr pb = {
+		.allowed_access = rights & (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE),
+		.parent_fd = fd,
+	};
+	if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+		return err_sys(e, errno, "landlock: rule for %s", path);
+	return 0;
+}
+
+int confine_landlock(const char *const *writable, const char *const *files, struct isc_err *e)
 {
 	int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	if (abi < 1)
@@ -44,23 +66,20 @@ int confine_landlock(const char *const *writable, struct isc_err *e)
 	for (size_t i = 0; writable && writable[i]; i++) {
 		/* paths inside the ISC, after pivot_root: the mounts are locked,
 		 * so what is opened here is what the ISC will write to */
-		uint64_t rights = attr.handled_access_fs;
 		_cleanup_close_ int fd = open(writable[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == ENOTDIR) {
-			/* one file (an OCI engine's /etc/hosts): its own rights only */
-			fd = open(writable[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			rights &= LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |
-				  LANDLOCK_ACCESS_FS_IOCTL_DEV;
-		}
 		if (fd < 0) {
 			if (errno == ENOENT)
 				continue;
 			return err_sys(e, errno, "landlock: open %s", writable[i]);
 		}
-		struct landlock_path_beneath_attr pb = { .allowed_access = rights, .parent_fd = fd };
+		struct landlock_path_beneath_attr pb = { .allowed_access = attr.handled_access_fs,
+							 .parent_fd = fd };
 		if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
 			return err_sys(e, errno, "landlock: rule for %s", writable[i]);
 	}
+	for (size_t i = 0; files && files[i]; i++)
+		if (file_rule(rs, files[i], attr.handled_access_fs, e) < 0)
+			return -e->code;
 	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
 		return err_sys(e, errno, "landlock: restrict");
 	return 0;

@@ -431,7 +431,18 @@ void sandbox_oci_confine_paths(const struct sandbox_oci *o, struct confine *c)
 	for (const struct profile_path *op = profile_paths(o->profile); op->kind != PP_END; op++)
 		if (op->kind != PP_IMAGE_RO && n < CONFINE_MAX_WRITABLE)
 			c->writable[n++] = op->path;
-	for (size_t i = 0; i < o->nmounts && n < CONFINE_MAX_WRITABLE; i++)
-		if (!(o->mounts[i].set & MOUNT_ATTR_RDONLY) && !on_list((char *const *)c->writable, o->mounts[i].dest))
-			c->writable[n++] = o->mounts[i].dest;
+	/* after pivot_root: a writable mount of one file (the engine's
+	 * /etc/hosts) is a rule for that file, never for its directory */
+	size_t nf = 0;
+	memset(c->writable_files, 0, sizeof(c->writable_files));
+	for (size_t i = 0; i < o->nmounts; i++) {
+		struct stat st;
+		const char *d = o->mounts[i].dest;
+		if ((o->mounts[i].set & MOUNT_ATTR_RDONLY) || lstat(d, &st) < 0)
+			continue;
+		if (S_ISREG(st.st_mode) && nf < CONFINE_MAX_WRITABLE)
+			c->writable_files[nf++] = d;
+		else if (S_ISDIR(st.st_mode) && n < CONFINE_MAX_WRITABLE && !on_list((char *const *)c->writable, d))
+			c->writable[n++] = d;
+	}
 }

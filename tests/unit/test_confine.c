@@ -268,7 +268,7 @@ static int landlock_apply(const char *const *w, struct isc_err *e)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_sys(e, errno, "no_new_privs");
-	return confine_landlock(w, e);
+	return confine_landlock(w, NULL, e);
 }
 
 static int landlock_child(void *arg)
@@ -399,6 +399,43 @@ static void test_landlock_file_refused(void **state)
 {
 	landlock_require(*state);
 	in_child(landlock_file_child, *state);
+}
+
+/* The file list: that one file may be written (an OCI engine's /etc/hosts),
+ * nothing else beside it may be made; a symlink there is refused. */
+static int landlock_files_child(void *arg)
+{
+	struct ll_dirs *d = arg;
+	struct isc_err e = { 0 };
+	char f[PATH_MAX + 8], g[PATH_MAX + 8];
+	snprintf(f, sizeof(f), "%s/data", d->b);
+	snprintf(g, sizeof(g), "%s/link", d->root);
+	const char *files[] = { f, NULL }, *links[] = { g, NULL };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return child_fail("no_new_privs");
+	int r = confine_landlock(NULL, links, &e);
+	if (r != -EINVAL || !strstr(e.msg, "is not a regular file"))
+		return child_fail("a symlink as a writable file: got %d '%s'", r, e.msg);
+	if (confine_landlock(NULL, files, &e) < 0)
+		return child_fail("confine_landlock: %s", e.msg);
+	int fd = open(f, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0 || write(fd, "x", 1) != 1)
+		return child_fail("write the listed file: %s", strerror(errno));
+	close(fd);
+	if ((r = create_in(d->b, "new")) != EACCES)
+		return child_fail("create beside the listed file: got %s, want EACCES", r ? strerror(r) : "success");
+	return 0;
+}
+
+static void test_landlock_files(void **state)
+{
+	struct ll_dirs *d = *state;
+	char l[PATH_MAX + 8], f[PATH_MAX + 8];
+	landlock_require(d);
+	snprintf(l, sizeof(l), "%s/link", d->root);
+	snprintf(f, sizeof(f), "%s/data", d->b);
+	assert_int_equal(symlink(f, l), 0);
+	in_child(landlock_files_child, d);
 }
 
 /* ---- seccomp ----------------------------------------------------------------- */
@@ -991,6 +1028,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_landlock_nothing_writable, ll_setup, ll_teardown),
 		cmocka_unit_test_setup_teardown(test_landlock_symlink, ll_setup, ll_teardown),
 		cmocka_unit_test_setup_teardown(test_landlock_file_refused, ll_setup, ll_teardown),
+		cmocka_unit_test_setup_teardown(test_landlock_files, ll_setup, ll_teardown),
 		cmocka_unit_test(test_seccomp_notify),
 		{ "test_seccomp_notify (compiled once, loaded as a program)", test_seccomp_notify, NULL, NULL,
 		  (void *)"prepared" },
