@@ -408,6 +408,10 @@ else
 		printf '%s\n' "$out" | grep -q "^from-ctr$" || fail "ctr run: $out"
 		printf '%s\n' "$out" | grep -q "^Seccomp:.2" || fail "ctr run: no filter: $out"
 		ok "ctr run --runc-binary isc-runtime: ran, confined"
+		out=$(script -qec "$(printf '%q ' "${CTR[@]}") run --rm -t --runc-binary $RT --rootfs $tree c0 sh -c 'tty; [ -t 0 ] && echo stdin-tty'" /dev/null </dev/null 2>&1 | tr -d '\r\000' | sed 's/\^@//g')
+		printf '%s\n' "$out" | grep -qE '^/dev/pts/[0-9]+$' && printf '%s\n' "$out" | grep -q '^stdin-tty$' ||
+			fail "ctr run -t: $out"
+		ok "ctr run -t: a pty of the container's own through the shim's console socket"
 		"${CTR[@]}" run -d --runc-binary "$RT" --rootfs "$tree" c2 sleep 1000 || fail "ctr run -d"
 		[ "$("${CTR[@]}" task ls | awk '$1 == "c2" {print $3}')" = RUNNING ] || fail "ctr task ls: $("${CTR[@]}" task ls)"
 		out=$("${CTR[@]}" task exec --exec-id e1 c2 sh -c 'echo from-exec; cat /proc/1/cmdline | tr "\0" " "')
