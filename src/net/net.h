@@ -61,6 +61,9 @@ int net_cidr_parse(const char *s, uint32_t *addr, uint8_t *len);
 void net_addr_format(uint32_t addr, char *buf, size_t n);
 /* IPv6: x:x::x/len (a bare address is /128); host bits must be zero. */
 int net_cidr6_parse(const char *s, uint8_t addr[16], uint8_t *len);
+/* ADDR[/LEN] split: ADDR into buf (n bytes), LEN (decimal, no leading
+ * zero, at most max; max when absent) into *l.  0 or -EINVAL. */
+int net_cidr_split(const char *s, char *buf, size_t n, unsigned max, unsigned *l);
 /* Either family: *v6 says which of addr/addr6 was filled. */
 int net_cidr_any_parse(const char *s, bool *v6, uint32_t *addr, uint8_t addr6[16], uint8_t *len);
 #define NET_ADDR6_STRLEN 46             /* INET6_ADDRSTRLEN */

@@ -59,11 +59,11 @@ static int record_kv(struct net_isc *n, char *k, char *v, struct isc_err *e)
 	} else if (STREQ(k, "gw"))
 		return net_cidr_parse(v, &n->gw, &l) < 0 || l != 32 ? -EINVAL : 0;
 	else if (STREQ(k, "addr6") && strchr(v, '/')) {
+		/* an address (its host bits set) with the prefix length of its range */
+		char a6[NET_ADDR6_STRLEN];
 		unsigned len6;
-		*strchr(v, '/') = '\0';
-		const char *d = v + strlen(v) + 1;
-		if (strspn(d, "0123456789") != strlen(d) || strlen(d) < 2 || strlen(d) > 3 ||
-		    (len6 = (unsigned)atoi(d)) < 48 || len6 > 96 || net_cidr6_parse(v, n->addr6, &l) < 0)
+		if (net_cidr_split(v, a6, sizeof(a6), 128, &len6) < 0 || len6 < 48 || len6 > 96 ||
+		    net_cidr6_parse(a6, n->addr6, &l) < 0)
 			return -EINVAL;
 		n->len6 = (uint8_t)len6;
 		n->v6 = true;

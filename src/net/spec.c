@@ -40,9 +40,7 @@ static int port_parse(const char *s, size_t n, uint16_t *port)
 	return 0;
 }
 
-/* ADDR[/LEN]: ADDR into buf (n bytes), LEN (decimal, no leading zero, at
- * most max; max when absent) into *l. */
-static int cidr_split(const char *s, char *buf, size_t n, unsigned max, unsigned *l)
+int net_cidr_split(const char *s, char *buf, size_t n, unsigned max, unsigned *l)
 {
 	const char *slash = strchr(s, '/');
 	size_t k = slash ? (size_t)(slash - s) : strlen(s);
@@ -67,7 +65,7 @@ int net_cidr_parse(const char *s, uint32_t *addr, uint8_t *len)
 	unsigned l;
 	/* inet_pton takes dotted quads only: no octal, hex or short forms */
 	struct in_addr a;
-	if (cidr_split(s, buf, sizeof(buf), 32, &l) < 0 || inet_pton(AF_INET, buf, &a) != 1)
+	if (net_cidr_split(s, buf, sizeof(buf), 32, &l) < 0 || inet_pton(AF_INET, buf, &a) != 1)
 		return -EINVAL;
 	uint32_t h = ntohl(a.s_addr);
 	uint32_t mask = l ? ~0U << (32 - l) : 0;
@@ -87,7 +85,7 @@ int net_cidr6_parse(const char *s, uint8_t addr[16], uint8_t *len)
 {
 	char buf[NET_ADDR6_STRLEN];
 	unsigned l;
-	if (cidr_split(s, buf, sizeof(buf), 128, &l) < 0)
+	if (net_cidr_split(s, buf, sizeof(buf), 128, &l) < 0)
 		return -EINVAL;
 	/* no zone (%eth0), no embedded IPv4 tricks beyond what inet_pton takes */
 	struct in6_addr a;
