@@ -307,6 +307,14 @@ static int profile_mounts(const struct sandbox_oci *o, int root, struct isc_err 
 		int r = 0;
 		switch (op->kind) {
 		case PP_TMPFS: {
+			/* an image without the directory, which the container's root
+			 * (another uid, in a user namespace) may not make: nothing
+			 * there to be written, the read-only root stays */
+			_cleanup_close_ int p = mkpoint(root, op->path, false, 0);
+			if (p == -EACCES || p == -EPERM || p == -EROFS)
+				continue;
+			if (p < 0)
+				return err_sys(e, -p, "mount point %s", op->path);
 			int t = mnt_tmpfs(op->mode, 64ULL << 20, 0, w, e);
 			if (t < 0)
 				return err_prefix(e, "%s", op->path);

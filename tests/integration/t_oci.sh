@@ -290,7 +290,13 @@ jq '.process.args = ["sh", "-c", "cat /proc/self/uid_map; id -u; touch /tmp/f &&
 out=$(rtc run -b "$T/bun-userns" it-userns 2>&1) || fail "a user namespace: $out"
 printf '%s\n' "$out" | grep -qE '^ +0 +3100000 +65536$' || fail "uid map: $out"
 printf '%s\n' "$out" | grep -qE ' 0 +0 .*/tmp/f$' || fail "a file root made inside is not root's inside: $out"
-ok "a user namespace with the spec's mappings (root inside is host uid 3100000)"
+jq '.process.args = ["sleep", "100"]' "$T/bun-userns/config.json" > "$T/c" && mv "$T/c" "$T/bun-userns/config.json"
+rtc run -d -b "$T/bun-userns" it-userns2 >/dev/null 2>&1 || fail "run -d in a user namespace"
+out=$(rtc exec it-userns2 sh -c 'cat /proc/self/uid_map; grep ^Seccomp: /proc/self/status' 2>&1) || fail "exec: $out"
+printf '%s\n' "$out" | grep -qE '^ +0 +3100000 +65536$' && printf '%s\n' "$out" | grep -q '^Seccomp:.2' ||
+	fail "exec into the user namespace: $out"
+rtc delete -f it-userns2 || fail "delete -f"
+ok "a user namespace with the spec's mappings (root inside is host uid 3100000), exec joins it"
 
 # hooks: createRuntime, prestart, poststart, poststop, each with the state on stdin
 printf '#!/bin/sh\necho "$1 $(jq -r %s)" >> %s/hooks.log\n' "'.id + \" \" + .status'" "$T" > "$T/hook"
