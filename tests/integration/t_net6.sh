@@ -135,9 +135,18 @@ e2=$(in_echos6 it-n6a)
 [ "$e2" = "$e1" ] || fail "it-n6b reached it-n6a through the host's routing ($e1 -> $e2 echo requests)"
 ok "nor through the host's routing over IPv6 (a host route via the gateway, net_admin inside)"
 drops=$(iscadm net status it-n6b -p | cut -d: -f6)
+# seen where it would arrive: the client's echo requests count, and a ping from the ISC's own
+# address (the control) moves them, the spoofed source's does not
+client_echos6() { in_client awk '$1 == "Icmp6InEchos" { print $2 }' /proc/net/snmp6; }
+c0=$(client_echos6)
+in_isc it-n6b "ping -c 1 -W 2 ${C6}:2" >/dev/null 2>&1 || fail "it-n6b pings the client (the control)"
+c1=$(client_echos6)
+[ "$c1" -gt "$c0" ] || fail "the client's Icmp6InEchos does not count ($c0 -> $c1)"
 in_isc it-n6b "ip addr add ${R6}:99/64 dev eth0 && sleep 2.5 && ping -c 2 -W 2 -I ${R6}:99 ${C6}:2" >/dev/null 2>&1 &&
 	fail "a spoofed IPv6 source got through"
 in_isc it-n6b "ip addr del ${R6}:99/64 dev eth0"
+c2=$(client_echos6)
+[ "$c2" = "$c1" ] || fail "the spoofed echo requests reached the client ($c1 -> $c2)"
 drops2=$(iscadm net status it-n6b -p | cut -d: -f6)
 [ "${drops2%%/*}" -gt "${drops%%/*}" ] || fail "no drop counted for the IPv6 spoofing ($drops -> $drops2)"
 nft list chain bridge isc "p_it-n6b" | grep -q "nd-neighbor-advert @th,64,128 != 0x" ||
