@@ -32,6 +32,10 @@ C6=fd78:1234:1:
 ip link show "$BR" >/dev/null 2>&1 && { echo "SKIP: link $BR exists"; exit 77; }
 ip -6 addr | grep -qE "inet6 ($R6|$C6)" && { echo "SKIP: ${R6}:/64 or ${C6}:/64 in use here"; exit 77; }
 fwd6_before=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
+# a link of the test's own that takes router advertisements (accept_ra 1): forwarding on would
+# silence it, so isc moves it to 2 while it forwards, and back at pool close
+RA=isct6ra
+ip link add "$RA" type veth peer name "${RA}p" 2>/dev/null && echo 1 > "/proc/sys/net/ipv6/conf/$RA/accept_ra" || RA=""
 ra_before=$(for f in /proc/sys/net/ipv6/conf/*/accept_ra; do echo "$f $(cat "$f")"; done)
 
 PIDS=""
@@ -42,6 +46,7 @@ net_cleanup() {
 	ip netns pids "$CNS" 2>/dev/null | xargs -r kill -9 2>/dev/null
 	ip netns del "$CNS" 2>/dev/null
 	ip link del "$CH" 2>/dev/null
+	[ -n "$RA" ] && ip link del "$RA" 2>/dev/null
 }
 trap 'net_cleanup; cleanup' EXIT
 
@@ -76,6 +81,14 @@ in_client curl -sf -m 3 "http://[${C6}:2]:18190/" | grep -q "client page" || fai
 new_isc it-n6a --set net=bridge
 iscadm expose it-n6a tcp:18180:80 || fail "expose"
 iscadm boot it-n6a || fail "boot"
+if [ -n "$RA" ] && [ "$fwd6_before" = 0 ]; then
+	[ "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" = 1 ] || fail "IPv6 forwarding is off with an IPv6 ISC up"
+	[ "$(cat "/proc/sys/net/ipv6/conf/$RA/accept_ra")" = 2 ] ||
+		fail "$RA's accept_ra is $(cat "/proc/sys/net/ipv6/conf/$RA/accept_ra") with forwarding on, wanted 2"
+	ok "forwarding on: a link that took router advertisements (accept_ra 1) still does (2)"
+else
+	echo "skipped: the accept_ra move (${RA:+IPv6 forwarding was on already}${RA:-no veth link could be made})"
+fi
 a6=$(iscadm net status it-n6a --json | jq -r '.[0].address6')
 a4=$(iscadm net status it-n6a --json | jq -r '.[0].address')
 [ "$a6" = "${R6}:${a4##*.}" ] || [ "$a6" = "${R6}:$(printf '%x' "${a4##*.}")" ] ||
@@ -219,4 +232,5 @@ iscadm pool close >/dev/null 2>&1 || fail "pool close"
 ra_after=$(for f in /proc/sys/net/ipv6/conf/*/accept_ra; do echo "$f $(cat "$f")"; done)
 [ "$(printf '%s\n' "$ra_before" | grep -v "/$CH/")" = "$(printf '%s\n' "$ra_after" | grep -v "/$CH/")" ] ||
 	fail "accept_ra not restored: $(diff <(echo "$ra_before") <(echo "$ra_after"))"
-ok "pool close: IPv6 forwarding ($fwd6_before) and every accept_ra as they were"
+[ -z "$RA" ] || [ "$(cat "/proc/sys/net/ipv6/conf/$RA/accept_ra")" = 1 ] || fail "$RA's accept_ra not back to 1"
+ok "pool close: IPv6 forwarding ($fwd6_before) and every accept_ra as they were${RA:+ ($RA back to 1)}"
