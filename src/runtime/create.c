@@ -25,7 +25,18 @@ struct child {
 	int fifo;                       /* O_PATH of exec.fifo */
 	int console;                    /* connected console socket, or -1 */
 	const char *cgroup_v1;
+	char *state;                    /* the state JSON, from the parent (container hooks) */
 };
+
+static int hooks_run(const struct oci_hook *h, size_t n, const char *state, struct isc_err *e);
+
+/* createContainer: in our namespaces, with every mount made, before pivot_root */
+static int hooks_before_pivot(void *arg, struct isc_err *e)
+{
+	const struct child *c = arg;
+	const struct oci_spec *s = c->s;
+	return hooks_run(s->hooks[HOOK_CREATE_CONTAINER], s->nhooks[HOOK_CREATE_CONTAINER], c->state, e);
+}
 
 static int send_err(int sock, const struct isc_err *e)
 {
@@ -69,9 +80,18 @@ static int sysctls_set(const struct oci_spec *s, struct isc_err *e)
 static int child_setup(const struct child *c, struct isc_err *e)
 {
 	const struct oci_spec *s = c->s;
+	/* 'G', then the state for the container's hooks: its length and text */
 	char go;
-	if (read(c->sync, &go, 1) != 1 || go != 'G')
+	uint32_t len = 0;
+	if (read_all(c->sync, &go, 1) != 1 || go != 'G' || read_all(c->sync, &len, sizeof(len)) != sizeof(len) ||
+	    len > (1u << 20))
 		return err_set(e, EPIPE, "the runtime went away");
+	char *state = len ? malloc(len + 1) : NULL;
+	if (len && (!state || read_all(c->sync, state, len) != (ssize_t)len))
+		return err_set(e, EPIPE, "the runtime went away");
+	if (state)
+		state[len] = '\0';
+	((struct child *)c)->state = state;
 	if (oci_spec_ns(s, CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return err_sys(e, errno, "become root in the user namespace");
 	if (join_namespaces(s, e) < 0 || sysctls_set(s, e) < 0)
@@ -85,6 +105,7 @@ static int child_setup(const struct child *c, struct isc_err *e)
 		.root = s->root, .profile = s->profile, .mounts = s->mounts, .nmounts = s->nmounts,
 		.masked = s->masked, .readonly = s->readonly, .root_propagation = s->rootfs_propagation,
 		.exec_ok = s->exec_ok, .cgroup_v1 = c->cgroup_v1,
+		.before_pivot = s->nhooks[HOOK_CREATE_CONTAINER] ? hooks_before_pivot : NULL, .arg = (void *)c,
 	};
 	if (sandbox_oci_root(&o, e) < 0)
 		return -e->code;
@@ -120,6 +141,11 @@ __attribute__((noreturn)) static void child_main(const struct child *c)
 		_exit(1);
 	close(w);
 	close(c->fifo);
+	/* startContainer: in the container, before its process */
+	if (hooks_run(c->s->hooks[HOOK_START_CONTAINER], c->s->nhooks[HOOK_START_CONTAINER], c->state, &e) < 0) {
+		dprintf(2, "isc-runtime: %s\n", e.msg);
+		_exit(1);
+	}
 	ctr_exec_process(c->s, &c->s->proc, c->o->preserve_fds, c->mon, -1);
 }
 
@@ -170,7 +196,8 @@ static void now_rfc3339(char *buf, size_t n)
 }
 
 /* The parent's half once the child exists: id maps, cgroup, go, and its word. */
-static int parent_steps(const struct oci_spec *s, struct cgroup *cg, pid_t pid, int sync, struct isc_err *e)
+static int parent_steps(const struct oci_spec *s, struct cgroup *cg, pid_t pid, int sync, const char *state,
+			struct isc_err *e)
 {
 	const struct oci_ns *u = oci_spec_ns(s, CLONE_NEWUSER);
 	int r;
@@ -179,7 +206,8 @@ static int parent_steps(const struct oci_spec *s, struct cgroup *cg, pid_t pid, 
 		return err_sys(e, -r, "linux.uidMappings: write the id maps");
 	if (cgroup_attach(cg, pid, e) < 0)
 		return -e->code;
-	if (write_all(sync, "G", 1) < 0)
+	uint32_t len = state ? (uint32_t)strlen(state) : 0;
+	if (write_all(sync, "G", 1) < 0 || write_all(sync, &len, sizeof(len)) < 0 || (len && write_all(sync, state, len) < 0))
 		return err_sys(e, errno, "the container's process went away");
 	char buf[1 + sizeof(struct isc_err)];
 	ssize_t k = read_all(sync, buf, sizeof(buf));
@@ -349,8 +377,15 @@ int ctr_create(const struct rt *rt, const struct create_opts *o, pid_t *pidp, st
 		close(console);
 	if (fifo >= 0)
 		close(fifo);
+	/* the container's own hooks get the state too: the pid is known now */
+	_cleanup_free_ char *state = NULL;
+	if (r == 0 && (s.nhooks[HOOK_CREATE_CONTAINER] || s.nhooks[HOOK_START_CONTAINER])) {
+		st.pid = m.pid;
+		st.start = proc_start_time(m.pid);
+		state = ctr_state_json(rt, &st);
+	}
 	if (r == 0)
-		r = parent_steps(&s, &m.cg, m.pid, sv[0], e);
+		r = parent_steps(&s, &m.cg, m.pid, sv[0], state, e);
 	if (r == 0) {
 		st.pid = m.pid;
 		st.start = proc_start_time(m.pid);
@@ -513,6 +548,14 @@ static int hook_run(const struct oci_hook *h, const char *state, struct isc_err 
 	return 0;
 }
 
+static int hooks_run(const struct oci_hook *h, size_t n, const char *state, struct isc_err *e)
+{
+	for (size_t i = 0; i < n; i++)
+		if (hook_run(&h[i], state ? state : "{}", e) < 0)
+			return -e->code;
+	return 0;
+}
+
 int ctr_hooks(const struct rt *rt, const struct oci_spec *s, enum oci_hook_kind kind, const struct ctr_state *st,
 	      struct isc_err *e)
 {
@@ -521,8 +564,5 @@ int ctr_hooks(const struct rt *rt, const struct oci_spec *s, enum oci_hook_kind 
 	_cleanup_free_ char *state = ctr_state_json(rt, st);
 	if (!state)
 		return err_set(e, ENOMEM, "hooks");
-	for (size_t i = 0; i < s->nhooks[kind]; i++)
-		if (hook_run(&s->hooks[kind][i], state, e) < 0)
-			return -e->code;
-	return 0;
+	return hooks_run(s->hooks[kind], s->nhooks[kind], state, e);
 }

@@ -355,7 +355,8 @@ static void json_strs(struct json_object *o, const char *key, const char *const 
 
 static int cmd_features(void)
 {
-	static const char *const hooks[] = { "prestart", "createRuntime", "poststart", "poststop" };
+	static const char *const hooks[] = { "prestart", "createRuntime", "createContainer", "startContainer",
+					     "poststart", "poststop" };
 	static const char *const mopts[] = { "bind", "rbind", "ro", "rw", "rro", "nosuid", "nodev", "noexec",
 		"nosymfollow", "relatime", "norelatime", "noatime", "strictatime", "nodiratime", "private",
 		"rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable", "defaults", "async" };

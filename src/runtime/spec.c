@@ -723,14 +723,13 @@ static int mounts_parse(JOBJ *top, const char *bundle, struct oci_spec *s, struc
 
 static int hooks_parse(JOBJ *top, struct oci_spec *s, struct isc_err *e)
 {
-	static const char *const names[HOOK_KINDS] = { "prestart", "createRuntime", "poststart", "poststop" };
+	static const char *const names[HOOK_KINDS] = { "prestart", "createRuntime", "poststart", "poststop",
+						       "createContainer", "startContainer" };
 	JOBJ *h = field(top, "hooks");
 	if (!h)
 		return 0;
 	if (want(h, json_type_object, "hooks", e) < 0)
 		return -EINVAL;
-	if (field(h, "createContainer") || field(h, "startContainer"))
-		return err_set(e, EINVAL, "hooks: createContainer and startContainer are not supported by isc-runtime");
 	for (int k = 0; k < HOOK_KINDS; k++) {
 		JOBJ *a = field(h, names[k]);
 		char where[64];

@@ -47,7 +47,12 @@ struct oci_hook {
 	char **args, **env;
 	int timeout;                    /* seconds, 0: none */
 };
-enum oci_hook_kind { HOOK_PRESTART, HOOK_CREATE_RUNTIME, HOOK_POSTSTART, HOOK_POSTSTOP, HOOK_KINDS };
+enum oci_hook_kind {
+	HOOK_PRESTART, HOOK_CREATE_RUNTIME, HOOK_POSTSTART, HOOK_POSTSTOP,
+	HOOK_CREATE_CONTAINER,          /* in the container's namespaces, before pivot_root */
+	HOOK_START_CONTAINER,           /* in the container, after start, before the process */
+	HOOK_KINDS
+};
 
 struct oci_spec {
 	char *version;

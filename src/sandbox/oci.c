@@ -414,6 +414,8 @@ int sandbox_oci_root(const struct sandbox_oci *o, struct isc_err *e)
 			r = mount_default(o, root, defaults[i].dest, defaults[i].type, defaults[i].opts, e);
 	if (r == 0)
 		r = mask_paths(o, root, e);
+	if (r == 0 && o->before_pivot)
+		r = o->before_pivot(o->arg, e);
 	if (r == 0)
 		r = sandbox_enter_root(root, e);
 	if (r < 0)

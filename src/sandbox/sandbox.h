@@ -146,6 +146,10 @@ struct sandbox_oci {
 	unsigned long root_propagation; /* MS_* for every mount of the namespace; 0: MS_SLAVE */
 	char *const *exec_ok;           /* destinations a writable mount may run from (annotation) */
 	const char *cgroup_v1;          /* the container's group below each v1 hierarchy, or NULL */
+	/* called with every mount made, right before pivot_root (the
+	 * createContainer hooks), or NULL */
+	int (*before_pivot)(void *arg, struct isc_err *e);
+	void *arg;
 };
 /* In the container's first process, in its new mount namespace: every
  * mount, /dev's nodes, masked and read-only paths, the profile's writable

@@ -304,18 +304,24 @@ chmod 755 "$T/hook"
 mkdir -p "$T/bun-hooks" && ln -sfn "$BUN/rootfs" "$T/bun-hooks/rootfs"
 jq --arg h "$T/hook" '.process.args = ["sleep", "1"] | .hooks = {
 	"createRuntime": [{"path": $h, "args": ["hook", "createRuntime"]}],
+	"createContainer": [{"path": $h, "args": ["hook", "createContainer"]}],
+	"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo startContainer in $(hostname) >&2"]}],
 	"prestart": [{"path": $h, "args": ["hook", "prestart"]}],
 	"poststart": [{"path": $h, "args": ["hook", "poststart"]}],
 	"poststop": [{"path": $h, "args": ["hook", "poststop"]}]}' "$BUN/config.json" > "$T/bun-hooks/config.json"
-rtc run -b "$T/bun-hooks" it-hooks >/dev/null 2>&1 || fail "run with hooks"
-[ "$(cat "$T/hooks.log")" = "createRuntime it-hooks created
+out=$(rtc run -b "$T/bun-hooks" it-hooks 2>&1) || fail "run with hooks: $out"
+# createContainer runs before pivot_root (the host's path of the hook), startContainer inside
+# (the container's /bin/sh, its hostname)
+[ "$(cat "$T/hooks.log")" = "createContainer it-hooks created
+createRuntime it-hooks created
 prestart it-hooks created
 poststart it-hooks running
 poststop it-hooks stopped" ] || fail "hooks: $(cat "$T/hooks.log")"
+[ "$out" = "startContainer in isc" ] || fail "the startContainer hook: $out"
 jq '.hooks = {"createRuntime": [{"path": "/bin/false"}]}' "$BUN/config.json" > "$T/bun-hooks/config.json"
 expect_err 1 "hook /bin/false failed (exit 1)" rtc create -b "$T/bun-hooks" it-hooks2
 [ ! -e "$R2/it-hooks2" ] || fail "a failed hook left the container"
-ok "hooks: createRuntime, prestart, poststart, poststop in order with the state; a failing one undoes create"
+ok "hooks: createContainer (before pivot_root), createRuntime, prestart, startContainer (inside), poststart, poststop, with the state; a failing one undoes create"
 
 # a noisy container's denials: each of its process trees logs 1000, then counts
 mkdir -p "$T/bun-noisy" && ln -sfn "$BUN/rootfs" "$T/bun-noisy/rootfs"
