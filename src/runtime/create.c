@@ -325,7 +325,8 @@ static int ctr_prepare(const struct rt *rt, const struct create_opts *o, struct 
 
 int ctr_create(const struct rt *rt, const struct create_opts *o, pid_t *pidp, struct isc_err *e)
 {
-	struct oci_spec s;
+	/* zeroed: a bundle that cannot be read leaves it unparsed, and freed */
+	struct oci_spec s = { 0 };
 	struct ctr_state st = { 0 };
 	struct made m = { .mon = -1 };
 	int sv[2] = { -1, -1 }, console = -1, fifo = -1;

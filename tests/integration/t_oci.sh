@@ -371,6 +371,9 @@ bad fstype "type overlay; isc-runtime mounts bind" \
 bad sysctl "linux.sysctl kernel.panic: not a setting of the container's own namespaces" \
 	'.linux.sysctl = {"kernel.panic": "1"}'
 bad annot "annotation org.isc.mdwee: not one isc-runtime knows" '.annotations["org.isc.mdwee"] = "off"'
+expect_err 1 "bundle $T/no-bundle: No such file or directory" rtc create -b "$T/no-bundle" it-bad-nobundle
+mkdir -p "$T/bad-noconfig"
+expect_err 1 "$T/bad-noconfig/config.json: No such file or directory" rtc create -b "$T/bad-noconfig" it-bad-noconfig
 mkdir -p "$T/bad-root" && cp "$BUN/config.json" "$T/bad-root/"
 expect_err 1 "root.path $T/bad-root/rootfs: No such file or directory" rtc create -b "$T/bad-root" it-bad-root
 [ ! -e "$R2/it-bad-root" ] || fail "a create whose root is missing left its state"
