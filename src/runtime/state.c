@@ -95,12 +95,25 @@ uint64_t proc_start_time(pid_t pid)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
+/* "key=value" entries as a JSON object of strings. */
+static struct json_object *annotations_json(char *const *kv)
+{
+	struct json_object *a = json_object_new_object();
+	for (size_t i = 0; kv && kv[i]; i++) {
+		size_t k = strcspn(kv[i], "=");
+		_cleanup_free_ char *key = strndup(kv[i], k);
+		if (key)
+			json_object_object_add(a, key, json_object_new_string(kv[i] + k + 1));
+	}
+	return a;
+}
+
 int ctr_state_write(const struct rt *rt, const struct ctr_state *st, struct isc_err *e)
 {
 	char dir[PATH_MAX];
 	if (ctr_dir(rt, st->id, dir, sizeof(dir)) < 0)
 		return err_set(e, EINVAL, "container id %.64s", st->id);
-	struct json_object *o = json_object_new_object(), *a = json_object_new_object();
+	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(st->id));
 	json_object_object_add(o, "pid", json_object_new_int(st->pid));
 	json_object_object_add(o, "start", json_object_new_uint64(st->start));
@@ -108,13 +121,7 @@ int ctr_state_write(const struct rt *rt, const struct ctr_state *st, struct isc_
 	json_object_object_add(o, "rootfs", json_object_new_string(st->rootfs));
 	json_object_object_add(o, "created", json_object_new_string(st->created));
 	json_object_object_add(o, "cgroup", json_object_new_string(st->cgroup));
-	for (size_t i = 0; st->annotations && st->annotations[i]; i++) {
-		size_t k = strcspn(st->annotations[i], "=");
-		_cleanup_free_ char *key = strndup(st->annotations[i], k);
-		if (key)
-			json_object_object_add(a, key, json_object_new_string(st->annotations[i] + k + 1));
-	}
-	json_object_object_add(o, "annotations", a);
+	json_object_object_add(o, "annotations", annotations_json(st->annotations));
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
 	/* no fsync: the state lives in /run and dies with the host's boot */
@@ -234,7 +241,7 @@ int ctr_spec_load(const struct rt *rt, const struct ctr_state *st, struct oci_sp
 char *ctr_state_json(const struct rt *rt, const struct ctr_state *st)
 {
 	enum ctr_status s = ctr_status(rt, st);
-	struct json_object *o = json_object_new_object(), *a = json_object_new_object();
+	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "ociVersion", json_object_new_string("1.1.0"));
 	json_object_object_add(o, "id", json_object_new_string(st->id));
 	json_object_object_add(o, "pid", json_object_new_int(s == CTR_STOPPED ? 0 : st->pid));
@@ -243,13 +250,7 @@ char *ctr_state_json(const struct rt *rt, const struct ctr_state *st)
 	json_object_object_add(o, "rootfs", json_object_new_string(st->rootfs));
 	json_object_object_add(o, "created", json_object_new_string(st->created));
 	json_object_object_add(o, "owner", json_object_new_string(""));
-	for (size_t i = 0; st->annotations && st->annotations[i]; i++) {
-		size_t k = strcspn(st->annotations[i], "=");
-		_cleanup_free_ char *key = strndup(st->annotations[i], k);
-		if (key)
-			json_object_object_add(a, key, json_object_new_string(st->annotations[i] + k + 1));
-	}
-	json_object_object_add(o, "annotations", a);
+	json_object_object_add(o, "annotations", annotations_json(st->annotations));
 	char *out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return out;

@@ -273,16 +273,8 @@ static int dev_fill(int root, struct isc_err *e)
 	_cleanup_close_ int dev = inroot_open(root, "/dev", O_DIRECTORY, MNT_RULE);
 	if (dev < 0)
 		return err_sys(e, -dev, "open /dev");
-	mkdirat(dev, "pts", 0755);
-	mkdirat(dev, "shm", 01777);
 	mkdirat(dev, "mqueue", 0755);
-	symlinkat("pts/ptmx", dev, "ptmx");
-	symlinkat("/proc/self/fd", dev, "fd");
-	symlinkat("/proc/self/fd/0", dev, "stdin");
-	symlinkat("/proc/self/fd/1", dev, "stdout");
-	symlinkat("/proc/self/fd/2", dev, "stderr");
-	close(openat(dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
-	return sandbox_dev_nodes(dev, e);
+	return sandbox_dev_tree(dev, e);
 }
 
 /* A mount the spec does not make, made as an ISC gets it. */

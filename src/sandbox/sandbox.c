@@ -430,6 +430,19 @@ static int build_volumes(const struct sandbox_spec *s, int rootfd, struct isc_er
 
 /* The host's character devices an ISC gets, bound onto empty files in its
  * /dev: each checked to be the real device, then bound from that fd. */
+int sandbox_dev_tree(int dev, struct isc_err *e)
+{
+	mkdirat(dev, "pts", 0755);
+	mkdirat(dev, "shm", 0755);
+	symlinkat("pts/ptmx", dev, "ptmx");
+	symlinkat("/proc/self/fd", dev, "fd");
+	symlinkat("/proc/self/fd/0", dev, "stdin");
+	symlinkat("/proc/self/fd/1", dev, "stdout");
+	symlinkat("/proc/self/fd/2", dev, "stderr");
+	close(openat(dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	return sandbox_dev_nodes(dev, e);
+}
+
 int sandbox_dev_nodes(int dev, struct isc_err *e)
 {
 	static const struct { const char *name; unsigned major, minor; } nodes[] = {
@@ -470,15 +483,7 @@ static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, stru
 	_cleanup_close_ int dev = inroot_open(rootfd, "/dev", O_DIRECTORY, MNT_RULE);
 	if (dev < 0)
 		return err_sys(e, -dev, "open /dev");
-	mkdirat(dev, "pts", 0755);
-	mkdirat(dev, "shm", 0755);
-	symlinkat("pts/ptmx", dev, "ptmx");
-	symlinkat("/proc/self/fd", dev, "fd");
-	symlinkat("/proc/self/fd/0", dev, "stdin");
-	symlinkat("/proc/self/fd/1", dev, "stdout");
-	symlinkat("/proc/self/fd/2", dev, "stderr");
-	close(openat(dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
-	if ((r = sandbox_dev_nodes(dev, e)) < 0)
+	if ((r = sandbox_dev_tree(dev, e)) < 0)
 		return r;
 	r = mnt_place(mnt_tmpfs(01777, s->tmp_size, s->uid,
 				MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, e),

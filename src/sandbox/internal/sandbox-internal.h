@@ -35,4 +35,7 @@ int sandbox_recv_setup(int sock, pid_t *pid, int *master, int *notify);
  * into root and detach the old one. */
 int sandbox_mask_proc(int root, struct isc_err *e);
 int sandbox_dev_nodes(int dev, struct isc_err *e);
+/* The whole of an ISC's /dev in the directory dev: pts and shm mount
+ * points, the usual links, console's mount point, and the nodes above. */
+int sandbox_dev_tree(int dev, struct isc_err *e);
 int sandbox_enter_root(int root, struct isc_err *e);
