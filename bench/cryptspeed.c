@@ -1,12 +1,13 @@
 /* cryptspeed.c - raw speed of the crypto isc leans on, for bench/aesni.sh and bench/verity.sh:
  * AES-256-XTS in 4 KiB data units (as fscrypt encrypts file contents) through the kernel (AF_ALG,
- * one driver named) or OpenSSL, isc's own SHA-256 of an image file (image_sha256_fd), and
+ * one driver named) or OpenSSL, isc's own SHA-256 and tree digest of an image file (image_digest_fd), and
  * fs-verity's O(1) file digest.
  *
  *   bench-cryptspeed xts DRIVER [MIB]    kernel skcipher DRIVER (e.g. xts-aes-aesni,
  *                                        xts(ecb(aes-generic))); prints "MB/s driver"
  *   bench-cryptspeed xts-openssl [MIB]   OpenSSL's EVP_aes_256_xts (OPENSSL_ia32cap picks the code)
- *   bench-cryptspeed sha256 FILE         isc's image hash; prints "ms MB/s digest"
+ *   bench-cryptspeed sha256 FILE         the file's SHA-256, one chain; prints "ms MB/s digest"
+ *   bench-cryptspeed digest FILE         isc's image digest (the tree digest, every core); the same
  *   bench-cryptspeed measure FILE        FS_IOC_MEASURE_VERITY, what isc would call at boot on an
  *                                        fs-verity image; prints "ms sha256:digest"
  *
@@ -133,7 +134,7 @@ static int xts_openssl(uint64_t bytes)
 	return 0;
 }
 
-static int sha256_file(const char *path)
+static int sha256_file(const char *path, bool flat)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -141,7 +142,7 @@ static int sha256_file(const char *path)
 		return printf("%s: %s\n", path, strerror(errno)), 1;
 	char digest[IMAGE_DIGEST_LEN + 1];
 	int64_t t0 = now_ns();
-	int r = image_sha256_fd(fd, digest);
+	int r = image_digest_fd(fd, flat, digest);
 	int64_t ns = now_ns() - t0;
 	if (r < 0)
 		return printf("%s: %s\n", path, strerror(-r)), 1;
@@ -187,9 +188,11 @@ int main(int argc, char **argv)
 		return xts_openssl(mib << 20);
 	}
 	if (STREQ(cmd, "sha256") && argc == 3)
-		return sha256_file(argv[2]);
+		return sha256_file(argv[2], true);
+	if (STREQ(cmd, "digest") && argc == 3)
+		return sha256_file(argv[2], false);
 	if (STREQ(cmd, "measure") && argc == 3)
 		return verity_measure(argv[2]);
-	fprintf(stderr, "usage: bench-cryptspeed xts DRIVER [MIB] | xts-openssl [MIB] | sha256 FILE | measure FILE\n");
+	fprintf(stderr, "usage: bench-cryptspeed xts DRIVER [MIB] | xts-openssl [MIB] | sha256 FILE | digest FILE | measure FILE\n");
 	return 2;
 }

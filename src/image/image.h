@@ -153,13 +153,21 @@ void archiver_kill(struct archiver *a);
 /* A name fit for a one-line message in buf: control bytes as '?'. */
 const char *image_name_shown(const char *name, char *buf, size_t n);
 
-/* SHA-256 in steps (OpenSSL's, loaded at the first use; libsodium's where
- * it cannot be): new (NULL: out of memory), update, final (which frees). */
+/* An image's digest in steps (a received stream): the tree digest, or
+ * with flat the file's SHA-256 (a pool's flat_digest; OpenSSL's SHA-256,
+ * loaded at the first use, libsodium's where it cannot be): new (NULL:
+ * out of memory), update, final (which frees). */
 #define IMAGE_SHA256_SIZE 32
 struct image_hash;
-struct image_hash *image_hash_new(void);
+struct image_hash *image_hash_new(bool flat);
 void image_hash_update(struct image_hash *h, const void *buf, size_t n);
 void image_hash_final(struct image_hash *h, uint8_t md[IMAGE_SHA256_SIZE]);
+/* The digest that names the image file open on fd (docs/images.md): the
+ * tree digest (1 MiB leaves, hashed on every core), or with flat its
+ * SHA-256.  -ESTALE: the file changed while it was read. */
+int image_digest_fd(int fd, bool flat, char out[IMAGE_DIGEST_LEN + 1]);
+/* The tree digest's name in a send stream's header (docs/stream.md). */
+#define IMAGE_TREE_NAME "isc-tree-v1"
 /* SHA-256 of everything readable from fd (from offset 0), as lowercase hex. */
 int image_sha256_fd(int fd, char out[IMAGE_DIGEST_LEN + 1]);
 /* ... of len bytes (a symlink's target, as manifests record it). */

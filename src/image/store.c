@@ -69,7 +69,7 @@ static int blob_seal(const struct pool *p, struct image_staged *st, image_progre
 	if (fd < 0 || fsync(fd) < 0 || fchmod(fd, 0444) < 0)
 		return err_set(e, errno, "%s/%s: %s", p->path, st->tmp, strerror(errno));
 	progress_say(progress, pdata, "hashing");
-	int r = image_sha256_fd(fd, st->digest);
+	int r = image_digest_fd(fd, p->flat_digest, st->digest);
 	return r < 0 ? err_set(e, r, "%s/%s: read: %s", p->path, st->tmp, strerror(-r)) : 0;
 }
 

@@ -1,8 +1,13 @@
-/* verify.c - SHA-256 of images and the boot-time verification cache; iscadm (verify) and iscd (open before boot). */
+/* verify.c - SHA-256 and the tree digest of images, and the boot-time verification cache; iscadm (verify) and iscd (open before boot). */
 #include "image-internal.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/uio.h>
 #include <sodium.h>
 
 #define HASH_CHUNK (1 << 20)
@@ -60,44 +65,268 @@ static bool ossl_load(void)
 	return ossl.state > 0;
 }
 
-struct image_hash {
-	EVP_MD_CTX *ctx;        /* NULL: libsodium's state below */
+/* One SHA-256 in steps: OpenSSL's where loaded (the context is kept for
+ * the next start), else libsodium's; both give the same digest. */
+struct sha {
+	EVP_MD_CTX *ctx;
 	crypto_hash_sha256_state st;
 };
 
-struct image_hash *image_hash_new(void)
+static void sha_start(struct sha *s)
+{
+	if (!s->ctx && ossl_load())
+		s->ctx = ossl.ctx_new();
+	if (s->ctx && ossl.init(s->ctx, ossl.sha256(), NULL) != 1) {
+		ossl.ctx_free(s->ctx);
+		s->ctx = NULL;
+	}
+	if (!s->ctx)
+		crypto_hash_sha256_init(&s->st);
+}
+
+static void sha_update(struct sha *s, const void *buf, size_t n)
+{
+	if (s->ctx)
+		ossl.update(s->ctx, buf, n);
+	else
+		crypto_hash_sha256_update(&s->st, buf, n);
+}
+
+static void sha_finish(struct sha *s, uint8_t md[IMAGE_SHA256_SIZE])
+{
+	unsigned int n = 0;
+	if (s->ctx)
+		ossl.final(s->ctx, md, &n);
+	else
+		crypto_hash_sha256_final(&s->st, md);
+}
+
+static void sha_free(struct sha *s)
+{
+	if (s->ctx)
+		ossl.ctx_free(s->ctx);
+	sodium_memzero(s, sizeof(*s));
+}
+
+/* ---- the tree digest ------------------------------------------------------
+ * An image's name (docs/images.md): leaf i is the SHA-256 of the file's
+ * bytes [i MiB, i+1 MiB) (the last one shorter, none for an empty file);
+ * the digest is the SHA-256 of TREE_DOMAIN with its NUL, the leaves in
+ * order, and the file's size as 8 bytes little-endian.  Leaves are
+ * independent, so every core hashes; one SHA-256 chain cannot. */
+#define TREE_LEAF (1u << 20)
+#define TREE_PIECE (128u << 10)   /* read into a buffer the hash then reads from cache */
+#define TREE_THREADS 8
+static const char TREE_DOMAIN[] = "isc-tree-v1";
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static void tree_root_start(struct sha *root)
+{
+	sha_start(root);
+	sha_update(root, TREE_DOMAIN, sizeof(TREE_DOMAIN));
+}
+
+static void tree_root_finish(struct sha *root, uint64_t size, uint8_t md[IMAGE_SHA256_SIZE])
+{
+	uint8_t le[8];
+	for (int i = 0; i < 8; i++)
+		le[i] = (uint8_t)(size >> (8 * i));
+	sha_update(root, le, sizeof(le));
+	sha_finish(root, md);
+}
+
+struct image_hash {
+	bool tree;
+	struct sha root;        /* flat: the one chain */
+	struct sha leaf;
+	uint64_t size;
+	size_t inleaf;          /* bytes in the open leaf */
+};
+
+struct image_hash *image_hash_new(bool flat)
 {
 	struct image_hash *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
-	if (ossl_load() && (h->ctx = ossl.ctx_new()) && ossl.init(h->ctx, ossl.sha256(), NULL) != 1) {
-		ossl.ctx_free(h->ctx);
-		h->ctx = NULL;
-	}
-	if (!h->ctx)
-		crypto_hash_sha256_init(&h->st);
+	h->tree = !flat;
+	if (h->tree)
+		tree_root_start(&h->root);
+	else
+		sha_start(&h->root);
 	return h;
+}
+
+static void leaf_close(struct image_hash *h)
+{
+	uint8_t md[IMAGE_SHA256_SIZE];
+	sha_finish(&h->leaf, md);
+	sha_update(&h->root, md, sizeof(md));
+	h->inleaf = 0;
 }
 
 void image_hash_update(struct image_hash *h, const void *buf, size_t n)
 {
-	if (h->ctx)
-		ossl.update(h->ctx, buf, n);
-	else
-		crypto_hash_sha256_update(&h->st, buf, n);
+	const uint8_t *b = buf;
+	if (!h->tree) {
+		sha_update(&h->root, b, n);
+		return;
+	}
+	while (n) {
+		if (h->inleaf == 0)
+			sha_start(&h->leaf);
+		size_t k = (size_t)min_u64(n, TREE_LEAF - h->inleaf);
+		sha_update(&h->leaf, b, k);
+		h->inleaf += k;
+		h->size += k;
+		b += k;
+		n -= k;
+		if (h->inleaf == TREE_LEAF)
+			leaf_close(h);
+	}
 }
 
 void image_hash_final(struct image_hash *h, uint8_t md[IMAGE_SHA256_SIZE])
 {
-	unsigned int n = 0;
-	if (h->ctx) {
-		ossl.final(h->ctx, md, &n);
-		ossl.ctx_free(h->ctx);
+	if (!h->tree) {
+		sha_finish(&h->root, md);
 	} else {
-		crypto_hash_sha256_final(&h->st, md);
+		if (h->inleaf)
+			leaf_close(h);
+		tree_root_finish(&h->root, h->size, md);
 	}
+	sha_free(&h->root);
+	sha_free(&h->leaf);
 	sodium_memzero(h, sizeof(*h));
 	free(h);
+}
+
+struct tree_job {
+	int fd;
+	uint64_t size, nleaves;
+	uint8_t (*leaves)[IMAGE_SHA256_SIZE];
+	atomic_uint_fast64_t next;      /* the next leaf anyone takes */
+	atomic_int err;
+};
+
+static int leaf_hash(struct tree_job *j, uint64_t i, struct sha *s, unsigned char *buf)
+{
+	off_t off = (off_t)(i * TREE_LEAF);
+	uint64_t left = min_u64(TREE_LEAF, j->size - i * TREE_LEAF);
+	bool asked = false;
+	sha_start(s);
+	while (left) {
+		/* Warm, the page cache has it all and nothing more is asked of
+		 * the kernel.  Cold (RWF_NOWAIT finds a page missing), the next
+		 * leaves are asked for: they come through the loop device and
+		 * fscrypt's decryption while this one is hashed. */
+		struct iovec iov = { buf, (size_t)min_u64(left, TREE_PIECE) };
+		ssize_t n = preadv2(j->fd, &iov, 1, off, asked ? 0 : RWF_NOWAIT);
+		if (n < 0 && !asked && (errno == EAGAIN || errno == EOPNOTSUPP)) {
+			readahead(j->fd, off + TREE_LEAF, HASH_AHEAD);
+			asked = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ESTALE;  /* shorter than when it was measured */
+		sha_update(s, buf, (size_t)n);
+		off += n;
+		left -= (uint64_t)n;
+	}
+	sha_finish(s, j->leaves[i]);
+	return 0;
+}
+
+static void *tree_worker(void *arg)
+{
+	struct tree_job *j = arg;
+	struct sha s = { 0 };
+	unsigned char *buf = malloc(TREE_PIECE);
+	int r = buf ? 0 : -ENOMEM;
+	while (r == 0 && atomic_load(&j->err) == 0) {
+		uint64_t i = atomic_fetch_add(&j->next, 1);
+		if (i >= j->nleaves)
+			break;
+		r = leaf_hash(j, i, &s, buf);
+	}
+	int none = 0;
+	if (r < 0)
+		atomic_compare_exchange_strong(&j->err, &none, r);
+	sha_free(&s);
+	free(buf);
+	return NULL;
+}
+
+static unsigned tree_threads(uint64_t nleaves)
+{
+	cpu_set_t set;
+	long n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+	uint64_t t = min_u64(min_u64(n > 0 ? (uint64_t)n : 1, TREE_THREADS), nleaves);
+	return t ? (unsigned)t : 1;
+}
+
+static int tree_digest_fd(int fd, uint8_t md[IMAGE_SHA256_SIZE])
+{
+	struct stat st, after;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	struct tree_job j = { .fd = fd, .size = (uint64_t)st.st_size };
+	j.nleaves = (j.size + TREE_LEAF - 1) / TREE_LEAF;
+	_cleanup_free_ uint8_t (*leaves)[IMAGE_SHA256_SIZE] = calloc(j.nleaves ? j.nleaves : 1, sizeof(*leaves));
+	if (!leaves)
+		return -ENOMEM;
+	j.leaves = leaves;
+	atomic_init(&j.next, 0);
+	atomic_init(&j.err, 0);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	ossl_load();  /* here, before any thread looks */
+	/* helpers take no signals: the caller's handlers run where it expects */
+	pthread_t tid[TREE_THREADS];
+	unsigned nt = 0, want = tree_threads(j.nleaves);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	while (nt + 1 < want && pthread_create(&tid[nt], NULL, tree_worker, &j) == 0)
+		nt++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	tree_worker(&j);  /* and this thread too; fewer helpers only cost time */
+	for (unsigned i = 0; i < nt; i++)
+		pthread_join(tid[i], NULL);
+	int r = atomic_load(&j.err);
+	if (r < 0)
+		return r;
+	/* grown or rewritten while read: what was hashed is not what is there */
+	if (fstat(fd, &after) < 0)
+		return -errno;
+	if (after.st_size != st.st_size || after.st_ctim.tv_sec != st.st_ctim.tv_sec ||
+	    after.st_ctim.tv_nsec != st.st_ctim.tv_nsec)
+		return -ESTALE;
+	struct sha root = { 0 };
+	tree_root_start(&root);
+	sha_update(&root, leaves, j.nleaves * sizeof(*leaves));
+	tree_root_finish(&root, j.size, md);
+	sha_free(&root);
+	return 0;
+}
+
+int image_digest_fd(int fd, bool flat, char out[IMAGE_DIGEST_LEN + 1])
+{
+	if (flat)
+		return image_sha256_fd(fd, out);
+	uint8_t md[IMAGE_SHA256_SIZE];
+	int r = tree_digest_fd(fd, md);
+	if (r == 0)
+		hex_encode(md, sizeof(md), out);
+	return r;
 }
 
 /* A link target or a small file: libsodium, no library to load. */
@@ -111,7 +340,7 @@ void image_sha256_buf(const void *buf, size_t len, char out[IMAGE_DIGEST_LEN + 1
 int image_sha256_fd(int fd, char out[IMAGE_DIGEST_LEN + 1])
 {
 	_cleanup_free_ unsigned char *buf = malloc(HASH_CHUNK);
-	struct image_hash *h = buf ? image_hash_new() : NULL;
+	struct image_hash *h = buf ? image_hash_new(true) : NULL;
 	if (!h)
 		return -ENOMEM;
 	int r = 0;
@@ -159,10 +388,12 @@ static int image_blob_open(const struct pool *p, const char *digest, struct isc_
 	return fd;
 }
 
-static int image_hash_check(int fd, const char *digest, struct isc_err *e)
+static int image_hash_check(const struct pool *p, int fd, const char *digest, struct isc_err *e)
 {
 	char got[IMAGE_DIGEST_LEN + 1];
-	int r = image_sha256_fd(fd, got);
+	int r = image_digest_fd(fd, p->flat_digest, got);
+	if (r == -ESTALE)
+		return err_set(e, EBUSY, "image %.12s…: changed while it was being verified", digest);
 	if (r < 0)
 		return err_set(e, r, "image %.12s…: read: %s", digest, strerror(-r));
 	if (!STREQ(got, digest))
@@ -176,7 +407,7 @@ int image_verify(const struct pool *p, const char *digest, struct isc_err *e)
 	_cleanup_close_ int fd = image_blob_open(p, digest, e);
 	if (fd < 0)
 		return fd;
-	return image_hash_check(fd, digest, e);
+	return image_hash_check(p, fd, digest, e);
 }
 
 /* ---- verification cache ---------------------------------------------------
@@ -256,7 +487,7 @@ int image_open_verified(const struct pool *p, const char *digest, const char *ca
 		return err_set(e, r, "image %.12s…: stat: %s", digest, strerror(-r));
 	_cleanup_close_ int cfd = cache_dir_open(cachedir);
 	if (!cache_hit(cfd, digest, record)) {
-		r = image_hash_check(fd, digest, e);
+		r = image_hash_check(p, fd, digest, e);
 		if (r < 0) {
 			if (cfd >= 0)
 				unlinkat(cfd, digest, 0);

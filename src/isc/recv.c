@@ -184,7 +184,7 @@ static int recv_blob(struct receiver *rv, const uint8_t *p, size_t n)
 	if (keep && fd < 0)
 		return errno == EEXIST ? frame_error(rv, "an image file sent twice") :
 		       err_sys(rv->e, errno, "%s/images/%s/%s", rv->p->path, rv->imgs_name, file);
-	struct image_hash *hs = image_hash_new();
+	struct image_hash *hs = image_hash_new(rv->p->flat_digest);
 	if (!hs)
 		return err_set(rv->e, ENOMEM, "out of memory");
 	int r = recv_blob_data(rv, fd, file, &hs, size);
@@ -946,6 +946,15 @@ int isc_receive(struct pool *p, const char *name, const struct isc_receive_opts 
 	const char *src = jstr(h, "isc"), *snap = jstr(h, "snapshot");
 	if (!src || !snap || !name_valid(src) || !name_valid(snap)) {
 		r = err_set(e, EBADMSG, "the stream header names no ISC@SNAPSHOT");
+		goto out;
+	}
+	/* the stream names its images as its pool does; this pool must too */
+	const char *digests = jstr(h, "digests");
+	if (!STREQ(digests ? digests : "sha256", rv.p->flat_digest ? "sha256" : IMAGE_TREE_NAME)) {
+		r = err_set(e, EPROTO, "the stream's images are named by %s digests, this pool's by %s: "
+			    "receive into a pool made by the same isc",
+			    digests ? (STREQ(digests, IMAGE_TREE_NAME) ? "tree" : "unknown") : "flat SHA-256",
+			    rv.p->flat_digest ? "flat SHA-256 (a pool made before the tree digest)" : "tree");
 		goto out;
 	}
 	rv.incremental = jstr(h, "base") != NULL;

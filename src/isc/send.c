@@ -494,6 +494,8 @@ int isc_send(struct pool *p, const char *name, const struct isc_send_opts *o, in
 		json_object_object_add(h, "base_digest", json_object_new_string(base->digest));
 	}
 	json_object_object_add(h, "made", json_object_new_int64(time(NULL)));
+	if (!p->flat_digest)
+		json_object_object_add(h, "digests", json_object_new_string(IMAGE_TREE_NAME));
 	if (o->raw) {
 		struct wrapped w;
 		_cleanup_free_ char *rec = NULL;

@@ -129,7 +129,8 @@ int pool_create(const char *root, uint64_t size, struct isc_err *e)
  * several clones share.  The audit log is too: the pool's, not an ISC's,
  * and readable whenever the pool is open.  Made under tmp/ and renamed:
  * encrypted or absent. */
-static int pool_keyed_dir_create(struct pool *p, const char *name, const char *sub, struct isc_err *e)
+static int pool_keyed_dir_create(struct pool *p, const char *name, const char *sub, const char *mark,
+				 struct isc_err *e)
 {
 	char tmp[64];
 	snprintf(tmp, sizeof(tmp), "tmp/%s.new", name);
@@ -153,17 +154,20 @@ static int pool_keyed_dir_create(struct pool *p, const char *name, const char *s
 		return err_sys(e, errno, "open %s/%s", p->path, tmp);
 	if ((r = fscrypt_policy_set(fd, id, e)) < 0)
 		return err_prefix(e, "%s/%s", p->path, tmp);
-	if ((sub && mkdirat(fd, sub, 0700) < 0) || renameat(p->dirfd, tmp, p->dirfd, name) < 0 ||
+	int mfd = mark ? openat(fd, mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400) : -1;
+	if ((mark && (mfd < 0 || close(mfd) < 0)) ||
+	    (sub && mkdirat(fd, sub, 0700) < 0) || renameat(p->dirfd, tmp, p->dirfd, name) < 0 ||
 	    fsync_dir_at(p->dirfd, ".") < 0)
 		return err_sys(e, errno, "create %s/%s", p->path, name);
 	return 0;
 }
 
-static int pool_keyed_dir_open(struct pool *p, const char *name, const char *sub, struct isc_err *e)
+static int pool_keyed_dir_open(struct pool *p, const char *name, const char *sub, const char *mark,
+			       struct isc_err *e)
 {
 	_cleanup_close_ int fd = openat(p->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
-		return pool_keyed_dir_create(p, name, sub, e);
+		return pool_keyed_dir_create(p, name, sub, mark, e);
 	if (fd < 0)
 		return err_sys(e, errno, "open %s/%s", p->path, name);
 	uint8_t id[CRYPT_ID_SIZE];
@@ -196,6 +200,7 @@ int pool_open(struct pool *p, const char *root, enum pool_lock lock, struct isc_
 {
 	char img[PATH_MAX], dir[PATH_MAX], lockpath[PATH_MAX + 8];
 	p->dirfd = p->lockfd = -1;
+	p->flat_digest = false;
 	if (str_copy(p->root, sizeof(p->root), root) < 0)
 		return err_set(e, ENAMETOOLONG, "root %s", root);
 	int r = ensure_root(root, e);
@@ -229,9 +234,11 @@ int pool_open(struct pool *p, const char *root, enum pool_lock lock, struct isc_
 			r = err_sys(e, errno, "mkdir %s/%s", dir, dirs[i]);
 			goto fail;
 		}
-	if ((r = pool_keyed_dir_open(p, "images", "tags", e)) < 0 ||
-	    (r = pool_keyed_dir_open(p, AUDIT_DIR, NULL, e)) < 0)
+	if ((r = pool_keyed_dir_open(p, "images", "tags", POOL_TREE_MARK, e)) < 0 ||
+	    (r = pool_keyed_dir_open(p, AUDIT_DIR, NULL, NULL, e)) < 0)
 		goto fail;
+	/* a pool made before the tree digest keeps naming its images by SHA-256 */
+	p->flat_digest = faccessat(p->dirfd, "images/" POOL_TREE_MARK, F_OK, AT_SYMLINK_NOFOLLOW) != 0;
 	if (lock != POOL_LOCK_EXCLUSIVE && (r = pool_lock_take(p->lockfd, lock)) < 0)
 		goto fail_lock;
 	return 0;

@@ -21,7 +21,11 @@ struct pool {
 	char path[PATH_MAX];    /* the pool directory: root/pool */
 	int dirfd;              /* open on path */
 	int lockfd;             /* flock on root/lock */
+	bool flat_digest;       /* images named by their SHA-256 (a pool made before
+				 * the tree digest, docs/images.md), not by the tree digest */
 };
+/* In images/ of a pool whose images are named by the tree digest. */
+#define POOL_TREE_MARK ".tree-digest"
 
 enum pool_lock {
 	POOL_LOCK_SHARED,       /* readers and boots */

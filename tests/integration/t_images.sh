@@ -10,6 +10,33 @@ tar -C "$T/tree" -cf "$T/tree.tar" . || fail "tar"
 iscadm image build fromtar --from "tar:$T/tree.tar" >/dev/null || fail "tar build"
 iscadm image list | grep -q '^fromdir ' || fail "list: $(iscadm image list)"
 iscadm image verify fromtar | grep -q verified || fail "verify"
+
+# An image's name is its tree digest, which coreutils alone compute as docs/images.md says.
+tree_digest() {
+	local n i
+	n=$(stat -c %s "$1")
+	{
+		printf 'isc-tree-v1\0'
+		split -b 1M --filter='sha256sum | cut -c1-64 | tr a-f A-F | basenc --base16 -d' "$1"
+		for i in 0 1 2 3 4 5 6 7; do printf "\\$(printf %03o $(( (n >> (8 * i)) & 255 )))"; done
+	} | sha256sum | cut -c1-64
+}
+imgs=$ISC_ROOT/pool/images
+d=$(iscadm image list -p | awk -F: '$1 == "fromtar" { print $2 }')
+[ -f "$imgs/.tree-digest" ] || fail "a new pool has no tree-digest mark"
+[ "$(tree_digest "$imgs/$d.erofs")" = "$d" ] || fail "image fromtar: name $d is not its tree digest"
+[ "$(sha256sum < "$imgs/$d.erofs" | cut -c1-64)" != "$d" ] || fail "image named by its flat SHA-256"
+# a pool made before the tree digest (no mark) names and verifies its images by SHA-256
+mv "$imgs/.tree-digest" "$T/mark"
+iscadm image build flat --from "dir:$T/tree" >/dev/null || fail "build in a flat pool"
+f=$(iscadm image list -p | awk -F: '$1 == "flat" { print $2 }')
+[ "$(sha256sum < "$imgs/$f.erofs" | cut -c1-64)" = "$f" ] || fail "flat pool: $f is not the image's SHA-256"
+iscadm image verify flat | grep -q verified || fail "verify in a flat pool"
+expect_err 1 "mismatch" iscadm image verify fromtar
+iscadm image rm flat >/dev/null || fail "rm flat"
+mv "$T/mark" "$imgs/.tree-digest"
+iscadm image verify fromtar | grep -q verified || fail "verify with the mark back"
+ok "image names: the tree digest (by coreutils too); SHA-256 in a pool without the mark"
 TEST_ISCS="$TEST_ISCS it-img"
 iscadm create it-img --image fromdir || fail "create from dir image"
 iscadm boot it-img || fail "boot dir image"

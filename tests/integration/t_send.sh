@@ -55,6 +55,13 @@ B snapshot -l -p it-rcv | cut -d: -f1 | tr '\n' ' ' | grep -qx "it-rcv@created i
 [ "$(B get it-rcv profile)" = flexible-configuration ] || fail "the profile did not come along"
 ok "full: received into a second pool, boots, the same files, modes, owners and links, verify clean"
 
+# a pool names its images by one scheme: a stream whose names are by the other is refused whole
+mv "$ROOT_B/pool/images/.tree-digest" "$T/mark"
+expect_err 1 "the stream's images are named by tree digests, this pool's by flat SHA-256" \
+	B receive it-flat -i "$T/full"
+mv "$T/mark" "$ROOT_B/pool/images/.tree-digest"
+B list -p | grep -q "^it-flat:" && fail "a refused receive left the ISC"
+
 # a plain stream's record may not loosen confinement unless the operator says so; a raw one may
 new_isc it-loose --set seccomp=off --set limitpriv=default,+net_raw
 iscadm send it-loose@created -o "$T/loose" || fail "send it-loose"

@@ -12,6 +12,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -120,6 +121,70 @@ static void test_sha256_known(void **state)
 	assert_int_equal(image_sha256_fd(fileno(f), out), 0);
 	assert_string_equal(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	fclose(f);
+}
+
+/* The tree digest as docs/images.md spells it, one leaf after another
+ * with libsodium: what the threaded, OpenSSL code must agree with. */
+static void tree_by_hand(const uint8_t *b, size_t size, char out[IMAGE_DIGEST_LEN + 1])
+{
+	crypto_hash_sha256_state root;
+	uint8_t md[32], le[8];
+	crypto_hash_sha256_init(&root);
+	crypto_hash_sha256_update(&root, (const uint8_t *)"isc-tree-v1", 12);  /* with its NUL */
+	for (size_t off = 0; off < size; off += 1 << 20) {
+		size_t n = size - off < (1 << 20) ? size - off : (1 << 20);
+		crypto_hash_sha256(md, b + off, n);
+		crypto_hash_sha256_update(&root, md, sizeof(md));
+	}
+	for (int i = 0; i < 8; i++)
+		le[i] = (uint8_t)((uint64_t)size >> (8 * i));
+	crypto_hash_sha256_update(&root, le, sizeof(le));
+	crypto_hash_sha256_final(&root, md);
+	sodium_bin2hex(out, IMAGE_DIGEST_LEN + 1, md, sizeof(md));
+}
+
+static void test_tree_digest(void **state)
+{
+	(void)state;
+	static const size_t sizes[] = { 0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, (5 << 20) + 3, 17 << 20 };
+	const size_t max = 17 << 20;
+	uint8_t *b = malloc(max);
+	assert_non_null(b);
+	randombytes_buf(b, max);
+	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+		char want[IMAGE_DIGEST_LEN + 1], got[IMAGE_DIGEST_LEN + 1], flat[IMAGE_DIGEST_LEN + 1];
+		tree_by_hand(b, sizes[k], want);
+		FILE *f = tmpfile();
+		assert_non_null(f);
+		assert_int_equal(fwrite(b, 1, sizes[k], f), sizes[k]);
+		fflush(f);
+		assert_int_equal(image_digest_fd(fileno(f), false, got), 0);
+		assert_string_equal(got, want);
+		/* flat: the file's SHA-256, as pools made before the tree name images */
+		assert_int_equal(image_digest_fd(fileno(f), true, flat), 0);
+		uint8_t md[32];
+		char hex[IMAGE_DIGEST_LEN + 1];
+		crypto_hash_sha256(md, b, sizes[k]);
+		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+		assert_string_equal(flat, hex);
+		fclose(f);
+		/* in steps (a received stream), cut where leaves are not */
+		struct image_hash *h = image_hash_new(false);
+		assert_non_null(h);
+		for (size_t off = 0, step = 1; off < sizes[k]; off += step, step = step * 7 + 3)
+			image_hash_update(h, b + off, off + step > sizes[k] ? sizes[k] - off : step);
+		image_hash_final(h, md);
+		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+		assert_string_equal(hex, want);
+	}
+	/* not a regular file: refused, not hashed to a name */
+	int pfd[2];
+	char out[IMAGE_DIGEST_LEN + 1];
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(image_digest_fd(pfd[0], false, out), -EINVAL);
+	close(pfd[0]);
+	close(pfd[1]);
+	free(b);
 }
 
 /* ---- manifest round trip ------------------------------------------------------- */
@@ -630,7 +695,7 @@ static void test_store_verify_cache(void **state)
 	snprintf(blob, sizeof(blob), "images/%s.erofs", d1);
 	int bfd = openat(p.dirfd, blob, O_RDONLY | O_CLOEXEC);
 	assert_true(bfd >= 0);
-	assert_int_equal(image_sha256_fd(bfd, got), 0);
+	assert_int_equal(image_digest_fd(bfd, p.flat_digest, got), 0);
 	close(bfd);
 	assert_string_equal(got, d1);
 	struct manifest m;
@@ -1029,9 +1094,10 @@ static void test_upper_diff(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[14 + ARRAY_SIZE(bad_cases) + ARRAY_SIZE(tar_refusals)];
+	struct CMUnitTest tests[15 + ARRAY_SIZE(bad_cases) + ARRAY_SIZE(tar_refusals)];
 	size_t n = 0;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_sha256_known);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_tree_digest);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_manifest_roundtrip);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_parse_accepts);
 	static char names[ARRAY_SIZE(bad_cases)][96];
