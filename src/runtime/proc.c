@@ -47,27 +47,12 @@ int ctr_console_send(int sock, int master, struct isc_err *e)
 
 int ctr_terminal(int sock, unsigned rows, unsigned cols, bool console, struct isc_err *e)
 {
-	_cleanup_close_ int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0 || unlockpt(master) < 0)
-		return err_sys(e, errno, "open the container's ptmx");
-	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	const struct sandbox_pty o = { .console = console, .rows = (unsigned short)rows,
+				       .cols = (unsigned short)cols, .send = ctr_console_send };
+	int slave = sandbox_pty_open(sock, &o, e);
 	if (slave < 0)
-		return err_sys(e, errno, "open a pty");
-	if (rows && cols) {
-		struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
-		ioctl(slave, TIOCSWINSZ, &ws);
-	}
+		return slave;
 	int r = 0;
-	if (console) {
-		/* /dev/console is the container's own terminal, never the host's */
-		_cleanup_close_ int b = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-		if (b < 0 || move_mount(b, "", AT_FDCWD, "/dev/console", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			r = err_sys(e, errno, "bind /dev/console");
-	}
-	if (r == 0)
-		r = ctr_console_send(sock, master, e);
-	if (r == 0 && (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0))
-		r = err_sys(e, errno, "make the pty our terminal");
 	for (int i = 0; i < 3 && r == 0; i++)
 		if (dup2(slave, i) < 0)
 			r = err_sys(e, errno, "stdio");

@@ -91,17 +91,30 @@ static int get_i64(JOBJ *o, const char *key, const char *where, int64_t min, int
 	return 0;
 }
 
+/* The optional array o.key (where names it in errors) of at most max
+ * entries: 1 with *a and *n set, 0 when absent (*n = 0), or said. */
+static int get_array(JOBJ *o, const char *key, const char *where, size_t max, JOBJ **a, size_t *n,
+		     struct isc_err *e)
+{
+	*n = 0;
+	if (!(*a = field(o, key)))
+		return 0;
+	if (want(*a, json_type_array, where, e) < 0)
+		return -EINVAL;
+	*n = json_object_array_length(*a);
+	if (*n > max)
+		return err_set(e, EINVAL, "%s: %zu entries, at most %zu", where, *n, max);
+	return 1;
+}
+
 /* An array of strings (max entries, each under 4 KiB) as a NULL-ended vector. */
 static int get_strv(JOBJ *o, const char *key, const char *where, size_t max, char ***out, struct isc_err *e)
 {
-	JOBJ *v = field(o, key);
-	if (!v)
-		return 0;
-	if (want(v, json_type_array, where, e) < 0)
-		return -EINVAL;
-	size_t n = json_object_array_length(v);
-	if (n > max)
-		return err_set(e, EINVAL, "%s: %zu entries, at most %zu", where, n, max);
+	JOBJ *v;
+	size_t n;
+	int r = get_array(o, key, where, max, &v, &n, e);
+	if (r <= 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		JOBJ *s = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(s, json_type_string))
@@ -251,14 +264,11 @@ static const struct { const char *name; int res; } rlimit_names[] = {
 
 static int rlimits_parse(JOBJ *p, struct oci_process *op, struct isc_err *e)
 {
-	JOBJ *rl = field(p, "rlimits");
-	if (!rl)
-		return 0;
-	if (want(rl, json_type_array, "process.rlimits", e) < 0)
-		return -EINVAL;
-	size_t n = json_object_array_length(rl);
-	if (n > OCI_MAX_RLIMITS)
-		return err_set(e, EINVAL, "process.rlimits: more than %d", OCI_MAX_RLIMITS);
+	JOBJ *rl;
+	size_t n;
+	int got = get_array(p, "rlimits", "process.rlimits", OCI_MAX_RLIMITS, &rl, &n, e);
+	if (got <= 0)
+		return got;
 	for (size_t i = 0; i < n; i++) {
 		JOBJ *r = json_object_array_get_idx(rl, i);
 		char where[48];
@@ -303,14 +313,11 @@ static int user_parse(JOBJ *p, struct oci_process *op, struct isc_err *e)
 	op->umask = (mode_t)v;
 	if (field(u, "username"))
 		return err_set(e, EINVAL, "process.user.username: not on Linux");
-	JOBJ *g = field(u, "additionalGids");
-	if (!g)
-		return 0;
-	if (want(g, json_type_array, "process.user.additionalGids", e) < 0)
-		return -EINVAL;
-	size_t n = json_object_array_length(g);
-	if (n > 64)
-		return err_set(e, EINVAL, "process.user.additionalGids: more than 64");
+	JOBJ *g;
+	size_t n;
+	int r = get_array(u, "additionalGids", "process.user.additionalGids", 64, &g, &n, e);
+	if (r <= 0)
+		return r;
 	op->gids = calloc(n + 1, sizeof(gid_t));
 	if (!op->gids)
 		return err_set(e, ENOMEM, "additionalGids");
@@ -378,12 +385,11 @@ const struct oci_ns *oci_spec_ns(const struct oci_spec *s, int type)
 
 static int namespaces_parse(JOBJ *l, struct oci_spec *s, struct isc_err *e)
 {
-	JOBJ *a = field(l, "namespaces");
-	if (!a)
-		return 0;
-	if (want(a, json_type_array, "linux.namespaces", e) < 0)
-		return -EINVAL;
-	size_t n = json_object_array_length(a);
+	JOBJ *a;
+	size_t n;
+	int r = get_array(l, "namespaces", "linux.namespaces", 64, &a, &n, e);
+	if (r <= 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		JOBJ *x = json_object_array_get_idx(a, i);
 		char where[48];
@@ -409,16 +415,13 @@ static int namespaces_parse(JOBJ *l, struct oci_spec *s, struct isc_err *e)
 
 static int idmaps_parse(JOBJ *l, const char *key, struct oci_idmap *m, size_t *n, struct isc_err *e)
 {
-	JOBJ *a = field(l, key);
-	if (!a)
-		return 0;
+	JOBJ *a;
+	size_t k;
 	char where[48];
 	snprintf(where, sizeof(where), "linux.%s", key);
-	if (want(a, json_type_array, where, e) < 0)
-		return -EINVAL;
-	size_t k = json_object_array_length(a);
-	if (k > OCI_MAX_IDMAPS)
-		return err_set(e, EINVAL, "%s: more than %d", where, OCI_MAX_IDMAPS);
+	int r = get_array(l, key, where, OCI_MAX_IDMAPS, &a, &k, e);
+	if (r <= 0)
+		return r;
 	for (size_t i = 0; i < k; i++) {
 		JOBJ *x = json_object_array_get_idx(a, i);
 		uint64_t c = 0, h = 0, z = 0;
@@ -506,12 +509,10 @@ static int seccomp_parse(JOBJ *l, struct oci_spec *s, struct isc_err *e)
 			return err_set(e, EINVAL, "linux.seccomp.architectures[%zu]: unknown %.40s", i, c->arches[i]);
 	if (field(sc, "listenerPath"))
 		return err_set(e, EINVAL, "linux.seccomp.listenerPath: isc-runtime's own monitor answers notifications");
-	JOBJ *rs = field(sc, "syscalls");
-	size_t n = rs ? json_object_array_length(rs) : 0;
-	if (rs && want(rs, json_type_array, "linux.seccomp.syscalls", e) < 0)
+	JOBJ *rs;
+	size_t n;
+	if (get_array(sc, "syscalls", "linux.seccomp.syscalls", 1024, &rs, &n, e) < 0)
 		return -EINVAL;
-	if (n > 1024)
-		return err_set(e, EINVAL, "linux.seccomp.syscalls: more than 1024 rules");
 	c->rules = calloc(n + 1, sizeof(*c->rules));
 	if (!c->rules)
 		return err_set(e, ENOMEM, "seccomp");
@@ -563,12 +564,12 @@ static int devices_check(JOBJ *l, struct isc_err *e)
 {
 	static const char *const ok[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
 					  "/dev/urandom", "/dev/tty" };
-	JOBJ *d = field(l, "devices");
-	if (!d)
-		return 0;
-	if (want(d, json_type_array, "linux.devices", e) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < json_object_array_length(d); i++) {
+	JOBJ *d;
+	size_t n;
+	int r = get_array(l, "devices", "linux.devices", 256, &d, &n, e);
+	if (r <= 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
 		JOBJ *x = json_object_array_get_idx(d, i);
 		char where[48];
 		_cleanup_free_ char *path = NULL;
@@ -702,14 +703,11 @@ fail:
 
 static int mounts_parse(JOBJ *top, const char *bundle, struct oci_spec *s, struct isc_err *e)
 {
-	JOBJ *a = field(top, "mounts");
-	if (!a)
-		return 0;
-	if (want(a, json_type_array, "mounts", e) < 0)
-		return -EINVAL;
-	size_t n = json_object_array_length(a);
-	if (n > 256)
-		return err_set(e, EINVAL, "mounts: more than 256");
+	JOBJ *a;
+	size_t n;
+	int r = get_array(top, "mounts", "mounts", 256, &a, &n, e);
+	if (r <= 0)
+		return r;
 	s->mounts = calloc(n + 1, sizeof(*s->mounts));
 	if (!s->mounts)
 		return err_set(e, ENOMEM, "mounts");
@@ -731,16 +729,15 @@ static int hooks_parse(JOBJ *top, struct oci_spec *s, struct isc_err *e)
 	if (want(h, json_type_object, "hooks", e) < 0)
 		return -EINVAL;
 	for (int k = 0; k < HOOK_KINDS; k++) {
-		JOBJ *a = field(h, names[k]);
+		JOBJ *a;
+		size_t n;
 		char where[64];
 		snprintf(where, sizeof(where), "hooks.%s", names[k]);
-		if (!a)
+		int r = get_array(h, names[k], where, 32, &a, &n, e);
+		if (r < 0)
+			return r;
+		if (r == 0)
 			continue;
-		if (want(a, json_type_array, where, e) < 0)
-			return -EINVAL;
-		size_t n = json_object_array_length(a);
-		if (n > 32)
-			return err_set(e, EINVAL, "%s: more than 32", where);
 		s->hooks[k] = calloc(n + 1, sizeof(struct oci_hook));
 		if (!s->hooks[k])
 			return err_set(e, ENOMEM, "hooks");

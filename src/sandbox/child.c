@@ -152,9 +152,7 @@ static int loopback_up(struct isc_err *e)
 	return 0;
 }
 
-/* A pty from the ISC's devpts; the master goes to the supervisor, the slave
- * becomes our controlling terminal and stdio.  Returns the slave. */
-static int pty_open(int sock, bool console, bool raw, struct isc_err *e)
+int sandbox_pty_open(int sock, const struct sandbox_pty *o, struct isc_err *e)
 {
 	_cleanup_close_ int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0 || unlockpt(master) < 0)
@@ -162,7 +160,11 @@ static int pty_open(int sock, bool console, bool raw, struct isc_err *e)
 	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
 		return err_sys(e, errno, "open pty");
-	if (raw) {
+	if (o->rows && o->cols) {
+		struct winsize ws = { .ws_row = o->rows, .ws_col = o->cols };
+		ioctl(slave, TIOCSWINSZ, &ws);
+	}
+	if (o->raw) {
 		/* the console is a log, not a terminal: no \r\n translation */
 		struct termios t;
 		if (tcgetattr(slave, &t) == 0) {
@@ -171,21 +173,29 @@ static int pty_open(int sock, bool console, bool raw, struct isc_err *e)
 		}
 	}
 	int r = 0;
-	if (console) {
+	if (o->console) {
+		/* /dev/console is the container's own terminal, never the host's */
 		_cleanup_close_ int b = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 		r = b < 0 ? -errno : mnt_attach(b, AT_FDCWD, "/dev/console");
 		if (r < 0)
 			err_sys(e, -r, "bind /dev/console");
 	}
-	if (r == 0 && (r = fd_send(sock, "M", 1, &master, 1)) < 0)
-		err_sys(e, -r, "send pty");
+	if (r == 0)
+		r = o->send(sock, master, e);
+	if (r == 0 && (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0))
+		r = err_sys(e, errno, "make the pty our terminal");
 	if (r < 0) {
 		close(slave);
 		return r;
 	}
-	setsid();
-	ioctl(slave, TIOCSCTTY, 0);
 	return slave;
+}
+
+/* The master to the supervisor, which relays it. */
+static int pty_send(int sock, int master, struct isc_err *e)
+{
+	int r = fd_send(sock, "M", 1, &master, 1);
+	return r < 0 ? err_sys(e, -r, "send pty") : 0;
 }
 
 /* stdio from the caller's descriptors, or else the pty slave (closed here). */
@@ -240,7 +250,8 @@ static int init_prepare(const struct sandbox_spec *s, int sock, struct isc_err *
 	if ((r = loopback_up(e)) < 0)
 		return r;
 	int slave = -1;
-	if (!s->stdio && (slave = pty_open(sock, true, !s->tty, e)) < 0)
+	const struct sandbox_pty console = { .console = true, .raw = !s->tty, .send = pty_send };
+	if (!s->stdio && (slave = sandbox_pty_open(sock, &console, e)) < 0)
 		return err_prefix(e, "console");
 	if ((r = set_stdio(s->stdio, slave, e)) < 0)
 		return r;
@@ -450,7 +461,8 @@ static int session_prepare(const struct sandbox_login *l, int sock, struct isc_e
 	if (l->trusted && trusted_root(l, e) < 0)
 		return err_prefix(e, "trusted");
 	int slave = -1;
-	if (l->tty && (slave = pty_open(sock, false, false, e)) < 0)
+	const struct sandbox_pty term = { .send = pty_send };
+	if (l->tty && (slave = sandbox_pty_open(sock, &term, e)) < 0)
 		return err_prefix(e, "terminal");
 	int r = set_stdio(l->tty ? NULL : l->stdio, slave, e);
 	if (r < 0)

@@ -158,6 +158,18 @@ int sandbox_oci_root(const struct sandbox_oci *o, struct isc_err *e);
 /* The writable mounts' destinations and the profile's paths: Landlock's
  * allow list for the container's processes. */
 void sandbox_oci_confine_paths(const struct sandbox_oci *o, struct confine *c);
+/* A pty from the devpts at /dev/pts (the new root's), in a process about
+ * to become a container's: its master handed over by send (to isc's
+ * supervisor, or on an engine's console socket), its slave bound on
+ * /dev/console when console, made the caller's controlling terminal in a
+ * new session, and returned. */
+struct sandbox_pty {
+	bool console;
+	bool raw;                       /* a console that is a log: no line discipline */
+	unsigned short rows, cols;      /* the window, when both are given */
+	int (*send)(int sock, int master, struct isc_err *e);
+};
+int sandbox_pty_open(int sock, const struct sandbox_pty *o, struct isc_err *e);
 /* A mount's options as the OCI spec writes them ("ro", "nosuid", "rbind",
  * "rprivate", "mode=755"): into m's flags and data.  -EINVAL and e for an
  * option isc does not know how to honour. */

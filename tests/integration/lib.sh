@@ -54,6 +54,22 @@ setup_pool() {
 	iscadm image build base --from busybox >/dev/null 2>&1 || fail "image build"
 }
 
+# probe_tree DIR: a root for the attack probes: busybox and its applets, isc-probe and a
+# setuid-root copy of it, root and nobody in passwd and group
+probe_tree() {
+	local probe a
+	probe=$(readlink -f "$B/tests/helpers/isc-probe")
+	[ -x "$probe" ] || fail "no $probe"
+	[ -x /bin/busybox ] || fail "no /bin/busybox (busybox-static) to build the probe tree from"
+	mkdir -p "$1/bin" "$1/etc"
+	cp /bin/busybox "$1/bin/busybox"
+	for a in $("$1/bin/busybox" --list); do [ "$a" = busybox ] || ln -sf busybox "$1/bin/$a"; done
+	cp "$probe" "$1/bin/isc-probe"
+	cp "$probe" "$1/bin/isc-probe-suid" && chmod 4755 "$1/bin/isc-probe-suid"
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$1/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' > "$1/etc/group"
+}
+
 # new_isc NAME [create options]: create, remember for cleanup
 new_isc() {
 	local n=$1; shift

@@ -8,9 +8,6 @@
 [ -x /bin/busybox ] || { echo "no /bin/busybox (busybox-static) to build the probe image from"; exit 77; }
 . "$(dirname "$0")/lib.sh"
 
-PROBE=$(readlink -f "$B/tests/helpers/isc-probe")
-[ -x "$PROBE" ] || fail "no $PROBE"
-
 ATK=it-atk          # the target: fixed-configuration, every confinement on
 OPEN=it-open        # control: seccomp, MDWE and Landlock off, more capabilities
 NONE=it-none        # control: profile none, larger limits
@@ -163,13 +160,8 @@ NO_MDWE=$( { [ -n "${ISC_NO_MDWE:-}" ] || ! "$ISCADM" host check -p | grep -q '^
 # ---- the probe image: busybox, isc-probe, a setuid-root copy, a job runner ----------
 iscadm pool create --size 1G || fail "pool create"
 tree=$T/tree
-mkdir -p "$tree/bin" "$tree/etc/isc/services" "$tree/srv" "$tree/mnt" "$tree/var/lib/dpkg"
-cp /bin/busybox "$tree/bin/busybox"
-for a in $("$tree/bin/busybox" --list); do [ "$a" = busybox ] || ln -sf busybox "$tree/bin/$a"; done
-cp "$PROBE" "$tree/bin/isc-probe"
-cp "$PROBE" "$tree/bin/isc-probe-suid" && chmod 4755 "$tree/bin/isc-probe-suid"
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$tree/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' > "$tree/etc/group"
+probe_tree "$tree"
+mkdir -p "$tree/etc/isc/services" "$tree/srv" "$tree/mnt" "$tree/var/lib/dpkg"
 : > "$tree/var/lib/dpkg/status"
 cat > "$tree/bin/isc-runner" <<'EOF'
 #!/bin/sh

@@ -6,7 +6,6 @@ command -v podman >/dev/null || { echo "no podman (make deps installs it)"; exit
 . "$(dirname "$0")/lib.sh"
 
 RT=$(readlink -f "$B/isc-runtime")
-PROBE=$(readlink -f "$B/tests/helpers/isc-probe")
 [ -x "$RT" ] || fail "no $RT"
 RUNC=$(command -v runc || true)
 TAG=isc-it-oci-$$                       # cgroup parent and containerd namespace of this run
@@ -58,13 +57,8 @@ trap oci_cleanup EXIT
 
 # ---- an image: busybox, isc-probe and a setuid-root copy of it -------------------------
 tree=$T/tree
-mkdir -p "$tree/bin" "$tree/etc" "$tree/mnt" "$tree/usr" "$tree/tmp" "$tree/var"
-cp /bin/busybox "$tree/bin/busybox"
-for a in $("$tree/bin/busybox" --list); do [ "$a" = busybox ] || ln -sf busybox "$tree/bin/$a"; done
-cp "$PROBE" "$tree/bin/isc-probe"
-cp "$PROBE" "$tree/bin/isc-probe-suid" && chmod 4755 "$tree/bin/isc-probe-suid"
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$tree/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' > "$tree/etc/group"
+probe_tree "$tree"
+mkdir -p "$tree/mnt" "$tree/usr" "$tree/tmp" "$tree/var"
 tar -C "$tree" -c . | "${PODMAN[@]}" import - localhost/isc-it:1 >/dev/null 2>&1 || fail "podman import"
 ok "image localhost/isc-it:1 imported from the busybox tree"
 
