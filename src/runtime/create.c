@@ -409,52 +409,53 @@ int ctr_create(const struct rt *rt, const struct create_opts *o, pid_t *pidp, st
 	return r;
 }
 
+/* Wait for the created process to open its end of the exec fifo and take
+ * the byte that lets it exec. */
+static int start_release(const struct rt *rt, const char *id, const struct ctr_state *st, struct isc_err *e)
+{
+	char fp[PATH_MAX + 16];
+	ctr_dir(rt, id, fp, sizeof(fp));
+	str_append(fp, sizeof(fp), "/exec.fifo");
+	_cleanup_close_ int fifo = open(fp, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int pfd = ctr_pidfd(st);
+	if (fifo < 0 || pfd < 0)
+		return err_sys(e, fifo < 0 ? errno : -pfd, "start %s", id);
+	/* the process opens its end and writes one byte; or it dies */
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fifo, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+		if (poll(p, 2, 10000) <= 0)
+			return err_set(e, ETIMEDOUT, "start %s: the container's process does not answer", id);
+		char b;
+		if ((p[0].revents & POLLIN) && read(fifo, &b, 1) == 1)
+			break;
+		if (p[1].revents & POLLIN)
+			return err_set(e, ESRCH, "start %s: the container's process is gone", id);
+	}
+	unlink(fp);
+	return 0;
+}
+
 int ctr_start(const struct rt *rt, const char *id, struct isc_err *e)
 {
 	struct ctr_state st;
 	if (ctr_state_read(rt, id, &st, e) < 0)
 		return -e->code;
 	enum ctr_status status = ctr_status(rt, &st);
-	int r = 0;
-	if (status != CTR_CREATED) {
+	int r;
+	if (status != CTR_CREATED)
 		r = err_set(e, EINVAL, "container %s is %s, not created", id, ctr_status_name(status));
-		goto out;
-	}
-	char fp[PATH_MAX + 16];
-	ctr_dir(rt, id, fp, sizeof(fp));
-	str_append(fp, sizeof(fp), "/exec.fifo");
-	_cleanup_close_ int fifo = open(fp, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	_cleanup_close_ int pfd = ctr_pidfd(&st);
-	if (fifo < 0 || pfd < 0) {
-		r = err_sys(e, fifo < 0 ? errno : -pfd, "start %s", id);
-		goto out;
-	}
-	/* the process opens its end and writes one byte; or it dies */
-	for (;;) {
-		struct pollfd p[2] = { { .fd = fifo, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
-		if (poll(p, 2, 10000) <= 0) {
-			r = err_set(e, ETIMEDOUT, "start %s: the container's process does not answer", id);
-			goto out;
-		}
-		char b;
-		if ((p[0].revents & POLLIN) && read(fifo, &b, 1) == 1)
-			break;
-		if (p[1].revents & POLLIN) {
-			r = err_set(e, ESRCH, "start %s: the container's process is gone", id);
-			goto out;
-		}
-	}
-	unlink(fp);
+	else
+		r = start_release(rt, id, &st, e);
 	struct oci_spec s;
-	if (ctr_spec_load(rt, &st, &s, e) == 0) {
+	if (r == 0 && ctr_spec_load(rt, &st, &s, e) == 0) {
 		struct isc_err he = { 0 };
 		/* poststart hooks: a failure is logged, the container runs on */
 		if (ctr_hooks(rt, &s, HOOK_POSTSTART, &st, &he) < 0)
 			rt_log(rt, "warning", "%s", he.msg);
 		oci_spec_free(&s);
 	}
-	err_clear(e);
-out:
+	if (r == 0)
+		err_clear(e);
 	ctr_state_free(&st);
 	return r;
 }
