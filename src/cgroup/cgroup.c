@@ -274,7 +274,15 @@ int cgroup_session_create(struct cgroup *cg, unsigned id, struct isc_err *e)
 {
 	char sub[32];
 	session_sub(id, sub, sizeof(sub));
-	int r = cg->ops->add(cg, sub, CGROUP_SESSION_MEMORY, CGROUP_SESSION_PIDS);
+	/* login/ comes with the first session, not at boot: a group costs
+	 * kernel memory in every hierarchy, and most ISCs never see a login.
+	 * Made whole or removed, so one that exists has its limits. */
+	int r = cg->ops->add(cg, cg_parts[CG_LOGIN], CGROUP_LOGIN_MEMORY, CGROUP_LOGIN_PIDS);
+	if (r < 0 && r != -EEXIST) {
+		cg->ops->remove(cg, cg_parts[CG_LOGIN]);
+		return err_sys(e, -r, "create cgroup %s/%s (%s)", cg->name, cg_parts[CG_LOGIN], cg->ops->kind);
+	}
+	r = cg->ops->add(cg, sub, CGROUP_SESSION_MEMORY, CGROUP_SESSION_PIDS);
 	if (r == -EEXIST)
 		return err_set(e, EEXIST, "cgroup %s/%s exists: a session with id %u was not ended", cg->name,
 			       sub, id);

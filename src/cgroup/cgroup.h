@@ -2,7 +2,8 @@
  *
  * Layout (in every hierarchy): isc/NAME holds the ISC's total, with two
  * children: payload/ (isc-init and its services, under the ISC's limits)
- * and login/ (host-started sessions, a reserve of their own), so an
+ * and login/ (host-started sessions, a reserve of their own; made with
+ * the first session, as most ISCs never see one), so an
  * operator can log in to an ISC whose services exhausted their pids or
  * memory.  Each session has its own group login/s<id> inside that
  * reserve, so what one session leaves behind cannot lock out the next,

@@ -44,20 +44,16 @@ static int v1_memory(const char *d, uint64_t bytes)
 
 static int v1_limits(struct cgroup *cg, const struct cgroup_limits *l)
 {
-	char top[PATH_MAX], pay[PATH_MAX], login[PATH_MAX];
+	char top[PATH_MAX], pay[PATH_MAX];
 	int r;
 	v1_dir(cg, "memory", NULL, top, sizeof(top));
 	v1_dir(cg, "memory", cg_parts[CG_PAYLOAD], pay, sizeof(pay));
-	v1_dir(cg, "memory", cg_parts[CG_LOGIN], login, sizeof(login));
-	if ((r = v1_memory(top, l->memory + CGROUP_LOGIN_MEMORY)) < 0 ||
-	    (r = v1_memory(pay, l->memory)) < 0 || (r = v1_memory(login, CGROUP_LOGIN_MEMORY)) < 0)
+	if ((r = v1_memory(top, l->memory + CGROUP_LOGIN_MEMORY)) < 0 || (r = v1_memory(pay, l->memory)) < 0)
 		return r;
 	v1_dir(cg, "pids", NULL, top, sizeof(top));
 	v1_dir(cg, "pids", cg_parts[CG_PAYLOAD], pay, sizeof(pay));
-	v1_dir(cg, "pids", cg_parts[CG_LOGIN], login, sizeof(login));
 	if ((r = cg_write_u64(top, "pids.max", l->pids + CGROUP_LOGIN_PIDS)) < 0 ||
-	    (r = cg_write_u64(pay, "pids.max", l->pids)) < 0 ||
-	    (r = cg_write_u64(login, "pids.max", CGROUP_LOGIN_PIDS)) < 0)
+	    (r = cg_write_u64(pay, "pids.max", l->pids)) < 0)
 		return r;
 	v1_dir(cg, "cpu", NULL, top, sizeof(top));
 	/* v2's weight 100 is v1's 1024 shares */
@@ -75,7 +71,7 @@ static int v1_create(struct cgroup *cg, const struct cgroup_limits *l)
 	for (size_t i = 0; i < ARRAY_SIZE(v1_ctrl); i++) {
 		if (!v1_has(v1_ctrl[i]))
 			continue;
-		for (int part = -1; part < (int)ARRAY_SIZE(cg_parts); part++) {
+		for (int part = -1; part <= CG_PAYLOAD; part++) {
 			char d[PATH_MAX];
 			v1_dir(cg, v1_ctrl[i], part < 0 ? NULL : cg_parts[part], d, sizeof(d));
 			int r = cg_mkdir(d);

@@ -16,19 +16,16 @@ static void v2_dir(const struct cgroup *cg, const char *sub, char *buf, size_t n
 
 static int v2_limits(struct cgroup *cg, const struct cgroup_limits *l)
 {
-	char top[PATH_MAX], pay[PATH_MAX], login[PATH_MAX], cpu[64];
+	char top[PATH_MAX], pay[PATH_MAX], cpu[64];
 	v2_dir(cg, NULL, top, sizeof(top));
 	v2_dir(cg, cg_parts[CG_PAYLOAD], pay, sizeof(pay));
-	v2_dir(cg, cg_parts[CG_LOGIN], login, sizeof(login));
 	int r;
 	/* no swap, in the whole subtree: the ISC's memory never reaches a disk in clear */
 	if ((r = cg_write_u64(top, "memory.max", l->memory + CGROUP_LOGIN_MEMORY)) < 0 ||
 	    (r = cg_write(top, "memory.swap.max", "0")) < 0 ||
 	    (r = cg_write_u64(pay, "memory.max", l->memory)) < 0 ||
-	    (r = cg_write_u64(login, "memory.max", CGROUP_LOGIN_MEMORY)) < 0 ||
 	    (r = cg_write_u64(top, "pids.max", l->pids + CGROUP_LOGIN_PIDS)) < 0 ||
 	    (r = cg_write_u64(pay, "pids.max", l->pids)) < 0 ||
-	    (r = cg_write_u64(login, "pids.max", CGROUP_LOGIN_PIDS)) < 0 ||
 	    (r = cg_write_u64(top, "cpu.weight", l->cpu_weight)) < 0)
 		return r;
 	if (l->cpu_milli) {
@@ -44,14 +41,12 @@ static int v2_limits(struct cgroup *cg, const struct cgroup_limits *l)
 static int v2_create(struct cgroup *cg, const struct cgroup_limits *l)
 {
 	char d[PATH_MAX];
-	for (int part = 0; part < (int)ARRAY_SIZE(cg_parts); part++) {
-		v2_dir(cg, cg_parts[part], d, sizeof(d));
-		int r = cg_mkdir(d);
-		if (r < 0)
-			return r;
-	}
+	v2_dir(cg, cg_parts[CG_PAYLOAD], d, sizeof(d));
+	int r = cg_mkdir(d);
+	if (r < 0)
+		return r;
 	/* let the ISC groups use the controllers the host offers; the ISC's
-	 * group holds no process itself: its two children do.  In a scope,
+	 * group holds no process itself: its children (payload/, login/) do.  In a scope,
 	 * systemd hands the controllers to the scope and the scope's own
 	 * group passes them on (the supervisor sits in a leaf beside isc/);
 	 * without, the hierarchy's root and the shared isc/ are ours. */

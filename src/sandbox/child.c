@@ -105,9 +105,25 @@ int sandbox_mask_proc(int root, struct isc_err *e)
 		if (r < 0 && r != -ENOENT)
 			return err_sys(e, -r, "mask %s", hide_file[i]);
 	}
+	/* one empty, read-only tmpfs for them all (the first is mounted, the
+	 * others are binds of it): every superblock costs each memory cgroup
+	 * of the host a shrinker slot, so masks come in one */
 	const char *opts[] = { "size=0", "mode=0555", NULL };
+	const char *first = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(hide_dir); i++) {
-		int r = mnt_place(mnt_fs("tmpfs", opts, locked, e), root, hide_dir[i], e);
+		int r;
+		if (!first) {
+			r = mnt_place(mnt_fs("tmpfs", opts, locked, e), root, hide_dir[i], e);
+			if (r == 0)
+				first = hide_dir[i];
+		} else {
+			int m = mnt_clone(root, first, false);
+			r = m < 0 ? m : mnt_attach(m, root, hide_dir[i]);
+			if (m >= 0)
+				close(m);
+			if (r < 0 && r != -ENOENT)
+				err_sys(e, -r, "%s", hide_dir[i]);
+		}
 		if (r < 0 && r != -ENOENT)
 			return err_prefix(e, "mask");
 	}

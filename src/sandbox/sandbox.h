@@ -29,7 +29,7 @@ struct sandbox_spec {
 	uint64_t tmp_size;
 	const char *stage;              /* host path where the root is assembled */
 	int scratch;                    /* detached mount for /scratch, -1: none */
-	int init_fd;                    /* sealed memfd holding isc-init */
+	int init_fd;                    /* isc-init, on a detached read-only bind (O_PATH) */
 	/* > 2: the write end of the supervisor's status pipe, isc-init's fd 3
 	 * (ISC_STATUS_FD=3) for service events; anything else: none */
 	int status_fd;
