@@ -70,6 +70,31 @@ probe_tree() {
 	printf 'root:x:0:\nnogroup:x:65534:\n' > "$1/etc/group"
 }
 
+# isc_echos ISC 4|6: the echo requests the ISC's own kernel has taken in
+isc_echos() {
+	if [ "$2" = 6 ]; then
+		in_isc "$1" "cat /proc/net/snmp6" | awk '$1 == "Icmp6InEchos" { print $2 }'
+	else
+		in_isc "$1" "cat /proc/net/snmp" |
+			awk '$1 == "Icmp:" { if (!h) { for (i = 2; i <= NF; i++) if ($i == "InEchos") c = i; h = 1 } else print $c }'
+	fi
+}
+
+# no_routed_path FROM FROM_ADDR TO TO_ADDR GATEWAY 4|6: FROM (net_admin inside) routes TO_ADDR via
+# the gateway and pings it, and nothing arrives (TO's own kernel counts the echo requests that do);
+# the control: FROM pinging its own address moves its own count
+no_routed_path() {
+	local from=$1 faddr=$2 to=$3 taddr=$4 gw=$5 v=$6 ip=ip len=32 b0 e1 e2
+	[ "$v" = 6 ] && ip="ip -6" len=128
+	b0=$(isc_echos "$from" "$v")
+	in_isc "$from" "ping -c 1 -W 2 $faddr" >/dev/null 2>&1 || fail "$from pings itself (the control)"
+	[ "$(isc_echos "$from" "$v")" -gt "$b0" ] || fail "$from's echo count does not move ($b0)"
+	e1=$(isc_echos "$to" "$v")
+	in_isc "$from" "$ip route add $taddr/$len via $gw && ping -c 2 -W 1 $taddr; $ip route del $taddr/$len" >/dev/null 2>&1
+	e2=$(isc_echos "$to" "$v")
+	[ "$e2" = "$e1" ] || fail "$from reached $to through the host's routing ($e1 -> $e2 echo requests)"
+}
+
 # new_isc NAME [create options]: create, remember for cleanup
 new_isc() {
 	local n=$1; shift
