@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,6 +27,7 @@ struct child {
 	int console;                    /* connected console socket, or -1 */
 	const char *cgroup_v1;
 	char *state;                    /* the state JSON, from the parent (container hooks) */
+	int *idmap_fds;                 /* per mount: its idmapped clone, from the parent, or -1 */
 };
 
 static int hooks_run(const struct oci_hook *h, size_t n, const char *state, struct isc_err *e);
@@ -80,6 +82,17 @@ static int sysctls_set(const struct oci_spec *s, struct isc_err *e)
 static int child_setup(const struct child *c, struct isc_err *e)
 {
 	const struct oci_spec *s = c->s;
+	/* the idmapped binds, made by the parent, one message each in order */
+	if (!c->idmap_fds)
+		return err_set(e, ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->nmounts; i++) {
+		char b;
+		size_t nfd = 1;
+		c->idmap_fds[i] = -1;
+		if (s->mounts[i].idmap &&
+		    (fd_recv(c->sync, &b, 1, &c->idmap_fds[i], &nfd) <= 0 || nfd != 1 || c->idmap_fds[i] < 0))
+			return err_set(e, EPIPE, "the runtime went away");
+	}
 	/* 'G', then the state for the container's hooks: its length and text */
 	char go;
 	uint32_t len = 0;
@@ -104,7 +117,7 @@ static int child_setup(const struct child *c, struct isc_err *e)
 	struct sandbox_oci o = {
 		.root = s->root, .profile = s->profile, .mounts = s->mounts, .nmounts = s->nmounts,
 		.masked = s->masked, .readonly = s->readonly, .root_propagation = s->rootfs_propagation,
-		.exec_ok = s->exec_ok, .cgroup_v1 = c->cgroup_v1,
+		.exec_ok = s->exec_ok, .cgroup_v1 = c->cgroup_v1, .idmap_fds = c->idmap_fds,
 		.before_pivot = s->nhooks[HOOK_CREATE_CONTAINER] ? hooks_before_pivot : NULL, .arg = (void *)c,
 	};
 	if (sandbox_oci_root(&o, e) < 0)
@@ -162,6 +175,98 @@ static int write_map(pid_t pid, const char *file, const struct oci_idmap *m, siz
 	return fd < 0 || write_all(fd, buf, strlen(buf)) < 0 ? -errno : 0;
 }
 
+/* ---- idmapped binds -----------------------------------------------------------
+ * Made here, on the host: MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN in the user
+ * namespace of the source's filesystem (the host's), which the container's
+ * first process does not have.  Each is a detached clone of the source,
+ * idmapped with a user namespace holding the mount's maps (the container's
+ * own when they are the same), handed to the child to attach. */
+
+static bool maps_equal(const struct oci_idmap *a, size_t na, const struct oci_idmap *b, size_t nb)
+{
+	return na == nb && memcmp(a, b, na * sizeof(*a)) == 0;
+}
+
+/* A user namespace with these maps, held by a child that waits on a pipe;
+ * the namespace outlives it through the descriptor returned. */
+static int userns_for(const struct oci_mount_ids *ids, struct isc_err *e)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_sys(e, errno, "pipe");
+	struct clone_args ca = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0) {
+		char b;
+		close(p[1]);
+		_exit(read(p[0], &b, 1) < 0);
+	}
+	close(p[0]);
+	int fd = -1, r = pid < 0 ? -errno : 0;
+	char ns[64];
+	if (r == 0 && ((r = write_map(pid, "uid_map", ids->uid, ids->nuid)) < 0 ||
+		       (r = write_map(pid, "gid_map", ids->gid, ids->ngid)) < 0))
+		err_sys(e, -r, "the mount's uidMappings: write the id maps");
+	if (r == 0) {
+		snprintf(ns, sizeof(ns), "/proc/%d/ns/user", pid);
+		if ((fd = open(ns, O_RDONLY | O_CLOEXEC)) < 0)
+			r = err_sys(e, errno, "open %s", ns);
+	} else if (pid < 0) {
+		err_sys(e, -r, "a user namespace for an idmapped mount");
+	}
+	close(p[1]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return r < 0 ? r : fd;
+}
+
+static int idmap_clone(const struct oci_mount *m, int userns, struct isc_err *e)
+{
+	int b = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
+	if (b < 0)
+		return err_sys(e, errno, "bind %s", m->source);
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+	if (mount_setattr(b, "", AT_EMPTY_PATH | (m->ridmap ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0) {
+		int r = errno;
+		close(b);
+		return err_set(e, r, "bind %s (%s): cannot be idmapped (%s)%s", m->source, m->dest, strerror(r),
+			       r == EINVAL ? ": its filesystem does not support idmapped mounts" : "");
+	}
+	return b;
+}
+
+/* Every idmap bind of the spec, made and sent to the child in order. */
+static int idmaps_send(const struct oci_spec *s, pid_t pid, int sync, struct isc_err *e)
+{
+	_cleanup_close_ int own = -1;
+	for (size_t i = 0; i < s->nmounts; i++) {
+		const struct oci_mount *m = &s->mounts[i];
+		const struct oci_mount_ids *ids = s->mount_ids[i];
+		if (!m->idmap)
+			continue;
+		_cleanup_close_ int mine = -1;
+		int userns;
+		if (!ids || (maps_equal(ids->uid, ids->nuid, s->uidmap, s->nuidmap) &&
+			     maps_equal(ids->gid, ids->ngid, s->gidmap, s->ngidmap))) {
+			char ns[64];
+			snprintf(ns, sizeof(ns), "/proc/%d/ns/user", pid);
+			if (own < 0 && (own = open(ns, O_RDONLY | O_CLOEXEC)) < 0)
+				return err_sys(e, errno, "open %s", ns);
+			userns = own;
+		} else if ((userns = mine = userns_for(ids, e)) < 0) {
+			return userns;
+		}
+		int b = idmap_clone(m, userns, e);
+		if (b < 0)
+			return b;
+		int r = fd_send(sync, "M", 1, &b, 1);
+		close(b);
+		if (r < 0)
+			return err_sys(e, -r, "the container's process went away");
+	}
+	return 0;
+}
+
 /* The new namespaces (those without a path) in one clone; a pid
  * namespace to join is entered before it, so the child is born there. */
 static pid_t clone_child(const struct oci_spec *s, struct isc_err *e)
@@ -204,6 +309,8 @@ static int parent_steps(const struct oci_spec *s, struct cgroup *cg, pid_t pid, 
 	if (u && !u->path && ((r = write_map(pid, "uid_map", s->uidmap, s->nuidmap)) < 0 ||
 			      (r = write_map(pid, "gid_map", s->gidmap, s->ngidmap)) < 0))
 		return err_sys(e, -r, "linux.uidMappings: write the id maps");
+	if ((r = idmaps_send(s, pid, sync, e)) < 0)
+		return r;
 	if (cgroup_attach(cg, pid, e) < 0)
 		return -e->code;
 	uint32_t len = state ? (uint32_t)strlen(state) : 0;
@@ -364,7 +471,8 @@ int ctr_create(const struct rt *rt, const struct create_opts *o, pid_t *pidp, st
 		if (pid == 0) {
 			close(sv[0]);
 			struct child c = { .s = &s, .o = o, .sync = sv[1], .mon = m.mon, .fifo = fifo,
-					   .console = console, .cgroup_v1 = v1 ? payload : NULL };
+					   .console = console, .cgroup_v1 = v1 ? payload : NULL,
+					   .idmap_fds = calloc(s.nmounts + 1, sizeof(int)) };
 			child_main(&c);
 		}
 		if (pid < 0)

@@ -413,19 +413,21 @@ static int namespaces_parse(JOBJ *l, struct oci_spec *s, struct isc_err *e)
 	return 0;
 }
 
-static int idmaps_parse(JOBJ *l, const char *key, struct oci_idmap *m, size_t *n, struct isc_err *e)
+/* o.key: LinuxIDMapping entries (where: "linux", "mounts[3]") */
+static int idmaps_parse(JOBJ *o, const char *in, const char *key, struct oci_idmap *m, size_t *n,
+			struct isc_err *e)
 {
 	JOBJ *a;
 	size_t k;
-	char where[48];
-	snprintf(where, sizeof(where), "linux.%s", key);
-	int r = get_array(l, key, where, OCI_MAX_IDMAPS, &a, &k, e);
+	char where[64];
+	snprintf(where, sizeof(where), "%s.%s", in, key);
+	int r = get_array(o, key, where, OCI_MAX_IDMAPS, &a, &k, e);
 	if (r <= 0)
 		return r;
 	for (size_t i = 0; i < k; i++) {
 		JOBJ *x = json_object_array_get_idx(a, i);
 		uint64_t c = 0, h = 0, z = 0;
-		snprintf(where, sizeof(where), "linux.%s[%zu]", key, i);
+		snprintf(where, sizeof(where), "%s.%s[%zu]", in, key, i);
 		if (want(x, json_type_object, where, e) < 0 ||
 		    get_u64(x, "containerID", where, UINT32_MAX, &c, NULL, e) < 0 ||
 		    get_u64(x, "hostID", where, UINT32_MAX, &h, NULL, e) < 0 ||
@@ -606,8 +608,8 @@ static int sysctl_check(const struct oci_spec *s, struct isc_err *e)
 static int linux_parse(JOBJ *l, struct oci_spec *s, struct isc_err *e)
 {
 	if (want(l, json_type_object, "linux", e) < 0 || namespaces_parse(l, s, e) < 0 ||
-	    idmaps_parse(l, "uidMappings", s->uidmap, &s->nuidmap, e) < 0 ||
-	    idmaps_parse(l, "gidMappings", s->gidmap, &s->ngidmap, e) < 0 ||
+	    idmaps_parse(l, "linux", "uidMappings", s->uidmap, &s->nuidmap, e) < 0 ||
+	    idmaps_parse(l, "linux", "gidMappings", s->gidmap, &s->ngidmap, e) < 0 ||
 	    get_strv(l, "maskedPaths", "linux.maskedPaths", 256, &s->masked, e) < 0 ||
 	    get_strv(l, "readonlyPaths", "linux.readonlyPaths", 256, &s->readonly, e) < 0 ||
 	    get_str(l, "cgroupsPath", "linux.cgroupsPath", &s->cgroups_path, e) < 0 ||
@@ -653,8 +655,17 @@ static int mount_parse(JOBJ *x, size_t i, const char *bundle, struct oci_spec *s
 	s->nmounts++;
 	if (!m->dest || m->dest[0] != '/' || strstr(m->dest, "/../") || str_has_suffix(m->dest, "/.."))
 		return err_set(e, EINVAL, "%s.destination: must be an absolute path without ..", where);
-	if (field(x, "uidMappings") || field(x, "gidMappings"))
-		return err_set(e, EINVAL, "%s (%s): idmapped mounts are not supported by isc-runtime", where, m->dest);
+	if (field(x, "uidMappings") || field(x, "gidMappings")) {
+		struct oci_mount_ids *ids = s->mount_ids[s->nmounts - 1] = calloc(1, sizeof(*ids));
+		if (!ids)
+			return err_set(e, ENOMEM, "mounts");
+		if (idmaps_parse(x, where, "uidMappings", ids->uid, &ids->nuid, e) < 0 ||
+		    idmaps_parse(x, where, "gidMappings", ids->gid, &ids->ngid, e) < 0)
+			return -EINVAL;
+		if (!ids->nuid || !ids->ngid)
+			return err_set(e, EINVAL, "%s (%s): uidMappings and gidMappings come together", where, m->dest);
+		m->idmap = true;   /* the spec asks for the option too; the maps say enough */
+	}
 	for (size_t k = 0; opts && opts[k]; k++)
 		if (oci_mount_option(m, opts[k], e) < 0)
 			return err_prefix(e, "%s (%s)", where, m->dest);
@@ -683,6 +694,8 @@ static int mount_parse(JOBJ *x, size_t i, const char *bundle, struct oci_spec *s
 		return err_set(e, EINVAL, "%s (%s): tmpcopyup on a %s; only a tmpfs takes it", where, m->dest, m->type);
 	if (m->bind && m->data)
 		return err_set(e, EINVAL, "%s (%s): option %s on a bind", where, m->dest, m->data[0]);
+	if (m->idmap && !m->bind)
+		return err_set(e, EINVAL, "%s (%s): idmap on a %s; only a bind can be idmapped", where, m->dest, m->type);
 	bool writable = !(m->set & MOUNT_ATTR_RDONLY) && !STREQ(m->type, "sysfs") && !STREQ(m->type, "proc");
 	bool is_dev = STREQ(m->type, "devpts") || (STREQ(m->type, "tmpfs") && STREQ(m->dest, "/dev"));
 	bool exec_ok = false;
@@ -709,7 +722,8 @@ static int mounts_parse(JOBJ *top, const char *bundle, struct oci_spec *s, struc
 	if (r <= 0)
 		return r;
 	s->mounts = calloc(n + 1, sizeof(*s->mounts));
-	if (!s->mounts)
+	s->mount_ids = calloc(n + 1, sizeof(*s->mount_ids));
+	if (!s->mounts || !s->mount_ids)
 		return err_set(e, ENOMEM, "mounts");
 	for (size_t i = 0; i < n; i++)
 		if (mount_parse(json_object_array_get_idx(a, i), i, bundle, s, e) < 0)
@@ -826,6 +840,12 @@ static int namespaces_check(const struct oci_spec *s, struct isc_err *e)
 			       "org.isc.network=host allows it");
 	if (oci_spec_ns(s, CLONE_NEWUSER) && (!s->nuidmap || !s->ngidmap) && !oci_spec_ns(s, CLONE_NEWUSER)->path)
 		return err_set(e, EINVAL, "linux.uidMappings: a user namespace needs uid and gid mappings");
+	/* "idmap" alone maps as the container's user namespace does (crun's
+	 * reading, podman's --userns with :idmap volumes) */
+	for (size_t i = 0; i < s->nmounts; i++)
+		if (s->mounts[i].idmap && !s->mount_ids[i] && (!oci_spec_ns(s, CLONE_NEWUSER) || !s->nuidmap))
+			return err_set(e, EINVAL, "mounts[%zu] (%s): idmap without uidMappings, and no user namespace "
+				       "mappings of the container's to take", i, s->mounts[i].dest);
 	return 0;
 }
 
@@ -970,8 +990,11 @@ void oci_spec_free(struct oci_spec *s)
 		free(s->mounts[i].type);
 		free(s->mounts[i].source);
 		strv_free(s->mounts[i].data);
+		if (s->mount_ids)
+			free(s->mount_ids[i]);
 	}
 	free(s->mounts);
+	free(s->mount_ids);
 	for (size_t i = 0; i < s->nns; i++)
 		free(s->ns[i].path);
 	strv_free(s->masked);

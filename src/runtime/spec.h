@@ -41,6 +41,11 @@ struct oci_ns {
 struct oci_idmap {
 	uint32_t container, host, size;
 };
+/* An idmapped mount's own uidMappings and gidMappings. */
+struct oci_mount_ids {
+	struct oci_idmap uid[OCI_MAX_IDMAPS], gid[OCI_MAX_IDMAPS];
+	size_t nuid, ngid;
+};
 
 struct oci_hook {
 	char *path;
@@ -60,6 +65,7 @@ struct oci_spec {
 	char *hostname;
 	struct oci_process proc;
 	struct oci_mount *mounts;
+	struct oci_mount_ids **mount_ids;       /* per mount: its own maps, or NULL (the container's) */
 	size_t nmounts;
 	struct oci_ns ns[OCI_MAX_NS];
 	size_t nns;

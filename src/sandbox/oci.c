@@ -103,7 +103,13 @@ static int mount_bind(const struct sandbox_oci *o, const struct oci_mount *m, in
 {
 	unsigned set, clr;
 	final_attrs(o, m, &set, &clr);
-	_cleanup_close_ int b = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+	/* an idmapped bind comes made: its filesystem's user namespace is the
+	 * host's, where this process has no say, so the runtime made it there */
+	int made = o->idmap_fds ? o->idmap_fds[m - o->mounts] : -1;
+	if (m->idmap && made < 0)
+		return err_set(e, EINVAL, "bind %s: idmapped, but not made", m->source);
+	_cleanup_close_ int b = made >= 0 ? fcntl(made, F_DUPFD_CLOEXEC, 3) :
+				open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
 					  (m->recursive ? AT_RECURSIVE : 0));
 	if (b < 0)
 		return err_sys(e, errno, "bind %s", m->source);

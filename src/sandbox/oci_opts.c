@@ -75,9 +75,13 @@ int oci_mount_option(struct oci_mount *m, const char *opt, struct isc_err *e)
 	for (size_t i = 0; i < ARRAY_SIZE(oci_noop); i++)
 		if (STREQ(opt, oci_noop[i]))
 			return 0;
+	if (STREQ(opt, "idmap") || STREQ(opt, "ridmap")) {
+		m->idmap = true;
+		m->ridmap |= STREQ(opt, "ridmap");
+		return 0;
+	}
 	/* ways of mounting isc does not do: refused, never silently dropped */
-	static const char *const refused[] = { "idmap", "ridmap", "copy-symlink", "remount",
-					       "sync", "dirsync", "mand" };
+	static const char *const refused[] = { "copy-symlink", "remount", "sync", "dirsync", "mand" };
 	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
 		if (STREQ(opt, refused[i]))
 			return err_set(e, EINVAL, "mount option \"%s\" is not supported by isc-runtime", opt);

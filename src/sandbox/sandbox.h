@@ -136,6 +136,7 @@ struct oci_mount {
 	unsigned long propagation;      /* MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_UNBINDABLE or 0 */
 	char **data;                    /* the filesystem's own options ("mode=755") */
 	bool copyup;                    /* tmpcopyup: a tmpfs starts with what the root has there */
+	bool idmap, ridmap;             /* an idmapped bind ("idmap"; "ridmap": its submounts too) */
 };
 struct sandbox_oci {
 	const char *root;               /* the bundle's root.path, absolute */
@@ -146,6 +147,10 @@ struct sandbox_oci {
 	unsigned long root_propagation; /* MS_* for every mount of the namespace; 0: MS_SLAVE */
 	char *const *exec_ok;           /* destinations a writable mount may run from (annotation) */
 	const char *cgroup_v1;          /* the container's group below each v1 hierarchy, or NULL */
+	/* per mount, the idmapped clone of an idmap bind's source, made on the
+	 * host (where the source's filesystem lets it be idmapped) and handed
+	 * in; -1 (or NULL) for the others */
+	const int *idmap_fds;
 	/* called with every mount made, right before pivot_root (the
 	 * createContainer hooks), or NULL */
 	int (*before_pivot)(void *arg, struct isc_err *e);

@@ -110,7 +110,17 @@ static void test_mounts(void **state)
 	assert_int_equal(parse("\"terminal\":false", "",
 			       "{\"destination\":\"/o\",\"type\":\"tmpfs\",\"source\":\"t\",\"options\":[\"idmap\"]}",
 			       "", &s, &e), -EINVAL);
-	assert_non_null(strstr(e.msg, "\"idmap\" is not supported"));
+	assert_non_null(strstr(e.msg, "only a bind can be idmapped"));
+	oci_spec_free(&s);
+	/* a bind's own maps: parsed, and the mount is idmapped ("ridmap": its submounts too) */
+	assert_int_equal(parse("\"terminal\":false", "",
+			       "{\"destination\":\"/o\",\"type\":\"bind\",\"source\":\"/t\",\"options\":[\"rbind\","
+			       "\"ridmap\"],\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],"
+			       "\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]}", "", &s, &e), 0);
+	assert_true(s.mounts[0].idmap && s.mounts[0].ridmap);
+	assert_non_null(s.mount_ids[0]);
+	assert_int_equal(s.mount_ids[0]->nuid, 1);
+	assert_int_equal(s.mount_ids[0]->uid[0].host, 1000);
 	oci_spec_free(&s);
 	assert_int_equal(parse("\"terminal\":false", "",
 			       "{\"destination\":\"/o/../../etc\",\"type\":\"tmpfs\",\"source\":\"t\"}", "", &s, &e), -EINVAL);
