@@ -12,9 +12,12 @@
 
 /* PID 1 comes from the host, not the image, through a read-only bind of
  * the host's isc-init of its own (detached: in no namespace, no path to
- * it but this descriptor): nothing can write it through /proc/1/exe (the
- * mount is read-only), and every ISC's init shares the host file's pages
- * (a sealed memfd copy held 830 KiB of memory per running ISC). */
+ * it but this descriptor), and every ISC's init shares the host file's
+ * pages (a sealed memfd copy held 830 KiB of memory per running ISC).
+ * What keeps the ISC from writing it: the file is host root's and not
+ * group- or other-writable (checked below; host root is unmapped in an
+ * ISC), busy while it runs (ETXTBSY), on a read-only mount, and PID 1's
+ * /proc/1/exe is closed to the ISC (not dumpable). */
 static int init_open(struct isc_err *e)
 {
 	char path[PATH_MAX];

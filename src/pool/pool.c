@@ -237,8 +237,17 @@ int pool_open(struct pool *p, const char *root, enum pool_lock lock, struct isc_
 	if ((r = pool_keyed_dir_open(p, "images", "tags", POOL_TREE_MARK, e)) < 0 ||
 	    (r = pool_keyed_dir_open(p, AUDIT_DIR, NULL, NULL, e)) < 0)
 		goto fail;
-	/* a pool made before the tree digest keeps naming its images by SHA-256 */
-	p->flat_digest = faccessat(p->dirfd, "images/" POOL_TREE_MARK, F_OK, AT_SYMLINK_NOFOLLOW) != 0;
+	/* a pool made before the tree digest keeps naming its images by
+	 * SHA-256; the mark unreadable for another reason is an error, not an
+	 * older pool (images would be stored under names it never checks) */
+	if (faccessat(p->dirfd, "images/" POOL_TREE_MARK, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		p->flat_digest = false;
+	} else if (errno == ENOENT) {
+		p->flat_digest = true;
+	} else {
+		r = err_sys(e, errno, "%s/images/%s", p->path, POOL_TREE_MARK);
+		goto fail;
+	}
 	if (lock != POOL_LOCK_EXCLUSIVE && (r = pool_lock_take(p->lockfd, lock)) < 0)
 		goto fail_lock;
 	return 0;

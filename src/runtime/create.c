@@ -222,7 +222,18 @@ static int userns_for(const struct oci_mount_ids *ids, struct isc_err *e)
 
 static int idmap_clone(const struct oci_mount *m, int userns, struct isc_err *e)
 {
-	int b = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
+	/* Resolved here as the host's root, and idmapped the source's files
+	 * become the container's own: a symlink anywhere in the path (one a
+	 * container planted in a directory it can write, say) could hand it
+	 * /etc.  So none is followed; an engine names the real path. */
+	_cleanup_close_ int top = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int src = top < 0 ? -errno : inroot_open(top, m->source, O_PATH, INROOT_NO_SYMLINKS);
+	if (src < 0)
+		return err_set(e, -src, "bind %s (%s): %s", m->source, m->dest,
+			       src == -ELOOP ? "a symlink in the path of an idmapped bind's source; give the path it "
+					       "points to" : strerror(-src));
+	int b = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+			  (m->recursive ? AT_RECURSIVE : 0));
 	if (b < 0)
 		return err_sys(e, errno, "bind %s", m->source);
 	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
@@ -239,6 +250,9 @@ static int idmap_clone(const struct oci_mount *m, int userns, struct isc_err *e)
 static int idmaps_send(const struct oci_spec *s, pid_t pid, int sync, struct isc_err *e)
 {
 	_cleanup_close_ int own = -1;
+	/* the container's user namespace: the child's new one, or the one it
+	 * joins (not yet joined while it waits for these) */
+	const struct oci_ns *u = oci_spec_ns(s, CLONE_NEWUSER);
 	for (size_t i = 0; i < s->nmounts; i++) {
 		const struct oci_mount *m = &s->mounts[i];
 		const struct oci_mount_ids *ids = s->mount_ids[i];
@@ -246,12 +260,14 @@ static int idmaps_send(const struct oci_spec *s, pid_t pid, int sync, struct isc
 			continue;
 		_cleanup_close_ int mine = -1;
 		int userns;
-		if (!ids || (maps_equal(ids->uid, ids->nuid, s->uidmap, s->nuidmap) &&
+		/* no maps of its own: the spec's check made sure there is a user namespace */
+		if (!ids || (u && !u->path && maps_equal(ids->uid, ids->nuid, s->uidmap, s->nuidmap) &&
 			     maps_equal(ids->gid, ids->ngid, s->gidmap, s->ngidmap))) {
 			char ns[64];
 			snprintf(ns, sizeof(ns), "/proc/%d/ns/user", pid);
-			if (own < 0 && (own = open(ns, O_RDONLY | O_CLOEXEC)) < 0)
-				return err_sys(e, errno, "open %s", ns);
+			const char *path = u && u->path ? u->path : ns;
+			if (own < 0 && (own = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				return err_sys(e, errno, "open %s", path);
 			userns = own;
 		} else if ((userns = mine = userns_for(ids, e)) < 0) {
 			return userns;

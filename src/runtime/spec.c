@@ -843,7 +843,8 @@ static int namespaces_check(const struct oci_spec *s, struct isc_err *e)
 	/* "idmap" alone maps as the container's user namespace does (crun's
 	 * reading, podman's --userns with :idmap volumes) */
 	for (size_t i = 0; i < s->nmounts; i++)
-		if (s->mounts[i].idmap && !s->mount_ids[i] && (!oci_spec_ns(s, CLONE_NEWUSER) || !s->nuidmap))
+		if (s->mounts[i].idmap && !s->mount_ids[i] &&
+		    (!oci_spec_ns(s, CLONE_NEWUSER) || (!s->nuidmap && !oci_spec_ns(s, CLONE_NEWUSER)->path)))
 			return err_set(e, EINVAL, "mounts[%zu] (%s): idmap without uidMappings, and no user namespace "
 				       "mappings of the container's to take", i, s->mounts[i].dest);
 	return 0;

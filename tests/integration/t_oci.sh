@@ -404,6 +404,11 @@ bad idmapnous "idmap without uidMappings, and no user namespace" \
 bad idmaphalf "uidMappings and gidMappings come together" \
 	'.mounts += [{"destination": "/x", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"],
 	  "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]'
+ln -sfn "$T" "$T/idlink"
+bad idmaplink "a symlink in the path of an idmapped bind's source; give the path it points to" \
+	".mounts += [{\"destination\": \"/mnt\", \"type\": \"bind\", \"source\": \"$T/idlink/idvol\",
+	  \"options\": [\"rbind\", \"idmap\"], \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}],
+	  \"gidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}]"
 bad fstype "type overlay; isc-runtime mounts bind" \
 	'.mounts += [{"destination": "/x", "type": "overlay", "source": "overlay"}]'
 bad sysctl "linux.sysctl kernel.panic: not a setting of the container's own namespaces" \
