@@ -2,12 +2,13 @@
 # What the suite may leave of isc: cgroups (with their tasks), mounts of
 # test roots and their run directories, loop devices, supervisors, isc's
 # nft tables, veths, test bridges and namespaces.
-# /run/isc/images/DEV-INO of a pool file on a test's loop device: the mount
-# holds the file, so the device keeps its backing file while it lives. The
-# mounts of other pools (an operator's /var/lib/isc, say) are not ours.
+# /run/isc/images/DEV-INO (a pool's image) and /run/isc/scratch/DEV-INO-SIZE
+# (a pool's spare /scratch) of a pool on a test's loop device: the mount holds
+# a file of the pool, so the device keeps its backing file while it lives.
+# The mounts of other pools (an operator's /var/lib/isc, say) are not ours.
 test_image_mounts() {
 	local m dev maj min
-	awk '$5 ~ /^\/run\/isc\/images\/[0-9a-f]+-[0-9a-f]+$/ {print $5}' /proc/self/mountinfo |
+	awk '$5 ~ /^\/run\/isc\/(images\/[0-9a-f]+-[0-9a-f]+|scratch\/[0-9a-f]+-[0-9a-f]+-[0-9]+)$/ {print $5}' /proc/self/mountinfo |
 		while read -r m; do
 			dev=$((16#$(basename "$m" | cut -d- -f1)))
 			maj=$(( ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff) ))

@@ -159,6 +159,15 @@ int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize);
 /* fork() with a pipe from the child to us (both ends close-on-exec): in
  * the child *fd is the write end, in the parent the read end. */
 pid_t fork_piped(int *fd);
+/* Start path with fds[i] as its fd i (i < n <= SPAWN_FDS_MAX) and no
+ * other fd of ours, in a session of its own, with default signal
+ * dispositions and nothing blocked.  Its pid (our child), or -errno (the
+ * exec's too). */
+#define SPAWN_FDS_MAX 8
+pid_t spawn_fds(const char *path, char *const argv[], const int *fds, int n);
+/* The same as a daemon: not our child (a vfork'd go-between spawns it and
+ * exits), so no caller ever has it to reap.  0 once it runs, or -errno. */
+int spawn_detached(const char *path, char *const argv[], const int *fds, int n);
 
 /* ---- processes ----------------------------------------------------------- */
 /* In a child about to exec: default dispositions, nothing blocked. */
@@ -250,6 +259,24 @@ int mnt_image_shared(int image_fd, unsigned attrs, int hostns, struct isc_err *e
  * NULL), or of that one file (pool close, image removal; in the host's
  * namespace).  How many were mounted. */
 int mnt_image_release(dev_t pool_dev, const struct stat *image);
+/* A pool's spare /scratch filesystems are ISC_SPARES_DIR/DEV-INO-SIZE,
+ * DEV-INO its templates/ directory's (two directory pools on one
+ * filesystem have their own): the prefix "DEV-INO-", or -errno.  _release
+ * unmounts them (pool close; the host's namespace); how many. */
+int mnt_spares_name(const char *templates, char *prefix, size_t n);
+int mnt_spares_release(const char *templates);
+/* The host-wide mounts under ISC_RUN_DIR (images/, scratch/): dir made a
+ * private mount of its own (as /run/netns is), so that nothing mounted
+ * beneath propagates to another namespace.  0 or -errno. */
+int mnt_run_dir(const char *dir);
+/* Unmount (detached) and remove dir's entries named prefix... (only that
+ * one, if only); how many were mounted. */
+int mnt_run_release(const char *dir, const char *prefix, const char *only);
+/* path is the root of a mount */
+bool mnt_is_root(const char *path);
+/* fn(arg, e) in the host's mount namespace hostns (-1: we are in it), then
+ * back in ours; the caller has no other thread (setns refuses it then). */
+int mnt_in_host(int hostns, int (*fn)(void *arg, struct isc_err *e), void *arg, struct isc_err *e);
 /* e for a failed fsopen (fs < 0) or fsconfig(FSCONFIG_CMD_CREATE): the
  * context, code's text, and what the filesystem logged on fs, if anything. */
 int mnt_fs_fail(int fs, int code, struct isc_err *e, const char *fmt, ...)

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -210,6 +211,97 @@ pid_t fork_piped(int *fd)
 	close(p[pid == 0 ? 0 : 1]);
 	*fd = p[pid == 0 ? 1 : 0];
 	return pid;
+}
+
+/* posix_spawn (and vfork), not fork: on a host whose page tables the
+ * hypervisor shadows a fork costs about a millisecond, and boots and
+ * runs wait for these. */
+struct spawn {
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	int moved[SPAWN_FDS_MAX];
+};
+
+static void spawn_done(struct spawn *sp)
+{
+	posix_spawnattr_destroy(&sp->at);
+	posix_spawn_file_actions_destroy(&sp->fa);
+	for (int i = 0; i < SPAWN_FDS_MAX; i++)
+		if (sp->moved[i] >= 0)
+			close(sp->moved[i]);
+}
+
+static int spawn_prepare(struct spawn *sp, const int *fds, int n)
+{
+	sigset_t all, none;
+	int r;
+	for (int i = 0; i < SPAWN_FDS_MAX; i++)
+		sp->moved[i] = -1;
+	if (n > SPAWN_FDS_MAX)
+		return -EINVAL;
+	if ((r = posix_spawn_file_actions_init(&sp->fa)))
+		return -r;
+	if ((r = posix_spawnattr_init(&sp->at))) {
+		posix_spawn_file_actions_destroy(&sp->fa);
+		return -r;
+	}
+	sigfillset(&all);
+	sigemptyset(&none);
+	for (int i = 0; i < n && r == 0; i++) {
+		int src = fds[i];
+		/* a source among the targets would be overwritten before its turn */
+		if (src < n && src != i && (src = sp->moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, n)) < 0)
+			r = errno;
+		else
+			r = posix_spawn_file_actions_adddup2(&sp->fa, src, i);
+	}
+	/* nothing else of ours (a lock, a terminal, a file) */
+	if (r == 0 && !(r = posix_spawn_file_actions_addclosefrom_np(&sp->fa, n)) &&
+	    !(r = posix_spawnattr_setsigdefault(&sp->at, &all)) && !(r = posix_spawnattr_setsigmask(&sp->at, &none)))
+		r = posix_spawnattr_setflags(&sp->at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
+					     POSIX_SPAWN_SETSIGMASK);
+	if (r)
+		spawn_done(sp);
+	return -r;
+}
+
+pid_t spawn_fds(const char *path, char *const argv[], const int *fds, int n)
+{
+	struct spawn sp;
+	pid_t pid;
+	int r = spawn_prepare(&sp, fds, n);
+	if (r < 0)
+		return r;
+	r = posix_spawn(&pid, path, &sp.fa, &sp.at, argv, environ);
+	spawn_done(&sp);
+	return r ? -r : pid;
+}
+
+int spawn_detached(const char *path, char *const argv[], const int *fds, int n)
+{
+	struct spawn sp;
+	int r = spawn_prepare(&sp, fds, n);
+	if (r < 0)
+		return r;
+	/* The go-between shares our memory until it exits: it only spawns
+	 * (which returns once the exec has happened or failed) and says how
+	 * that went. */
+	pid_t mid = vfork();
+	if (mid == 0) {
+		pid_t pid;
+		_exit(posix_spawn(&pid, path, &sp.fa, &sp.at, argv, environ) & 0xff);
+	}
+	int st = 0, w;
+	if (mid < 0)
+		r = errno;
+	else
+		while ((w = waitpid(mid, &st, 0)) < 0 && errno == EINTR)
+			;
+	/* (a caller that ignores SIGCHLD never learns how it went) */
+	if (mid > 0)
+		r = w < 0 ? errno : WIFEXITED(st) ? WEXITSTATUS(st) : ECHILD;
+	spawn_done(&sp);
+	return -r;
 }
 
 int run_cmd(char *const argv[], bool quiet, char *out, size_t outsize)

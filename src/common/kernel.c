@@ -97,7 +97,7 @@ void kernel_probe(struct kernel_features *k, bool filesystems)
 	k->fscrypt = access("/sys/fs/ext4/features/encryption", F_OK) == 0;
 	k->fsverity = access("/sys/fs/ext4/features/verity", F_OK) == 0;
 	k->device_mapper = access("/dev/mapper/control", F_OK) == 0;
-	k->aes = cpu_aes();
+	k->aes = filesystems && cpu_aes();
 	k->cgroup2 = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 	k->seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
 	k->seccomp_notify = syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0;

@@ -27,7 +27,9 @@ struct kernel_features {
 
 /* Probe the defence layers and the rest cheaply; with filesystems, also
  * try erofs and overlayfs for real (root; erofs logs a line for its empty
- * test file on 6.12 and later): host check does, a booting ISC need not. */
+ * test file on 6.12 and later) and read the CPU's flags for AES (reading
+ * /proc/cpuinfo asks every CPU its frequency: most of a probe's 0.6 ms
+ * here): host check does, a booting ISC need not (aes stays false). */
 void kernel_probe(struct kernel_features *k, bool filesystems);
 
 /* The capabilities an ISC's root keeps by default (limitpriv's "default"):

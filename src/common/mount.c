@@ -159,47 +159,74 @@ int mnt_idmapped(const char *path, uint32_t from, uint32_t to, uint32_t count, u
 
 #define IMAGES_DIR ISC_RUN_DIR "/images"
 
-static bool mount_root(const char *path)
+bool mnt_is_root(const char *path)
 {
 	struct statx stx;
 	return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
 	       (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
-/* /run/isc/images, a private mount of its own (as /run/netns is): what is
- * mounted beneath propagates to no other namespace. */
-static int images_dir(void)
+int mnt_run_dir(const char *dir)
 {
-	if (mkdir_p_at(AT_FDCWD, IMAGES_DIR, 0700) < 0)
+	if (mkdir_p_at(AT_FDCWD, dir, 0700) < 0)
 		return -errno;
-	if (!mount_root(IMAGES_DIR) && mount(IMAGES_DIR, IMAGES_DIR, NULL, MS_BIND, NULL) < 0)
+	if (!mnt_is_root(dir) && mount(dir, dir, NULL, MS_BIND, NULL) < 0)
 		return -errno;
-	return mount(NULL, IMAGES_DIR, NULL, MS_PRIVATE, NULL) < 0 ? -errno : 0;
+	return mount(NULL, dir, NULL, MS_PRIVATE, NULL) < 0 ? -errno : 0;
 }
 
-/* In the host's mount namespace: the shared mount of image_fd's file
- * (made now if missing), and a detached clone of it. */
-static int shared_clone(int image_fd, const struct stat *st, unsigned attrs, struct isc_err *e)
+int mnt_in_host(int hostns, int (*fn)(void *arg, struct isc_err *e), void *arg, struct isc_err *e)
 {
+	if (hostns < 0)
+		return fn(arg, e);
+	_cleanup_close_ int self = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (self < 0 || cwd < 0)
+		return err_sys(e, errno, "our mount namespace");
+	if (setns(hostns, CLONE_NEWNS) < 0)
+		return err_sys(e, errno, "enter the host's mount namespace");
+	int r = fn(arg, e);
+	/* back: a supervisor left in the host's namespace would mount there */
+	if (setns(self, CLONE_NEWNS) < 0) {
+		fprintf(stderr, "isc: cannot return to our mount namespace: %s\n", strerror(errno));
+		_exit(70);
+	}
+	if (fchdir(cwd) < 0 && r >= 0)
+		r = err_sys(e, errno, "back to the working directory");
+	return r;
+}
+
+struct shared {
+	int image_fd;
+	const struct stat *st;
+	unsigned attrs;
+	int clone;
+};
+
+/* In the host's mount namespace: the shared mount of the image's file
+ * (made now if missing), and a detached clone of it. */
+static int shared_clone(void *arg, struct isc_err *e)
+{
+	struct shared *sh = arg;
 	char path[128];
-	snprintf(path, sizeof(path), IMAGES_DIR "/%llx-%llx", (unsigned long long)st->st_dev,
-		 (unsigned long long)st->st_ino);
-	int r = images_dir();
+	snprintf(path, sizeof(path), IMAGES_DIR "/%llx-%llx", (unsigned long long)sh->st->st_dev,
+		 (unsigned long long)sh->st->st_ino);
+	int r = mnt_run_dir(IMAGES_DIR);
 	if (r < 0)
 		return err_sys(e, -r, "%s", IMAGES_DIR);
 	_cleanup_close_ int lock = open(IMAGES_DIR "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lock < 0 || flock(lock, LOCK_EX) < 0)
 		return err_sys(e, errno, "lock %s", IMAGES_DIR);
-	if (!mount_root(path)) {
-		_cleanup_close_ int m = mnt_erofs(image_fd, attrs, EROFS_AUTO, e);
+	if (!mnt_is_root(path)) {
+		_cleanup_close_ int m = mnt_erofs(sh->image_fd, sh->attrs, EROFS_AUTO, e);
 		if (m < 0)
 			return m;
 		if ((mkdir(path, 0700) < 0 && errno != EEXIST) ||
 		    move_mount(m, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 			return err_sys(e, errno, "mount %s", path);
 	}
-	int c = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	return c < 0 ? err_sys(e, errno, "clone %s", path) : c;
+	sh->clone = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	return sh->clone < 0 ? err_sys(e, errno, "clone %s", path) : 0;
 }
 
 int mnt_image_shared(int image_fd, unsigned attrs, int hostns, struct isc_err *e)
@@ -207,51 +234,55 @@ int mnt_image_shared(int image_fd, unsigned attrs, int hostns, struct isc_err *e
 	struct stat st;
 	if (fstat(image_fd, &st) < 0)
 		return err_sys(e, errno, "image");
-	if (hostns < 0)
-		return shared_clone(image_fd, &st, attrs, e);
-	_cleanup_close_ int self = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (self < 0 || cwd < 0)
-		return err_sys(e, errno, "our mount namespace");
-	if (setns(hostns, CLONE_NEWNS) < 0)
-		return err_sys(e, errno, "enter the host's mount namespace");
-	int m = shared_clone(image_fd, &st, attrs, e);
-	/* back: a supervisor left in the host's namespace would mount there */
-	if (setns(self, CLONE_NEWNS) < 0) {
-		fprintf(stderr, "isc: cannot return to our mount namespace: %s\n", strerror(errno));
-		_exit(70);
-	}
-	if (fchdir(cwd) < 0 && m >= 0) {
-		close(m);
-		return err_sys(e, errno, "back to the working directory");
-	}
-	return m;
+	struct shared sh = { .image_fd = image_fd, .st = &st, .attrs = attrs, .clone = -1 };
+	int r = mnt_in_host(hostns, shared_clone, &sh, e);
+	if (r < 0 && sh.clone >= 0)
+		close(sh.clone);
+	return r < 0 ? r : sh.clone;
 }
 
-int mnt_image_release(dev_t pool_dev, const struct stat *image)
+int mnt_run_release(const char *dir, const char *prefix, const char *only)
 {
-	char prefix[64], path[PATH_MAX];
+	char path[PATH_MAX];
 	int n = 0;
-	snprintf(prefix, sizeof(prefix), "%llx-", (unsigned long long)pool_dev);
-	DIR *d = opendir(IMAGES_DIR);
+	DIR *d = opendir(dir);
 	if (!d)
 		return 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (!str_has_prefix(de->d_name, prefix))
+		if (!str_has_prefix(de->d_name, prefix) || (only && !STREQ(de->d_name, only)))
 			continue;
-		if (image) {
-			char want[64];
-			snprintf(want, sizeof(want), "%llx-%llx", (unsigned long long)image->st_dev,
-				 (unsigned long long)image->st_ino);
-			if (!STREQ(de->d_name, want))
-				continue;
-		}
-		snprintf(path, sizeof(path), IMAGES_DIR "/%s", de->d_name);
-		if (mount_root(path) && umount2(path, MNT_DETACH) == 0)
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (mnt_is_root(path) && umount2(path, MNT_DETACH) == 0)
 			n++;
 		rmdir(path);
 	}
 	closedir(d);
 	return n;
+}
+
+int mnt_image_release(dev_t pool_dev, const struct stat *image)
+{
+	char prefix[64], one[64];
+	snprintf(prefix, sizeof(prefix), "%llx-", (unsigned long long)pool_dev);
+	if (image)
+		snprintf(one, sizeof(one), "%llx-%llx", (unsigned long long)image->st_dev,
+			 (unsigned long long)image->st_ino);
+	return mnt_run_release(IMAGES_DIR, prefix, image ? one : NULL);
+}
+
+int mnt_spares_name(const char *templates, char *prefix, size_t n)
+{
+	struct stat st;
+	if (stat(templates, &st) < 0)
+		return -errno;
+	snprintf(prefix, n, "%llx-%llx-", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	return 0;
+}
+
+int mnt_spares_release(const char *templates)
+{
+	char prefix[64];
+	return mnt_spares_name(templates, prefix, sizeof(prefix)) < 0 ? 0 :
+	       mnt_run_release(ISC_SPARES_DIR, prefix, NULL);
 }

@@ -12,6 +12,8 @@
 /* Host-only tmpfs: one directory per running ISC (lock, ctl, state, logs of
  * the supervisor's start, its mount points). */
 #define ISC_RUN_DIR "/run/isc"
+/* the pools' spare /scratch filesystems (sandbox/scratch.c) */
+#define ISC_SPARES_DIR ISC_RUN_DIR "/scratch"
 
 enum boot_mode {
 	BOOT_READONLY,          /* the image, read-only: the ISC's normal life */

@@ -37,8 +37,11 @@ uint64_t confine_default_caps(void);
 
 /* Compile the seccomp filter (with or without the W^X rules) in the
  * supervisor before it forks: confine_apply in its children then loads the
- * compiled program.  Again only when wx changes. */
+ * compiled program.  Again only when wx changes.  The program is kept in
+ * ISC_RUN_DIR/seccomp for the next supervisor of the same iscd, libseccomp
+ * and kernel (seccomp.c); tests point that elsewhere. */
 int confine_seccomp_prepare(bool wx, struct isc_err *e);
+void confine_seccomp_cache_dir(const char *dir);
 
 /* A host helper that parses what an ISC or a stream made (isc-archive):
  * no_new_privs, only the capabilities in caps (bounding set too), Landlock

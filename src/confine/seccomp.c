@@ -1,6 +1,8 @@
 /* seccomp.c - the ISC's system call filter (libseccomp): denials go to the supervisor, which logs and answers EPERM; iscd and its children. */
 #include "confine.h"
+#include "runstate.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/fscrypt.h>
@@ -12,6 +14,7 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 
 /* Denied for every ISC process; each denial is reported to the supervisor
  * (SECCOMP_RET_USER_NOTIF) and answered EPERM.  The model is Docker's
@@ -162,12 +165,99 @@ static struct sock_filter *prepared;
 static unsigned short prepared_len;
 static bool prepared_wx;
 
-int confine_seccomp_prepare(bool wx, struct isc_err *e)
+/* The compiled program, kept for the next supervisor: the compile is 1-1.4
+ * ms of every boot here, and the program is the same until iscd, libseccomp
+ * or the kernel changes, which the file's name says.  As trusted as iscd
+ * itself: root's, in a root-only directory, checked for its owner and mode;
+ * a trailer (a checksum of the program) catches a torn or truncated file,
+ * which is then compiled again, never loaded. */
+static char cache_dir[PATH_MAX] = ISC_RUN_DIR "/seccomp";
+#define CACHE_MAGIC 0x42434349u   /* "ICCB" */
+
+void confine_seccomp_cache_dir(const char *dir)
 {
-	if (prepared && prepared_wx == wx)
-		return 0;
-	free(prepared);
-	prepared = NULL;
+	snprintf(cache_dir, sizeof(cache_dir), "%s", dir);
+}
+
+static uint32_t prog_sum(const struct sock_filter *prog, size_t n)
+{
+	const unsigned char *b = (const unsigned char *)prog;
+	uint32_t h = 2166136261u;   /* FNV-1a */
+	for (size_t i = 0; i < n * sizeof(*prog); i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+/* A file's identity in a name: device, inode, mtime. */
+static int file_id(const char *path, char *buf, size_t n)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -errno;
+	snprintf(buf, n, "%llx-%llx-%llx.%09ld", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		 (unsigned long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	return 0;
+}
+
+/* Named by our program's file, libseccomp's (a rebuilt package of the same
+ * version is another file) and the kernel's release. */
+static int cache_name(bool wx, char *path, size_t n)
+{
+	char exe[96], lib[96];
+	struct utsname u;
+	Dl_info dl;
+	if (!dladdr((void *)seccomp_version, &dl) || !dl.dli_fname)
+		return -ENOENT;
+	if (file_id("/proc/self/exe", exe, sizeof(exe)) < 0 || file_id(dl.dli_fname, lib, sizeof(lib)) < 0 ||
+	    uname(&u) < 0)
+		return -ENOENT;
+	int k = snprintf(path, n, "%s/%s-%s-%.64s-%d.bpf", cache_dir, exe, lib, u.release, wx);
+	return k < 0 || (size_t)k >= n || strchr(u.release, '/') ? -ENAMETOOLONG : 0;
+}
+
+static struct sock_filter *cache_load(bool wx, size_t *len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (cache_name(wx, path, sizeof(path)) < 0)
+		return NULL;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
+		return NULL;
+	size_t sz = (size_t)st.st_size, n = (sz - 8) / sizeof(struct sock_filter);
+	if (sz < 8 + sizeof(struct sock_filter) || (sz - 8) % sizeof(struct sock_filter) || n > BPF_MAXINSNS)
+		return NULL;
+	struct sock_filter *prog = malloc(sz);
+	uint32_t trailer[2];
+	if (!prog || pread(fd, prog, sz, 0) != (ssize_t)sz) {
+		free(prog);
+		return NULL;
+	}
+	memcpy(trailer, (char *)prog + sz - 8, 8);
+	if (trailer[0] != CACHE_MAGIC || trailer[1] != prog_sum(prog, n)) {
+		free(prog);
+		return NULL;
+	}
+	*len = n;
+	return prog;
+}
+
+/* Best effort: without it the next boot compiles again. */
+static void cache_store(bool wx, const struct sock_filter *prog, size_t n)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 16];
+	if (cache_name(wx, path, sizeof(path)) < 0 || mkdir_p_at(AT_FDCWD, cache_dir, 0700) < 0)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	uint32_t trailer[2] = { CACHE_MAGIC, prog_sum(prog, n) };
+	if (fd < 0 || write_all(fd, prog, n * sizeof(*prog)) < 0 || write_all(fd, trailer, sizeof(trailer)) < 0 ||
+	    rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+static int compile(bool wx, struct sock_filter **out, size_t *len, struct isc_err *e)
+{
 	int r;
 	scmp_filter_ctx ctx = filter_build(wx, &r);
 	if (!ctx)
@@ -188,6 +278,25 @@ int confine_seccomp_prepare(bool wx, struct isc_err *e)
 	if (pread(fd, prog, (size_t)st.st_size, 0) != st.st_size) {
 		free(prog);
 		return err_sys(e, errno ? errno : EIO, "read the exported seccomp filter");
+	}
+	*out = prog;
+	*len = n;
+	return 0;
+}
+
+int confine_seccomp_prepare(bool wx, struct isc_err *e)
+{
+	if (prepared && prepared_wx == wx)
+		return 0;
+	free(prepared);
+	prepared = NULL;
+	size_t n = 0;
+	struct sock_filter *prog = cache_load(wx, &n);
+	if (!prog) {
+		int r = compile(wx, &prog, &n, e);
+		if (r < 0)
+			return r;
+		cache_store(wx, prog, n);
 	}
 	prepared = prog;
 	prepared_len = (unsigned short)n;

@@ -261,8 +261,7 @@ static __attribute__((noreturn)) void child_exec(struct init *in, struct svc *s,
 		close_range(3, (unsigned)errfd - 1, 0);
 	close_range((unsigned)errfd + 1, ~0U, 0);
 	if (in->run_mode) {
-		environ = envp;   /* execvp looks in our PATH= */
-		execvp(s->conf.argv[0], s->conf.argv);
+		execvpe(s->conf.argv[0], s->conf.argv, envp);   /* searches our PATH, envp's */
 	} else {
 		execve(s->conf.argv[0], s->conf.argv, envp);
 	}
@@ -306,7 +305,13 @@ static int ops_spawn(void *ctx, struct svc *s)
 		complain(in, "%s: cannot start: pipe: %s", s->name, strerror(errno));
 		return r;
 	}
-	pid_t pid = fork();
+	/* vfork: a fork costs about a millisecond where the hypervisor
+	 * shadows page tables, and a boot waits for its first services.  The
+	 * child shares our memory until its exec: it only makes system calls
+	 * on its own stack (its descriptors, signals and credentials are its
+	 * own), and we are non-dumpable, so nothing in the ISC can reach it
+	 * through /proc or ptrace meanwhile. */
+	pid_t pid = vfork();
 	if (pid == 0) {
 		close(pfd[0]);
 		child_exec(in, s, &c, envp, pfd[1]);
@@ -964,8 +969,13 @@ int main(int argc, char **argv)
 
 	/* First, whatever the mode: nothing in PID 1's memory is for ptrace,
 	 * /proc/1/mem or core files of ISC processes.  Each exec resets it, so
-	 * services are dumpable as usual; a forked child is not until then. */
+	 * services are dumpable as usual; a vforked child, which shares this
+	 * memory, is not until then. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* the PATH services get (ops_spawn), and the one execvpe searches */
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		setenv("PATH", DEFAULT_PATH, 1);
 	if (argc >= 2 && STREQ(argv[1], "--check")) {
 		if (argc > 3) {
 			usage(stderr);

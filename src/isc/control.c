@@ -5,7 +5,6 @@
 #include "ipc.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <sys/wait.h>
 
 /* The ISC exists; a writable mode suits its profile; with want_key, its
@@ -32,36 +31,6 @@ static int boot_check(const char *root, const char *name, enum boot_mode mode, b
 	return r;
 }
 
-/* In the child: iscd detached (its own session, stdio to a log). */
-static __attribute__((noreturn)) void boot_exec(const char *iscd, const char *root, const char *name,
-						const struct isc_boot *b, int ready, const char *log)
-{
-	setsid();
-	if (fork() != 0)
-		_exit(0);
-	int null = open("/dev/null", O_RDWR);
-	int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	dup2(null, 0);
-	dup2(out >= 0 ? out : null, 1);
-	dup2(out >= 0 ? out : null, 2);
-	char fdarg[16];
-	snprintf(fdarg, sizeof(fdarg), "%d", ready);
-	/* nothing else of the caller's (a lock, a terminal, a file) lives on
-	 * in the supervisor */
-	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-	fcntl(ready, F_SETFD, 0);
-	char **argv = NULL;
-	const char *fixed[] = { "iscd", "--root", root, "--ready-fd", fdarg, "--mode",
-				boot_mode_name(b->mode), name, "--" };
-	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
-		strv_push(&argv, fixed[i]);
-	for (size_t i = 0; b->cmd && b->cmd[i]; i++)
-		strv_push(&argv, b->cmd[i]);
-	sig_reset_for_exec();
-	execv(iscd, argv);
-	_exit(127);
-}
-
 /* Start iscd and wait for its word. */
 static int boot_spawn(const char *root, const char *name, struct isc_boot *b, struct isc_err *e)
 {
@@ -71,13 +40,37 @@ static int boot_spawn(const char *root, const char *name, struct isc_boot *b, st
 	run_path(log, sizeof(log), name, NULL);
 	mkdir_p_at(AT_FDCWD, log, 0700);
 	run_path(log, sizeof(log), name, "iscd.log");
-	int fd;
-	pid_t pid = fork_piped(&fd);
-	if (pid < 0)
-		return err_sys(e, (int)-pid, "fork");
-	if (pid == 0)
-		boot_exec(iscd, root, name, b, fd, log);
-	waitpid(pid, NULL, 0);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_sys(e, errno, "pipe");
+	char **argv = NULL;
+	const char *fixed[] = { "iscd", "--root", root, "--ready-fd", "3", "--mode", boot_mode_name(b->mode),
+				name, "--" };
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		strv_push(&argv, fixed[i]);
+	for (size_t i = 0; b->cmd && b->cmd[i]; i++)
+		strv_push(&argv, b->cmd[i]);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0) {
+		int err = errno;
+		strv_free(argv);
+		close(p[0]);
+		close(p[1]);
+		return err_sys(e, err, "open /dev/null");
+	}
+	/* its log, else nowhere */
+	int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int r = spawn_detached(iscd, argv, (int[]){ null, out >= 0 ? out : null, out >= 0 ? out : null, p[1] }, 4);
+	strv_free(argv);
+	close(p[1]);
+	close(null);
+	if (out >= 0)
+		close(out);
+	if (r < 0) {
+		close(p[0]);
+		return err_sys(e, -r, "start %s", iscd);
+	}
+	int fd = p[0];
 	char buf[1200];
 	ssize_t n = read_all(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -178,7 +171,7 @@ int isc_reboot(const char *root, const char *name, enum boot_mode mode, struct i
 
 pid_t isc_run_spawn(const struct isc_run *rn, struct isc_err *e)
 {
-	char iscd[PATH_MAX], fdarg[16];
+	char iscd[PATH_MAX];
 	if (isc_libexec_path("iscd", iscd, sizeof(iscd)) < 0)
 		return err_set(e, ENOENT, "iscd not found");
 	char **argv = NULL;
@@ -186,29 +179,17 @@ pid_t isc_run_spawn(const struct isc_run *rn, struct isc_err *e)
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		strv_push(&argv, fixed[i]);
 	if (rn->tty_sock >= 0) {
-		snprintf(fdarg, sizeof(fdarg), "%d", rn->tty_sock);
 		strv_push(&argv, "--tty-fd");
-		strv_push(&argv, fdarg);
+		strv_push(&argv, "3");
 	}
 	strv_push(&argv, rn->name);
 	strv_push(&argv, "--");
 	for (size_t i = 0; rn->cmd[i]; i++)
 		strv_push(&argv, rn->cmd[i]);
-	pid_t pid = fork();
-	if (pid == 0) {
-		setsid();
-		for (int i = 0; i < 3; i++)
-			dup2(rn->stdio[i], i);
-		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-		if (rn->tty_sock >= 0)
-			fcntl(rn->tty_sock, F_SETFD, 0);
-		sig_reset_for_exec();
-		execv(iscd, argv);
-		_exit(127);
-	}
-	int err = errno;
+	int fds[4] = { rn->stdio[0], rn->stdio[1], rn->stdio[2], rn->tty_sock };
+	pid_t pid = spawn_fds(iscd, argv, fds, rn->tty_sock >= 0 ? 4 : 3);
 	strv_free(argv);
-	return pid < 0 ? err_sys(e, err, "fork") : pid;
+	return pid < 0 ? err_sys(e, (int)-pid, "start %s", iscd) : pid;
 }
 
 int isc_login_start(const char *name, const struct isc_login *l, int *sock, int *master,

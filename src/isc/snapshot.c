@@ -726,6 +726,40 @@ static int check_tmp(struct pool *p, bool repair, image_sweep_fn say, void *data
 	return found;
 }
 
+/* templates/: a /scratch template (.ext4-SIZE.img.PID) or a spare's file
+ * (.spare-SIZE.PID) whose supervisor died before the rename.  One whose
+ * maker lives is being made now (supervisors do not hold the pool's lock):
+ * left alone. */
+static bool maker_alive(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char *end;
+	long pid = dot ? strtol(dot + 1, &end, 10) : 0;
+	return pid > 0 && !*end && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+static int check_templates(struct pool *p, bool repair, image_sweep_fn say, void *data)
+{
+	_cleanup_close_ int dfd = openat(p->dirfd, "templates", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dup(dfd));
+	int found = 0;
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] != '.' || STREQ(de->d_name, ".") || STREQ(de->d_name, "..") ||
+		    maker_alive(de->d_name))
+			continue;
+		found++;
+		check_say(say, data, "templates/%.64s: left by an interrupted boot (%s)", de->d_name,
+			  repair ? "removed" : "removed by --repair");
+		if (repair)
+			unlinkat(dfd, de->d_name, 0);
+	}
+	closedir(d);
+	return found;
+}
+
 /* A run --rm ISC nobody will destroy: not running, and its key gone (a
  * reboot) or the iscadm of its name (run-PID) gone (killed). */
 static bool check_run_left(struct pool *p, const struct isc_config *c)
@@ -743,7 +777,7 @@ static bool check_run_left(struct pool *p, const struct isc_config *c)
 int isc_pool_check(struct pool *p, bool repair, image_sweep_fn say, void *data, struct isc_err *e)
 {
 	_cleanup_strv_ char **names = NULL;
-	int found = check_tmp(p, repair, say, data);
+	int found = check_tmp(p, repair, say, data) + check_templates(p, repair, say, data);
 	int r = isc_names(p, &names, e);
 	for (size_t i = 0; r >= 0 && names[i]; i++) {
 		char what[160];

@@ -4,7 +4,9 @@
 #include "audit.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -189,6 +191,9 @@ static void start_say(struct iscd *d)
 int isc_start(struct iscd *d, struct isc_err *e)
 {
 	char templates[PATH_MAX];
+	/* a reboot's: no thread of ours may run while the sandbox is built
+	 * (setns into the host's mount namespace refuses a threaded process) */
+	restock_end(d);
 	snprintf(templates, sizeof(templates), "%s/templates", d->pool.path);
 	int r = scratch_create(d->scratch_img, templates, d->cfg.scratch_size, d->cfg.uid, &d->scratch, e);
 	if (r < 0)
@@ -241,7 +246,65 @@ int isc_start(struct iscd *d, struct isc_err *e)
 	monitor_start(d);
 	state_write(d);
 	start_say(d);
+	d->restock.due = true;
 	return 0;
+}
+
+/* The thread makes system calls and formats into its own buffers only
+ * (no malloc, no stdio): a raw clone3 of the main thread meanwhile (a
+ * login on cgroup v2) never inherits a libc lock it holds. */
+static void *restock_run(void *p)
+{
+	struct restock *rs = p;
+	/* only when the CPUs have nothing else to do: right after a boot
+	 * they are starting its services */
+	sched_setscheduler(0, SCHED_IDLE, &(struct sched_param){ 0 });
+	/* else the next boot makes its own, as without spares */
+	scratch_spare_make(rs->templates, rs->size, &rs->spare);
+	eventfd_write(rs->done, 1);
+	return NULL;
+}
+
+static void on_restocked(struct iscd *d, struct watch *w, uint32_t events)
+{
+	(void)w;
+	(void)events;
+	restock_end(d);
+}
+
+void restock_begin(struct iscd *d)
+{
+	struct restock *rs = &d->restock;
+	rs->due = false;
+	/* run: its exit would wait for a spare it never uses */
+	if (rs->running || d->run_mode)
+		return;
+	snprintf(rs->templates, sizeof(rs->templates), "%s/templates", d->pool.path);
+	rs->size = d->cfg.scratch_size;
+	rs->spare.fs = -1;
+	if (!scratch_spare_wanted(rs->templates, rs->size) ||
+	    (rs->done = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return;
+	if (pthread_create(&rs->thread, NULL, restock_run, rs) != 0) {
+		close(rs->done);
+		return;
+	}
+	rs->running = true;
+	watch_add(d, &rs->w_done, rs->done, on_restocked, NULL);
+}
+
+void restock_end(struct iscd *d)
+{
+	struct restock *rs = &d->restock;
+	if (!rs->running)
+		return;
+	/* waited for now: no longer only when the CPUs are idle */
+	pthread_setschedparam(rs->thread, SCHED_OTHER, &(struct sched_param){ 0 });
+	pthread_join(rs->thread, NULL);
+	rs->running = false;
+	watch_del(d, &rs->w_done);
+	close(rs->done);
+	scratch_spare_put(&rs->spare);
 }
 
 void isc_teardown(struct iscd *d)

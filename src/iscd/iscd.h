@@ -16,6 +16,8 @@
 #include "runstate.h"
 #include "sandbox.h"
 
+#include <pthread.h>
+
 #define MAX_CLIENTS 32
 #define STOP_TIMEOUT_S 20
 #define LOG_MAX (1 << 20)
@@ -71,6 +73,16 @@ struct iscd {
 	struct sandbox sb;
 	struct scratch scratch;
 	char scratch_img[PATH_MAX];
+	/* the pool's next spare /scratch, made by a thread after a boot */
+	struct restock {
+		pthread_t thread;
+		bool due, running;
+		int done;               /* eventfd: the thread has finished */
+		struct watch w_done;
+		char templates[PATH_MAX];
+		uint64_t size;
+		struct scratch_spare spare;
+	} restock;
 	char varfs[200];        /* where a bounded /var's filesystem is mounted */
 	struct sandbox_spec spec;
 	char rundir[128], stage[160], layers[PATH_MAX], volumes[PATH_MAX], info[768];
@@ -164,6 +176,11 @@ void log_append(struct iscd *d, int *fd, const char *file, const char *buf, size
 int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e);
 int isc_start(struct iscd *d, struct isc_err *e);
 void isc_teardown(struct iscd *d);
+/* After a boot, beside the loop: the pool's next spare /scratch.  _end
+ * waits for the thread and hands the spare over (before a boot and
+ * before iscd exits: no thread may run then). */
+void restock_begin(struct iscd *d);
+void restock_end(struct iscd *d);
 /* ISC_RUN_DIR/NAME/state: how it booted, pids, layers, frozen or not */
 void state_write(struct iscd *d);
 void orphan_add(struct iscd *d, pid_t pid);

@@ -256,6 +256,9 @@ int iscd_loop(struct iscd *d)
 {
 	while (d->state != ST_ENDED) {
 		struct epoll_event ev[16];
+		/* once a boot has answered: off its path */
+		if (d->restock.due)
+			restock_begin(d);
 		int n = epoll_wait(d->ep, ev, 16, -1);
 		if (n < 0 && errno != EINTR)
 			break;

@@ -244,6 +244,7 @@ out:
 	}
 	if (d.rundir[0])
 		run_state_remove(a.name);
+	restock_end(&d);
 	config_free(&d.cfg);
 	pool_close(&d.pool);
 	return e.code ? 1 : status;

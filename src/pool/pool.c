@@ -271,6 +271,11 @@ int pool_detach(const char *root, struct isc_err *e)
 {
 	char img[PATH_MAX], dir[PATH_MAX];
 	pool_paths(root, img, dir, sizeof(img));
+	/* its spare /scratch filesystems, whatever the pool is (a directory
+	 * pool's too: they are named by its templates/ directory) */
+	char templates[PATH_MAX + 16];
+	snprintf(templates, sizeof(templates), "%s/templates", dir);
+	mnt_spares_release(templates);
 	if (!is_mountpoint(dir))
 		return 0;
 	/* the host's shared mounts of its images hold their files open */

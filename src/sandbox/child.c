@@ -314,46 +314,40 @@ static void init_main(const struct sandbox_spec *s, int sock, int errfd)
 	child_fail(errfd, &e);
 }
 
-/* C: owns the new user namespace while the supervisor builds the stage,
- * then makes the ISC's other namespaces and isc-init in them. */
-static int userns_child(const struct sandbox_spec *s, int sock, int errfd, struct isc_err *e)
+/* isc-init to be, born in the ISC's user and pid namespaces (SANDBOX_NS:
+ * PID 1 from the start, no second fork): waits while the supervisor maps
+ * its ids and builds the stage, then makes the ISC's other namespaces. */
+static int userns_child(const struct sandbox_spec *s, int sock, struct isc_err *e)
 {
-	if (unshare(CLONE_NEWUSER) < 0)
-		return err_sys(e, errno, "unshare user namespace");
 	char go;
 	if (write(sock, "U", 1) != 1 || read(sock, &go, 1) != 1 || go != 'G')
 		return err_set(e, EPIPE, "the supervisor gave up");
 	int r = become_root(e);
 	if (r < 0)
 		return r;
-	/* Copying the supervisor's mount namespace into one owned by the ISC's
-	 * user namespace locks every mount made for it: the ISC cannot unmount
-	 * or remount them. The cgroup namespace is rooted at the ISC's cgroup. */
-	if (unshare(NS_ALL) < 0)
+	/* Copying the supervisor's mount namespace (the stage built now) into
+	 * one owned by the ISC's user namespace locks every mount made for it:
+	 * the ISC cannot unmount or remount them. The cgroup namespace is
+	 * rooted at the ISC's cgroup, which we are in by now. */
+	if (unshare(NS_ALL & ~CLONE_NEWPID) < 0)
 		return err_sys(e, errno, "unshare namespaces");
-	/* the supervisor plumbs our new network namespace before init exists */
+	/* the supervisor plumbs our new network namespace before init runs */
 	if (s->net_setup && (write(sock, "N", 1) != 1 || read(sock, &go, 1) != 1 || go != 'n'))
 		return err_set(e, EPIPE, "the supervisor gave up on the network");
-	pid_t g = fork_parent();
-	if (g < 0)
-		return err_sys(e, errno, "clone init");
-	if (g == 0)
-		init_main(s, sock, errfd);
-	(void)!write(sock, &g, sizeof(g));
 	return 0;
 }
 
 void sandbox_child_main(const struct sandbox_spec *s, int sock, int errfd)
 {
 	struct isc_err e = { 0 };
-	if (userns_child(s, sock, errfd, &e) < 0)
+	if (userns_child(s, sock, &e) < 0)
 		child_fail(errfd, &e);
-	_exit(0);
+	init_main(s, sock, errfd);
 }
 
 int sandbox_recv_setup(int sock, pid_t *pid, int *master, int *notify)
 {
-	*pid = -1;
+	bool known = *pid > 0;
 	if (master)
 		*master = -1;
 	if (notify)
@@ -365,7 +359,7 @@ int sandbox_recv_setup(int sock, pid_t *pid, int *master, int *notify)
 		ssize_t n = fd_recv(sock, buf, sizeof(buf), fds, &nf);
 		if (n <= 0)
 			return -EPROTO;
-		if (n == sizeof(pid_t) && nf == 0) {
+		if (n == sizeof(pid_t) && nf == 0 && !known) {
 			memcpy(pid, buf, sizeof(pid_t));
 			continue;
 		}
@@ -512,15 +506,15 @@ static void login_child(const struct sandbox_login *l, bool born_in, int sock, i
 	child_fail(errfd, &e);
 }
 
-/* fork, or with cgfd >= 0 clone3(CLONE_INTO_CGROUP): the child is born in
- * that group (no move, no moment outside it).  *born_in says which; a
- * kernel or group that refuses it gets a plain fork (the caller moves the
- * child then). */
-static pid_t fork_into(int cgfd, bool *born_in)
+/* fork, or clone3 into the namespaces ns and with cgfd >= 0 into that
+ * cgroup (CLONE_INTO_CGROUP: no move, no moment outside it).  *born_in
+ * says whether; a kernel or group that refuses it gets the namespaces
+ * alone (the caller moves the child then). */
+static pid_t fork_into(int cgfd, unsigned long ns, bool *born_in)
 {
 	*born_in = false;
 	if (cgfd >= 0) {
-		struct clone_args a = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+		struct clone_args a = { .flags = ns | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
 					.cgroup = (uint64_t)cgfd };
 		pid_t c = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
 		if (c >= 0) {
@@ -528,10 +522,13 @@ static pid_t fork_into(int cgfd, bool *born_in)
 			return c;
 		}
 	}
-	return fork();
+	if (!ns)
+		return fork();
+	struct clone_args a = { .flags = ns, .exit_signal = SIGCHLD };
+	return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
 }
 
-pid_t sandbox_fork(int cgfd, bool *born_in, int *sock, int *errfd, struct isc_err *e)
+pid_t sandbox_fork(int cgfd, unsigned long ns, bool *born_in, int *sock, int *errfd, struct isc_err *e)
 {
 	int sv[2], errp[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -541,9 +538,9 @@ pid_t sandbox_fork(int cgfd, bool *born_in, int *sock, int *errfd, struct isc_er
 		close(sv[0]); close(sv[1]);
 		return r;
 	}
-	pid_t c = fork_into(cgfd, born_in);
+	pid_t c = fork_into(cgfd, ns, born_in);
 	if (c < 0) {
-		int r = err_sys(e, errno, "fork");
+		int r = err_sys(e, errno, ns ? "clone3 into new namespaces" : "fork");
 		close(sv[0]); close(sv[1]); close(errp[0]); close(errp[1]);
 		return r;
 	}
@@ -563,7 +560,7 @@ pid_t sandbox_login_spawn(const struct sandbox_login *l, int *master, int *notif
 	/* born in the session's group where the host is v2 */
 	int cgfd = cgroup_open(l->cg, l->session);
 	bool born_in;
-	pid_t c = sandbox_fork(cgfd, &born_in, &sock, &errfd, e);
+	pid_t c = sandbox_fork(cgfd, 0, &born_in, &sock, &errfd, e);
 	if (cgfd >= 0)
 		close(cgfd);
 	if (c < 0)

@@ -3,9 +3,11 @@
 #include "sandbox.h"
 #include "sandbox-internal.h"
 #include "mnt.h"
+#include "runstate.h"
 
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -36,6 +38,11 @@ static void detached_probe(void)
  * mounts live there (mnt_image_shared). */
 static int host_mntns = -1;
 
+int sandbox_host_ns(void)
+{
+	return host_mntns;
+}
+
 int sandbox_host_prepare(const char *attic, struct isc_err *e)
 {
 	if (host_mntns < 0)
@@ -45,6 +52,12 @@ int sandbox_host_prepare(const char *attic, struct isc_err *e)
 	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return err_sys(e, errno, "make mounts private");
+	/* Our copies of the host's image mounts and spare /scratch filesystems
+	 * would keep them alive after the host lets them go (an image removed,
+	 * a spare taken by another ISC, whose /scratch we could then read):
+	 * we reach them through the host's namespace only. */
+	umount2(ISC_RUN_DIR "/images", MNT_DETACH);
+	umount2(ISC_SPARES_DIR, MNT_DETACH);
 	int r = mnt_attic_set(attic);
 	if (r < 0)
 		return err_sys(e, -r, "%s", attic);
@@ -63,20 +76,28 @@ static int write_map(pid_t pid, const char *file, uint32_t base)
 	return write_all(fd, map, strlen(map));
 }
 
-/* One erofs layer of the image, read-only, shown through the ISC's idmap
- * so that files owned by root in the image are owned by root inside. */
-static int mount_image(int image_fd, int userns, struct isc_err *e)
+/* One erofs layer of the image, read-only: a clone of the host's one mount
+ * of this file (one page cache for every boot), or where that cannot be
+ * had, a mount of our own.  Before any thread of ours runs: setns into
+ * the host's mount namespace refuses a process that has one. */
+static int image_clone(int image_fd, struct isc_err *e)
 {
 	/* nosuid: setuid bits in an image never raise privileges; nodev: an
 	 * image cannot bring device nodes. */
 	const unsigned attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-	/* a clone of the host's one mount of this file: one page cache for
-	 * every boot; where that cannot be had, a mount of our own */
 	int m = host_mntns >= 0 ? mnt_image_shared(image_fd, attrs, host_mntns, e) : -1;
 	if (m < 0) {
 		err_clear(e);
 		m = mnt_erofs(image_fd, attrs, EROFS_AUTO, e);
 	}
+	return m;
+}
+
+/* ... shown through the ISC's idmap, so that files owned by root in the
+ * image are owned by root inside. */
+static int mount_image(int image_fd, int userns, struct isc_err *e)
+{
+	int m = image_clone(image_fd, e);
 	if (m < 0 || userns < 0)
 		return m;
 	int r = mnt_setattr(m, MOUNT_ATTR_IDMAP, 0, userns);
@@ -501,20 +522,33 @@ static int build_dev(const struct sandbox_spec *s, int rootfd, int *devlog, stru
 }
 
 
-/* The root: the image's layers, alone or under an overlay, on the stage. */
-static int build_root(const struct sandbox_spec *s, int userns, struct isc_err *e)
+/* The image's layers (image_clone), taken before the stage is built. */
+static int images_clone(const struct sandbox_spec *s, int *img, struct isc_err *e)
 {
-	int img[ISC_MAX_LAYERS];
-	_cleanup_close_ int root = -1;
-	size_t k = 0;
 	if (s->nimage < 1 || s->nimage > ISC_MAX_LAYERS)
 		return err_set(e, EINVAL, "%zu image layers (1 to %d)", s->nimage, ISC_MAX_LAYERS);
-	for (; k < s->nimage; k++)
-		if ((img[k] = mount_image(s->image_fds[k], userns, e)) < 0) {
+	for (size_t k = 0; k < s->nimage; k++)
+		if ((img[k] = image_clone(s->image_fds[k], e)) < 0) {
 			int r = img[k];
 			close_all(img, k);
 			return r;
 		}
+	return 0;
+}
+
+/* The root: the image's layers (img, closed here), alone or under an
+ * overlay, on the stage. */
+static int build_root(const struct sandbox_spec *s, int userns, int *img, struct isc_err *e)
+{
+	_cleanup_close_ int root = -1;
+	size_t k = s->nimage;
+	for (size_t i = 0; i < k; i++) {
+		int r = mnt_setattr(img[i], MOUNT_ATTR_IDMAP, 0, userns);
+		if (r < 0) {
+			close_all(img, k);
+			return err_sys(e, -r, "idmap image");
+		}
+	}
 	if (s->profile == PROFILE_NONE || s->writable || s->trusted_root) {
 		/* the whole root is an overlay on the image's layers: the profile
 		 * none's own layer, or a maintenance session's, committed at its
@@ -553,9 +587,9 @@ static int bind_resolv(const struct sandbox_spec *s, int root, struct isc_err *e
 	return r < 0 ? err_sys(e, -r, "mount /etc/resolv.conf") : 0;
 }
 
-static int build_stage(const struct sandbox_spec *s, int userns, int *devlog, struct isc_err *e)
+static int build_stage(const struct sandbox_spec *s, int userns, int *img, int *devlog, struct isc_err *e)
 {
-	_cleanup_close_ int root = build_root(s, userns, e);
+	_cleanup_close_ int root = build_root(s, userns, img, e);
 	if (root < 0)
 		return root;
 	int r = build_profile(s, root, e);
@@ -666,46 +700,39 @@ static int recv_byte(int fd, char want)
 	return k == 1 && c == want ? 0 : -EPROTO;
 }
 
-/* The child's move into the ISC's cgroups, by a short-lived process of
- * its own: on a v1 host the first cgroup.procs write waits for an RCU
- * grace period (bench/README.md, the floor row), which passes meanwhile
- * instead of after the stage is built.  *fd reads its error, if any. */
-static pid_t attach_start(struct cgroup *cg, pid_t c, int *fd)
+/* The child's move into the ISC's cgroups, by a thread of ours: on a v1
+ * host the first cgroup.procs write waits for an RCU grace period
+ * (bench/README.md, the floor row), which passes meanwhile instead of
+ * after the stage is built.  (A thread, not a process: a fork costs about
+ * a millisecond where the hypervisor shadows page tables.) */
+struct attach {
+	pthread_t thread;
+	struct cgroup *cg;
+	pid_t pid;
+	int r;
+	struct isc_err e;
+};
+
+static void *attach_run(void *p)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid_t h = fork();
-	if (h == 0) {
-		struct isc_err ae = { 0 };
-		close(p[0]);
-		int r = cgroup_attach(cg, c, &ae);
-		if (r < 0)
-			(void)!write(p[1], ae.msg, strlen(ae.msg));
-		_exit(r < 0);
-	}
-	int err = errno;
-	close(p[1]);
-	if (h < 0) {
-		close(p[0]);
-		return -err;
-	}
-	*fd = p[0];
-	return h;
+	struct attach *a = p;
+	a->r = cgroup_attach(a->cg, a->pid, &a->e);
+	return NULL;
 }
 
-static int attach_end(pid_t h, int fd, struct isc_err *e)
+static int attach_start(struct attach *a)
 {
-	char msg[sizeof(e->msg)];
-	ssize_t n = read_all(fd, msg, sizeof(msg) - 1);
-	close(fd);
-	int st = 0;
-	while (waitpid(h, &st, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
-	msg[n > 0 ? n : 0] = '\0';
-	return err_set(e, EIO, "%s", msg[0] ? msg : "move into the ISC's cgroups failed");
+	a->e = (struct isc_err){ 0 };
+	int r = pthread_create(&a->thread, NULL, attach_run, a);
+	return r ? err_sys(&a->e, r, "move into the ISC's cgroups") : 0;
+}
+
+static int attach_end(struct attach *a, struct isc_err *e)
+{
+	pthread_join(a->thread, NULL);
+	if (a->r < 0)
+		*e = a->e;
+	return a->r;
 }
 
 /* With the child in its new user namespace: map our ids into it, build
@@ -713,11 +740,16 @@ static int attach_end(pid_t h, int fd, struct isc_err *e)
 static int stage_prepare(const struct sandbox_spec *s, struct sandbox *sb, pid_t c, bool born_in,
 			 int sock, int errfd, struct isc_err *e)
 {
-	int r, attfd = -1;
+	int r, img[ISC_MAX_LAYERS];
 	char ns[64];
-	pid_t att = born_in ? 0 : attach_start(s->cg, c, &attfd);
-	if (att < 0)
-		return err_sys(e, -att, "move into the ISC's cgroups");
+	if ((r = images_clone(s, img, e)) < 0)
+		return r;
+	struct attach att = { .cg = s->cg, .pid = c };
+	if (!born_in && attach_start(&att) < 0) {
+		close_all(img, s->nimage);
+		*e = att.e;
+		return -e->code;
+	}
 	snprintf(ns, sizeof(ns), "/proc/%d/ns/user", c);
 	if (recv_byte(sock, 'U') < 0)
 		r = sandbox_err_recv(errfd, false, e) ?: err_set(e, EPROTO, "user namespace not created");
@@ -725,12 +757,14 @@ static int stage_prepare(const struct sandbox_spec *s, struct sandbox *sb, pid_t
 		r = err_sys(e, -r, "write id maps");
 	else if ((sb->userns = open(ns, O_RDONLY | O_CLOEXEC)) < 0)
 		r = err_sys(e, errno, "open %s", ns);
+	if (r < 0)
+		close_all(img, s->nimage);
 	else
-		r = build_stage(s, sb->userns, &sb->devlog, e);
-	/* the move has happened by now, or failed: either way its process is reaped */
-	if (att > 0) {
-		struct isc_err ae = { 0 };
-		int ar = attach_end(att, attfd, &ae);
+		r = build_stage(s, sb->userns, img, &sb->devlog, e);   /* takes img */
+	/* the move has happened by now, or failed: either way its thread is joined */
+	if (!born_in) {
+		struct isc_err ae;
+		int ar = attach_end(&att, &ae);
 		if (r == 0 && ar < 0) {
 			*e = ae;
 			r = ar;
@@ -744,7 +778,7 @@ static int stage_prepare(const struct sandbox_spec *s, struct sandbox *sb, pid_t
 }
 
 /* The child is in its new network namespace: the supervisor's plumbing,
- * then the child goes on to make isc-init. */
+ * then the child goes on to exec isc-init. */
 static int net_prepare(const struct sandbox_spec *s, pid_t c, int sock, int errfd, struct isc_err *e)
 {
 	if (recv_byte(sock, 'N') < 0)
@@ -762,19 +796,15 @@ static int net_prepare(const struct sandbox_spec *s, pid_t c, int sock, int errf
 	return 0;
 }
 
-/* The child reports its child, isc-init (our child by CLONE_PARENT), and
- * exits; isc-init sends its console and seccomp listener, in whatever
- * order, then its exec closes the error pipe: anything read there is its
- * failure.  On a failure isc-init is gone again. */
+/* The child, PID 1 of the ISC, sends its console and seccomp listener, in
+ * whatever order, then its exec of isc-init closes the error pipe:
+ * anything read there is its failure.  On a failure it is gone again. */
 static int init_receive(const struct sandbox_spec *s, struct sandbox *sb, pid_t *c, int sock,
 			int errfd, struct isc_err *e)
 {
-	pid_t grand = -1;
+	pid_t grand = *c;   /* the child becomes isc-init itself */
 	int got = sandbox_recv_setup(sock, &grand, s->stdio ? NULL : &sb->console,
 				     s->confine->seccomp ? &sb->notify : NULL);
-	if (grand <= 0)   /* the child is gone: its report, if any, is in the pipe */
-		return sandbox_err_recv(errfd, false, e) ?: err_set(e, EPROTO, "namespace setup failed");
-	waitpid(*c, NULL, 0);
 	*c = -1;
 	sb->pid = grand;
 	sb->pidfd = pidfd_open(grand, 0);
@@ -802,7 +832,7 @@ int sandbox_start(const struct sandbox_spec *s, struct sandbox *sb, struct isc_e
 	/* on v2 the child is born in the payload's group: no move to wait for */
 	int cgfd = cgroup_open(s->cg, 0);
 	bool born_in;
-	pid_t c = sandbox_fork(cgfd, &born_in, &sock, &errfd, e);
+	pid_t c = sandbox_fork(cgfd, SANDBOX_NS, &born_in, &sock, &errfd, e);
 	if (cgfd >= 0)
 		close(cgfd);
 	if (c < 0)

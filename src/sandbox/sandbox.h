@@ -62,6 +62,8 @@ struct sandbox {
  * (a directory made here) is where older kernels' detached mounts are
  * attached in it (mnt_clone). */
 int sandbox_host_prepare(const char *attic, struct isc_err *e);
+/* The host's mount namespace, kept by sandbox_host_prepare (else -1). */
+int sandbox_host_ns(void);
 int sandbox_start(const struct sandbox_spec *s, struct sandbox *sb, struct isc_err *e);
 /* Unmount the stage after isc-init is gone; close descriptors. */
 void sandbox_cleanup(const struct sandbox_spec *s, struct sandbox *sb);
@@ -101,6 +103,19 @@ struct scratch {
 int scratch_create(const char *img, const char *templates, uint64_t size, uint32_t uid, struct scratch *s,
 		   struct isc_err *e);
 void scratch_destroy(const char *img, struct scratch *s);
+/* A spare /scratch filesystem for the pool's next boot (scratch.c says
+ * why): _wanted (no other thread running) when the pool has a template
+ * of size and no spare of it; _make (blocking: a copy, a loop device, a
+ * mount; iscd runs it in a thread) leaves sp->fs, the detached mount;
+ * _put, with no other thread running, hands it to the host's mount
+ * namespace for scratch_create to take, or drops it.  0 or -errno. */
+struct scratch_spare {
+	int fs;
+	char mnt[128], file[PATH_MAX], tmp[PATH_MAX];
+};
+bool scratch_spare_wanted(const char *templates, uint64_t size);
+int scratch_spare_make(const char *templates, uint64_t size, struct scratch_spare *sp);
+int scratch_spare_put(struct scratch_spare *sp);
 
 /* A maintenance session's tree, for its commit, mounted read-only on
  * mountpoint (in the caller's private mount namespace); the upper's host

@@ -2,8 +2,10 @@
 #include "sandbox.h"
 #include "mnt.h"
 #include "crypt.h"
+#include "runstate.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 void scratch_destroy(const char *img, struct scratch *s)
@@ -98,6 +100,174 @@ static int scratch_copy(const char *tmpl, const char *img, uint64_t size, struct
 	return 0;
 }
 
+/* noexec, nosuid, nodev: what is writable never runs.  noinit_itable: the
+ * kernel does not zero the unused inode tables behind the ISC's back (a
+ * filesystem that never outlives the boot needs no fsck). */
+static int scratch_mount(const char *dev, struct isc_err *e)
+{
+	char src[80];
+	snprintf(src, sizeof(src), "source=%s", dev);
+	const char *opts[] = { src, "noinit_itable", NULL };
+	int m = mnt_fs("ext4", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, e);
+	return m < 0 ? err_prefix(e, "scratch") : m;
+}
+
+/* A spare: a copy of the template already on a loop device and mounted,
+ * made after a boot by a thread of iscd's (scratch_spare_make) and kept in
+ * the host's mount namespace (scratch_spare_put) for the next boot of any
+ * ISC of the pool to take (spare_claim).  Setting up a loop device and
+ * mounting ext4 on it take 4-8 ms here (the loop device's queue freeze,
+ * the superblock's reads through it, the filesystem's workqueue thread):
+ * a boot that finds a spare pays none of it.  The mount lives under
+ * /run/isc/scratch/DEV-INO-SIZE (templates/'s device and inode), its file
+ * at templates/spare-SIZE.img; both change hands under
+ * /run/isc/scratch/.lock only. */
+#define SPARES_DIR ISC_SPARES_DIR
+
+static int spare_names(const char *templates, uint64_t size, struct scratch_spare *sp)
+{
+	char prefix[64];
+	/* none without the host's namespace: ours holds no spare */
+	if (sandbox_host_ns() < 0)
+		return -ENOENT;
+	int r = mnt_spares_name(templates, prefix, sizeof(prefix));
+	if (r < 0)
+		return r;
+	snprintf(sp->mnt, sizeof(sp->mnt), SPARES_DIR "/%s%llu", prefix, (unsigned long long)size);
+	snprintf(sp->file, sizeof(sp->file), "%s/spare-%llu.img", templates, (unsigned long long)size);
+	return 0;
+}
+
+static int spare_lock(void)
+{
+	if (mkdir_p_at(AT_FDCWD, SPARES_DIR, 0700) < 0)
+		return -errno;
+	int fd = open(SPARES_DIR "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* In the host's mount namespace: the spare's mount gone again. */
+static int spare_drop(void *arg, struct isc_err *e)
+{
+	(void)e;
+	struct scratch_spare *sp = arg;
+	umount2(sp->mnt, MNT_DETACH);
+	rmdir(sp->mnt);
+	return 0;
+}
+
+/* In the host's mount namespace: the spare's mount, detached from there. */
+static int spare_take(void *arg, struct isc_err *e)
+{
+	struct scratch_spare *sp = arg;
+	if (!mnt_is_root(sp->mnt))
+		return -ENOENT;
+	if ((sp->fs = open_tree(AT_FDCWD, sp->mnt, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0)
+		return -errno;
+	return spare_drop(sp, e);
+}
+
+/* The pool's spare of size, its file renamed to img: the mounted
+ * filesystem's root (detached), or -errno (none: the caller makes one). */
+static int spare_claim(const char *templates, uint64_t size, const char *img)
+{
+	struct scratch_spare sp = { .fs = -1 };
+	if (access(SPARES_DIR "/.lock", F_OK) < 0 || spare_names(templates, size, &sp) < 0)
+		return -ENOENT;
+	_cleanup_close_ int lock = spare_lock();
+	if (lock < 0)
+		return lock;
+	struct isc_err ignore;
+	int r = mnt_in_host(sandbox_host_ns(), spare_take, &sp, &ignore);
+	/* a mount without its file (a crash between the two): not a spare */
+	if (r == 0 && rename(sp.file, img) < 0) {
+		r = -errno;
+		close(sp.fs);
+	}
+	return r < 0 ? r : sp.fs;
+}
+
+static int spare_seen(void *arg, struct isc_err *e)
+{
+	(void)e;
+	return mnt_is_root(arg) ? 1 : 0;
+}
+
+bool scratch_spare_wanted(const char *templates, uint64_t size)
+{
+	struct scratch_spare sp;
+	char tmpl[PATH_MAX];
+	struct isc_err ignore;
+	snprintf(tmpl, sizeof(tmpl), "%s/ext4-%llu.img", templates, (unsigned long long)size);
+	return access(tmpl, F_OK) == 0 && spare_names(templates, size, &sp) == 0 &&
+	       mnt_in_host(sandbox_host_ns(), spare_seen, sp.mnt, &ignore) == 0;
+}
+
+int scratch_spare_make(const char *templates, uint64_t size, struct scratch_spare *sp)
+{
+	char tmpl[PATH_MAX], dev[64];
+	struct isc_err e;
+	sp->fs = -1;
+	sp->tmp[0] = '\0';
+	snprintf(tmpl, sizeof(tmpl), "%s/ext4-%llu.img", templates, (unsigned long long)size);
+	int r = spare_names(templates, size, sp);
+	if (r < 0)
+		return r;
+	snprintf(sp->tmp, sizeof(sp->tmp), "%s/.spare-%llu.%d", templates, (unsigned long long)size, (int)getpid());
+	unlink(sp->tmp);
+	if ((r = scratch_copy(tmpl, sp->tmp, size, &e)) == 0) {
+		_cleanup_close_ int lfd = loop_attach(sp->tmp, dev, sizeof(dev), &e);
+		if ((r = lfd) >= 0 && (r = sp->fs = scratch_mount(dev, &e)) >= 0)
+			return 0;
+	}
+	unlink(sp->tmp);
+	sp->tmp[0] = '\0';
+	return r;
+}
+
+/* In the host's mount namespace: the spare's mount, unless there is one. */
+static int spare_put(void *arg, struct isc_err *e)
+{
+	(void)e;
+	struct scratch_spare *sp = arg;
+	int r = mnt_run_dir(SPARES_DIR);
+	if (r < 0)
+		return r;
+	if (mnt_is_root(sp->mnt))
+		return -EEXIST;
+	if ((mkdir(sp->mnt, 0700) < 0 && errno != EEXIST) ||
+	    move_mount(sp->fs, "", AT_FDCWD, sp->mnt, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+int scratch_spare_put(struct scratch_spare *sp)
+{
+	if (sp->fs < 0)
+		return 0;
+	int r, lock = spare_lock();
+	struct isc_err ignore;
+	if ((r = lock) >= 0 && (r = mnt_in_host(sandbox_host_ns(), spare_put, sp, &ignore)) == 0 &&
+	    rename(sp->tmp, sp->file) < 0) {
+		r = -errno;
+		mnt_in_host(sandbox_host_ns(), spare_drop, sp, &ignore);   /* a mount needs its file */
+	}
+	if (r < 0)
+		unlink(sp->tmp);
+	if (lock >= 0)
+		close(lock);
+	close(sp->fs);
+	sp->fs = -1;
+	return r;
+}
+
 /* The encrypted directory, owned by the ISC's root, world-writable and sticky like /tmp. */
 static int scratch_dir(int fsroot, uint32_t uid, struct scratch *s, struct isc_err *e)
 {
@@ -119,34 +289,30 @@ static int scratch_dir(int fsroot, uint32_t uid, struct scratch *s, struct isc_e
 	return 0;
 }
 
+/* A filesystem of its own: a copy of the template on a loop device. */
+static int scratch_fs(const char *img, const char *templates, uint64_t size, struct isc_err *e)
+{
+	char dev[64], tmpl[PATH_MAX];
+	int r = scratch_template(templates, size, tmpl, sizeof(tmpl), e);
+	if (r < 0 || (r = scratch_copy(tmpl, img, size, e)) < 0)
+		return r;
+	_cleanup_close_ int lfd = loop_attach(img, dev, sizeof(dev), e);
+	return lfd < 0 ? lfd : scratch_mount(dev, e);
+}
+
 int scratch_create(const char *img, const char *templates, uint64_t size, uint32_t uid, struct scratch *s,
 		   struct isc_err *e)
 {
-	char dev[64], tmpl[PATH_MAX];
 	s->mnt = -1;
-	int r = scratch_template(templates, size, tmpl, sizeof(tmpl), e);
-	if (r < 0 || (r = scratch_copy(tmpl, img, size, e)) < 0) {
+	int fs = spare_claim(templates, size, img);
+	if (fs < 0)
+		fs = scratch_fs(img, templates, size, e);
+	if (fs < 0) {
 		unlink(img);
-		return r;
+		return fs;
 	}
-	_cleanup_close_ int lfd = loop_attach(img, dev, sizeof(dev), e);
-	if (lfd < 0) {
-		unlink(img);
-		return lfd;
-	}
-	/* noexec, nosuid, nodev: what is writable never runs.  noinit_itable:
-	 * the kernel does not zero the unused inode tables behind the ISC's
-	 * back (a filesystem that never outlives the boot needs no fsck) */
-	const char *opts[] = { "source", "noinit_itable", NULL };
-	char src[80];
-	snprintf(src, sizeof(src), "source=%s", dev);
-	opts[0] = src;
-	_cleanup_close_ int fsroot = mnt_fs("ext4", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-					    MOUNT_ATTR_NOEXEC, e);
-	if (fsroot < 0) {
-		unlink(img);
-		return err_prefix(e, "scratch");
-	}
+	_cleanup_close_ int fsroot = fs;
+	int r;
 	/* fsmount gives an O_PATH descriptor: ioctls need a real open */
 	_cleanup_close_ int top = openat(fsroot, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r = top < 0 ? err_sys(e, errno, "open scratch filesystem") : scratch_dir(top, uid, s, e);

@@ -41,11 +41,24 @@ TPL=$ISC_ROOT/pool/templates/ext4-67108864.img
 [ -f "$TPL" ] || fail "no scratch template: $(ls "$ISC_ROOT/pool/templates" 2>&1)"
 tsum=$(b2sum < "$TPL")
 [ "$(grep -a -c -F -- "$CANARY" "$TPL")" = 0 ] || fail "canary in the scratch template"
+# a loop device's file, as MAJ:MIN INO (its path may be another namespace's)
+back() { losetup -n -O BACK-MAJ:MIN,BACK-INO "$1" | awk '{print $1, $2}'; }
+file_id() { stat -c '%Hd:%Ld %i' "$1"; }
+# the first boot left the pool a spare /scratch (mounted, empty, keyless) for the next one
+TD=$ISC_ROOT/pool/templates
+SPARE=/run/isc/scratch/$(stat -c %D "$TD")-$(printf %x "$(stat -c %i "$TD")")-67108864
+mountpoint -q "$SPARE" || fail "no spare /scratch after a boot: $(ls /run/isc/scratch 2>&1)"
+sdev=$(findmnt -n -o SOURCE "$SPARE")
+[ "$(ls -A "$SPARE")" = lost+found ] || fail "the spare /scratch is not an empty filesystem: $(ls -A "$SPARE")"
 iscadm boot $N || fail "boot 2"
 [ -z "$(in_isc $N ls -A /scratch)" ] || fail "/scratch not empty after reboot"
-grep -q "$ISC_ROOT/pool/isc/$N/scratch.img" /proc/*/mountinfo 2>/dev/null ||
-	losetup -a | grep -q "$ISC_ROOT/pool/isc/$N/scratch.img" || fail "/scratch is not the ISC's own file"
-losetup -a | grep -q "$TPL" && fail "the scratch template is attached"
+mdev=$(in_isc $N "awk '\$2 == \"/scratch\" {print \$1}' /proc/mounts")
+[ "$mdev" = "$sdev" ] || fail "boot 2 did not take the spare: /scratch on $mdev, the spare was $sdev"
+[ "$(back "$mdev")" = "$(file_id "$ISC_ROOT/pool/isc/$N/scratch.img")" ] || fail "/scratch is not the ISC's own file"
+for l in $(losetup -n -O NAME); do
+	[ "$(back "$l")" = "$(file_id "$TPL")" ] && fail "the scratch template is attached ($l)"
+done
+ok "the next boot took the spare /scratch, now the ISC's own file; the template is never attached"
 [ "$(in_isc $N cat /var/tmp/canary)" = "$CANARY" ] || fail "/var/tmp lost"
 [ "$(in_isc $N cat /srv/canary)" = "$CANARY" ] || fail "volume lost"
 ok "/scratch is empty at the next boot; /var/tmp and the volume kept their data"

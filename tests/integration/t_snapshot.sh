@@ -227,14 +227,24 @@ iscadm pool check --repair >/dev/null || fail "repair the planted journal"
 [ "$(state it-snap)" = "base/base" ] || fail "state after the planted journal"
 ok "boot refuses while a snapshot operation's journal is there; pool check --repair, then it boots"
 
-# a half-made create and an image build's staging: reported, then repaired
+# a half-made create, an image build's staging and a spare /scratch a killed
+# supervisor was making: reported, then repaired
 mkdir -p "$ISC_ROOT/pool/tmp/create-it-half/data"
 mkdir "$ISC_ROOT/pool/images/.build-half"
+# (pid 4194305 is past the kernel's PID_MAX_LIMIT: its maker is gone; one
+# whose maker lives, ours, is being made and stays)
+mkdir -p "$ISC_ROOT/pool/templates" && : > "$ISC_ROOT/pool/templates/.spare-67108864.4194305"
+: > "$ISC_ROOT/pool/templates/.spare-67108864.$$"
 out=$(iscadm pool check 2>&1) && fail "pool check found nothing"
 printf '%s\n' "$out" | grep -q "tmp/create-it-half: left by an interrupted create" || fail "pool check: $out"
 printf '%s\n' "$out" | grep -q "images/.build-half: staging" || fail "pool check: $out"
-iscadm pool check --repair | grep -c '^repaired: ' | grep -qx 2 || fail "pool check --repair"
+printf '%s\n' "$out" | grep -q "templates/.spare-67108864.4194305: left by an interrupted boot" || fail "pool check: $out"
+printf '%s\n' "$out" | grep -q "spare-67108864.$$" && fail "pool check: a live maker's file: $out"
+iscadm pool check --repair | grep -c '^repaired: ' | grep -qx 3 || fail "pool check --repair"
 [ -e "$ISC_ROOT/pool/tmp/create-it-half" ] && fail "not repaired"
+[ -e "$ISC_ROOT/pool/templates/.spare-67108864.4194305" ] && fail "the spare's leftover not repaired"
+[ -e "$ISC_ROOT/pool/templates/.spare-67108864.$$" ] || fail "a live maker's file removed"
+rm -f "$ISC_ROOT/pool/templates/.spare-67108864.$$"
 iscadm pool check >/dev/null || fail "pool check after repair"
-ok "pool check reports an interrupted create and a build's staging; --repair removes them"
+ok "pool check reports an interrupted create, a build's staging and a spare's file; --repair removes them"
 echo "t_snapshot: all passed"

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <locale.h>
@@ -1245,9 +1246,85 @@ static void test_run_cmd_not_quiet(void **state)
 	tmpdir_remove(d);
 }
 
+/* What a spawned shell saw: its fds, session and parent, as one line. */
+static char *spawned_report(int rd)
+{
+	char *buf = calloc(1, 4096);
+	assert_non_null(buf);
+	ssize_t n = read_all(rd, buf, 4095);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	return buf;
+}
+
+#define REPORT "printf '%s|' \"$(ls /proc/$$/fd | sort -n | tr '\\n' ' ')\" \"$(cut -d' ' -f6 /proc/$$/stat)\" $$ $PPID; cat"
+
+/* spawn_fds: fds[i] becomes i, however they overlap; nothing else of ours
+ * crosses; a session of its own; the exec's failure is the caller's. */
+static void test_spawn_fds(void **state)
+{
+	(void)state;
+	int in[2], out[2];
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	int stray = open("/dev/null", O_RDONLY);   /* not close-on-exec: must not cross */
+	assert_true(stray >= 0);
+	/* stdout to the pipe, stdin from the other; fd 2 gets what was fd 0 */
+	int fds[3] = { in[0], out[1], 0 };
+	char *argv[] = { "/bin/sh", "-c", REPORT, NULL };
+	pid_t pid = spawn_fds("/bin/sh", argv, fds, 3);
+	assert_true(pid > 0);
+	close(out[1]);
+	close(in[0]);
+	assert_int_equal(write(in[1], "fed", 3), 3);
+	close(in[1]);
+	char *seen = spawned_report(out[0]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char want[128];
+	/* fds 0 1 2 and the one ls reads with; its own session; our child */
+	snprintf(want, sizeof(want), "0 1 2 3 |%d|%d|%d|fed", pid, pid, getpid());
+	assert_string_equal(seen, want);
+	free(seen);
+	close(out[0]);
+	close(stray);
+	char *missing[] = { "isc-test-no-such-program", NULL };
+	assert_int_equal(spawn_fds("/nonexistent/isc-test", missing, fds, 0), -ENOENT);
+}
+
+/* spawn_detached: running once it returns, and nobody's child of ours. */
+static void test_spawn_detached(void **state)
+{
+	(void)state;
+	int out[2];
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int fds[4] = { null, out[1], out[1], out[1] };
+	char *argv[] = { "/bin/sh", "-c", REPORT, NULL };
+	assert_int_equal(spawn_detached("/bin/sh", argv, fds, 4), 0);
+	close(out[1]);
+	char *seen = spawned_report(out[0]);
+	int fd0, fd1, fd2, fd3, sid, pid, ppid;
+	assert_int_equal(sscanf(seen, "%d %d %d %d %*d |%d|%d|%d|", &fd0, &fd1, &fd2, &fd3, &sid, &pid, &ppid), 7);
+	assert_int_equal(fd3, 3);
+	assert_int_equal(sid, pid);
+	assert_int_not_equal(ppid, getpid());
+	/* not ours to reap: no child is left to us */
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	free(seen);
+	close(out[0]);
+	char *missing[] = { "x", NULL };
+	assert_int_equal(spawn_detached("/nonexistent/isc-test", missing, fds, 1), -ENOENT);
+	close(null);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spawn_fds),
+		cmocka_unit_test(test_spawn_detached),
 		cmocka_unit_test(test_err_set),
 		cmocka_unit_test(test_err_prefix),
 		cmocka_unit_test(test_err_sys),

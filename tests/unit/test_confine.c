@@ -14,6 +14,8 @@
 #include <linux/keyctl.h>
 #include <linux/landlock.h>
 #include <linux/tiocl.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -1018,11 +1020,81 @@ static void test_apply_caps(void **state)
 	in_child(caps_child, NULL);
 }
 
+static char *cache_dir;
+
+static off_t file_read(const char *path, char *buf, size_t n)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	ssize_t k = read(fd, buf, n);
+	assert_true(k > 0 && (size_t)k < n);
+	return k;
+}
+
+/* The one .bpf file of the cache for wx (its name ends -0.bpf or -1.bpf). */
+static void cache_file(bool wx, char *path, size_t n)
+{
+	DIR *d = opendir(cache_dir);
+	assert_non_null(d);
+	struct dirent *de;
+	int found = 0;
+	char tail[8];
+	snprintf(tail, sizeof(tail), "-%d.bpf", wx);
+	while ((de = readdir(d)))
+		if (strlen(de->d_name) > strlen(tail) &&
+		    STREQ(de->d_name + strlen(de->d_name) - strlen(tail), tail)) {
+			snprintf(path, n, "%s/%s", cache_dir, de->d_name);
+			found++;
+		}
+	closedir(d);
+	assert_int_equal(found, 1);
+}
+
+/* The compiled filter is kept for the next supervisor; a torn or foreign
+ * copy is compiled again, never loaded (seccomp.c). */
+static void test_seccomp_cache(void **state)
+{
+	(void)state;
+	struct isc_err e = { 0 };
+	char path[PATH_MAX], good[65536], now[65536];
+	assert_int_equal(confine_seccomp_prepare(true, &e), 0);
+	assert_int_equal(confine_seccomp_prepare(false, &e), 0);
+	cache_file(false, path, sizeof(path));
+	off_t n = file_read(path, good, sizeof(good));
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* a byte of the program flipped: the trailer no longer matches */
+	char flipped[65536];
+	memcpy(flipped, good, (size_t)n);
+	flipped[n / 2] ^= 0x40;
+	assert_int_equal(write_file_atomic(AT_FDCWD, path, flipped, (size_t)n, 0600), 0);
+	assert_int_equal(confine_seccomp_prepare(true, &e), 0);   /* from the cache */
+	assert_int_equal(confine_seccomp_prepare(false, &e), 0);  /* compiled again */
+	assert_int_equal(file_read(path, now, sizeof(now)), n);
+	assert_memory_equal(now, good, (size_t)n);
+	/* readable by others: not trusted, compiled again and kept 0600 */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(confine_seccomp_prepare(true, &e), 0);
+	assert_int_equal(confine_seccomp_prepare(false, &e), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* cut short: refused as well */
+	assert_int_equal(truncate(path, n - 3), 0);
+	assert_int_equal(confine_seccomp_prepare(true, &e), 0);
+	assert_int_equal(confine_seccomp_prepare(false, &e), 0);
+	assert_int_equal(file_read(path, now, sizeof(now)), n);
+	assert_memory_equal(now, good, (size_t)n);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && STREQ(argv[1], "--mdwe-probe"))
 		return mdwe_probe();
+	cache_dir = tmpdir_make_named("isc-seccomp-cache");
+	confine_seccomp_cache_dir(cache_dir);
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seccomp_cache),
 		cmocka_unit_test(test_default_caps),
 		cmocka_unit_test_setup_teardown(test_landlock_writable, ll_setup, ll_teardown),
 		cmocka_unit_test_setup_teardown(test_landlock_nothing_writable, ll_setup, ll_teardown),
@@ -1045,5 +1117,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_apply_mdwe_exec),
 		cmocka_unit_test(test_apply_caps),
 	};
-	return cmocka_run_group_tests_name("confine", tests, NULL, NULL);
+	int r = cmocka_run_group_tests_name("confine", tests, NULL, NULL);
+	tmpdir_remove(cache_dir);
+	return r;
 }

@@ -9,10 +9,12 @@
  * closes the pipe, so the parent reads end of file. */
 /* A setup socket (SOCK_SEQPACKET) and an error pipe, and fork: each side
  * gets its own ends in *sock and *errfd, the other side's are closed.
- * With cgfd >= 0 the child is born in that cgroup where the kernel can
- * (clone3 CLONE_INTO_CGROUP; *born_in, in both processes, says whether).
- * Returns the child's pid, 0 in the child, or -errno. */
-pid_t sandbox_fork(int cgfd, bool *born_in, int *sock, int *errfd, struct isc_err *e);
+ * With ns, the child is born in those new namespaces (clone3); with
+ * cgfd >= 0 in that cgroup where the kernel can (CLONE_INTO_CGROUP;
+ * *born_in, in both processes, says whether).  Returns the child's pid, 0
+ * in the child, or -errno. */
+#define SANDBOX_NS (CLONE_NEWUSER | CLONE_NEWPID)
+pid_t sandbox_fork(int cgfd, unsigned long ns, bool *born_in, int *sock, int *errfd, struct isc_err *e);
 __attribute__((noreturn)) void sandbox_child_main(const struct sandbox_spec *s, int sock, int errfd);
 
 /* A child's report read from errfd: -e->code with e set from it, or 0
@@ -21,11 +23,12 @@ __attribute__((noreturn)) void sandbox_child_main(const struct sandbox_spec *s, 
  * report before it went). */
 int sandbox_err_recv(int errfd, bool wait, struct isc_err *e);
 
-/* What the children send on the setup socket, in whatever order it comes:
- * the grandchild's host pid (from the middle child), and from the
- * grandchild 'M' + its pty master, 'S' + its seccomp listener.  A NULL
- * master or notify is not expected.  Reads until all arrived: 0, or
- * -EPROTO (*pid may be set even then). */
+/* What a child sends on the setup socket, in whatever order it comes: a
+ * login's middle child the session's host pid (an ISC's child is PID 1
+ * itself: *pid > 0 is known, none is expected), and the process that will
+ * exec 'M' + its pty master, 'S' + its seccomp listener.  A NULL master
+ * or notify is not expected.  Reads until all arrived: 0, or -EPROTO
+ * (*pid may be set even then). */
 int sandbox_recv_setup(int sock, pid_t *pid, int *master, int *notify);
 
 /* Shared with oci.c (an OCI bundle's root is built with the same parts):
