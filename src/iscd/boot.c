@@ -256,11 +256,21 @@ int isc_start(struct iscd *d, struct isc_err *e)
 static void *restock_run(void *p)
 {
 	struct restock *rs = p;
+	/* Our own cwd and root: setns into a mount namespace refuses a
+	 * process whose fs_struct is shared, and the main thread enters the
+	 * host's right after joining us (a joined thread may not have let go
+	 * of it yet: the kernel wakes the joiner before the thread's exit
+	 * drops its fs_struct). */
+	if (unshare(CLONE_FS) < 0) {
+		rs->r = -errno;
+		eventfd_write(rs->done, 1);
+		return NULL;
+	}
 	/* only when the CPUs have nothing else to do: right after a boot
 	 * they are starting its services */
 	sched_setscheduler(0, SCHED_IDLE, &(struct sched_param){ 0 });
 	/* else the next boot makes its own, as without spares */
-	scratch_spare_make(rs->templates, rs->size, &rs->spare);
+	rs->r = scratch_spare_make(rs->templates, rs->size, &rs->spare);
 	eventfd_write(rs->done, 1);
 	return NULL;
 }
@@ -304,7 +314,11 @@ void restock_end(struct iscd *d)
 	rs->running = false;
 	watch_del(d, &rs->w_done);
 	close(rs->done);
-	scratch_spare_put(&rs->spare);
+	if (rs->r == 0)
+		rs->r = scratch_spare_put(&rs->spare);
+	/* iscd.log: a pool without spares boots as before, only slower */
+	if (rs->r < 0)
+		fprintf(stderr, "iscd: no spare /scratch for the next boot: %s\n", strerror(-rs->r));
 }
 
 void isc_teardown(struct iscd *d)

@@ -78,6 +78,7 @@ struct iscd {
 		pthread_t thread;
 		bool due, running;
 		int done;               /* eventfd: the thread has finished */
+		int r;                  /* how it went */
 		struct watch w_done;
 		char templates[PATH_MAX];
 		uint64_t size;

@@ -716,7 +716,12 @@ struct attach {
 static void *attach_run(void *p)
 {
 	struct attach *a = p;
-	a->r = cgroup_attach(a->cg, a->pid, &a->e);
+	/* an fs_struct of its own: the main thread may setns into a mount
+	 * namespace while we run or have just been joined (restock_run) */
+	if (unshare(CLONE_FS) < 0)
+		a->r = err_sys(&a->e, errno, "unshare CLONE_FS");
+	else
+		a->r = cgroup_attach(a->cg, a->pid, &a->e);
 	return NULL;
 }
 

@@ -265,7 +265,7 @@ int scratch_spare_put(struct scratch_spare *sp)
 		close(lock);
 	close(sp->fs);
 	sp->fs = -1;
-	return r;
+	return r == -EEXIST ? 0 : r;   /* another supervisor's spare came first */
 }
 
 /* The encrypted directory, owned by the ISC's root, world-writable and sticky like /tmp. */
