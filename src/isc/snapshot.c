@@ -681,21 +681,30 @@ static void check_say(image_sweep_fn say, void *data, const char *fmt, ...)
 		say(what, data);
 }
 
-/* tmp/: what create, destroy and the pool's own set-up make before their
- * rename; anything there now (the pool is ours alone) was left half-way. */
-static int check_tmp(struct pool *p, bool repair, image_sweep_fn say, void *data)
+/* The names in the pool's directory dir (none: NULL), read before any is
+ * removed; *dfd is the directory, for the caller to close. */
+static char **subdir_names(struct pool *p, const char *dir, int *dfd)
 {
-	_cleanup_close_ int dfd = openat(p->dirfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = dfd < 0 ? NULL : fdopendir(dup(dfd));
-	int found = 0;
+	*dfd = openat(p->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = *dfd < 0 ? NULL : fdopendir(dup(*dfd));
 	if (!d)
-		return 0;
-	_cleanup_strv_ char **names = calloc(1, sizeof(char *));
+		return NULL;
+	char **names = calloc(1, sizeof(char *));
 	struct dirent *de;
 	while (names && (de = readdir(d)))
 		if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
 			strv_push(&names, de->d_name);
 	closedir(d);
+	return names;
+}
+
+/* tmp/: what create, destroy and the pool's own set-up make before their
+ * rename; anything there now (the pool is ours alone) was left half-way. */
+static int check_tmp(struct pool *p, bool repair, image_sweep_fn say, void *data)
+{
+	_cleanup_close_ int dfd = -1;
+	_cleanup_strv_ char **names = subdir_names(p, "tmp", &dfd);
+	int found = 0;
 	for (size_t i = 0; names && names[i]; i++) {
 		const char *n = names[i];
 		bool destroy = str_has_prefix(n, "destroy-"), receive = str_has_prefix(n, "receive-");
@@ -740,23 +749,19 @@ static bool maker_alive(const char *name)
 
 static int check_templates(struct pool *p, bool repair, image_sweep_fn say, void *data)
 {
-	_cleanup_close_ int dfd = openat(p->dirfd, "templates", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = dfd < 0 ? NULL : fdopendir(dup(dfd));
+	_cleanup_close_ int dfd = -1;
+	_cleanup_strv_ char **names = subdir_names(p, "templates", &dfd);
 	int found = 0;
-	if (!d)
-		return 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] != '.' || STREQ(de->d_name, ".") || STREQ(de->d_name, "..") ||
-		    maker_alive(de->d_name))
+	for (size_t i = 0; names && names[i]; i++) {
+		const char *n = names[i];
+		if (n[0] != '.' || maker_alive(n))
 			continue;
 		found++;
-		check_say(say, data, "templates/%.64s: left by an interrupted boot (%s)", de->d_name,
+		check_say(say, data, "templates/%.64s: left by an interrupted boot (%s)", n,
 			  repair ? "removed" : "removed by --repair");
 		if (repair)
-			unlinkat(dfd, de->d_name, 0);
+			unlinkat(dfd, n, 0);
 	}
-	closedir(d);
 	return found;
 }
 
