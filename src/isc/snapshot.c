@@ -766,17 +766,26 @@ static int check_templates(struct pool *p, bool repair, image_sweep_fn say, void
 }
 
 /* A run --rm ISC nobody will destroy: not running, and its key gone (a
- * reboot) or the iscadm of its name (run-PID) gone (killed). */
-static bool check_run_left(struct pool *p, const struct isc_config *c)
+ * reboot) or the iscadm of its name (run-PID) gone (killed).  c is NULL
+ * where a crash tore its record (never synced: create.c); the name and
+ * the data's key still tell. */
+static bool check_run_left(struct pool *p, const char *name, const struct isc_config *c)
 {
-	if (!STREQ(config_key_root(c), ISC_KEY_EPHEMERAL) || isc_running(c->name))
+	pid_t pid;
+	if (c && !STREQ(config_key_root(c), ISC_KEY_EPHEMERAL))
 		return false;
+	if (!c && !isc_run_name(name, NULL))
+		return false;
+	if (isc_running(name))
+		return false;
+	struct isc_config torn;
+	config_init(&torn);
+	str_copy(torn.name, sizeof(torn.name), name);
+	str_copy(torn.encryption_root, sizeof(torn.encryption_root), ISC_KEY_EPHEMERAL);
 	struct isc_err e = { 0 };
-	if (isc_key_ready(p, c, false, &e) < 0)
+	if (isc_key_ready(p, c ? c : &torn, false, &e) < 0)
 		return true;
-	char *end;
-	long pid = str_has_prefix(c->name, "run-") ? strtol(c->name + 4, &end, 10) : 0;
-	return pid > 0 && !*end && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	return isc_run_name(name, &pid) && kill(pid, 0) < 0 && errno == ESRCH;
 }
 
 int isc_pool_check(struct pool *p, bool repair, image_sweep_fn say, void *data, struct isc_err *e)
@@ -796,20 +805,23 @@ int isc_pool_check(struct pool *p, bool repair, image_sweep_fn say, void *data, 
 		/* an interrupted one of another kind: isc/NAME without its record */
 		struct isc_config c;
 		struct isc_err ignore = { 0 };
-		if (isc_config_load(p, names[i], &c, &ignore) < 0) {
-			found++;
-			check_say(say, data, "ISC %s: %s (not repaired: see iscadm get %s)", names[i], ignore.msg,
-				  names[i]);
-			continue;
-		}
-		bool left = check_run_left(p, &c);
-		config_free(&c);
+		bool loaded = isc_config_load(p, names[i], &c, &ignore) == 0;
+		bool left = check_run_left(p, names[i], loaded ? &c : NULL);
+		if (loaded)
+			config_free(&c);
 		if (left) {
 			found++;
 			check_say(say, data, "ISC %s: left by an interrupted run --rm (%s)", names[i],
 				  repair ? "removed" : "removed by --repair");
 			if (repair && isc_destroy(p, names[i], &ignore) < 0)
 				check_say(say, data, "ISC %s: %s", names[i], ignore.msg);
+			continue;
+		}
+		if (!loaded) {
+			found++;
+			check_say(say, data, "ISC %s: %s (not repaired: see iscadm get %s)", names[i], ignore.msg,
+				  names[i]);
+			continue;
 		}
 	}
 	if (r < 0)

@@ -286,8 +286,7 @@ void restock_begin(struct iscd *d)
 {
 	struct restock *rs = &d->restock;
 	rs->due = false;
-	/* run: its exit would wait for a spare it never uses */
-	if (rs->running || d->run_mode)
+	if (rs->running)
 		return;
 	snprintf(rs->templates, sizeof(rs->templates), "%s/templates", d->pool.path);
 	rs->size = d->cfg.scratch_size;
@@ -321,6 +320,18 @@ void restock_end(struct iscd *d)
 		fprintf(stderr, "iscd: no spare /scratch for the next boot: %s\n", strerror(-rs->r));
 }
 
+/* /scratch is taken down by a thread of its own while the rest goes here:
+ * its unmount (ext4 on a loop device) and the stage's (overlays, tmpfs)
+ * each cost a few ms of kernel time, and two CPUs do them at once. */
+static void *scratch_end_run(void *p)
+{
+	struct iscd *d = p;
+	/* as restock_run: the main thread may enter the host's mount namespace next */
+	unshare(CLONE_FS);
+	sandbox_scratch_release(&d->spec, d->scratch_img, &d->scratch);
+	return NULL;
+}
+
 void isc_teardown(struct iscd *d)
 {
 	struct isc_err e = { 0 };
@@ -339,13 +350,18 @@ void isc_teardown(struct iscd *d)
 		while ((n = read(d->sb.console, buf, sizeof(buf))) > 0)
 			log_append(d, &d->console_log, "console.log", buf, (size_t)n);
 	}
+	/* every boot has a new /scratch: the old one's key goes now */
+	pthread_t scratch_end;
+	bool apart = pthread_create(&scratch_end, NULL, scratch_end_run, d) == 0;
 	cgroup_destroy(&d->cg, &e);
 	orphans_reap(d);
 	deny_reset(d);
 	sandbox_cleanup(&d->spec, &d->sb);
 	varfs_detach(d->varfs);
-	/* every boot has a new /scratch: the old one's key goes now */
-	scratch_destroy(d->scratch_img, &d->scratch);
+	if (apart)
+		pthread_join(scratch_end, NULL);
+	else
+		scratch_destroy(d->scratch_img, &d->scratch);
 	d->sb.pid = -1;
 }
 
@@ -481,6 +497,7 @@ int isc_prepare(struct iscd *d, const char *isc, struct isc_err *e)
 		 * the ISC: login -T writes through it (not for run --rm) */
 		.trusted_root = d->mode == BOOT_READONLY && !d->run_mode && d->cfg.profile != PROFILE_NONE,
 		.image_fds = d->image_fds, .nimage = d->nimage, .layers = d->layers,
+		.layers_volatile = STREQ(config_key_root(&d->cfg), ISC_KEY_EPHEMERAL),
 		.frozen = d->stack, .nfrozen = d->nstack, .isc_dir = d->isc_dir,
 		.volumes_dir = d->volumes,
 		.volumes = d->cfg.volumes, .tmp_size = d->cfg.tmp_size, .stage = d->stage,

@@ -95,14 +95,18 @@ int sandbox_mask_proc(int root, struct isc_err *e)
 	static const char *const ro[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
 		"/proc/bus", "/proc/fs" };
 	const unsigned locked = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-	/* a path this kernel does not have is nothing to hide: -ENOENT passes */
+	/* A path this kernel does not have is nothing to hide.  Each target is
+	 * looked up before its mount is made: a detached mount closed unused
+	 * costs an RCU grace period to dissolve. */
 	for (size_t i = 0; i < ARRAY_SIZE(hide_file); i++) {
-		int m = mnt_clone(root, "/dev/null", false);
-		if (m < 0)
-			return err_sys(e, -m, "clone /dev/null");
-		int r = mnt_attach(m, root, hide_file[i]);
-		close(m);
-		if (r < 0 && r != -ENOENT)
+		_cleanup_close_ int t = inroot_open(root, hide_file[i], O_PATH, MNT_RULE);
+		if (t == -ENOENT)
+			continue;
+		int m = t < 0 ? t : mnt_clone(root, "/dev/null", false);
+		int r = m < 0 ? m : mnt_attach_at(m, t);
+		if (m >= 0)
+			close(m);
+		if (r < 0)
 			return err_sys(e, -r, "mask %s", hide_file[i]);
 	}
 	/* one empty, read-only tmpfs for them all (the first is mounted, the
@@ -111,21 +115,20 @@ int sandbox_mask_proc(int root, struct isc_err *e)
 	const char *opts[] = { "size=0", "mode=0555", NULL };
 	const char *first = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(hide_dir); i++) {
-		int r;
-		if (!first) {
-			r = mnt_place(mnt_fs("tmpfs", opts, locked, e), root, hide_dir[i], e);
-			if (r == 0)
-				first = hide_dir[i];
-		} else {
-			int m = mnt_clone(root, first, false);
-			r = m < 0 ? m : mnt_attach(m, root, hide_dir[i]);
-			if (m >= 0)
-				close(m);
-			if (r < 0 && r != -ENOENT)
-				err_sys(e, -r, "%s", hide_dir[i]);
-		}
-		if (r < 0 && r != -ENOENT)
-			return err_prefix(e, "mask");
+		_cleanup_close_ int t = inroot_open(root, hide_dir[i], O_PATH, MNT_RULE);
+		if (t == -ENOENT)
+			continue;
+		if (t < 0)
+			return err_sys(e, -t, "mask %s", hide_dir[i]);
+		int m = first ? mnt_clone(root, first, false) : mnt_fs("tmpfs", opts, locked, e);
+		if (m < 0)
+			return first ? err_sys(e, -m, "mask %s", hide_dir[i]) : err_prefix(e, "mask %s", hide_dir[i]);
+		int r = mnt_attach_at(m, t);
+		close(m);
+		if (r < 0)
+			return err_sys(e, -r, "mask %s", hide_dir[i]);
+		if (!first)
+			first = hide_dir[i];
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(ro); i++) {
 		int m = mnt_clone(root, ro[i], true);

@@ -12,14 +12,17 @@ int mnt_tmpfs(mode_t mode, uint64_t size, uid_t owner, unsigned attrs, struct is
 	return mnt_fs("tmpfs", opts, attrs, e);
 }
 
+int mnt_attach_at(int mfd, int target)
+{
+	if (move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
 int mnt_attach(int mfd, int rootfd, const char *path)
 {
 	_cleanup_close_ int t = inroot_open(rootfd, path, O_PATH, MNT_RULE);
-	if (t < 0)
-		return t;
-	if (move_mount(mfd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return -errno;
-	return 0;
+	return t < 0 ? t : mnt_attach_at(mfd, t);
 }
 
 int mnt_place(int mfd, int rootfd, const char *path, struct isc_err *e)

@@ -59,6 +59,17 @@ for l in $(losetup -n -O NAME); do
 	[ "$(back "$l")" = "$(file_id "$TPL")" ] && fail "the scratch template is attached ($l)"
 done
 ok "the next boot took the spare /scratch, now the ISC's own file; the template is never attached"
+# a run takes the spare boot 2 left, and leaves the pool another one, empty again
+for i in $(seq 50); do mountpoint -q "$SPARE" && break; sleep 0.1; done
+mountpoint -q "$SPARE" || fail "no spare /scratch after boot 2"
+sdev=$(findmnt -n -o SOURCE "$SPARE")
+out=$(iscadm run --rm --image base -- /bin/sh -c \
+	'awk "\$2 == \"/scratch\" {print \$1}" /proc/mounts; ls -A /scratch; echo x > /scratch/f && cat /scratch/f') ||
+	fail "run: $out"
+[ "$out" = "$(printf '%s\nx' "$sdev")" ] || fail "the run did not take the spare $sdev, or its /scratch was not empty: $out"
+mountpoint -q "$SPARE" || fail "the run left no spare for the next"
+[ "$(ls -A "$SPARE")" = lost+found ] || fail "the run's spare is not empty: $(ls -A "$SPARE")"
+ok "a run takes the spare, with an empty /scratch, and leaves the next one"
 [ "$(in_isc $N cat /var/tmp/canary)" = "$CANARY" ] || fail "/var/tmp lost"
 [ "$(in_isc $N cat /srv/canary)" = "$CANARY" ] || fail "volume lost"
 ok "/scratch is empty at the next boot; /var/tmp and the volume kept their data"

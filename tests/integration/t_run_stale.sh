@@ -35,6 +35,33 @@ iscadm list -p | grep -q "^run-$rpid:" && fail "repair left run-$rpid"
 out=$(iscadm pool check 2>&1) || fail "pool check after repair: $out"
 ok "a killed run --rm: pool check names it, --repair removes it"
 
+# a run's record is never synced (it dies with its key): a crash may leave its config empty or
+# cut; pool check still knows it by its name and its dead key, and --repair removes it whole
+iscadm run --rm --image base -- /bin/sleep 60 >/dev/null 2>&1 & bg=$!
+disown $bg
+run=
+for i in $(seq 100); do run=$(iscadm list -p | sed -n 's/^\(run-[0-9]*\):running:.*/\1/p'); [ -n "$run" ] && break; sleep 0.1; done
+[ -n "$run" ] || fail "the second run never ran: $(iscadm list -p)"
+rpid=${run#run-}
+sup=$(sed -n 's/^supervisor=//p' /run/isc/run-$rpid/state 2>/dev/null)
+kill -9 "$rpid"; [ -n "$sup" ] && kill -9 "$sup"
+for i in $(seq 50); do iscadm list -p | grep -q "^run-$rpid:installed" && break; sleep 0.1; done
+: > "$ISC_ROOT/pool/isc/run-$rpid/config"
+out=$(iscadm pool check 2>&1) && fail "pool check found nothing in a torn run record"
+printf '%s' "$out" | grep -q "ISC run-$rpid: left by an interrupted run --rm" || fail "pool check said: $out"
+out=$(iscadm pool check --repair 2>&1) || true
+[ -e "$ISC_ROOT/pool/isc/run-$rpid" ] && fail "repair left the torn record: $out"
+out=$(iscadm pool check 2>&1) || fail "pool check after repairing the torn record: $out"
+ok "a run record torn by a crash: pool check names it, --repair removes it"
+
+# run-NUMBER names are the runs': create refuses one, and other names like it pass
+out=$(iscadm create run-42 --image base 2>&1) && fail "create took a run's name"
+printf '%s' "$out" | grep -q "names run-NUMBER are kept for run --rm" || fail "create run-42 said: $out"
+iscadm list -p | grep -q '^run-42:' && fail "a refused create left run-42"
+iscadm create run-x --image base >/dev/null 2>&1 || fail "create run-x refused"
+iscadm destroy run-x >/dev/null 2>&1 || fail "destroy run-x"
+ok "names run-NUMBER are kept for run --rm"
+
 new_isc it-stale
 iscadm boot it-stale || fail boot
 pid=$(sed -n 's/^supervisor=//p' /run/isc/it-stale/state)

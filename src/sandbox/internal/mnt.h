@@ -16,6 +16,8 @@
 int mnt_tmpfs(mode_t mode, uint64_t size, uid_t owner, unsigned attrs, struct isc_err *e);
 /* Attach a detached mount on path below rootfd (MNT_RULE). */
 int mnt_attach(int mfd, int rootfd, const char *path);
+/* ... on target, an O_PATH descriptor of its mount point. */
+int mnt_attach_at(int mfd, int target);
 /* mnt_attach for a mount mnt_fs or mnt_tmpfs just made, closed here: a
  * negative mfd is passed through with path added to e, so one line
  * makes and places a mount. */
