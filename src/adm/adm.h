@@ -7,6 +7,7 @@
 #include "pool.h"
 
 #include <json-c/json.h>
+#include <pthread.h>
 
 struct adm {
 	const char *root;
@@ -72,12 +73,17 @@ void table_end(struct table *t);
 /* ---- relay.c: the operator's terminal and an ISC ---- */
 /* Copy between our terminal and the session's pty until the session ends. */
 void pty_proxy(int master);
-/* Fds 0-2 named in mask relayed through pipes by one child of ours: out[]
- * holds what the session gets (the rest /dev/null), *relay the child (-1:
- * none). */
-int stdio_relays(unsigned mask, int out[3], pid_t *relay);
+/* Fds 0-2 named in mask relayed through pipes by one thread of ours: out[]
+ * holds what the session gets (the rest /dev/null). */
+struct relay {
+	pthread_t thread;
+	bool running;
+	int pipes[3];           /* our ends, -1 where not relayed */
+	int stop[2];            /* written: the thread returns */
+};
+int stdio_relays(unsigned mask, int out[3], struct relay *rl);
 /* The session is over: what it wrote reaches us, then the relay ends. */
-void stdio_relays_end(pid_t *relay);
+void stdio_relays_end(struct relay *rl);
 void close3(int fds[3]);
 
 int cmd_pool(struct adm *a);

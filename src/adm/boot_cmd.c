@@ -181,9 +181,8 @@ int cmd_login(struct adm *a)
 	}
 	struct isc_err e = { 0 };
 	int stdio[3] = { -1, -1, -1 };
-	pid_t relay = -1;
+	struct relay relay = { .pipes = { -1, -1, -1 }, .stop = { -1, -1 } };
 	if (!l.tty && (r = stdio_relays(07, stdio, &relay)) < 0) {
-		stdio_relays_end(&relay);
 		err_sys(&e, -r, "ISC %s: relay the terminal", name);
 		return adm_fail(&e);
 	}
@@ -223,13 +222,12 @@ static int run_supervised(struct adm *a, const char *name, char **cmd, struct is
 {
 	bool tty = isatty(0) && isatty(1);
 	int sv[2] = { -1, -1 }, stdio[3];
-	pid_t relay = -1;
+	struct relay relay;
 	if (tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_sys(e, errno, "socketpair");
 	/* with a pty, iscd's own messages still reach our stderr */
 	int r = stdio_relays(tty ? 06 : 07, stdio, &relay);
 	if (r < 0) {
-		stdio_relays_end(&relay);
 		close3((int[3]){ sv[0], sv[1], -1 });
 		return err_sys(e, -r, "relay stdio");
 	}

@@ -4,11 +4,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 
 static struct termios saved_tio;
 static bool tio_saved;
@@ -60,11 +62,12 @@ void pty_proxy(int master)
 		tcsetattr(0, TCSANOW, &saved_tio);
 }
 
-/* The relay child's whole life: our stdin into the session's (a pipe we
+/* The relay thread's whole life: our stdin into the session's (a pipe we
  * write without blocking, so that a session that does not read its input
  * never stops its output reaching us), its stdout and stderr out to ours,
- * until both are at their end.  pipes[i] is -1 where fd i is not relayed. */
-static void relay_loop(int pipes[3])
+ * until both are at their end or stop is readable.  pipes[i] is -1 where
+ * fd i is not relayed. */
+static void relay_loop(int pipes[3], int stop)
 {
 	char in[65536], buf[65536];
 	size_t in_len = 0, in_off = 0;
@@ -72,17 +75,20 @@ static void relay_loop(int pipes[3])
 	if (in_open)
 		fcntl(pipes[0], F_SETFL, O_NONBLOCK);
 	while (pipes[1] >= 0 || pipes[2] >= 0) {
-		struct pollfd pf[4] = {
+		struct pollfd pf[5] = {
 			{ .fd = in_open && in_len == 0 ? 0 : -1, .events = POLLIN },
 			{ .fd = in_len > 0 ? pipes[0] : -1, .events = POLLOUT },
 			{ .fd = pipes[1], .events = POLLIN },
 			{ .fd = pipes[2], .events = POLLIN },
+			{ .fd = stop, .events = POLLIN },
 		};
-		if (poll(pf, 4, -1) < 0) {
+		if (poll(pf, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return;
 		}
+		if (pf[4].revents)
+			return;
 		if (pf[0].revents) {
 			ssize_t n = read(0, in, sizeof(in));
 			if (n > 0) {
@@ -119,17 +125,24 @@ static void relay_loop(int pipes[3])
 	}
 }
 
+static void *relay_run(void *p)
+{
+	struct relay *rl = p;
+	relay_loop(rl->pipes, rl->stop[0]);
+	return NULL;
+}
+
 /* No descriptor of the host's ever enters an ISC: not a terminal (a
  * process left behind could read what the operator types later, inject
  * input with TIOCSTI or write escapes to the screen), not a file (it could
  * truncate or rewrite it later), not a pipeline end (it could hold it
  * open).  Each of fds 0-2 named in mask is relayed through a pipe by one
- * child of ours instead: out[] holds what the session gets, *relay the
- * child (-1: none); the others get /dev/null. */
-int stdio_relays(unsigned mask, int out[3], pid_t *relay)
+ * thread of ours instead (a thread, not a child: a fork costs about a
+ * millisecond where the hypervisor shadows page tables); out[] holds what
+ * the session gets, the others get /dev/null. */
+int stdio_relays(unsigned mask, int out[3], struct relay *rl)
 {
-	int ours[3] = { -1, -1, -1 };
-	*relay = -1;
+	*rl = (struct relay){ .pipes = { -1, -1, -1 }, .stop = { -1, -1 } };
 	for (int i = 0; i < 3; i++)
 		out[i] = -1;
 	for (int i = 0; i < 3; i++) {
@@ -142,25 +155,27 @@ int stdio_relays(unsigned mask, int out[3], pid_t *relay)
 		if (pipe2(p, O_CLOEXEC) < 0)
 			goto fail;
 		out[i] = i == 0 ? p[0] : p[1];
-		ours[i] = i == 0 ? p[1] : p[0];
+		rl->pipes[i] = i == 0 ? p[1] : p[0];
 	}
-	pid_t pid = fork();
-	if (pid < 0)
+	if (pipe2(rl->stop, O_CLOEXEC) < 0)
 		goto fail;
-	if (pid == 0) {
-		/* ^C at the terminal is the session's business, not ours */
-		signal(SIGINT, SIG_IGN);
-		signal(SIGPIPE, SIG_IGN);
-		close3(out);
-		relay_loop(ours);
-		_exit(0);
+	/* a reader gone from our stdout is the relay's business (EPIPE),
+	 * not our death; and signals (^C) are the main thread's */
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&rl->thread, NULL, relay_run, rl);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		errno = r;
+		goto fail;
 	}
-	close3(ours);
-	*relay = pid;
+	rl->running = true;
 	return 0;
 fail:;
 	int err = errno;
-	close3(ours);
+	stdio_relays_end(rl);
 	close3(out);
 	return -err;
 }
@@ -177,19 +192,28 @@ void close3(int fds[3])
 /* The session is over: what it wrote reaches our stdout and stderr (a
  * moment at most: a process it left may hold the pipe), and the relay
  * stops reading the terminal. */
-void stdio_relays_end(pid_t *relay)
+void stdio_relays_end(struct relay *rl)
 {
-	if (*relay <= 0)
-		return;
-	int pfd = (int)syscall(SYS_pidfd_open, *relay, 0);
-	if (pfd >= 0) {
-		struct pollfd pf = { .fd = pfd, .events = POLLIN };
-		while (poll(&pf, 1, 200) < 0 && errno == EINTR)
-			;
-		close(pfd);
+	if (rl->running) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(rl->thread, NULL, &until) != 0) {
+			if (write(rl->stop[1], "", 1) < 0) {
+				/* the pipe is empty and ours: cannot fail */
+			}
+			pthread_join(rl->thread, NULL);
+		}
+		rl->running = false;
 	}
-	kill(*relay, SIGKILL);
-	while (waitpid(*relay, NULL, 0) < 0 && errno == EINTR)
-		;
-	*relay = -1;
+	close3(rl->pipes);
+	for (int i = 0; i < 2; i++)
+		if (rl->stop[i] >= 0) {
+			close(rl->stop[i]);
+			rl->stop[i] = -1;
+		}
 }

@@ -33,17 +33,19 @@ void confine_default(struct confine *c)
 
 int confine_caps(uint64_t keep, struct isc_err *e)
 {
-	int last = CAP_LAST_CAP;
-	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-	if (f) {
-		if (fscanf(f, "%d", &last) != 1)
-			last = CAP_LAST_CAP;
-		fclose(f);
-	}
-	for (int cap = 0; cap <= last; cap++)
-		if (!(keep & CAPBIT(cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
-		    errno != EINVAL)
+	/* The kernel's last capability is below the first the bounding set
+	 * does not know (EINVAL on drop): no read of /proc/sys, whose first
+	 * lookup in the ISC's fresh procfs builds its sysctl tree. */
+	int last = 63;
+	for (int cap = 0; cap <= last; cap++) {
+		if (keep & CAPBIT(cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+			continue;
+		if (errno != EINVAL)
 			return err_sys(e, errno, "drop capability %d from bounding set", cap);
+		last = cap - 1;
+	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return err_sys(e, errno, "clear ambient capabilities");
 	cap_t caps = cap_init();

@@ -12,7 +12,7 @@ ok "run --rm returns the status and removes the ISC"
 out=$(head -c 300000 /dev/zero | iscadm run --rm --image base -- /bin/sh -c 'seq 1 50000 | tail -1; echo e >&2' 2>&1)
 [ "$out" = "$(printf '50000\ne')" ] || fail "unread input held the output: $out"
 [ "$(head -c 300000 /dev/zero | iscadm run --rm --image base -- wc -c)" = 300000 ] || fail "input cut"
-ok "stdin, stdout and stderr relayed by one process"
+ok "stdin, stdout and stderr relayed by one relay"
 
 # a run --rm killed with its iscadm leaves its ISC: pool check names it, --repair removes it
 iscadm run --rm --image base -- /bin/sleep 60 >/dev/null 2>&1 & bg=$!
