@@ -6,12 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-
-/* ext4's (and XFS's) "going down" ioctl, not in the uapi headers */
-#define SCRATCH_IOC_SHUTDOWN _IOR('X', 125, uint32_t)
-#define SCRATCH_SHUTDOWN_NOLOGFLUSH 0x2
 
 void scratch_destroy(const char *img, struct scratch *s)
 {
@@ -21,14 +16,12 @@ void scratch_destroy(const char *img, struct scratch *s)
 		/* the mount's descriptor is O_PATH: ioctls need a real open */
 		int fd = openat(s->mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0) {
-			/* Nothing in it is read again: the filesystem stops, and
-			 * what the ISC left in memory is dropped unwritten (else
-			 * the key's removal and the unmount each write it all
-			 * back through the loop device first, for nobody). */
-			ioctl(fd, SCRATCH_IOC_SHUTDOWN, &(uint32_t){ SCRATCH_SHUTDOWN_NOLOGFLUSH });
 			/* The key's secret leaves the kernel now (this open
 			 * directory keeps its own inode's key until the close);
-			 * the superblock's keyring goes with its last mount. */
+			 * the superblock's keyring goes with its last mount.
+			 * (Not ext4's shutdown ioctl first, which would spare the
+			 * write-back: the kernel logs it at KERN_ALERT, once per
+			 * halt, as if the filesystem had failed.) */
 			fscrypt_key_remove(fd, s->id, &busy, &ignore);
 			close(fd);
 		}
