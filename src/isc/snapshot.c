@@ -765,16 +765,42 @@ static int check_templates(struct pool *p, bool repair, image_sweep_fn say, void
 	return found;
 }
 
+/* Whether the key of name's data is one the pool keeps wrapped: an ISC's
+ * own or an encryption root's, never a run's (its key is never stored). */
+static bool data_key_wrapped(struct pool *p, const char *name)
+{
+	char path[128];
+	uint8_t id[CRYPT_ID_SIZE];
+	snprintf(path, sizeof(path), "isc/%s/data", name);
+	_cleanup_close_ int fd = openat(p->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fscrypt_policy_get(fd, id) < 0)
+		return false;
+	_cleanup_close_ int dfd = -1;
+	_cleanup_strv_ char **keys = subdir_names(p, "keys", &dfd);
+	bool found = false;
+	for (size_t i = 0; keys && keys[i] && !found; i++) {
+		char *dot = strrchr(keys[i], '.');
+		struct wrapped w;
+		struct isc_err ignore = { 0 };
+		if (!dot || !STREQ(dot, ".wrapped"))
+			continue;
+		*dot = '\0';
+		found = keyring_read(p, keys[i], &w, &ignore) == 0 && !memcmp(w.id, id, CRYPT_ID_SIZE);
+	}
+	return found;
+}
+
 /* A run --rm ISC nobody will destroy: not running, and its key gone (a
  * reboot) or the iscadm of its name (run-PID) gone (killed).  c is NULL
- * where a crash tore its record (never synced: create.c); the name and
- * the data's key still tell. */
+ * where a crash tore its record (never synced: create.c); its name, and
+ * a data key the pool does not keep, still tell. */
 static bool check_run_left(struct pool *p, const char *name, const struct isc_config *c)
 {
 	pid_t pid;
 	if (c && !STREQ(config_key_root(c), ISC_KEY_EPHEMERAL))
 		return false;
-	if (!c && !isc_run_name(name, NULL))
+	/* an ISC named so before the names were kept, whose record broke */
+	if (!c && (!isc_run_name(name, NULL) || data_key_wrapped(p, name)))
 		return false;
 	if (isc_running(name))
 		return false;

@@ -54,6 +54,19 @@ out=$(iscadm pool check --repair 2>&1) || true
 out=$(iscadm pool check 2>&1) || fail "pool check after repairing the torn record: $out"
 ok "a run record torn by a crash: pool check names it, --repair removes it"
 
+# ... but not an ISC of that name from before names were kept (its key is in the pool's keys/)
+iscadm create it-guard --image base >/dev/null || fail "create it-guard"
+cp "$ISC_ROOT/pool/isc/it-guard/config" "$T/guard-config"
+mv "$ISC_ROOT/pool/isc/it-guard" "$ISC_ROOT/pool/isc/run-99998"
+: > "$ISC_ROOT/pool/isc/run-99998/config"
+out=$(iscadm pool check --repair 2>&1)
+[ -d "$ISC_ROOT/pool/isc/run-99998/data" ] || fail "repair removed an ISC whose key the pool keeps: $out"
+printf '%s' "$out" | grep -q "run-99998: left by an interrupted run" && fail "pool check: $out"
+mv "$ISC_ROOT/pool/isc/run-99998" "$ISC_ROOT/pool/isc/it-guard"
+cp "$T/guard-config" "$ISC_ROOT/pool/isc/it-guard/config"
+iscadm destroy it-guard >/dev/null || fail "destroy it-guard"
+ok "a torn record whose data key the pool keeps is not taken for a run's"
+
 # run-NUMBER names are the runs': create refuses one, and other names like it pass
 out=$(iscadm create run-42 --image base 2>&1) && fail "create took a run's name"
 printf '%s' "$out" | grep -q "names run-NUMBER are kept for run --rm" || fail "create run-42 said: $out"
