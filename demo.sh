@@ -53,6 +53,19 @@ fi
 gw=$(iscadm login $N -- ip route | sed -n 's/^default via \([0-9.]*\).*/\1/p')
 inside "nc -w 2 $gw 22 </dev/null || echo 'egress refused (egress=deny)'"
 run iscadm net status $N
+say "a throwaway ISC: run --rm, one command, every protection on, nothing left when it ends"
+printf '$ iscadm run --rm --image base -- sh -c '"'"'echo "$(hostname): uid $(id -u)"; touch /etc/x'"'"'\n'
+iscadm run --rm --image base -- sh -c 'echo "$(hostname): uid $(id -u)"; touch /etc/x' 2>&1
+echo "   (exit $?)"
+ms=()
+for i in 1 2 3 4 5; do
+	t0=$EPOCHREALTIME
+	iscadm run --rm --image base -- /bin/true
+	t1=$EPOCHREALTIME
+	ms+=("$(( (${t1/./} - ${t0/./}) / 1000 ))")
+done
+echo "five runs of /bin/true, start to exit: ${ms[*]} ms   (bench/start.sh: against runc)"
+run iscadm list -p
 say "the console, as the supervisor recorded it"
 run iscadm console $N
 say "data at rest: encrypted under $N's own key, kept outside the pool"

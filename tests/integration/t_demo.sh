@@ -27,6 +27,11 @@ has '^it-demo +running +fixed-configuration +R +base'
 has '"defence":"seccomp,landlock'
 [ "$(printf '%s\n' "$out" | grep -c 'Read-only file system')" -ge 4 ] || fail "the demo's writes to the system were not all refused"
 has '^sh: /tmp/sh: Permission denied'
+# the throwaway ISC: its own name, root inside, /etc refused; five timed runs; none left
+has '^run-[0-9]+: uid 0$'
+has '^touch: /etc/x: Read-only file system$'
+has '^five runs of /bin/true, start to exit: [0-9]+ [0-9]+ [0-9]+ [0-9]+ [0-9]+ ms'
+printf '%s\n' "$out" | sed -n '/^five runs of/,/^== /p' | grep -q '^run-' && fail "a run --rm ISC left in the list"
 has '^It works: served from an immutable service container\.$'
 printf '%s\n' "$out" | grep -A1 "curl -s http://127.0.0.1:$port/" | tail -1 |
 	grep -qx 'It works: served from an immutable service container\.' || fail "the demo's fetch through the exposure"
