@@ -34,13 +34,13 @@ void confine_default(struct confine *c)
 int confine_caps(uint64_t keep, struct isc_err *e)
 {
 	/* The kernel's last capability is below the first the bounding set
-	 * does not know (EINVAL on drop): no read of /proc/sys, whose first
-	 * lookup in the ISC's fresh procfs builds its sysctl tree. */
+	 * does not know (EINVAL on a drop, or on a read of one kept): no read
+	 * of /proc/sys, whose first lookup in the ISC's fresh procfs builds
+	 * its sysctl tree. */
 	int last = 63;
 	for (int cap = 0; cap <= last; cap++) {
-		if (keep & CAPBIT(cap))
-			continue;
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+		bool kept = keep & CAPBIT(cap);
+		if (prctl(kept ? PR_CAPBSET_READ : PR_CAPBSET_DROP, cap, 0, 0, 0) >= 0)
 			continue;
 		if (errno != EINVAL)
 			return err_sys(e, errno, "drop capability %d from bounding set", cap);
