@@ -26,6 +26,12 @@ bool isc_run_name(const char *name, pid_t *pid)
 	return true;
 }
 
+int isc_name_kept(const char *name, struct isc_err *e)
+{
+	return isc_run_name(name, NULL) ?
+		err_set(e, EINVAL, "ISC name %s: names run-NUMBER are kept for run --rm; choose another", name) : 0;
+}
+
 uint32_t isc_uid_alloc(struct pool *p)
 {
 	_cleanup_strv_ char **names = NULL;
@@ -177,9 +183,8 @@ int isc_create_record(struct pool *p, struct isc_config *c, const struct isc_cre
 	snprintf(dir, sizeof(dir), "isc/%s", c->name);
 	if (fstatat(p->dirfd, dir, &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW) == 0)
 		return err_set(e, EEXIST, "ISC %s already exists", c->name);
-	if (!o->ephemeral && isc_run_name(c->name, NULL))
-		return err_set(e, EINVAL, "ISC name %s: names run-NUMBER are kept for run --rm; choose another",
-			       c->name);
+	if (!o->ephemeral && isc_name_kept(c->name, e) < 0)
+		return -e->code;
 	if (!(c->uid = isc_uid_alloc(p)))
 		return err_set(e, ENOSPC, "no free uid range for %s", c->name);
 	if (create_key(p, c->name, o, c, id, e) < 0)

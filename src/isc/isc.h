@@ -38,6 +38,8 @@ struct isc_create_opts {
 /* run-NUMBER, the name of a run --rm (NUMBER: its iscadm's pid, put in
  * *pid if pid): no other ISC may take one. */
 bool isc_run_name(const char *name, pid_t *pid);
+/* An error in e (EINVAL) where name is a run's, which no other ISC may take. */
+int isc_name_kept(const char *name, struct isc_err *e);
 /* The caller holds the pool exclusively.  Its first state is kept as the
  * known-good snapshot ISC_SNAP_CREATED (not for ephemeral or var-size). */
 int isc_create(struct pool *p, const char *name, const struct isc_create_opts *o, struct isc_err *e);

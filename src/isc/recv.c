@@ -940,9 +940,8 @@ int isc_receive(struct pool *p, const char *name, const struct isc_receive_opts 
 	config_init(&cur);
 	if (!name_valid(name))
 		return err_set(e, EINVAL, "invalid ISC name '%.64s'", name);
-	if (isc_run_name(name, NULL))
-		return err_set(e, EINVAL, "ISC name %s: names run-NUMBER are kept for run --rm; choose another",
-			       name);
+	if (isc_name_kept(name, e) < 0)
+		return -e->code;
 	int r = stream_read_begin(&rv.r, stream_fd_read, &fd, &h, e);
 	if (r < 0)
 		goto out;

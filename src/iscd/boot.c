@@ -320,18 +320,6 @@ void restock_end(struct iscd *d)
 		fprintf(stderr, "iscd: no spare /scratch for the next boot: %s\n", strerror(-rs->r));
 }
 
-/* /scratch is taken down by a thread of its own while the rest goes here:
- * its unmount (ext4 on a loop device) and the stage's (overlays, tmpfs)
- * each cost a few ms of kernel time, and two CPUs do them at once. */
-static void *scratch_end_run(void *p)
-{
-	struct iscd *d = p;
-	/* as restock_run: the main thread may enter the host's mount namespace next */
-	unshare(CLONE_FS);
-	sandbox_scratch_release(&d->spec, d->scratch_img, &d->scratch);
-	return NULL;
-}
-
 void isc_teardown(struct iscd *d)
 {
 	struct isc_err e = { 0 };
@@ -350,18 +338,13 @@ void isc_teardown(struct iscd *d)
 		while ((n = read(d->sb.console, buf, sizeof(buf))) > 0)
 			log_append(d, &d->console_log, "console.log", buf, (size_t)n);
 	}
-	/* every boot has a new /scratch: the old one's key goes now */
-	pthread_t scratch_end;
-	bool apart = pthread_create(&scratch_end, NULL, scratch_end_run, d) == 0;
 	cgroup_destroy(&d->cg, &e);
 	orphans_reap(d);
 	deny_reset(d);
 	sandbox_cleanup(&d->spec, &d->sb);
 	varfs_detach(d->varfs);
-	if (apart)
-		pthread_join(scratch_end, NULL);
-	else
-		scratch_destroy(d->scratch_img, &d->scratch);
+	/* every boot has a new /scratch: the old one's key goes now */
+	scratch_destroy(d->scratch_img, &d->scratch);
 	d->sb.pid = -1;
 }
 

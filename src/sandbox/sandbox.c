@@ -694,16 +694,6 @@ void sandbox_cleanup(const struct sandbox_spec *s, struct sandbox *sb)
 	sb->pidfd = sb->console = sb->devlog = sb->userns = sb->notify = -1;
 }
 
-void sandbox_scratch_release(const struct sandbox_spec *spec, const char *img, struct scratch *s)
-{
-	char at[PATH_MAX];
-	/* the stage is ours, built by us on the image's read-only /scratch:
-	 * nothing of the ISC's lies on this path */
-	if (spec->stage && snprintf(at, sizeof(at), "%s/scratch", spec->stage) < (int)sizeof(at))
-		umount2(at, MNT_DETACH | UMOUNT_NOFOLLOW);
-	scratch_destroy(img, s);
-}
-
 static int recv_byte(int fd, char want)
 {
 	char c;

@@ -104,10 +104,6 @@ struct scratch {
 int scratch_create(const char *img, const char *templates, uint64_t size, uint32_t uid, struct scratch *s,
 		   struct isc_err *e);
 void scratch_destroy(const char *img, struct scratch *s);
-/* The stage's /scratch taken out of it first: the filesystem's unmount
- * then happens here, at the close of s's mount, whatever the stage's
- * teardown does meanwhile (iscd runs the two on two threads). */
-void sandbox_scratch_release(const struct sandbox_spec *spec, const char *img, struct scratch *s);
 /* A spare /scratch filesystem for the pool's next boot (scratch.c says
  * why): _wanted (no other thread running) when the pool has a template
  * of size and no spare of it; _make (blocking: a copy, a loop device, a
